@@ -1,0 +1,95 @@
+"""Tiny synthetic clips for tests, made with ffmpeg's lavfi sources in a few milliseconds.
+
+``make_clip`` writes a testsrc2 clip (optionally with a sine tone, a display
+rotation, colour tags or a timecode) and returns its path; ``decode_reference``
+decodes a clip with the ffmpeg CLI (autorotated, rgb24) as ground truth for
+the decord path; ``audio_md5`` hashes the audio packets without decoding them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
+
+_CODEC = {"mp4": "aac", "mov": "aac", "mkv": "libopus", "avi": "libmp3lame"}
+
+
+def run_ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", *args], check=True)
+
+
+def make_clip(
+    folder: Path,
+    name: str = "clip",
+    *,
+    size: str = "64x48",
+    fps: str = "25",
+    frames: int = 10,
+    audio: bool = False,
+    rotation: int = 0,
+    container: str = "mp4",
+    colour: tuple[str, str] | None = None,
+    timecode: str | None = None,
+) -> Path:
+    """Write a clip; ``rotation`` is the clockwise turn a player must apply to show it upright.
+
+    ``colour`` is (color_range, matrix/primaries/transfer name), e.g. ("tv", "bt709").
+    Odd sizes are encoded 4:4:4 because 4:2:0 cannot hold them.
+    """
+    width, height = (int(v) for v in size.split("x"))
+    rate = Fraction(fps)
+    seconds = float(frames / rate)
+    # testsrc2 rounds odd sizes down to even, so draw even and scale to the exact size.
+    source = f"testsrc2=size={width + width % 2}x{height + height % 2}:rate={fps},scale={width}:{height}"
+    if colour:
+        # Frame properties, not -color_* options, are what ffmpeg 7+ encoders write.
+        colour_range, tag = colour
+        source += f",setparams=range={colour_range}:colorspace={tag}:color_primaries={tag}:color_trc={tag}"
+    args = ["-f", "lavfi", "-i", source]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    odd = width % 2 or height % 2
+    args += ["-frames:v", str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-g", "5"]
+    args += ["-pix_fmt", "yuv444p" if odd else "yuv420p"]
+    if audio:
+        args += ["-c:a", _CODEC[container]]
+    if timecode:
+        args += ["-timecode", timecode]
+    path = folder / f"{name}.{container}"
+    if rotation:
+        plain = folder / f".{name}.unrotated.{container}"
+        run_ffmpeg(*args, str(plain))
+        # -display_rotation is counter-clockwise; the clip then needs `rotation` clockwise.
+        run_ffmpeg("-display_rotation", str(-rotation), "-i", str(plain), "-map", "0", "-c", "copy", str(path))
+        plain.unlink()
+    else:
+        run_ffmpeg(*args, str(path))
+    return path
+
+
+def decode_reference(path: Path) -> np.ndarray:
+    """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
+    probe_size = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe",
+         "-vcodec", "ppm", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    width, height = (int(v) for v in probe_size.split(b"\n")[1].split())
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
+         "-pix_fmt", "rgb24", "-f", "rawvideo", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def audio_md5(path: Path) -> str:
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()

@@ -1,0 +1,314 @@
+"""Video I/O: probe (both tool paths), decode, encode + finalize round trips, bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import media
+from stylecut.errors import MediaError, OutputError
+from stylecut.video import encode as encode_mod
+from stylecut.video import probe as probe_mod
+from stylecut.video.decode import iter_frames
+from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
+from stylecut.video.probe import VideoInfo, probe
+
+
+def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
+    message = str(err.value)
+    assert name in message and message.endswith(".") and "\n" not in message, message
+
+
+def transcode(info: VideoInfo, target: Path, settings: EncodeSettings = EncodeSettings(preset="ultrafast")) -> VideoInfo:
+    """Decode ``info`` and re-encode it unchanged through VideoWriter + finalize."""
+    video_tmp = target.with_name(f"video-only{target.suffix}")
+    with VideoWriter(video_tmp, info.display_width, info.display_height, info.fps, settings, info) as writer:
+        for chunk in iter_frames(info, chunk_size=4):
+            writer.write(chunk)
+    finalize(video_tmp, info, target)
+    return probe(target)
+
+
+# --- probe -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv", "mov"])
+@pytest.mark.parametrize("fps", ["30000/1001", "25"])
+def test_probe_counts_frames_and_exact_rate(make_clip, container, fps):
+    info = probe(make_clip(fps=fps, frames=12, audio=True, container=container))
+    assert (info.width, info.height, info.rotation) == (64, 48, 0)
+    assert info.frame_count == 12
+    assert info.fps == Fraction(fps)  # Matroska's 1 ms timestamps are snapped back
+    assert not info.is_vfr
+    assert info.duration == pytest.approx(12 / Fraction(fps), abs=1e-6)
+    assert info.has_audio and info.codec == "h264" and info.pix_fmt == "yuv420p"
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_probe_rotation_is_clockwise_turn_to_upright(make_clip, rotation, container):
+    info = probe(make_clip(rotation=rotation, container=container))
+    assert info.rotation == rotation
+    swapped = rotation in (90, 270)
+    assert (info.display_width, info.display_height) == ((48, 64) if swapped else (64, 48))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(audio=True, rotation=90, container="mov", colour=("tv", "bt709"), timecode="01:00:00:00"),
+        dict(fps="30000/1001", container="mkv", audio=True),
+        dict(size="63x47", fps="24000/1001"),
+    ],
+)
+def test_both_probe_paths_agree(make_clip, params):
+    path = make_clip(**params)
+    fallback = probe_mod._probe(path, None)
+    assert fallback.rotation == params.get("rotation", 0)
+    if "timecode" in params:
+        assert fallback.timecode == "01:00:00:00"
+        assert fallback.color_space == "bt709" and fallback.color_range == "tv"
+    if ffprobe_exe() is None:
+        pytest.skip("no ffprobe on PATH: only the ffmpeg fallback path is exercised here")
+    assert probe_mod._probe(path, ffprobe_exe()) == fallback
+
+
+def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
+    dump = [
+        "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(pc, bt709/bt470bg/unknown, "
+        "top coded first (swapped)), 1920x1080 [SAR 1:1 DAR 16:9], 30 fps (default)",
+        "      displaymatrix: rotation of 90.00 degrees",
+        "  Stream #0:1: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 600x600, 90k tbn (attached pic)",
+    ]
+    stream = probe_mod._stream_from_dump(0, "video", dump[0].split(": Video: ", 1)[1])
+    assert (stream.width, stream.height, stream.pix_fmt) == (1920, 1080, "yuv420p")
+    assert (stream.color_range, stream.color_space, stream.color_primaries, stream.color_transfer) == (
+        "pc", "bt709", "bt470bg", None,
+    )
+    assert probe_mod._clockwise(float(probe_mod._ROTATION.search(dump[1])[1])) == 270
+    assert probe_mod._stream_from_dump(1, "video", dump[2].split(": Video: ", 1)[1]).attached_pic
+
+
+def test_ffprobe_json_parser():
+    stream = probe_mod._stream_from_json(
+        {"index": 0, "codec_type": "video", "codec_name": "hevc", "width": 1920, "height": 1080,
+         "pix_fmt": "yuv420p10le", "color_range": "tv", "color_space": "bt2020nc", "color_transfer": "arib-std-b67",
+         "color_primaries": "bt2020", "disposition": {"attached_pic": 0}, "tags": {"TIMECODE": "00:59:59:00"},
+         "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]}
+    )
+    assert (stream.rotation, stream.color_space, stream.color_transfer, stream.timecode) == (
+        90, "bt2020nc", "arib-std-b67", "00:59:59:00",
+    )
+
+
+def test_probe_variable_frame_rate(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    media.run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "20",
+        "-vf", "setpts='(N+if(gte(N,10),N-10,0))/25/TB'", "-fps_mode", "passthrough",
+        "-c:v", "libx264", "-preset", "ultrafast", str(path),
+    )
+    info = probe(path)
+    assert info.is_vfr and info.frame_count == 20
+    assert info.duration == pytest.approx(30 / 25, abs=0.05)
+    assert info.fps == pytest.approx(20 / info.duration, rel=0.01)
+
+
+def test_edit_list_preroll_is_not_counted_and_not_decoded(make_clip, tmp_path):
+    cut = tmp_path / "cut.mp4"
+    media.run_ffmpeg("-ss", "0.52", "-i", str(make_clip(frames=25)), "-c", "copy", str(cut))
+    info = probe(cut)
+    reference = media.decode_reference(cut)
+    assert info.frame_count == len(reference) < 25
+    assert np.array_equal(np.concatenate(list(iter_frames(info, 8))), reference)
+
+
+def test_bad_inputs_are_one_sentence_media_errors(tmp_path, make_clip):
+    (tmp_path / "notes.mp4").write_text("this is not a video\n")
+    (tmp_path / "folder.mp4").mkdir()
+    audio_only = tmp_path / "song.m4a"
+    media.run_ffmpeg("-f", "lavfi", "-i", "sine=duration=0.3", "-c:a", "aac", str(audio_only))
+    cases = {
+        "missing.mp4": "does not exist",
+        "folder.mp4": "directory",
+        "notes.mp4": "not a video",
+        "song.m4a": "no video stream",
+    }
+    for name, words in cases.items():
+        with pytest.raises(MediaError, match=words) as err:
+            probe(tmp_path / name)
+        assert_one_sentence(err, name)
+
+
+def test_truncated_file_is_reported(make_clip, tmp_path):
+    whole = tmp_path / "whole.mp4"
+    media.run_ffmpeg("-i", str(make_clip(frames=40)), "-c", "copy", "-movflags", "+faststart", str(whole))
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    with pytest.raises(MediaError, match="corrupt or truncated") as err:
+        probe(truncated)
+    assert_one_sentence(err, "truncated.mp4")
+
+
+# --- decode ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(rotation=90),  # display width 48 also exercises decord's row-padding bug
+        dict(rotation=180),
+        dict(rotation=270, container="mkv"),
+        dict(size="63x47"),
+        dict(rotation=90, size="63x47", container="mov"),
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 4])
+def test_decode_matches_ffmpeg_upright(make_clip, params, chunk_size):
+    info = probe(make_clip(frames=9, **params))
+    chunks = list(iter_frames(info, chunk_size))
+    assert all(len(c) <= chunk_size and c.dtype == np.uint8 for c in chunks)
+    frames = np.concatenate(chunks)
+    assert frames.shape == (9, info.display_height, info.display_width, 3)
+    assert np.array_equal(frames, media.decode_reference(info.path))
+
+
+# --- encode + finalize -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, suffix, codec",
+    [
+        (dict(fps="30000/1001", audio=True, rotation=90), ".mp4", "h264"),
+        (dict(fps="25", audio=True, container="mkv"), ".mkv", "h264"),
+        (dict(fps="24000/1001", size="63x47", audio=True, container="mov"), ".mov", "h264"),
+        (dict(audio=True, container="mov", colour=("tv", "bt709")), ".mov", "prores"),
+        (dict(audio=True, rotation=270, colour=("tv", "smpte170m")), ".mp4", "h265"),
+    ],
+)
+def test_roundtrip_keeps_the_editors_contract(make_clip, tmp_path, params, suffix, codec):
+    source = probe(make_clip(frames=15, **params))
+    out = transcode(source, tmp_path / f"out{suffix}", EncodeSettings(codec=codec, preset="ultrafast"))
+    assert out.frame_count == source.frame_count
+    assert out.fps == source.fps and not out.is_vfr
+    assert abs(out.duration - source.duration) < float(1 / source.fps)
+    assert out.rotation == 0
+    assert (out.width, out.height) == (source.display_width, source.display_height)
+    assert media.audio_md5(out.path) == media.audio_md5(source.path)
+    assert (out.color_space, out.color_primaries, out.color_transfer) == (
+        source.color_space, source.color_primaries, source.color_transfer,
+    )
+    assert out.codec == {"h264": "h264", "h265": "hevc", "prores": "prores"}[codec]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{suffix}", f"video-only{suffix}"])
+
+
+@pytest.mark.parametrize("size, colour", [("1279x719", None), ("63x47", ("tv", "bt709")), ("63x47", ("pc", "bt709"))])
+def test_colours_survive_with_the_decoders_matrix(make_clip, tmp_path, size, colour):
+    source = probe(make_clip(size=size, frames=1, colour=colour))
+    out = transcode(source, tmp_path / "out.mp4", EncodeSettings(crf=0, preset="ultrafast"))
+    assert out.color_range == source.color_range and out.color_space == source.color_space
+    before = np.concatenate(list(iter_frames(source, 1))).astype(int)
+    after = np.concatenate(list(iter_frames(out, 1))).astype(int)
+    # Odd sizes keep 4:4:4 both ways, so only the matrix and range matter here: they
+    # round-trip within 0.6 levels on average; a mismatched matrix is off by 4-5.
+    assert np.abs(before - after).mean() < 1.0
+
+
+def test_finalize_copies_subtitles_and_timecode_where_the_container_allows(tmp_path, make_clip):
+    srt = tmp_path / "subs.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n")
+    source_path = tmp_path / "source.mov"
+    clip = make_clip(frames=10, audio=True, container="mov", timecode="10:00:00:00")
+    media.run_ffmpeg("-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text",
+                     str(source_path))
+    source = probe(source_path)
+    for suffix, subtitles in ((".mp4", 1), (".mkv", 0)):
+        out = transcode(source, tmp_path / f"out{suffix}")
+        assert out.timecode == "10:00:00:00"
+        assert sum(s.kind == "subtitle" for s in out.other_streams) == subtitles
+        assert out.has_audio
+
+
+def test_writer_refuses_and_cleans_up(make_clip, tmp_path):
+    source = probe(make_clip())
+    existing = tmp_path / "taken.mp4"
+    existing.write_bytes(b"user data")
+    with pytest.raises(OutputError, match="already exists"):
+        VideoWriter(existing, 64, 48, source.fps, EncodeSettings(), source)
+    assert existing.read_bytes() == b"user data"
+    with pytest.raises(OutputError, match="ProRes needs a .mov"):
+        VideoWriter(tmp_path / "x.mp4", 64, 48, source.fps, EncodeSettings(codec="prores"), source)
+    with pytest.raises(OutputError, match="Unknown codec"):
+        EncodeSettings(codec="vp9")
+    partial = tmp_path / "partial.mp4"
+    with pytest.raises(RuntimeError, match="boom"):
+        with VideoWriter(partial, 64, 48, source.fps, EncodeSettings(), source) as writer:
+            writer.write(np.zeros((3, 48, 64, 3), np.uint8))
+            raise RuntimeError("boom")
+    assert not partial.exists()
+    with VideoWriter(tmp_path / "shape.mp4", 64, 48, source.fps, EncodeSettings(), source) as writer:
+        with pytest.raises(ValueError):
+            writer.write(np.zeros((1, 64, 48, 3), np.uint8))
+        writer.write(np.zeros((1, 48, 64, 3), np.uint8))
+
+
+def _video_only(source: VideoInfo, folder: Path) -> Path:
+    path = folder / "video-only.mp4"
+    with VideoWriter(path, source.display_width, source.display_height, source.fps, EncodeSettings(preset="ultrafast"), source) as writer:
+        for chunk in iter_frames(source, 8):
+            writer.write(chunk)
+    return path
+
+
+def test_finalize_failure_or_interrupt_leaves_nothing(make_clip, tmp_path, monkeypatch):
+    source = probe(make_clip(frames=5, audio=True, container="mkv"))  # Opus audio
+    video = _video_only(source, tmp_path)
+    target = tmp_path / "out.avi"  # AVI cannot hold the Opus track by stream copy
+    with pytest.raises(OutputError) as err:
+        finalize(video, source, target)
+    assert_one_sentence(err, "out.avi")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["video-only.mp4"]
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        finalize(video, source, tmp_path / "out.mkv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["video-only.mp4"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
+    source = probe(make_clip(size="320x240", frames=5))
+    noise = np.random.default_rng(0).integers(0, 256, (5, 240, 320, 3), dtype=np.uint8)
+    with pytest.raises(OutputError, match=r"^Disk full while writing big\.mp4\.$"):
+        with VideoWriter(tiny_disk / "big.mp4", 320, 240, source.fps, EncodeSettings(crf=0, preset="ultrafast"), source) as writer:
+            for _ in range(4):
+                writer.write(noise)
+    assert list(tiny_disk.iterdir()) == []
+
+
+def test_disk_full_message_from_ffmpeg_stderr():
+    err = encode_mod._ffmpeg_error(Path("x.mp4"), ["[out#0/mp4] Error writing trailer: No space left on device"])
+    assert isinstance(err, OutputError) and str(err) == "Disk full while writing x.mp4."
+
+
+def test_ffmpeg_binary_is_found():
+    version = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("ffmpeg version")
