@@ -24,13 +24,21 @@ def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
     assert name in message and message.endswith(".") and "\n" not in message, message
 
 
-def transcode(info: VideoInfo, target: Path, settings: EncodeSettings = EncodeSettings(preset="ultrafast")) -> VideoInfo:
-    """Decode ``info`` and re-encode it unchanged through VideoWriter + finalize."""
-    video_tmp = target.with_name(f"video-only{target.suffix}")
-    with VideoWriter(video_tmp, info.display_width, info.display_height, info.fps, settings, info) as writer:
+FAST = EncodeSettings(preset="ultrafast")
+
+
+def encode_video_only(info: VideoInfo, path: Path, settings: EncodeSettings = FAST) -> Path:
+    """Decode ``info`` and write its frames, unchanged, through VideoWriter."""
+    with VideoWriter(path, info.display_width, info.display_height, info.fps, settings, info) as writer:
         for chunk in iter_frames(info, chunk_size=4):
             writer.write(chunk)
-    finalize(video_tmp, info, target)
+    return path
+
+
+def transcode(info: VideoInfo, target: Path, settings: EncodeSettings = FAST) -> VideoInfo:
+    """Encode + finalize into ``target`` and probe the result."""
+    video = encode_video_only(info, target.with_name(f"video-only{target.suffix}"), settings)
+    finalize(video, info, target)
     return probe(target)
 
 
@@ -258,19 +266,11 @@ def test_writer_refuses_and_cleans_up(make_clip, tmp_path):
         writer.write(np.zeros((1, 48, 64, 3), np.uint8))
 
 
-def _video_only(source: VideoInfo, folder: Path) -> Path:
-    path = folder / "video-only.mp4"
-    with VideoWriter(path, source.display_width, source.display_height, source.fps, EncodeSettings(preset="ultrafast"), source) as writer:
-        for chunk in iter_frames(source, 8):
-            writer.write(chunk)
-    return path
-
-
 def test_finalize_failure_or_interrupt_leaves_nothing(make_clip, tmp_path, monkeypatch):
     source = probe(make_clip(frames=5, audio=True, container="mkv"))  # Opus audio
-    video = _video_only(source, tmp_path)
+    video = encode_video_only(source, tmp_path / "video-only.mp4")
     target = tmp_path / "out.avi"  # AVI cannot hold the Opus track by stream copy
-    with pytest.raises(OutputError) as err:
+    with pytest.raises(OutputError, match="cannot hold") as err:
         finalize(video, source, target)
     assert_one_sentence(err, "out.avi")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["video-only.mp4"]
@@ -304,9 +304,17 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
     assert list(tiny_disk.iterdir()) == []
 
 
-def test_disk_full_message_from_ffmpeg_stderr():
-    err = encode_mod._ffmpeg_error(Path("x.mp4"), ["[out#0/mp4] Error writing trailer: No space left on device"])
-    assert isinstance(err, OutputError) and str(err) == "Disk full while writing x.mp4."
+@pytest.mark.parametrize(
+    "stderr, message",
+    [
+        ("[out#0/mp4 @ 0x5f1a] Error writing trailer: No space left on device", "Disk full while writing x.mp4."),
+        ("[mp4 @ 0x55f7] Could not find tag for codec prores in stream #0, codec not currently supported in container",
+         "x.mp4 cannot hold a prores stream; choose a .mov or .mkv output."),
+        ("[vost#0:0/libx264 @ 0x5a] Error while opening encoder.", "ffmpeg could not write x.mp4: Error while opening encoder."),
+    ],
+)
+def test_ffmpeg_errors_become_one_sentence(stderr, message):
+    assert str(encode_mod._ffmpeg_error(Path("x.mp4"), [stderr])) == message
 
 
 def test_ffmpeg_binary_is_found():

@@ -16,6 +16,7 @@ video, into a hidden temp file beside the target, then renames it atomically.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 from collections import deque
@@ -29,7 +30,7 @@ import numpy as np
 
 from stylecut.errors import MediaError, OutputError, StylecutError
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
-from stylecut.video.probe import OtherStream, VideoInfo, list_streams
+from stylecut.video.probe import StreamInfo, VideoInfo, list_streams
 
 _MOV_FAMILY = {".mp4", ".m4v", ".mov"}
 # The scale filter's names for the matrices ffprobe reports as color_space.
@@ -51,6 +52,7 @@ _SUBTITLES = {
     ".webm": {"webvtt"},
 }
 _STDERR_LINES = 20
+_LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\] ")  # "[mp4 @ 0x55f7...] "
 
 
 @dataclass(frozen=True)
@@ -218,12 +220,20 @@ def _codec_args(settings: EncodeSettings, pix_fmt: str, path: Path) -> dict[str,
 
 
 def _ffmpeg_error(path: Path, stderr: list[str], source: Path | None = None) -> StylecutError:
-    text = "\n".join(stderr)
+    """Turn ffmpeg's error output into one sentence naming the file and the problem."""
+    lines = [_LOG_PREFIX.sub("", line).rstrip(".") for line in stderr]
+    text = "\n".join(lines)
     if "No space left on device" in text:
         return OutputError(f"Disk full while writing {path.name}.")
     if "Permission denied" in text:
         return OutputError(f"Permission denied while writing {path.name}.")
-    last = (stderr[-1] if stderr else "ffmpeg exited with an error").rstrip(".")
+    if tag := re.search(r"Could not find tag for codec (\S+)", text):
+        return OutputError(f"{path.name} cannot hold a {tag[1]} stream; choose a .mov or .mkv output.")
+    if "Could not write header" in text:
+        return OutputError(
+            f"{path.name} cannot hold one of the streams copied into it; choose a .mov or .mkv output."
+        )
+    last = lines[-1] if lines else "ffmpeg exited with an error"
     if source is not None and str(source) in last:
         return MediaError(f"{source.name} could not be read while writing {path.name}: {last}.")
     return OutputError(f"ffmpeg could not write {path.name}: {last}.")
@@ -232,8 +242,9 @@ def _ffmpeg_error(path: Path, stderr: list[str], source: Path | None = None) -> 
 def finalize(video_tmp: Path, source: VideoInfo, target: Path) -> None:
     """Remux ``video_tmp``'s video with ``source``'s audio, subtitles and metadata into ``target``.
 
-    The result appears under ``target`` only when complete; on failure or Ctrl-C
-    the temp file is removed and ``target`` is left untouched. Write
+    The result appears under ``target`` only when complete (replacing any file
+    there: whether that is allowed is the caller's decision); on failure or
+    Ctrl-C the temp file is removed and ``target`` is left untouched. Write
     ``video_tmp`` in the target's container family so its timestamps carry over
     exactly (Matroska rounds them to milliseconds).
     """
@@ -273,7 +284,7 @@ def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path) -> l
     return [*args, "-y", str(tmp)]
 
 
-def _copyable(stream: OtherStream, suffix: str) -> bool:
+def _copyable(stream: StreamInfo, suffix: str) -> bool:
     """Audio always goes (untouched audio is the contract); other kinds where the container holds them."""
     if stream.kind == "audio":
         return True

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,11 +30,11 @@ _NOPTS = -(2**63)
 
 
 @dataclass(frozen=True)
-class OtherStream:
-    """A stream of the source besides the primary video: audio, subtitle, data or attachment."""
+class StreamInfo:
+    """One stream of a file: what ``finalize`` needs to decide whether to copy it."""
 
-    index: int  # absolute stream index in the source file
-    kind: str  # "audio", "subtitle", "data", "attachment" or "video"
+    index: int  # absolute stream index in the file
+    kind: str  # "video", "audio", "subtitle", "data" or "attachment"
     codec: str
 
 
@@ -59,7 +59,7 @@ class VideoInfo:
     is_vfr: bool
     stream_index: int = 0  # absolute index of the video stream in the file
     timecode: str | None = None  # start timecode, e.g. "01:00:00:00"
-    other_streams: tuple[OtherStream, ...] = ()
+    other_streams: tuple[StreamInfo, ...] = ()  # every stream but the video one above
 
     @property
     def display_width(self) -> int:
@@ -129,22 +129,23 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         stream_index=video.index,
         timecode=video.timecode or format_timecode,
         other_streams=tuple(
-            OtherStream(s.index, s.kind, s.codec) for s in streams if s.index != video.index
+            StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index
         ),
     )
 
 
-def list_streams(path: Path) -> tuple[OtherStream, ...]:
+def list_streams(path: Path) -> tuple[StreamInfo, ...]:
     """Every stream of ``path`` as (index, kind, codec), from metadata alone (no packet scan)."""
     _check_readable(path)
     streams, _ = _read_streams(path, ffprobe_exe())
-    return tuple(OtherStream(s.index, s.kind, s.codec) for s in streams)
+    return tuple(StreamInfo(s.index, s.kind, s.codec) for s in streams)
 
 
 def _read_streams(path: Path, ffprobe: str | None) -> tuple[list[_Stream], str | None]:
     """All streams (ordered by index, each once) and the file-level timecode."""
     streams, timecode = _streams_from_ffprobe(path, ffprobe) if ffprobe else _streams_from_ffmpeg(path)
-    unique = {s.index: s for s in reversed(streams)}  # ffmpeg 7+ lists grouped streams twice
+    # ffmpeg 7+ may list a stream inside a "Stream group" and again on its own: keep the first.
+    unique = {s.index: s for s in reversed(streams)}
     return sorted(unique.values(), key=lambda s: s.index), timecode
 
 
@@ -242,17 +243,13 @@ def _streams_from_ffmpeg(path: Path) -> tuple[list[_Stream], str | None]:
         if match := _STREAM_LINE.match(line):
             streams.append(_stream_from_dump(int(match[1]), match[2].lower(), match[3]))
         elif (match := _ROTATION.search(line)) and streams:
-            streams[-1] = _replace(streams[-1], rotation=_clockwise(float(match[1])))
+            streams[-1] = replace(streams[-1], rotation=_clockwise(float(match[1])))
         elif match := _TIMECODE.match(line):
             if streams:
-                streams[-1] = _replace(streams[-1], timecode=match[1])
+                streams[-1] = replace(streams[-1], timecode=match[1])
             else:
                 format_timecode = match[1]
     return streams, format_timecode
-
-
-def _replace(stream: _Stream, **changes: object) -> _Stream:
-    return _Stream(**{**stream.__dict__, **changes})
 
 
 def _stream_from_dump(index: int, kind: str, description: str) -> _Stream:
