@@ -1,0 +1,129 @@
+"""The `stylecut` command line: apply, styles, finetune.
+
+Heavy imports (torch, decord) happen inside the commands so `--help` and
+`--version` answer at once. Every StylecutError becomes one sentence on
+stderr and a non-zero exit code; exit 1 means an input failed, 2 a usage
+error, 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from stylecut import __version__
+from stylecut.errors import StylecutError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Offline video style transfer for editors.")
+
+
+class FlowChoice(str, Enum):
+    auto = "auto"
+    raft = "raft"
+    dis = "dis"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class CodecChoice(str, Enum):
+    h264 = "h264"
+    h265 = "h265"
+    prores = "prores"
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"stylecut: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stylecut {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Turn clips into stylised clips that drop straight into an editing timeline."""
+
+
+@app.command()
+def apply(
+    inputs: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)],
+    style: Annotated[str, typer.Option("--style", "-s", help="An installed style's name (see `stylecut styles`) or a path to a style file.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch).")] = False,
+    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison).")] = False,
+    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
+    raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
+    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
+    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
+    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
+    preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
+    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+) -> None:
+    """Stylise clips, or every clip in folders."""
+    from stylecut.commands.apply import run_apply
+    from stylecut.pipeline.stylise import ApplyOptions
+    from stylecut.video.encode import EncodeSettings
+
+    options = ApplyOptions(
+        temporal=not no_temporal,
+        flow=flow.value,
+        raft_weights=raft_weights,
+        device=device.value,
+        max_side=max_side,
+        encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
+    )
+    try:
+        code = run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
+    except StylecutError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("Interrupted; no partial output was left behind.", 130) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def styles(
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List installed styles: bundled ones and your own."""
+    from stylecut.styles.registry import list_styles, user_dir
+
+    entries = list_styles()
+    if json_out:
+        typer.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return
+    if not entries:
+        typer.echo(f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "origin", "description", "trained on")
+    for entry in entries:
+        table.add_row(entry.name, entry.origin, entry.description, entry.style_image)
+    Console().print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("stylecut: interrupted.", err=True)
+        sys.exit(130)

@@ -1,0 +1,212 @@
+"""Stylise one clip: probe, decode in chunks, flow, generator, temporal fusion, encode, remux.
+
+Memory is bounded by the chunk size whatever the clip's length. Decoding runs
+one chunk ahead in a thread and ffmpeg encodes in its own process, so the
+three stages overlap with the network. The output is written under a
+temporary name beside the target and renamed only when complete; any error
+or Ctrl-C removes the temporary files.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from stylecut.flow import create_flow_estimator
+from stylecut.models.generator import Generator
+from stylecut.models.temporal import TemporalFuser
+from stylecut.video.decode import iter_frames
+from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.probe import VideoInfo, probe
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    temporal: bool = True
+    flow: str = "auto"
+    raft_weights: Path | None = None
+    device: str = "auto"
+    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
+    chunk: int = 8
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+
+
+@dataclass
+class ClipResult:
+    frames: int
+    seconds: float
+    flow: str | None
+    stage_seconds: dict[str, float]
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from stylecut.errors import StylecutError
+
+        raise StylecutError("--device cuda was requested but no CUDA GPU is available to PyTorch.")
+    return torch.device(name)
+
+
+def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(height, width) the network runs at: the display size, shrunk to `max_side` if given."""
+    if max_side is None or max(width, height) <= max_side:
+        return height, width
+    scale = max_side / max(width, height)
+    return max(2, round(height * scale)), max(2, round(width * scale))
+
+
+def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
+    """Decode ahead in a thread; errors re-raise in the caller's thread."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                slots.put(chunk)
+        except BaseException as exc:  # handed over to the consumer, which raises it
+            slots.put(exc)
+        slots.put(done)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+class ClipStyliser:
+    """Runs a generator (and, with `temporal`, the flow and fusion) over a clip."""
+
+    def __init__(self, generator: Generator, options: ApplyOptions) -> None:
+        self.options = options
+        self.device = select_device(options.device)
+        self.generator = generator.to(self.device).eval()
+        self.flow, self.flow_notice = (None, None)
+        if options.temporal:
+            self.flow, self.flow_notice = create_flow_estimator(options.flow, self.device, options.raft_weights)
+
+    def _autocast(self):
+        # fp16 on CUDA roughly halves the generator's time; the CPU path stays fp32 (bf16 gains nothing on most CPUs).
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return nullcontext()
+
+    @torch.inference_mode()
+    def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            return self.generator(frames).float()
+
+    def run(self, source: Path, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
+        info = probe(source)
+        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
+        video_tmp = target.with_name(f".{target.stem}.stylecut-video.mkv")
+        stages = {"decode": 0.0, "generator": 0.0, "flow": 0.0, "temporal": 0.0, "encode": 0.0, "remux": 0.0}
+        fuser = TemporalFuser() if self.options.temporal else None
+        previous: torch.Tensor | None = None
+        started = time.perf_counter()
+        writer = VideoWriter(video_tmp, info.display_width, info.display_height, info.fps, self.options.encode, info)
+        try:
+            tick = time.perf_counter()
+            for chunk in _prefetch(iter_frames(info, self.options.chunk)):
+                frames = self._to_tensor(chunk, height, width)
+                stages["decode"] += time.perf_counter() - tick
+
+                tick = time.perf_counter()
+                stylised = self._stylise_batch(frames)
+                stages["generator"] += time.perf_counter() - tick
+
+                if fuser is not None:
+                    stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
+
+                tick = time.perf_counter()
+                writer.write(self._to_uint8(stylised, info.display_height, info.display_width))
+                stages["encode"] += time.perf_counter() - tick
+                if on_frames is not None:
+                    on_frames(len(chunk))
+                tick = time.perf_counter()
+            tick = time.perf_counter()
+            writer.close()
+            stages["encode"] += time.perf_counter() - tick
+            tick = time.perf_counter()
+            finalize(video_tmp, info, target)
+            stages["remux"] += time.perf_counter() - tick
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            video_tmp.unlink(missing_ok=True)
+        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages)
+
+    def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""
+        tick = time.perf_counter()
+        before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
+        after = frames[1:] if previous is None else frames
+        flows_back = flows_fwd = None
+        if len(after):
+            pairs_a, pairs_b = torch.cat([after, before]), torch.cat([before, after])
+            both = self.flow(pairs_a, pairs_b)
+            flows_back, flows_fwd = both[: len(after)], both[len(after) :]
+        stages["flow"] += time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        fused = []
+        offset = len(frames) - len(after)  # the first frame of a clip has no predecessor
+        for i in range(len(frames)):
+            j = i - offset
+            has_prev = j >= 0
+            fused.append(
+                fuser.step(
+                    frames[i : i + 1],
+                    stylised[i : i + 1],
+                    flows_back[j : j + 1] if has_prev else None,
+                    flows_fwd[j : j + 1] if has_prev else None,
+                    before[j : j + 1] if has_prev else None,
+                )
+            )
+        stages["temporal"] += time.perf_counter() - tick
+        return torch.cat(fused), frames[-1:]
+
+    def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
+        frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        if frames.shape[-2:] != (height, width):
+            frames = F.interpolate(frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+        return frames
+
+    @staticmethod
+    def _to_uint8(frames: torch.Tensor, height: int, width: int) -> np.ndarray:
+        if frames.shape[-2:] != (height, width):
+            frames = F.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False)
+        return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def stylise_clip(generator: Generator, source: Path, target: Path, options: ApplyOptions, on_frames: Callable[[int], None] | None = None) -> ClipResult:
+    return ClipStyliser(generator, options).run(source, target, on_frames)

@@ -1,0 +1,110 @@
+"""Where styles live and how a name becomes a generator.
+
+Bundled styles ship in the ``weights/`` folder (installed as the data
+package ``stylecut_weights``) and are listed in its ``manifest.json`` with
+their sha256, which is checked on every load. User styles, made by
+``stylecut finetune``, live in ``$STYLECUT_HOME/styles`` (default: the
+platform's user data directory). ``--style`` takes a name from either place
+or a path to a style file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from stylecut.errors import StyleError
+from stylecut.models.generator import Generator
+from stylecut.styles.style_file import load_generator, read_metadata
+
+MANIFEST = "manifest.json"
+STYLE_SUFFIX = ".safetensors"
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    name: str
+    path: Path
+    origin: str  # "bundled", "user" or "file"
+    description: str
+    style_image: str
+    sha256: str | None = None
+    preview: Path | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "origin": self.origin,
+            "description": self.description,
+            "style_image": self.style_image,
+            "sha256": self.sha256,
+            "preview": str(self.preview) if self.preview else None,
+        }
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("stylecut_weights")))
+
+
+def user_dir() -> Path:
+    home = os.environ.get("STYLECUT_HOME")
+    return (Path(home) if home else Path(platformdirs.user_data_dir("stylecut"))) / "styles"
+
+
+def bundled_styles() -> list[StyleEntry]:
+    manifest = bundled_dir() / MANIFEST
+    if not manifest.exists():
+        return []
+    entries = []
+    for item in json.loads(manifest.read_text())["styles"]:
+        preview = bundled_dir() / item["preview"] if item.get("preview") else None
+        entries.append(StyleEntry(item["name"], bundled_dir() / item["file"], "bundled", item["description"], item["style_image"], item["sha256"], preview))
+    return entries
+
+
+def _entry_from_file(path: Path, origin: str) -> StyleEntry:
+    meta = read_metadata(path)
+    preview = path.with_suffix(".png")
+    return StyleEntry(meta["name"], path, origin, meta.get("description", ""), meta["style_image"], None, preview if preview.exists() else None)
+
+
+def user_styles() -> list[StyleEntry]:
+    folder = user_dir()
+    if not folder.is_dir():
+        return []
+    entries = []
+    for path in sorted(folder.glob(f"*{STYLE_SUFFIX}")):
+        try:
+            entries.append(_entry_from_file(path, "user"))
+        except StyleError:
+            continue  # a damaged user file must not hide the other styles; `apply` names it if asked for
+    return entries
+
+
+def list_styles() -> list[StyleEntry]:
+    return bundled_styles() + user_styles()
+
+
+def resolve_style(name_or_path: str) -> StyleEntry:
+    """An installed style by name, or a style file by path; otherwise one clear sentence."""
+    styles = list_styles()
+    for entry in styles:
+        if entry.name == name_or_path:
+            return entry
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return _entry_from_file(path, "file")
+    if not styles:
+        raise StyleError(f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`).")
+    known = ", ".join(entry.name for entry in styles)
+    raise StyleError(f"Unknown style '{name_or_path}'; installed styles are: {known}.")
+
+
+def load_style(entry: StyleEntry) -> tuple[Generator, dict]:
+    return load_generator(entry.path, expected_sha256=entry.sha256)

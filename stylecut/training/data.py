@@ -1,0 +1,116 @@
+"""Training images: content photos and frames, style images and style-video frames.
+
+Everything is decoded once into memory at a bounded size (a few dozen images
+at most), then random crops with scale, flip and colour jitter are drawn
+from it. Videos contribute frames sampled evenly across their length, so a
+folder of clips and a folder of photos are used the same way.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stylecut.errors import MediaError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".m4v", ".webm", ".mts", ".mxf"}
+
+
+def expand_media(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders expand to the images and videos directly inside them."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise MediaError(f"{path} does not exist.")
+    return found
+
+
+def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(255)[None]
+    scale = max_side / max(t.shape[-2:])
+    if scale < 1:
+        t = F.interpolate(t, scale_factor=scale, mode="area")
+    return t[0]
+
+
+def read_image(path: Path, max_side: int) -> torch.Tensor:
+    """An image as (3, H, W) float in [0, 1], upright (EXIF) and RGB."""
+    try:
+        with Image.open(path) as img:
+            rgb = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise MediaError(f"{path} is not a readable image.") from exc
+    return _to_tensor(rgb, max_side)
+
+
+def read_video_frames(path: Path, count: int, max_side: int, skip_edges: float = 0.05) -> list[torch.Tensor]:
+    """`count` frames spread evenly over a video (its very first and last frames skipped)."""
+    import decord
+
+    try:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+    except (decord.DECORDError, RuntimeError) as exc:
+        raise MediaError(f"{path} is not a readable video.") from exc
+    total = len(reader)
+    if total == 0:
+        raise MediaError(f"{path} has no decodable frames.")
+    positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
+    indices = sorted({int(round(p)) for p in positions})
+    frames = reader.get_batch(indices).asnumpy()
+    return [_to_tensor(frame, max_side) for frame in frames]
+
+
+def load_media(paths: Sequence[Path], max_side: int, frames_per_video: int) -> list[torch.Tensor]:
+    images: list[torch.Tensor] = []
+    for path in expand_media(paths):
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            images += read_video_frames(path, frames_per_video, max_side)
+        else:
+            images.append(read_image(path, max_side))
+    return images
+
+
+class CropSampler:
+    """Random crops of a set of images, at random scales, with flips and colour jitter."""
+
+    def __init__(self, images: Sequence[torch.Tensor], crop: int, scale_range: tuple[float, float], jitter: float, seed: int) -> None:
+        if not images:
+            raise MediaError("No usable images or video frames were found.")
+        self.images = list(images)
+        self.crop = crop
+        self.scale_range = scale_range
+        self.jitter = jitter
+        self.rng = random.Random(seed)
+
+    def _one(self) -> torch.Tensor:
+        image = self.rng.choice(self.images)
+        h, w = image.shape[-2:]
+        # The scale is relative to the stored size; never go below what a crop needs.
+        scale = max(self.rng.uniform(*self.scale_range), self.crop / min(h, w))
+        size = (max(self.crop, round(h * scale)), max(self.crop, round(w * scale)))
+        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+        top = self.rng.randrange(size[0] - self.crop + 1)
+        left = self.rng.randrange(size[1] - self.crop + 1)
+        crop = resized[:, top : top + self.crop, left : left + self.crop]
+        if self.rng.random() < 0.5:
+            crop = crop.flip(-1)
+        if self.jitter:
+            gain = 1 + self.rng.uniform(-self.jitter, self.jitter)
+            saturation = 1 + self.rng.uniform(-self.jitter, self.jitter)
+            grey = crop.mean(0, keepdim=True)
+            crop = (grey + (crop - grey) * saturation) * gain
+        return crop.clamp(0, 1)
+
+    def sample(self, batch: int) -> torch.Tensor:
+        return torch.stack([self._one() for _ in range(batch)])

@@ -1,0 +1,1 @@
+"""Bundled style weights: a data package (``stylecut_weights``), listed in manifest.json."""
