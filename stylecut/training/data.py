@@ -37,7 +37,7 @@ def expand_media(paths: Iterable[Path]) -> list[Path]:
 
 
 def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(255)[None]
+    t = torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).float().div(255)[None]
     scale = max_side / max(t.shape[-2:])
     if scale < 1:
         t = F.interpolate(t, scale_factor=scale, mode="area")

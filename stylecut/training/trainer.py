@@ -43,7 +43,7 @@ class TrainConfig:
     content: list[str]
     description: str = ""
     generator: dict = field(default_factory=lambda: GeneratorConfig().to_dict())
-    steps: int = 600
+    steps: int = 500
     batch: int = 4
     crop: int = 192
     lr: float = 2e-3
@@ -51,11 +51,13 @@ class TrainConfig:
     content_scale: tuple[float, float] = (0.4, 1.0)
     style_max_side: int = 512
     frames_per_video: int = 12
-    style_layers: dict[str, float] = field(default_factory=lambda: {"0": 1.0, "2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
-    content_layers: dict[str, float] = field(default_factory=lambda: {"7": 1.0})
-    style_weight: float = 60.0
+    # Block 0 (half resolution) printed a regular cross-hatch over everything; strokes come from 2-10.
+    style_layers: dict[str, float] = field(default_factory=lambda: {"2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
+    # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
+    content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
+    style_weight: float = 150.0
     content_weight: float = 1.0
-    colour_weight: float = 10.0
+    colour_weight: float = 5.0
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     temporal_max_disp: float = 6.0
@@ -134,9 +136,13 @@ class Trainer:
         cfg = self.config
         content = self.content.sample(cfg.batch).to(self.device)
         stylised = self.generator(content)
-        features = self.loss_net(stylised)
+        # A random offset between the generator's pixel grid and the loss network's stride-16
+        # grid, new every step: otherwise the generator learns periodic patterns that the
+        # strided network mistakes for texture (seen as a regular diagonal hatching).
+        dy, dx = (int(v) for v in torch.randint(0, 16, (2,)))
+        features = self.loss_net(stylised[..., dy:, dx:])
         with torch.no_grad():
-            content_features = self.loss_net(content)
+            content_features = self.loss_net(content[..., dy:, dx:])
         terms = {
             "content": cfg.content_weight * losses.content_loss(features, content_features, self.content_weights),
             "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
@@ -153,7 +159,7 @@ class Trainer:
         total.backward()
         self.opt_g.step()
 
-        logged = {k: float(v) for k, v in terms.items()}
+        logged = {k: float(v.detach()) for k, v in terms.items()}
         if adversarial:
             self.discriminator.requires_grad_(True)
             real = self.style_crops.sample(cfg.batch).to(self.device)
