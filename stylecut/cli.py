@@ -3,13 +3,13 @@
 Heavy imports (torch, decord) happen inside the commands so `--help` and
 `--version` answer at once. Every StylecutError becomes one sentence on
 stderr and a non-zero exit code; exit 1 means an input failed, 2 a usage
-error, 130 Ctrl-C.
+error (including a command that cannot start: an unknown style, an
+unusable -o or device), 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,7 +19,7 @@ import typer
 from stylecut import __version__
 from stylecut.errors import StylecutError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Offline video style transfer for editors.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
 
 class FlowChoice(str, Enum):
@@ -77,24 +77,24 @@ def apply(
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
 ) -> None:
     """Stylise clips, or every clip in folders."""
-    from stylecut.commands.apply import run_apply
-    from stylecut.pipeline.stylise import ApplyOptions
-    from stylecut.video.encode import EncodeSettings
-
-    options = ApplyOptions(
-        temporal=not no_temporal,
-        flow=flow.value,
-        raft_weights=raft_weights,
-        device=device.value,
-        max_side=max_side,
-        encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
-    )
     try:
+        from stylecut.commands.apply import run_apply
+        from stylecut.pipeline.stylise import ApplyOptions
+        from stylecut.video.encode import EncodeSettings
+
+        options = ApplyOptions(
+            temporal=not no_temporal,
+            flow=flow.value,
+            raft_weights=raft_weights,
+            device=device.value,
+            max_side=max_side,
+            encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
+        )
         code = run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
-    except StylecutError as exc:
-        raise _fail(str(exc)) from None
+    except StylecutError as exc:  # the command could not start: failed inputs are reported by run_apply
+        raise _fail(str(exc), 2) from None
     except KeyboardInterrupt:
-        raise _fail("Interrupted; no partial output was left behind.", 130) from None
+        raise _fail("Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.", 130) from None
     raise typer.Exit(code)
 
 
@@ -122,8 +122,4 @@ def styles(
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("stylecut: interrupted.", err=True)
-        sys.exit(130)
+    app()

@@ -72,6 +72,10 @@ class BatchProgress(AbstractContextManager):
         if self.mode != "quiet":
             self.console.print(message, highlight=False, markup=False)
 
+    def error(self, message: str) -> None:
+        """Printed even when quiet: a failure must never pass silently."""
+        self.console.print(message, highlight=False, markup=False)
+
 
 def progress_mode(quiet: bool, console: Console) -> str:
     if quiet:
@@ -80,4 +84,5 @@ def progress_mode(quiet: bool, console: Console) -> str:
 
 
 def stderr_console() -> Console:
-    return Console(file=sys.stderr)
+    # No wrapping: in a pipe rich would break long notices and paths at 80 columns.
+    return Console(file=sys.stderr, soft_wrap=True)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a session-wide factory of tiny synthetic clips (see tests/media.py)."""
+"""Shared fixtures: tiny synthetic clips (see tests/media.py), a tiny random style, an empty STYLECUT_HOME."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import media
+from cli_support import make_style
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +27,17 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return cache[key]
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def tiny_style(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A style file holding a tiny randomly initialised generator (fast on a CPU)."""
+    return make_style(tmp_path_factory.mktemp("style") / "tiny.safetensors", "tiny")
+
+
+@pytest.fixture
+def stylecut_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty STYLECUT_HOME, so the user's own styles never leak into a test."""
+    home = tmp_path / "stylecut-home"
+    monkeypatch.setenv("STYLECUT_HOME", str(home))
+    return home

@@ -1,8 +1,10 @@
 """`stylecut apply`: plan the jobs, stylise each clip, report what happened.
 
-A failed clip is reported and skipped; the others are still processed and
-the exit code is 1. Existing outputs are skipped unless `--overwrite`, so a
-re-run resumes an interrupted batch.
+Problems with the command itself (an unknown style, an unusable `-o`, a
+device that is not there) raise before any clip is touched. A failed clip is
+reported when it is reached and skipped; the others are still processed, a
+summary names every failure and the exit code is 1. Existing outputs are
+skipped unless `--overwrite`, so a re-run resumes an interrupted batch.
 """
 
 from __future__ import annotations
@@ -35,42 +37,50 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
     return infos
 
 
+def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchProgress) -> None:
+    progress.start_clip(job.source.name, info.frame_count)
+    try:
+        result = styliser.run(info, job.target, progress.advance)
+    except Exception as exc:  # one bad clip must not stop the batch (Ctrl-C does: it is no Exception)
+        job.status, job.message = "failed", describe_failure(job.source, exc)
+        return
+    job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
+    job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
+
+
+def _report(job: Job, progress: BatchProgress) -> None:
+    if job.status == "failed":
+        progress.error(f"failed: {job.message}")
+    elif job.status == "skipped":
+        progress.note(f"skipped: {job.message}")
+    else:
+        progress.note(f"done: {job.target} ({job.message})")
+        if job.notice:
+            progress.note(f"note: {job.notice}")
+
+
 def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool) -> int:
+    """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
+    styliser = ClipStyliser(generator, options)
     infos = _probe_jobs(jobs, overwrite)
     console = stderr_console()
-    mode = progress_mode(quiet, console)
 
-    with BatchProgress(sum(info.frame_count for info in infos.values()), mode, console) as progress:
-        styliser = ClipStyliser(generator, options) if infos else None
-        if styliser is not None and styliser.flow_notice:
+    with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
+        if infos and styliser.flow_notice:
             progress.note(styliser.flow_notice)
         for job in jobs:
-            if job.status == "skipped":
-                progress.note(f"skipped: {job.message}")
-            if job.status != "pending":
-                continue
-            info = infos[job.source]
-            progress.start_clip(job.source.name, info.frame_count)
-            try:
-                result = styliser.run(job.source, job.target, progress.advance)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # one bad clip must not stop the batch
-                job.status, job.message = "failed", describe_failure(job.source, exc)
-                progress.note(f"failed: {job.message}")
-                continue
-            job.status, job.frames, job.seconds = "done", result.frames, result.seconds
-            job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
-            progress.note(f"done: {job.target} ({job.message})")
+            if job.status == "pending":
+                _run_job(styliser, job, infos[job.source], progress)
+            _report(job, progress)
 
     failures = [job for job in jobs if job.status == "failed"]
     if json_report:
         print(json.dumps({"style": entry.name, "jobs": [job.to_json() for job in jobs]}, indent=2))
-    if failures:
-        console.print(f"{len(failures)} of {len(jobs)} inputs failed:", highlight=False)
+    if failures and len(jobs) > 1:
+        progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:
-            console.print(f"  {job.message}", highlight=False, markup=False)
+            progress.error(f"  {job.message}")
     return 1 if failures else 0

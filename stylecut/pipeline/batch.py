@@ -29,6 +29,7 @@ class Job:
     message: str = ""
     frames: int = 0
     seconds: float = 0.0
+    notice: str | None = None  # e.g. a frame-rate conversion the user should know about
 
     def to_json(self) -> dict:
         return {
@@ -39,6 +40,7 @@ class Job:
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.frames / self.seconds, 3) if self.seconds else None,
+            "notice": self.notice,
         }
 
 
@@ -59,7 +61,13 @@ def default_name(source: Path, style: str, codec: str) -> str:
 
 
 def plan_jobs(inputs: list[Path], output: Path | None, style: str, codec: str, recursive: bool) -> list[Job]:
-    """One job per video found; inputs that are missing or hold no video become failed jobs."""
+    """One job per video found; inputs that are missing or hold no video become failed jobs.
+
+    A video that is another job's output (a re-run over a folder finds the
+    outputs of the first run beside their inputs) is left out, and a second
+    video mapping to an output already taken fails instead of overwriting it.
+    Raises OutputError when ``output`` cannot work for these inputs.
+    """
     jobs: list[Job] = []
     sources: list[tuple[Path, Path]] = []  # (video, the folder it was found under, for relative output paths)
     for item in inputs:
@@ -73,22 +81,43 @@ def plan_jobs(inputs: list[Path], output: Path | None, style: str, codec: str, r
         else:
             jobs.append(Job(item, None, "failed", f"{item} does not exist."))
 
-    single_file = len(inputs) == 1 and not inputs[0].is_dir()
-    to_file = output is not None and single_file and not output.is_dir() and output.suffix != ""
-    if output is not None and not to_file and output.exists() and not output.is_dir():
-        raise OutputError(f"{output} is a file, but several inputs need an output folder.")
+    to_file = _check_output(inputs, output, codec, [video for video, _ in sources])
+    targets = {}
     for video, root in sources:
         if to_file:
-            target = output
+            targets[video] = output
         elif output is not None:
-            target = output / video.relative_to(root).parent / default_name(video, style, codec)
+            targets[video] = output / video.relative_to(root).parent / default_name(video, style, codec)
         else:
-            target = video.with_name(default_name(video, style, codec))
-        if target.resolve() == video.resolve():
-            jobs.append(Job(video, None, "failed", f"The output for {video} would overwrite the input itself."))
+            targets[video] = video.with_name(default_name(video, style, codec))
+
+    outputs = {target.resolve() for target in targets.values()}
+    taken: dict[Path, Path] = {}
+    for video, target in targets.items():
+        if video.resolve() in outputs:
+            continue
+        if (other := taken.setdefault(target.resolve(), video)) != video:
+            jobs.append(Job(video, None, "failed", f"{video} would be written to {target}, the output of {other}."))
         else:
             jobs.append(Job(video, target))
     return jobs
+
+
+def _check_output(inputs: list[Path], output: Path | None, codec: str, videos: list[Path]) -> bool:
+    """Whether ``output`` names one output file (else a folder); raise OutputError when it cannot be used."""
+    if output is None or output.is_dir():
+        return False
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
+        if output.exists():
+            raise OutputError(f"{output} is neither a folder nor a video file, so it cannot be the output.")
+        return False  # a folder to create
+    if len(inputs) != 1 or inputs[0].is_dir():
+        raise OutputError(f"{output} is a file name, but several inputs need an output folder.")
+    if codec == "prores" and output.suffix.lower() != ".mov":
+        raise OutputError(f"ProRes needs a .mov file, so {output} cannot hold it.")
+    if videos and (output.resolve() == videos[0].resolve() or (output.exists() and output.samefile(videos[0]))):
+        raise OutputError(f"The output {output} is the input itself; choose another output name.")
+    return True
 
 
 def check_writable(target: Path) -> None:

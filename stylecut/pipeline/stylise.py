@@ -21,12 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
 from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
+from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
-from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.probe import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ClipResult:
     seconds: float
     flow: str | None
     stage_seconds: dict[str, float]
+    notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
 
     @property
     def fps(self) -> float:
@@ -56,9 +59,7 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from stylecut.errors import StylecutError
-
-        raise StylecutError("--device cuda was requested but no CUDA GPU is available to PyTorch.")
+        raise StylecutError("--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto.")
     return torch.device(name)
 
 
@@ -119,21 +120,26 @@ class ClipStyliser:
             return torch.autocast("cuda", dtype=torch.float16)
         return nullcontext()
 
-    @torch.inference_mode()
     def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
         with self._autocast():
             return self.generator(frames).float()
 
-    def run(self, source: Path, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
-        info = probe(source)
+    @torch.inference_mode()
+    def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
+        """Stylise the probed clip into ``target``, which appears only when complete."""
+        retiming = plan_retiming(info)
         height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
-        video_tmp = target.with_name(f".{target.stem}.stylecut-video.mkv")
+        # Same container family as the target: Matroska would round the timestamps to milliseconds.
+        video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
+        video_tmp.unlink(missing_ok=True)  # left over by a killed run
         stages = {"decode": 0.0, "generator": 0.0, "flow": 0.0, "temporal": 0.0, "encode": 0.0, "remux": 0.0}
         fuser = TemporalFuser() if self.options.temporal else None
         previous: torch.Tensor | None = None
         started = time.perf_counter()
-        writer = VideoWriter(video_tmp, info.display_width, info.display_height, info.fps, self.options.encode, info)
+        fps = info.fps if retiming is None else retiming.rate
+        writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
         try:
+            decoded = 0
             tick = time.perf_counter()
             for chunk in _prefetch(iter_frames(info, self.options.chunk)):
                 frames = self._to_tensor(chunk, height, width)
@@ -147,7 +153,11 @@ class ClipStyliser:
                     stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
 
                 tick = time.perf_counter()
-                writer.write(self._to_uint8(stylised, info.display_height, info.display_width))
+                output = self._to_uint8(stylised, info.display_height, info.display_width)
+                if retiming is not None:
+                    output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
+                decoded += len(chunk)
+                writer.write(output)
                 stages["encode"] += time.perf_counter() - tick
                 if on_frames is not None:
                     on_frames(len(chunk))
@@ -163,7 +173,8 @@ class ClipStyliser:
             raise
         finally:
             video_tmp.unlink(missing_ok=True)
-        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages)
+        notice = None if retiming is None else describe(info, retiming)
+        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
 
     def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""
@@ -206,7 +217,3 @@ class ClipStyliser:
         if frames.shape[-2:] != (height, width):
             frames = F.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False)
         return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
-
-
-def stylise_clip(generator: Generator, source: Path, target: Path, options: ApplyOptions, on_frames: Callable[[int], None] | None = None) -> ClipResult:
-    return ClipStyliser(generator, options).run(source, target, on_frames)

@@ -304,11 +304,25 @@ def _split_top_level(text: str) -> list[str]:
 # --- timing from the packet list -------------------------------------------------------
 
 
-def _timing(path: Path, stream_index: int) -> _Timing:
-    proc = _run(
+def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
+    return _run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
          "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"]
     )
+
+
+def frame_times(info: VideoInfo) -> list[Fraction]:
+    """Presentation time in seconds of every frame of a probed clip, in display order.
+
+    Only variable-frame-rate clips need this: for the others frame i is at i / fps.
+    """
+    time_base, packets = _parse_framecrc(_list_packets(info.path, info.stream_index).stdout)
+    assert time_base is not None, "frame_times() takes a clip that probe() accepted"
+    return sorted(t * time_base for t, _, discard in packets if not discard)
+
+
+def _timing(path: Path, stream_index: int) -> _Timing:
+    proc = _list_packets(path, stream_index)
     time_base, packets = _parse_framecrc(proc.stdout)
     shown = sum(1 for _, _, discard in packets if not discard)
     if proc.returncode != 0 or proc.stderr.strip():

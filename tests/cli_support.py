@@ -1,0 +1,73 @@
+"""Helpers for tests that run the real `stylecut` command: in-process (CliRunner) or as a subprocess.
+
+In-process runs share one torch import, so most tests use them; subprocess
+runs give real exit codes, real stderr and real signals, for the few tests
+that are about exactly that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+from typer.testing import CliRunner, Result
+
+from stylecut.cli import app
+from stylecut.models.generator import Generator, GeneratorConfig
+from stylecut.styles.style_file import save_style
+from stylecut.video.probe import VideoInfo, probe
+
+STYLECUT = Path(sys.executable).with_name("stylecut")
+
+
+def make_style(path: Path, name: str) -> Path:
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(widths=(8, 16, 16), residual_blocks=1))
+    save_style(path, generator, {"name": name, "style_image": f"{name}.png", "description": "random weights for tests"})
+    return path
+
+
+def run_cli(*args: object) -> Result:
+    """`stylecut ARGS` in this process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def cli_command(*args: object) -> list[str]:
+    return [str(STYLECUT), *(str(arg) for arg in args)]
+
+
+def run_stylecut(*args: object, home: Path) -> subprocess.CompletedProcess[str]:
+    """`stylecut ARGS` as a subprocess with STYLECUT_HOME set to ``home``."""
+    env = {**os.environ, "STYLECUT_HOME": str(home)}
+    return subprocess.run(cli_command(*args), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_same_timing(source: VideoInfo, output: Path) -> VideoInfo:
+    """The editor's contract for one output: frames, exact rate, duration, display size, upright, audio present."""
+    out = probe(output)
+    assert out.frame_count == source.frame_count
+    assert out.fps == source.fps and isinstance(out.fps, Fraction)
+    assert abs(out.duration - source.duration) <= 1 / source.fps
+    assert (out.display_width, out.display_height) == (source.display_width, source.display_height)
+    assert out.rotation == 0
+    assert out.has_audio == source.has_audio
+    return out
+
+
+def assert_one_sentence(stderr: str, *names: str) -> str:
+    """stderr holds no traceback and exactly one failure line, naming every one of ``names``."""
+    assert "Traceback" not in stderr, stderr
+    failures = [line for line in stderr.splitlines() if line.startswith(("failed:", "stylecut:"))]
+    assert len(failures) == 1, stderr
+    line = failures[0]
+    assert line.endswith(".") and all(name in line for name in names), line
+    return line

@@ -1,0 +1,191 @@
+"""`stylecut apply` and `stylecut styles` end to end on tiny synthetic clips with a tiny random style.
+
+Every run goes through the real command line; the outputs are checked
+against the editor's contract: same frame count, exact frame rate, duration
+within a frame, display size, upright with no rotation tag, audio packets
+bit-identical, input untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import media
+from cli_support import assert_same_timing, make_style, run_cli, sha256
+from stylecut.pipeline.retime import frame_repeats, standard_rate
+from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.video.probe import list_streams, probe
+
+FAST = ("--preset", "ultrafast")
+
+
+@pytest.mark.parametrize(
+    ("params", "flags"),
+    [
+        (dict(size="63x47", audio=True), ()),
+        (dict(rotation=90, audio=True, container="mov", colour=("tv", "bt709")), ()),
+        (dict(fps="30000/1001", audio=True, container="mkv"), ()),
+        (dict(fps="25", size="48x32"), ("--no-temporal",)),
+    ],
+    ids=["odd-size", "rotated-mov", "ntsc-mkv", "no-audio-no-temporal"],
+)
+def test_apply_keeps_the_editors_contract(make_clip, tiny_style, stylecut_home, tmp_path, params, flags):
+    source = make_clip(frames=10, **params)
+    before = sha256(source)
+    target = tmp_path / f"out{source.suffix}"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *FAST, *flags)
+
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["style"] == "tiny"
+    assert [(job["status"], job["output"], job["frames"]) for job in report["jobs"]] == [("done", str(target), 10)]
+    info = probe(source)
+    out = assert_same_timing(info, target)
+    assert (out.color_range, out.color_space) == (info.color_range, info.color_space)
+    if info.has_audio:
+        assert media.audio_md5(target) == media.audio_md5(source)
+    assert sha256(source) == before
+    assert not list(tmp_path.glob(".*"))  # no temp file left beside the output
+
+
+def test_default_output_beside_the_input_and_rerun_resumes(make_clip, tiny_style, stylecut_home, tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(make_clip(frames=4, audio=True), folder / f"{name}.mp4")
+
+    first = run_cli("apply", folder, "--style", tiny_style, *FAST)
+    assert first.exit_code == 0, first.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["a.mp4", "a.tiny.mp4", "b.mp4", "b.tiny.mp4"]
+    stamps = {p: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+    # The second run must neither redo the clips nor stylise the first run's outputs.
+    again = run_cli("apply", folder, "--style", tiny_style, "--json", *FAST)
+    assert again.exit_code == 0, again.stderr
+    assert [job["status"] for job in json.loads(again.stdout)["jobs"]] == ["skipped", "skipped"]
+    assert "use --overwrite" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in folder.iterdir()} == stamps
+
+
+def test_folder_to_output_folder_recursive_and_overwrite(make_clip, tiny_style, stylecut_home, tmp_path):
+    shoot = tmp_path / "shoot"
+    (shoot / "day2").mkdir(parents=True)
+    shutil.copy(make_clip(frames=4), shoot / "wide.mp4")
+    shutil.copy(make_clip(frames=4, container="mkv"), shoot / "day2" / "close.mkv")
+    out = tmp_path / "renders"
+
+    flat = run_cli("apply", shoot, "--style", tiny_style, "-o", out, "--json", *FAST)
+    assert flat.exit_code == 0, flat.stderr
+    assert [job["output"] for job in json.loads(flat.stdout)["jobs"]] == [str(out / "wide.tiny.mp4")]
+
+    deep = run_cli("apply", shoot, "--style", tiny_style, "-o", out, "--recursive", "--json", *FAST)
+    assert deep.exit_code == 0, deep.stderr
+    jobs = {Path(job["output"]).relative_to(out).as_posix(): job["status"] for job in json.loads(deep.stdout)["jobs"]}
+    assert jobs == {"day2/close.tiny.mkv": "done", "wide.tiny.mp4": "skipped"}
+
+    stamp = (out / "wide.tiny.mp4").stat().st_mtime_ns
+    forced = run_cli("apply", shoot / "wide.mp4", "--style", tiny_style, "-o", out, "--overwrite", *FAST)
+    assert forced.exit_code == 0, forced.stderr
+    assert (out / "wide.tiny.mp4").stat().st_mtime_ns != stamp
+    assert probe(out / "wide.tiny.mp4").frame_count == 4
+
+
+@pytest.mark.parametrize(("codec", "suffix", "expected"), [("h265", ".mp4", "hevc"), ("prores", ".mov", "prores")])
+def test_codec_option_picks_codec_and_container(make_clip, tiny_style, stylecut_home, tmp_path, codec, suffix, expected):
+    source = tmp_path / "clip.mp4"
+    shutil.copy(make_clip(frames=4, audio=True), source)
+
+    result = run_cli("apply", source, "--style", tiny_style, "--codec", codec, "--quiet", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    target = tmp_path / f"clip.tiny{suffix}"
+    assert {(s.kind, s.codec) for s in list_streams(target)} == {("video", expected), ("audio", "aac")}
+    assert_same_timing(probe(source), target)
+
+
+def test_styles_json_lists_user_styles(tiny_style, stylecut_home):
+    make_style(stylecut_home / "styles" / "ink.safetensors", "ink")
+
+    result = run_cli("styles", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert all({"name", "path", "style_image"} <= entry.keys() for entry in entries)
+    ink = next(entry for entry in entries if entry["name"] == "ink")
+    assert (ink["path"], ink["style_image"], ink["origin"]) == (str(stylecut_home / "styles" / "ink.safetensors"), "ink.png", "user")
+
+
+def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path):
+    make_style(stylecut_home / "styles" / "ink.safetensors", "ink")
+    source = tmp_path / "clip.mp4"
+    shutil.copy(make_clip(frames=3), source)
+
+    result = run_cli("apply", source, "--style", "ink", "-q", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert probe(tmp_path / "clip.ink.mp4").frame_count == 3
+
+
+# --- variable frame rate ------------------------------------------------------------------
+
+
+def make_vfr_clip(path: Path) -> Path:
+    """One second at 10 fps, then one at 30 fps, with sound; every frame is a ramp shifted from the last,
+    so each frame is far from all others (the two seconds slope differently)."""
+    segment = "nullsrc=size=64x48:rate={rate}:duration=1,geq=lum='mod({slope}+N*{shift},256)':cb=128:cr=128,settb=1/30"
+    first = segment.format(rate=10, slope="2*X+Y", shift=40)
+    second = segment.format(rate=30, slope="X+3*Y+128", shift=7)
+    media.run_ffmpeg(
+        "-f", "lavfi", "-i", f"{first}[a];{second}[b];[a][b]concat=n=2:v=1:a=0",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
+        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", str(path),
+    )
+    return path
+
+
+def test_retiming_plan_maps_each_output_frame_to_the_input_frame_on_screen():
+    times = [Fraction(i, 10) for i in range(10)] + [1 + Fraction(i, 30) for i in range(30)]
+    assert standard_rate(times) == 30
+    assert frame_repeats(times, 2.0, Fraction(30)) == [3] * 10 + [1] * 30
+    # Jittered timestamps of a nominal 30000/1001 phone clip: one to one, nothing dropped.
+    jittered = [Fraction(1001 * i + (7 if i % 3 else 0), 30000) for i in range(30)]
+    assert standard_rate(jittered) == Fraction(30000, 1001)
+    assert frame_repeats(jittered, 30 * 1001 / 30000, Fraction(30000, 1001)) == [1] * 30
+
+
+def test_variable_frame_rate_is_converted_in_sync_and_said(tiny_style, stylecut_home, tmp_path):
+    source = make_vfr_clip(tmp_path / "phone.mp4")
+    assert probe(source).is_vfr
+    target = tmp_path / "out.mp4"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    notice = json.loads(result.stdout)["jobs"][0]["notice"]
+    assert "variable frame rate" in notice and "30 fps" in notice and notice in result.stderr
+    out = probe(target)
+    assert (out.frame_count, out.fps, out.is_vfr) == (60, 30, False)
+    assert out.duration == pytest.approx(2.0, abs=1 / 30)
+    assert media.audio_md5(target) == media.audio_md5(source)
+
+
+def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path):
+    """With an identity network, output frame k must be the input frame on screen at k/30 s."""
+    source = make_vfr_clip(tmp_path / "phone.mp4")
+    target = tmp_path / "out.mp4"
+    ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False)).run(probe(source), target)
+
+    inputs = media.decode_reference(source).astype(np.float32)
+    outputs = media.decode_reference(target).astype(np.float32)
+    nearest = [int(np.argmin(((inputs - frame) ** 2).mean(axis=(1, 2, 3)))) for frame in outputs]
+    assert nearest == [k // 3 for k in range(30)] + list(range(10, 40))

@@ -1,0 +1,189 @@
+"""Bad inputs, bad options and Ctrl-C: one sentence naming the file and the problem, the right exit code.
+
+Exit codes: 1 when an input failed (the others are still processed), 2 when
+the command cannot start (usage), 130 on Ctrl-C. No traceback, no partial
+file under the final name, no temp file left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
+from stylecut.styles import registry
+from stylecut.video.probe import probe
+
+FAST = ("--preset", "ultrafast")
+
+
+def truncated(source: Path, path: Path) -> Path:
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+def bad_inputs(make_clip, folder: Path) -> dict[str, Path]:
+    """Inputs that must each fail with one sentence, keyed by what is wrong with them."""
+    folder.mkdir(exist_ok=True)
+    (folder / "notes.mp4").write_text("not a video\n")
+    audio_only = folder / "voice.m4v"
+    media.run_ffmpeg("-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac", str(audio_only))
+    (folder / "empty").mkdir()
+    return {
+        "does not exist": folder / "missing.mp4",
+        "holds no video": folder / "empty",
+        "ffmpeg cannot open it": folder / "notes.mp4",
+        "corrupt or truncated": truncated(make_clip(frames=30, container="mkv"), folder / "cut.mkv"),
+        "no video stream": audio_only,
+    }
+
+
+@pytest.mark.parametrize("problem", ["does not exist", "holds no video", "ffmpeg cannot open it", "corrupt or truncated", "no video stream"])
+def test_bad_input_is_one_sentence_and_exit_1(make_clip, tiny_style, stylecut_home, tmp_path, problem):
+    path = bad_inputs(make_clip, tmp_path / "in")[problem]
+
+    result = run_cli("apply", path, "--style", tiny_style, "-o", tmp_path / "out")
+
+    assert result.exit_code == 1, result.stderr
+    line = assert_one_sentence(result.stderr, path.name, problem)
+    assert "inputs failed" not in result.stderr, "no summary for a single input"
+    assert isinstance(result.exception, SystemExit), line
+
+
+def test_batch_with_bad_files_processes_the_others_and_exits_1(make_clip, tiny_style, tmp_path):
+    bad = bad_inputs(make_clip, tmp_path / "in")
+    good = [shutil.copy(make_clip(frames=3, audio=True), tmp_path / "in" / name) for name in ("a.mp4", "b.mp4")]
+    out = tmp_path / "out"
+
+    proc = run_stylecut("apply", good[0], *bad.values(), good[1], "--style", tiny_style, "-o", out, "--json", *FAST, home=tmp_path / "home")
+
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    statuses = {Path(job["input"]).name: job["status"] for job in json.loads(proc.stdout)["jobs"]}
+    assert statuses == {"a.mp4": "done", "b.mp4": "done", **{path.name: "failed" for path in bad.values()}}
+    assert [probe(out / f"{name}.tiny.mp4").frame_count for name in "ab"] == [3, 3]
+    failed_lines = [line for line in proc.stderr.splitlines() if line.startswith("failed:")]
+    summary = proc.stderr[proc.stderr.index("5 of 7 inputs failed:") :]
+    for problem, path in bad.items():
+        assert sum(path.name in line and problem in line for line in failed_lines) == 1, proc.stderr
+        assert path.name in summary
+
+
+def test_unknown_style_lists_installed_ones(make_clip, stylecut_home):
+    make_style(stylecut_home / "styles" / "ink.safetensors", "ink")
+
+    result = run_cli("apply", make_clip(), "--style", "van-gogh")
+
+    assert result.exit_code == 2
+    line = assert_one_sentence(result.stderr, "van-gogh", "ink")
+    assert "installed styles are" in line
+
+
+def test_unknown_style_when_none_is_installed(make_clip, stylecut_home, monkeypatch):
+    monkeypatch.setattr(registry, "bundled_styles", lambda: [])
+
+    result = run_cli("apply", make_clip(), "--style", "van-gogh")
+
+    assert result.exit_code == 2
+    assert "no style is installed" in assert_one_sentence(result.stderr, "van-gogh")
+
+
+def test_style_path_that_is_not_a_style(make_clip, stylecut_home):
+    clip = make_clip()
+    result = run_cli("apply", clip, "--style", clip)
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, clip.name, "not a stylecut style file")
+
+
+def test_unwritable_output_folder(make_clip, tiny_style, stylecut_home, tmp_path):
+    # A path below a regular file can be created by nobody, root included.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", blocker / "renders")
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, str(blocker / "renders"), "Cannot create the output folder")
+
+
+def test_read_only_output_folder(make_clip, tiny_style, stylecut_home, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    if not mounted:
+        folder.chmod(0o555)  # enough when not running as root
+    try:
+        result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", folder)
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, str(folder), "Cannot write to the output folder")
+
+
+def test_output_equal_to_input_is_refused(make_clip, tiny_style, stylecut_home, tmp_path):
+    source = shutil.copy(make_clip(), tmp_path / "clip.mp4")
+    before = sha256(source)
+    result = run_cli("apply", source, "--style", tiny_style, "-o", source, "--overwrite")
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, str(source), "is the input itself")
+    assert sha256(source) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--device", "cuda"), "no CUDA GPU"),
+        (("-o", "{tmp}/one.mp4", "{clip}"), "several inputs need an output folder"),
+        (("--codec", "prores", "-o", "{tmp}/out.mp4"), "ProRes needs a .mov file"),
+    ],
+    ids=["cuda", "file-for-two-inputs", "prores-in-mp4"],
+)
+def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, tmp_path, args, problem):
+    clip = make_clip()
+    args = [arg.format(tmp=tmp_path, clip=clip) for arg in args]
+    result = run_cli("apply", clip, "--style", tiny_style, *args)
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, problem)
+    assert not list(tmp_path.iterdir())
+
+
+def test_two_inputs_for_one_output_do_not_overwrite_each_other(make_clip, tiny_style, stylecut_home, tmp_path):
+    for folder in ("cam_a", "cam_b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(make_clip(frames=3), tmp_path / folder / "take1.mp4")
+
+    result = run_cli("apply", tmp_path / "cam_a", tmp_path / "cam_b", "--style", tiny_style, "-o", tmp_path / "out", *FAST)
+
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, "cam_b", "take1.tiny.mp4", "the output of")
+    assert probe(tmp_path / "out" / "take1.tiny.mp4").frame_count == 3
+
+
+def test_ctrl_c_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_path):
+    source = make_clip(size="160x120", frames=150, audio=True)
+    target = tmp_path / "out.mp4"
+    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+    # A session of its own, signalled as a whole, like a terminal's Ctrl-C (ffmpeg children included).
+    proc = subprocess.Popen(
+        cli_command("apply", source, "--style", tiny_style, "-o", target, *FAST),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        for line in proc.stderr:
+            if "frames" in line:  # the first chunk is written: the encoder is running
+                break
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 130, stderr
+    assert_one_sentence(stderr, "Interrupted", "no partial file")
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a temp file
