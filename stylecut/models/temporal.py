@@ -1,0 +1,139 @@
+"""The temporal module: a fixed recursive rule that stops a stylised video flickering.
+
+A per-frame stylisation flickers because tiny input changes move its strokes
+and colours. The fix is recursive: pull each new stylisation ``S_t`` towards
+the previous *output* carried along the optical flow, wherever that history
+can be trusted. Three choices make the rule safe for long clips:
+
+* Trust. The blend weight is ``strength * M * C``: ``M`` is the
+  forward-backward/motion-boundary occlusion mask of the input flow (no
+  reliable correspondence, no history), eroded by one cell so the upsampled
+  correction cannot bleed into a disoccluded region; ``C =
+  exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)`` is a photometric confidence that
+  drops when the flow is wrong or the lighting changes (then the new
+  stylisation is right and the old one stale). When the mean trust over the
+  frame falls below ``cut_threshold`` the frame is a scene cut and the
+  history is dropped entirely, so no stray pixel of the previous shot
+  survives. Measured with DIS flow on six real clips: consecutive frames
+  have a mean trust of 0.48-0.97, cuts between the clips at most 0.11.
+* No smear. Resampling the previous output every frame low-passes it, and
+  through the recursion the blur compounds (a 60-frame subpixel pan kept
+  31% of the Laplacian variance with bilinear full-band fusion, 54% with
+  bicubic). So only the low-frequency band is fused, as in Bonneel et al.'s
+  gradient-domain blind video temporal consistency: the correction
+  ``strength * M * C * (warp(O_{t-1}) - S_t)`` is computed on a ``scale``x
+  smaller image and upsampled, and the fine detail of ``O_t`` is always the
+  current stylisation's. The recursive state is that small image, warped
+  bicubically (bilinearly it lost 10% of the mid-band energy). Flicker finer
+  than about ``scale`` pixels is therefore left alone; a style network's
+  visible flicker (colour blotches, strokes of several pixels) is in the
+  fused band. On six real clips with 8-px flicker blotches the default
+  (``scale=4``) cuts E_warp to 0.30x at 99.7-99.9% of the per-frame
+  sharpness; ``scale=2`` to 0.22x at 98-99% sharpness for 2.5x the time.
+* Cheap. Everything but one pooling of each input and one upsampling of the
+  correction runs at 1/scale^2 of the pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from stylecut.flow.warp import occlusion_mask, warp
+
+
+def _down(x: Tensor, scale: int) -> Tensor:
+    """Box-filter downscale by ``scale``, replicate-padding sides that do not divide."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % scale, -w % scale
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return F.avg_pool2d(x, scale)
+
+
+def _up(x: Tensor, scale: int, h: int, w: int) -> Tensor:
+    """Bilinear upscale by ``scale`` (pixel-centre aligned with :func:`_down`), cropped to ``h x w``."""
+    n, c = x.shape[:2]
+    # One channel per image: with 3 channels the CPU kernel round-trips through
+    # channels-last copies and takes 2-3x longer (the costliest op of a step).
+    up = F.interpolate(x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False)
+    return up.view(n, c, *up.shape[-2:])[..., :h, :w]
+
+
+class TemporalFuser:
+    """Recursive flow-guided fusion of per-frame stylisations; see the module docstring.
+
+    ``strength`` is the weight of the history where it is fully trusted (0
+    turns fusion off); ``photometric_tolerance`` the RMS RGB difference
+    between the warped previous input and the current one at which trust
+    falls to 1/e; ``cut_threshold`` the mean trust below which a frame is a
+    scene cut; ``scale`` the size ratio between the frame and the band that
+    is fused. After each step ``last_trust`` holds the per-sample mean trust
+    ``(N,)`` (None without history), for logging cuts and for tuning.
+    """
+
+    def __init__(
+        self,
+        strength: float = 0.6,
+        scale: int = 4,
+        photometric_tolerance: float = 0.05,
+        cut_threshold: float = 0.25,
+    ) -> None:
+        self.strength = strength
+        self.scale = scale
+        self.photometric_tolerance = photometric_tolerance
+        self.cut_threshold = cut_threshold
+        self._state: Tensor | None = None
+        self.last_trust: Tensor | None = None
+
+    def reset(self) -> None:
+        """Forget the history (call between clips)."""
+        self._state = None
+        self.last_trust = None
+
+    def step(
+        self,
+        frame: Tensor,
+        stylised: Tensor,
+        flow_to_prev: Tensor | None,
+        flow_from_prev: Tensor | None,
+        prev_frame: Tensor | None,
+    ) -> Tensor:
+        """Fuse one frame and return ``O_t`` ``(N, 3, H, W)``.
+
+        ``frame``/``stylised`` are the input frame and its per-frame
+        stylisation; the flows are between the current and previous INPUT
+        frames (``flow_to_prev``: t -> t-1). Without ``flow_to_prev`` (first
+        frame) the stylisation is returned as is; without ``flow_from_prev``
+        the forward-backward check is skipped, without ``prev_frame`` the
+        photometric one.
+        """
+        h, w = stylised.shape[-2:]
+        small_stylised = _down(stylised, self.scale)
+        state, self._state = self._state, small_stylised
+        self.last_trust = None
+        if state is None or flow_to_prev is None or state.shape != small_stylised.shape:
+            return stylised
+
+        # Flows on the small grid, vectors in frame pixels for the occlusion
+        # thresholds and in small pixels for warping.
+        flow_px = _down(flow_to_prev, self.scale)
+        back_px = None if flow_from_prev is None else _down(flow_from_prev, self.scale)
+        flow = flow_px / self.scale
+        mask = occlusion_mask(flow_px, back_px, stride=self.scale)
+        trust = -F.max_pool2d(-mask, 3, stride=1, padding=1)
+        if prev_frame is not None:
+            moved = warp(_down(prev_frame, self.scale), flow)
+            error = (moved - _down(frame, self.scale)).square().mean(dim=1, keepdim=True)
+            trust = trust * torch.exp(-error / self.photometric_tolerance**2)
+        self.last_trust = trust.mean(dim=(1, 2, 3))
+        is_cut = (self.last_trust < self.cut_threshold).view(-1, 1, 1, 1)
+        trust = trust.masked_fill(is_cut, 0.0)
+
+        correction = self.strength * trust * (warp(state, flow, mode="bicubic") - small_stylised)
+        # The state is O_t's small image: the small stylisation plus the correction.
+        self._state = small_stylised + correction
+        # In place on the freshly upsampled tensor: a second full-size
+        # allocation costs more than the addition itself.
+        return _up(correction, self.scale, h, w).add_(stylised).clamp_(0.0, 1.0)
