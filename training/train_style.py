@@ -16,6 +16,7 @@ import argparse
 import json
 import shutil
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -48,7 +49,8 @@ def main() -> None:
     trainer = Trainer(config, run_dir)
     saved = checkpoint_config(run_dir)
     if saved is not None:
-        if saved != config:
+        # The step count may change between sessions (extend or cut a run); nothing else may.
+        if replace(saved, steps=config.steps) != config:
             raise SystemExit(f"{run_dir} was started with a different config; remove it to start over.")
         trainer.load_checkpoint()
         print(f"resuming {config.name} at step {trainer.step}", flush=True)
@@ -60,7 +62,7 @@ def main() -> None:
     trainer.run(report)
     (ROOT / "training" / "logs").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "log.jsonl", ROOT / "training" / "logs" / f"{config.name}.jsonl")
-    entry = export_style(trainer, ROOT / "weights", recipe=str(args.config.relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else str(args.config), media=args.media.resolve())
+    entry = export_style(trainer, ROOT / "weights", recipe=str(args.config.resolve().relative_to(ROOT)), media=args.media.resolve())
     print(json.dumps(entry, indent=2))
 
 

@@ -227,9 +227,17 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])
         self.elapsed = float(state["elapsed"])
+        self._truncate_log()
         # New random crops after a resume, rather than replaying the ones already seen.
         torch.manual_seed(self.config.seed + self.step)
         self.content.rng.seed(self.config.seed + self.step)
+
+    def _truncate_log(self) -> None:
+        """Drop log lines past the checkpoint: those steps are about to be trained again."""
+        path = self.run_dir / LOG
+        if path.exists():
+            lines = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            path.write_text("".join(f"{line}\n" for line in lines))
 
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:
