@@ -98,13 +98,15 @@ def test_unknown_kind_raises() -> None:
         create_flow_estimator("farneback")
 
 
-def test_auto_uses_a_cached_torchvision_checkpoint(offline: Path) -> None:
+def test_a_cached_torchvision_checkpoint_is_used_but_not_by_auto_on_a_cpu(offline: Path) -> None:
     name = Path(Raft_Small_Weights.DEFAULT.url).name
     (offline / "checkpoints").mkdir()
     torch.save(raft_small(weights=None).state_dict(), offline / "checkpoints" / name)
-    flow, notice = create_flow_estimator("auto")
+    flow, notice = create_flow_estimator("raft")
     assert isinstance(flow, RAFTFlow) and flow.name == "raft_small"
     assert "cache" in notice
+    flow, notice = create_flow_estimator("auto", device="cpu")
+    assert isinstance(flow, DISFlow) and "--flow raft" in notice
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
@@ -135,4 +137,4 @@ def test_damaged_cached_checkpoint_raises_one_sentence(offline: Path) -> None:
     (offline / "checkpoints").mkdir()
     (offline / "checkpoints" / Path(Raft_Small_Weights.DEFAULT.url).name).write_bytes(b"truncated")
     with pytest.raises(StylecutError, match="Could not load"):
-        create_flow_estimator("auto")
+        create_flow_estimator("raft")

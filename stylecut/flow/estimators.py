@@ -53,6 +53,10 @@ def create_flow_estimator(
         flow = load_raft_file(Path(raft_weights), device, max_side)
         return flow, f"Optical flow: {flow.name} with weights from {raft_weights}."
 
+    if kind == "auto" and torch.device(device).type != "cuda":
+        # RAFT costs ~1.5 s a pair on a CPU against ~35 ms for DIS: on a CPU it is opt-in.
+        return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (fast on a CPU; --flow raft to use RAFT)."
+
     # Small first: 2.8x faster than large on a CPU (1.5 s vs 4.4 s for a 512x288 pair).
     for variant, (_, weights) in VARIANTS.items():
         if cached_checkpoint(weights) is not None:
@@ -67,7 +71,7 @@ def create_flow_estimator(
         raise StylecutError(
             f"RAFT weights are not in the torch hub cache ({torch.hub.get_dir()}) and cannot be downloaded; "
             "pass --raft-weights with a torchvision raft_small/raft_large state dict (.pth or .safetensors), "
-            "or use the DIS backend."
+            "or use --flow dis."
         )
     return DISFlow(max_side=max_side), (
         "Optical flow: OpenCV DIS, because no RAFT weights were found "
