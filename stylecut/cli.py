@@ -121,5 +121,44 @@ def styles(
     Console().print(table)
 
 
+@app.command()
+def finetune(
+    style_video: Annotated[Path, typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="The new style's name (lower-case, dashes), as `apply --style` will know it.", show_default=False)],
+    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="More style targets: stills with the same look (repeatable).", show_default=False)] = None,
+    base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
+    content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
+    steps: Annotated[int, typer.Option("--steps", min=1, max=100_000, help="Training steps (about 1-2 s each on a 2-core CPU).")] = 300,
+    size: Annotated[int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")] = 192,
+    preview_every: Annotated[Optional[int], typer.Option("--preview-every", min=1, help="Also write a preview into the run folder every K steps.", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,
+    device: Annotated[DeviceChoice, typer.Option("--device", help="Where training runs.")] = DeviceChoice.auto,
+    train_config: Annotated[Optional[str], typer.Option("--train-config", hidden=True, help="JSON object of TrainConfig fields to override (tests, experiments).")] = None,
+) -> None:
+    """Make your own style from a short clip with the look you want (and optional stills)."""
+    from stylecut.commands.finetune import FinetuneRequest, Interrupted, run_finetune
+
+    try:
+        overrides = json.loads(train_config) if train_config else {}
+    except json.JSONDecodeError:
+        overrides = None
+    if not isinstance(overrides, dict):
+        raise _fail("--train-config must be a JSON object.", 2)
+    request = FinetuneRequest(
+        style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
+        steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
+        device=device.value, overrides=overrides,
+    )
+    try:
+        run_finetune(request)
+    except Interrupted as exc:
+        raise _fail(str(exc), 130) from None
+    except StylecutError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("Interrupted; no style was written.", 130) from None
+
+
 def main() -> None:
     app()

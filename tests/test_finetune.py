@@ -1,0 +1,262 @@
+"""`stylecut finetune` end to end, in a tiny configuration on synthetic media.
+
+A tiny generator (widths 8/16/16, one residual block), 64 px crops, batch 2
+and four steps keep each run to seconds on a CPU; torch runs on one thread
+because the test machine's cores are shared and OpenMP threads that wait
+for each other on a busy machine are many times slower. The style video is
+a lavfi test clip and the content a drawn image, both made by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli
+from stylecut.commands import finetune
+from stylecut.models.generator import Generator, GeneratorConfig
+from stylecut.styles.registry import StyleEntry
+from stylecut.styles.style_file import load_generator
+from stylecut.training.trainer import CHECKPOINT, LOG, Trainer
+
+TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
+TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
+STEPS = 4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def style_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return media.make_clip(tmp_path_factory.mktemp("style"), "reference", size="96x64", frames=12)
+
+
+@pytest.fixture(scope="module")
+def content_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    image = Image.new("RGB", (120, 90), (70, 110, 160))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 50, 110, 85), fill=(90, 140, 60))
+    draw.ellipse((40, 10, 80, 50), fill=(230, 200, 170), outline=(40, 30, 20), width=3)
+    path = tmp_path_factory.mktemp("content") / "scene.png"
+    image.save(path)
+    return path
+
+
+def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: object) -> list[object]:
+    return ["finetune", "--style-video", style_clip, "--name", name, "--base", "none", "--content", content_image,
+            "--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY, *extra]
+
+
+def log_steps(run_dir: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in (run_dir / LOG).read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, style_clip: Path, content_image: Path) -> Iterator[Path]:
+    """One finished tiny finetune named 'tiny-look' in its own STYLECUT_HOME."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLECUT_HOME", str(home))
+        result = run_cli(*finetune_args(style_clip, content_image, "tiny-look", "--preview-every", 2))
+        assert result.exit_code == 0, result.stderr
+        yield home
+
+
+def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
+    run_dir = trained / "runs" / "tiny-look"
+    records = [json.loads(line) for line in (run_dir / LOG).read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, STEPS + 1))
+    assert all(math.isfinite(v) for r in records for v in r.values())
+    assert "adv_g" in records[-1] and "adv_g" not in records[0]  # pre-training first, adversarial later
+    assert sorted(p.name for p in run_dir.glob("preview_*.png")) == ["preview_000002.png", "preview_000004.png"]
+    assert not (run_dir / CHECKPOINT).exists()
+
+    generator, metadata = load_generator(trained / "styles" / "tiny-look.safetensors")
+    torch.manual_seed(0)  # the Trainer's seed: these are the weights training started from
+    initial = Generator(TINY_GENERATOR).state_dict()
+    trained_weights = generator.state_dict()
+    assert all(torch.isfinite(v).all() for v in trained_weights.values())
+    assert any(not torch.equal(initial[k], trained_weights[k]) for k in initial)
+
+    assert metadata["name"] == "tiny-look" and metadata["style_image"] == "reference.mp4"
+    assert metadata["description"] == "fine-tuned from reference.mp4" and metadata["base"] == "none"
+    assert metadata["recipe"].startswith("stylecut finetune --style-video reference.mp4 --name tiny-look --base none")
+    assert metadata["training"]["steps"] == STEPS
+    assert {"style", "content", "adv_g", "training_seconds"} <= set(metadata["metrics"])
+    assert Image.open(trained / "styles" / "tiny-look.png").size[1] == 360
+
+
+def test_the_new_style_is_listed_and_applies_to_a_clip(trained, make_clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLECUT_HOME", str(trained))
+    listed = run_cli("styles", "--json")
+    assert [(s["name"], s["origin"]) for s in json.loads(listed.stdout)] == [("tiny-look", "user")]
+
+    target = tmp_path / "out.mp4"
+    applied = run_cli("apply", make_clip(frames=4), "--style", "tiny-look", "-o", target, "--preset", "ultrafast")
+    assert applied.exit_code == 0, applied.stderr
+    assert target.exists()
+
+
+def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, content_image, monkeypatch):
+    monkeypatch.setenv("STYLECUT_HOME", str(trained))
+    before = (trained / "styles" / "tiny-look.safetensors").read_bytes()
+    result = run_cli(*finetune_args(style_clip, content_image, "tiny-look"))
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, "tiny-look", "--overwrite")
+    assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+    real_step = Trainer.train_step
+
+    def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
+        if self.step == 2:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", ctrl_c_after_two_steps)
+    args = finetune_args(style_clip, content_image, "resumed")
+    stopped = run_cli(*args)
+    assert stopped.exit_code == 130
+    assert_one_sentence(stopped.stderr, "step 2 of 4", "--resume")
+    run_dir = stylecut_home / "runs" / "resumed"
+    assert torch.load(run_dir / CHECKPOINT, weights_only=True)["step"] == 2
+    assert not list((stylecut_home / "styles").iterdir())  # no half-made style
+
+    refused = run_cli(*args)
+    assert refused.exit_code == 1
+    assert_one_sentence(refused.stderr, "unfinished run", "--resume")
+    changed = run_cli(*args, "--size", 96, "--resume")
+    assert changed.exit_code == 1
+    assert_one_sentence(changed.stderr, "other settings", "--overwrite")
+
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    resumed = run_cli(*args, "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "at step 2 of 4" in resumed.stderr
+    assert log_steps(run_dir) == [1, 2, 3, 4]  # continued at step 3, not from 0
+    _, metadata = load_generator(stylecut_home / "styles" / "resumed.safetensors")
+    assert metadata["training"]["steps"] == STEPS
+
+
+def test_a_bundled_style_name_is_never_taken(stylecut_home, style_clip, content_image, monkeypatch):
+    bundled = StyleEntry("starry-night", Path("starry-night.safetensors"), "bundled", "", "starry.jpg")
+    monkeypatch.setattr(finetune, "bundled_styles", lambda: [bundled])
+    result = run_cli(*finetune_args(style_clip, content_image, "starry-night", "--overwrite"))
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, "starry-night", "bundled")
+
+
+def test_the_default_base_is_the_first_bundled_style(tmp_path, monkeypatch):
+    path = make_style(tmp_path / "first.safetensors", "first")
+    entries = [StyleEntry(name, path, "bundled", "", "x.jpg") for name in ("first", "second")]
+    monkeypatch.setattr(finetune, "bundled_styles", lambda: entries)
+    monkeypatch.setattr("stylecut.styles.registry.bundled_styles", lambda: entries)
+    name, generator = finetune.load_base(None)
+    assert name == "first" and generator.config.widths == (8, 16, 16)
+    monkeypatch.setattr(finetune, "bundled_styles", lambda: [])
+    assert finetune.load_base(None) == ("none", None)
+
+
+def corrupt_copy(clip: Path, folder: Path) -> Path:
+    """The clip with the middle of its frame data zeroed: it opens, but its frames do not decode."""
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 4 : len(data) // 2] = bytes(len(data) // 2 - len(data) // 4)
+    path = folder / "corrupt.mp4"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "names"),
+    [
+        ("bad-name", ("'Sintel Look'", "lower-case")),
+        ("reserved-name", ("'none'",)),
+        ("missing-video", ("missing.mp4", "does not exist")),
+        ("one-frame", ("one.mp4", "too short")),
+        ("not-a-video", ("scene.png", "not a readable video")),
+        ("corrupt-video", ("corrupt.mp4", "cannot be decoded")),
+        ("missing-content", ("nowhere", "does not exist")),
+        ("unknown-base", ("'impressionist'",)),
+        ("nothing-to-resume", ("no unfinished run",)),
+    ],
+)
+def test_bad_input_is_one_sentence_and_leaves_nothing(case, names, stylecut_home, style_clip, content_image, tmp_path):
+    name, video, extra = "good-name", style_clip, []
+    if case == "bad-name":
+        name = "Sintel Look"
+    elif case == "reserved-name":
+        name = "none"
+    elif case == "missing-video":
+        video = tmp_path / "missing.mp4"
+    elif case == "one-frame":
+        video = media.make_clip(tmp_path, "one", frames=1)
+    elif case == "not-a-video":
+        video = content_image
+    elif case == "corrupt-video":
+        video = corrupt_copy(style_clip, tmp_path)
+    elif case == "missing-content":
+        extra = ["--content", tmp_path / "nowhere"]
+    elif case == "unknown-base":
+        extra = ["--base", "impressionist"]
+    elif case == "nothing-to-resume":
+        extra = ["--resume"]
+    result = run_cli(*finetune_args(video, content_image, name, *extra))
+    assert result.exit_code == 1, result.stderr
+    assert_one_sentence(result.stderr, *names)
+    assert not stylecut_home.exists() or not any(stylecut_home.rglob("*"))
+
+
+@pytest.mark.parametrize("option", [("--steps", 0), ("--size", 32), ("--size", 4096), ("--preview-every", 0)])
+def test_nonsense_sizes_and_steps_are_usage_errors(option, stylecut_home, style_clip, content_image):
+    result = run_cli(*finetune_args(style_clip, content_image, "good-name"), *option)
+    assert result.exit_code == 2
+    assert option[0] in result.stderr
+
+
+def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image):
+    home = tmp_path / "home"
+    env = {**os.environ, "STYLECUT_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    args = finetune_args(style_clip, content_image, "stopped")
+    args[args.index("--steps") + 1] = 10_000
+    process = subprocess.Popen(cli_command(*args), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = home / "runs" / "stopped" / LOG
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text().count("\n") >= 2) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert_one_sentence(stderr, "Interrupted at step", "--resume")
+    assert torch.load(home / "runs" / "stopped" / CHECKPOINT, weights_only=True)["step"] >= 2
+    assert not list((home / "styles").iterdir())
+
+
+def test_the_schedule_pretrains_then_adds_the_adversarial_term_then_anneals():
+    config = finetune.TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
+    assert [finetune.phase(config, s) for s in (0, 29, 30, 79, 80, 99)] == ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
+    group = {"lr": 0.0}
+    trainer = SimpleNamespace(config=config, opt_g=SimpleNamespace(param_groups=[group]), step=0)
+    rates = []
+    for trainer.step in (0, 80, 90, 100):
+        finetune.apply_schedule(trainer)
+        rates.append(group["lr"])
+    assert rates == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
