@@ -169,7 +169,7 @@ class Trainer:
             self.opt_d.step()
             logged["d"] = float(d_loss)
         self._update_ema()
-        logged["total"] = float(total)
+        logged["total"] = float(total.detach())
         return logged
 
     @torch.no_grad()
