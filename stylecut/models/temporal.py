@@ -32,8 +32,9 @@ can be trusted. Three choices make the rule safe for long clips:
   check always lets some fresh stylisation in (bicubic resampling of the
   state; a synthetic 60-frame subpixel pan plateaus at about 2/3 of the
   per-frame Laplacian variance).
-* Cheap. Everything but one pooling of each input and one upsampling of the
-  correction runs at 1/scale^2 of the pixels.
+* Cost. At ``scale=1`` a step is a full-resolution bicubic warp and the
+  occlusion tests; a larger ``scale`` runs them on 1/scale^2 of the pixels,
+  trading flicker removal for speed.
 """
 
 from __future__ import annotations
