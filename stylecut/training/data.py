@@ -60,14 +60,17 @@ def read_video_frames(path: Path, count: int, max_side: int, skip_edges: float =
 
     try:
         reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
-        total = len(reader)
-        if total == 0:
-            raise MediaError(f"{path} has no decodable frames.")
-        positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
-        indices = sorted({int(round(p)) for p in positions})
-        frames = reader.get_batch(indices).asnumpy()
     except (decord.DECORDError, RuntimeError) as exc:
         raise MediaError(f"{path} is not a readable video.") from exc
+    total = len(reader)
+    if total == 0:
+        raise MediaError(f"{path} has no decodable frames.")
+    positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
+    indices = sorted({int(round(p)) for p in positions})
+    try:
+        frames = reader.get_batch(indices).asnumpy()
+    except (decord.DECORDError, RuntimeError) as exc:
+        raise MediaError(f"{path} is corrupt: its frames cannot be decoded.") from exc
     return [_to_tensor(frame, max_side) for frame in frames]
 
 

@@ -167,7 +167,7 @@ class Trainer:
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
-            logged["d"] = float(d_loss)
+            logged["d"] = float(d_loss.detach())
         self._update_ema()
         logged["total"] = float(total.detach())
         return logged
