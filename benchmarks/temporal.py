@@ -1,0 +1,86 @@
+"""Temporal consistency of stylised clips: E_warp short- and long-term, and sharpness so blur cannot pass.
+
+E_warp is Lai et al.'s warping error as ``stylecut.flow.metrics`` defines it:
+for frames ``t - gap`` and ``t``, the squared RGB difference (in [0, 1],
+summed over channels) between ``O_t`` and ``O_{t-gap}`` warped onto frame t,
+averaged over the pixels the non-occlusion mask keeps. Flow and mask come
+from the INPUT frames only, so every variant (the input itself, the
+frame-by-frame output and the temporal output) is scored against the same
+motion and the same mask. The evaluation flow is OpenCV DIS "medium" at the
+clip's full resolution, finer than the pipeline's (DIS "medium" on frames
+shrunk to 512 px); the mask is stylecut's forward-backward and
+motion-boundary test. Long-term pairs (10 frames apart) use direct flow
+between the two frames; where it fails the mask drops the pixels, which the
+reported mask coverage shows. Sharpness is the variance of the Laplacian of
+each frame: the temporal output must keep the frame-by-frame output's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from media import to_tensor
+from stylecut.flow.dis import DISFlow
+from stylecut.flow.metrics import warping_error
+from stylecut.flow.warp import occlusion_mask
+
+EVALUATION_FLOW = "OpenCV DIS, preset medium, at the clip's full resolution (the pipeline: DIS medium at <= 512 px)"
+
+
+def evaluation_flow() -> DISFlow:
+    """DIS "medium" with no downscaling: the flow the benchmark trusts (see the module docstring)."""
+    return DISFlow("medium", max_side=1 << 30)
+
+
+@torch.inference_mode()
+def warping_errors(variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1) -> dict:
+    """E_warp per pair ``(t - gap, t)`` for every ``stride``-th t, for each variant, and the mask coverage.
+
+    ``variants`` maps a name to ``(T, H, W, 3)`` uint8 frames the size of ``inputs``.
+    Returns ``{"frames": [t...], "coverage": [...], name: [...]}``.
+    """
+    result: dict[str, list] = {"frames": [], "coverage": [], **{name: [] for name in variants}}
+    for t in range(gap, len(inputs), stride):
+        earlier, current = to_tensor(inputs[[t - gap]]), to_tensor(inputs[[t]])
+        # Both directions in one call, as the pipeline batches them.
+        both = flow(torch.cat([current, earlier]), torch.cat([earlier, current]))
+        to_earlier, from_earlier = both[:1], both[1:]
+        mask = occlusion_mask(to_earlier, from_earlier)
+        result["frames"].append(t)
+        result["coverage"].append(mask.mean().item())
+        for name, frames in variants.items():
+            result[name].append(warping_error(to_tensor(frames[[t - gap, t]]), to_earlier, mask))
+    return result
+
+
+def laplacian_variance(frames: np.ndarray) -> list[float]:
+    """Per frame, the variance of the 4-neighbour Laplacian over the RGB channels, 8 px borders left out."""
+    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
+    values = []
+    for frame in frames:
+        response = F.conv2d(to_tensor(frame[None]), kernel, groups=3)[..., 8:-8, 8:-8]
+        values.append(response.var().item())
+    return values
+
+
+def clip_consistency(variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2) -> dict:
+    """Short-term (consecutive) and long-term E_warp of each variant, and the sharpness of the outputs.
+
+    ``variants`` holds "input", "no-temporal" and any number of other
+    outputs; sharpness ratios are relative to "no-temporal" (that of the
+    input says how much more fine detail the style paints than the footage has). Long-term pairs
+    are taken every ``long_stride`` frames: neighbouring long pairs share
+    most of their frames, and the flow is the benchmark's main cost.
+    """
+    inputs = variants["input"]
+    sharp = {name: laplacian_variance(frames) for name, frames in variants.items()}
+    ratios = {name: [a / b for a, b in zip(values, sharp["no-temporal"])] for name, values in sharp.items() if name != "no-temporal"}
+    return {
+        "short": warping_errors(variants, inputs, flow, gap=1),
+        "long": warping_errors(variants, inputs, flow, gap=long_gap, stride=long_stride),
+        "long_gap": long_gap,
+        "sharpness": sharp,
+        "sharpness_ratio": ratios,
+    }
