@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
-import stylecut.flow.estimators as estimators
+import stylecut.flow.raft as raft
 from flow_synthetic import shift, single_thread, texture  # noqa: F401 (autouse fixture)
 from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
@@ -26,7 +26,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         raise AssertionError("a test tried to use the network")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    monkeypatch.setattr(estimators, "can_reach", lambda url: False)
+    monkeypatch.setattr(raft, "can_reach", lambda url: False)
     return tmp_path
 
 

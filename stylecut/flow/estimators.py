@@ -21,7 +21,6 @@ from torch import Tensor
 
 from stylecut.errors import StylecutError
 from stylecut.flow.dis import DISFlow
-from stylecut.flow.raft import VARIANTS, cached_checkpoint, can_reach, load_raft_file, load_torchvision_raft
 
 KINDS = ("auto", "raft", "dis")
 
@@ -49,13 +48,17 @@ def create_flow_estimator(
         raise StylecutError(f"Unknown optical flow backend {kind!r}; choose one of {', '.join(KINDS)}.")
     if kind == "dis":
         return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (requested)."
+    if kind == "auto" and raft_weights is None and torch.device(device).type != "cuda":
+        # RAFT costs ~1.5 s a pair on a CPU against ~35 ms for DIS: on a CPU it is opt-in.
+        return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (fast on a CPU; --flow raft to use RAFT)."
+
+    # torchvision's model zoo costs seconds to import; only RAFT needs it.
+    from stylecut.flow.raft import VARIANTS, cached_checkpoint, can_reach, load_raft_file, load_torchvision_raft
+
     if raft_weights is not None:
         flow = load_raft_file(Path(raft_weights), device, max_side)
         return flow, f"Optical flow: {flow.name} with weights from {raft_weights}."
 
-    if kind == "auto" and torch.device(device).type != "cuda":
-        # RAFT costs ~1.5 s a pair on a CPU against ~35 ms for DIS: on a CPU it is opt-in.
-        return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (fast on a CPU; --flow raft to use RAFT)."
 
     # Small first: 2.8x faster than large on a CPU (1.5 s vs 4.4 s for a 512x288 pair).
     for variant, (_, weights) in VARIANTS.items():

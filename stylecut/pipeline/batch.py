@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stylecut.errors import OutputError, StylecutError
-from stylecut.training.data import VIDEO_SUFFIXES
+from stylecut.media_types import VIDEO_SUFFIXES
 
 DEFAULT_SUFFIX = ".mp4"
 KEEP_SUFFIXES = {".mp4", ".mov", ".mkv"}

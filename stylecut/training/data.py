@@ -18,9 +18,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecut.errors import MediaError
+from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".m4v", ".webm", ".mts", ".mxf"}
 
 
 def expand_media(paths: Iterable[Path]) -> list[Path]:
