@@ -1,10 +1,9 @@
 """The `stylecut` command line: apply, styles, finetune.
 
 Heavy imports (torch, decord) happen inside the commands so `--help` and
-`--version` answer at once. Every StylecutError becomes one sentence on
-stderr and a non-zero exit code; exit 1 means an input failed, 2 a usage
-error (including a command that cannot start: an unknown style, an
-unusable -o or device), 130 Ctrl-C.
+`--version` answer at once. Every command runs through :func:`_run`, which
+turns a StylecutError into one sentence on stderr and the error class's exit
+code (see errors.py), and Ctrl-C into exit 130.
 """
 
 from __future__ import annotations
@@ -12,12 +11,13 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
 
 from stylecut import __version__
-from stylecut.errors import StylecutError
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -40,9 +40,20 @@ class CodecChoice(str, Enum):
     prores = "prores"
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"stylecut: {message}", err=True)
     return typer.Exit(code)
+
+
+def _run(command: Callable[[], int | None], interrupted: str) -> None:
+    """Run a command's body; map its errors to one sentence and their exit code."""
+    try:
+        code = command() or 0
+    except StylecutError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise _fail(interrupted, EXIT_INTERRUPTED) from None
+    raise typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -77,7 +88,8 @@ def apply(
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
 ) -> None:
     """Stylise clips, or every clip in folders."""
-    try:
+
+    def command() -> int:
         from stylecut.commands.apply import run_apply
         from stylecut.pipeline.stylise import ApplyOptions
         from stylecut.video.encode import EncodeSettings
@@ -90,12 +102,9 @@ def apply(
             max_side=max_side,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
         )
-        code = run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
-    except StylecutError as exc:  # the command could not start: failed inputs are reported by run_apply
-        raise _fail(str(exc), 2) from None
-    except KeyboardInterrupt:
-        raise _fail("Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.", 130) from None
-    raise typer.Exit(code)
+        return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
+
+    _run(command, "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.")
 
 
 @app.command()
@@ -137,27 +146,24 @@ def finetune(
     train_config: Annotated[Optional[str], typer.Option("--train-config", hidden=True, help="JSON object of TrainConfig fields to override (tests, experiments).")] = None,
 ) -> None:
     """Make your own style from a short clip with the look you want (and optional stills)."""
-    from stylecut.commands.finetune import FinetuneRequest, Interrupted, run_finetune
-
     try:
         overrides = json.loads(train_config) if train_config else {}
     except json.JSONDecodeError:
         overrides = None
     if not isinstance(overrides, dict):
-        raise _fail("--train-config must be a JSON object.", 2)
-    request = FinetuneRequest(
-        style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
-        steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
-        device=device.value, overrides=overrides,
-    )
-    try:
+        raise _fail("--train-config must be a JSON object.", EXIT_USAGE)
+
+    def command() -> None:
+        from stylecut.commands.finetune import FinetuneRequest, run_finetune
+
+        request = FinetuneRequest(
+            style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
+            steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
+            device=device.value, overrides=overrides,
+        )
         run_finetune(request)
-    except Interrupted as exc:
-        raise _fail(str(exc), 130) from None
-    except StylecutError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise _fail("Interrupted; no style was written.", 130) from None
+
+    _run(command, "Interrupted; no style was written.")
 
 
 def main() -> None:

@@ -119,7 +119,7 @@ def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, conten
     monkeypatch.setenv("STYLECUT_HOME", str(trained))
     before = (trained / "styles" / "tiny-look.safetensors").read_bytes()
     result = run_cli(*finetune_args(style_clip, content_image, "tiny-look"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert_one_sentence(result.stderr, "tiny-look", "--overwrite")
     assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
 
@@ -142,10 +142,10 @@ def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, 
     assert not list((stylecut_home / "styles").iterdir())  # no half-made style
 
     refused = run_cli(*args)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert_one_sentence(refused.stderr, "unfinished run", "--resume")
     changed = run_cli(*args, "--size", 96, "--resume")
-    assert changed.exit_code == 1
+    assert changed.exit_code == 2
     assert_one_sentence(changed.stderr, "other settings", "--overwrite")
 
     monkeypatch.setattr(Trainer, "train_step", real_step)
@@ -161,7 +161,7 @@ def test_a_bundled_style_name_is_never_taken(stylecut_home, style_clip, content_
     bundled = StyleEntry("starry-night", Path("starry-night.safetensors"), "bundled", "", "starry.jpg")
     monkeypatch.setattr(finetune, "bundled_styles", lambda: [bundled])
     result = run_cli(*finetune_args(style_clip, content_image, "starry-night", "--overwrite"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert_one_sentence(result.stderr, "starry-night", "bundled")
 
 
@@ -220,7 +220,9 @@ def test_bad_input_is_one_sentence_and_leaves_nothing(case, names, stylecut_home
     elif case == "nothing-to-resume":
         extra = ["--resume"]
     result = run_cli(*finetune_args(video, content_image, name, *extra))
-    assert result.exit_code == 1, result.stderr
+    # Exit codes follow the error's type: a bad option or name is a usage error, a bad input file a failed input.
+    usage = case in ("bad-name", "reserved-name", "unknown-base", "nothing-to-resume")
+    assert result.exit_code == (2 if usage else 1), result.stderr
     assert_one_sentence(result.stderr, *names)
     assert not stylecut_home.exists() or not any(stylecut_home.rglob("*"))
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import torch
 
 from stylecut.commands.finetune_progress import FinetuneProgress
-from stylecut.errors import MediaError, OutputError, StylecutError
+from stylecut.device import select_device
+from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
 from stylecut.models.generator import Generator
-from stylecut.pipeline.stylise import select_device
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.styles.style_file import save_style
 from stylecut.training.data import expand_media, read_image, read_video_frames
@@ -53,10 +53,6 @@ DEFAULT_CONTENT = "data/content"
 DEFAULT_PREVIEW = ("clip_1.jpg", "gift.jpg", "valley_morning.jpg")
 PREVIEW_EXAMPLES = 3
 FIXED_FIELDS = ("name", "style", "content", "description")
-
-
-class Interrupted(StylecutError):
-    """Ctrl-C during training: the checkpoint is kept; the message says how to resume."""
 
 
 @dataclass
@@ -85,15 +81,15 @@ def runs_dir() -> Path:
 def check_name(name: str, overwrite: bool) -> Path:
     """The style file NAME will be written to, or one sentence on why it cannot be."""
     if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name) or name == FRESH_BASE:
-        raise StylecutError(
+        raise UsageError(
             f"'{name}' is not a usable style name: use lower-case letters and digits joined by single dashes or "
             f"underscores (like 'sintel-look'), at most {MAX_NAME_LENGTH} characters, and not '{FRESH_BASE}'."
         )
     if any(entry.name == name for entry in bundled_styles()):
-        raise StylecutError(f"'{name}' is the name of a bundled style, which is never replaced; choose another name.")
+        raise UsageError(f"'{name}' is the name of a bundled style, which is never replaced; choose another name.")
     target = user_dir() / f"{name}{STYLE_SUFFIX}"
     if target.exists() and not overwrite:
-        raise StylecutError(f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name.")
+        raise UsageError(f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name.")
     return target
 
 
@@ -103,10 +99,10 @@ def prepare_run_dir(name: str, resume: bool, overwrite: bool) -> Path:
     saved = checkpoint_config(run_dir)
     if resume:
         if saved is None:
-            raise StylecutError(f"There is no unfinished run named '{name}' to resume (looked in {run_dir}).")
+            raise UsageError(f"There is no unfinished run named '{name}' to resume (looked in {run_dir}).")
         return run_dir
     if saved is not None and not overwrite:
-        raise StylecutError(
+        raise UsageError(
             f"An unfinished run named '{name}' exists in {run_dir}; add --resume to continue it or --overwrite to start over."
         )
     return run_dir
@@ -162,7 +158,7 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     unknown = set(request.overrides) - set(TrainConfig.__dataclass_fields__)
     fixed = set(request.overrides) & set(FIXED_FIELDS)
     if unknown or fixed:
-        raise StylecutError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
+        raise UsageError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
     content = request.content or [default_content()]
     config = TrainConfig(
         name=request.name,
@@ -263,7 +259,7 @@ def plan(request: FinetuneRequest) -> Plan:
     config = build_config(request, base)
     frames = style_frames(request.style_video, config.style_max_side)
     if request.resume and replace(checkpoint_config(run_dir), steps=config.steps) != config:
-        raise StylecutError(
+        raise UsageError(
             f"The run '{request.name}' was started with other settings; run the same command with --resume, or use --overwrite to start over."
         )
     return Plan(target, run_dir, config, base_name, base, frames)

@@ -19,7 +19,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from stylecut.errors import StylecutError
+from stylecut.errors import UsageError
 from stylecut.flow.dis import DISFlow
 
 KINDS = ("auto", "raft", "dis")
@@ -45,7 +45,7 @@ def create_flow_estimator(
     ``raft_weights`` file, or "raft" when no weights can be found.
     """
     if kind not in KINDS:
-        raise StylecutError(f"Unknown optical flow backend {kind!r}; choose one of {', '.join(KINDS)}.")
+        raise UsageError(f"Unknown optical flow backend {kind!r}; choose one of {', '.join(KINDS)}.")
     if kind == "dis":
         return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (requested)."
     if kind == "auto" and raft_weights is None and torch.device(device).type != "cuda":
@@ -71,7 +71,7 @@ def create_flow_estimator(
         if can_reach(weights.url):
             flow = load_torchvision_raft(variant, device, max_side)
             return flow, f"Optical flow: {variant} with torchvision weights (downloaded to the torch hub cache)."
-        raise StylecutError(
+        raise UsageError(
             f"RAFT weights are not in the torch hub cache ({torch.hub.get_dir()}) and cannot be downloaded; "
             "pass --raft-weights with a torchvision raft_small/raft_large state dict (.pth or .safetensors), "
             "or use --flow dis."

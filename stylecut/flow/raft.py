@@ -32,7 +32,7 @@ from torchvision.models.optical_flow import (
     raft_small,
 )
 
-from stylecut.errors import StylecutError
+from stylecut.errors import UsageError
 from stylecut.flow.scaling import flow_at_max_side
 
 VARIANTS: dict[str, tuple[Callable[..., RAFT], WeightsEnum]] = {
@@ -144,7 +144,7 @@ def load_torchvision_raft(
     try:
         model = builder(weights=weights, progress=False)
     except Exception as err:  # network errors, truncated or corrupt checkpoints
-        raise StylecutError(
+        raise UsageError(
             f"Could not load torchvision's {variant} weights ({type(err).__name__}); "
             f"delete {checkpoint_path(weights)} if it exists to retry, or pass --raft-weights."
         ) from err
@@ -156,7 +156,7 @@ def load_raft_file(
 ) -> RAFTFlow:
     """RAFT from a local torchvision state dict; raises StylecutError if unusable."""
     if not path.is_file():
-        raise StylecutError(f"RAFT weights file {path} does not exist.")
+        raise UsageError(f"RAFT weights file {path} does not exist.")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -170,7 +170,7 @@ def load_raft_file(
         model = builder(weights=None)
         model.load_state_dict(state)
     except Exception as err:  # any unreadable or mismatched file is the user's to fix
-        raise StylecutError(
+        raise UsageError(
             f"RAFT weights file {path} is not a torchvision raft_small/raft_large state dict ({type(err).__name__})."
         ) from err
     return RAFTFlow(model, variant, weights, num_flow_updates, max_side, device)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stylecut.errors import StylecutError
+from stylecut.device import select_device
 from stylecut.flow import create_flow_estimator
 from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
@@ -53,14 +53,6 @@ class ClipResult:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise StylecutError("--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto.")
-    return torch.device(name)
 
 
 def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
