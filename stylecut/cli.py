@@ -111,7 +111,7 @@ def apply(
 def styles(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """List installed styles: bundled ones and your own."""
+    """List installed styles: bundled ones and your own (a damaged file is listed with why)."""
     from stylecut.styles.registry import list_styles, user_dir
 
     entries = list_styles()
@@ -123,10 +123,16 @@ def styles(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("name", "origin", "description", "trained on")
     for entry in entries:
-        table.add_row(entry.name, entry.origin, entry.description, entry.style_image)
+        # Text, not markup: names and descriptions come from files and may hold brackets.
+        if entry.problem is None:
+            table.add_row(Text(entry.name), entry.origin, Text(entry.description), Text(entry.style_image))
+        else:
+            name = Text(f"{entry.name} (damaged)", style="red")
+            table.add_row(name, entry.origin, Text(entry.problem, style="red"), "")
     Console().print(table)
 
 

@@ -6,7 +6,8 @@ import torch
 from stylecut.errors import StyleError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry
-from stylecut.styles.style_file import load_generator, read_metadata, save_style
+from stylecut.styles.metadata import read_metadata
+from stylecut.styles.style_file import load_generator, save_style
 
 TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
 

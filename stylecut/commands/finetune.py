@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import time
@@ -32,6 +31,7 @@ from stylecut.commands.finetune_progress import FinetuneProgress
 from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
 from stylecut.models.generator import Generator
+from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.styles.style_file import save_style
 from stylecut.training.data import expand_media, read_image, read_video_frames
@@ -39,8 +39,6 @@ from stylecut.training.export import style_metadata
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, Trainer, TrainConfig, checkpoint_config
 
-NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
-MAX_NAME_LENGTH = 64
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
 # Enough frames to cover a shot's range of colours and textures; Gram targets and
 # discriminator crops both come from them, and decoding stays a second or two.
@@ -80,11 +78,8 @@ def runs_dir() -> Path:
 
 def check_name(name: str, overwrite: bool) -> Path:
     """The style file NAME will be written to, or one sentence on why it cannot be."""
-    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name) or name == FRESH_BASE:
-        raise UsageError(
-            f"'{name}' is not a usable style name: use lower-case letters and digits joined by single dashes or "
-            f"underscores (like 'sintel-look'), at most {MAX_NAME_LENGTH} characters, and not '{FRESH_BASE}'."
-        )
+    if not is_valid_name(name) or name == FRESH_BASE:
+        raise UsageError(f"'{name}' is not a usable style name: use {NAME_RULE}, and not '{FRESH_BASE}'.")
     if any(entry.name == name for entry in bundled_styles()):
         raise UsageError(f"'{name}' is the name of a bundled style, which is never replaced; choose another name.")
     target = user_dir() / f"{name}{STYLE_SUFFIX}"
