@@ -25,7 +25,7 @@ from cli_support import STYLECUT, assert_one_sentence, make_style, run_cli
 from stylecut.errors import StyleError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry, style_file
-from stylecut.styles.metadata import FORMAT
+from stylecut.styles.metadata import FORMAT, MAX_WIDTH, read_metadata
 from stylecut.styles.names import is_valid_name
 from stylecut.styles.style_file import load_generator
 
@@ -129,17 +129,32 @@ def _arch(**changes: object) -> dict:
     return {key: value for key, value in {**TINY.to_dict(), **changes}.items() if value is not None}
 
 
+def test_architectures_up_to_the_bounds_are_accepted(tmp_path):
+    widest = _arch(widths=[MAX_WIDTH] * 4, residual_blocks=16, stem_kernel=9)
+    path = write_style(tmp_path / "wide.safetensors", document(architecture=widest))
+    assert read_metadata(path)["architecture"] == widest
+
+
+def test_a_safetensors_file_that_is_not_a_style_is_refused(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_file(tiny_weights(), str(path), metadata={"format": "pt"})
+    with pytest.raises(StyleError, match="not a stylecut style file"):
+        load_generator(path)
+
+
 @pytest.mark.parametrize(
     ("metadata", "problem"),
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
+        (document(name=None), "no 'name'"),
         (document(architecture=None), "no 'architecture'"),
         (document(style_image=None), "no 'style_image'"),
         (document(architecture=_arch(widths=None)), "no 'architecture.widths'"),
         (document(architecture=_arch(residual_blocks=-1)), "residual_blocks"),
         (document(architecture=_arch(widths=[8, -16, 16])), "widths"),
         (document(architecture=_arch(widths=[20000, 20000, 20000])), "widths"),
+        (document(architecture=_arch(widths=[16, 32, MAX_WIDTH + 1])), "widths"),
         (document(architecture=_arch(widths=[])), "widths"),
         (document(architecture=_arch(widths=[8] * 50)), "widths"),
         (document(architecture=_arch(widths="8,16,16")), "widths"),
@@ -148,7 +163,7 @@ def _arch(**changes: object) -> dict:
         (document(architecture=_arch(residual_blocks=1.5)), "residual_blocks"),
         (document(architecture=_arch(stem_kernel=4)), "stem_kernel"),
         (document(architecture=_arch(stem_kernel=0)), "stem_kernel"),
-        (document(architecture=_arch(depth=3)), "unknown"),
+        (document(architecture=_arch(depth=3)), "does not know"),
         (document(architecture=[8, 16, 16]), "architecture"),
         (document(description=["x"]), "description"),
         (document(description="x" * 100_000), "description"),
