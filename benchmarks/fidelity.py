@@ -71,7 +71,7 @@ class Fidelity:
 
     @torch.inference_mode()
     def score(self, images: dict[str, torch.Tensor], original: str) -> dict[str, dict]:
-        """Gram distance of every ``(N, 3, H, W)`` entry and content distance of the others to ``images[original]``.
+        """Gram distance of every ``(N, 3, H, W)`` entry, content distance of the others to the original.
 
         Returns ``{"style": {entry: {network: d}}, "content": {entry: {network: d}}}``.
         """
@@ -79,8 +79,9 @@ class Fidelity:
         content: dict[str, dict] = {entry: {} for entry in images if entry != original}
         for name, net in self.networks.items():
             features = {entry: [net(frame[None]) for frame in frames] for entry, frames in images.items()}
+            target, blocks = self.targets[name], STYLE_LAYERS[name]
             for entry, per_frame in features.items():
-                style[entry][name] = mean(gram_distance(f, self.targets[name], STYLE_LAYERS[name]) for f in per_frame)
+                style[entry][name] = mean(gram_distance(f, target, blocks) for f in per_frame)
             layer = CONTENT_LAYER[name]
             for entry in content:
                 pairs = zip(features[entry], features[original])

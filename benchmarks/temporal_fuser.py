@@ -132,9 +132,10 @@ def main() -> None:
             for i, (name, (frames, to_prev, from_prev, masks)) in enumerate(clips.items()):
                 clean = stylise(frames)
                 fused_clean, trusts = run_fuser(fuser, frames, clean, to_prev, from_prev)
+                sharpness_ratio = statistics.mean(sharpness(fused_clean)) / statistics.mean(sharpness(clean))
                 line = [
                     f"  {name[:28]:28s} E_warp input {warping_error(frames, to_prev, masks):.4f}",
-                    f"sharp {statistics.mean(sharpness(fused_clean)) / statistics.mean(sharpness(clean)):.3f}",
+                    f"sharp {sharpness_ratio:.3f}",
                     f"dev {(fused_clean - clean).abs().mean():.4f}",
                     f"trust {min(trusts):.2f}-{max(trusts):.2f}",
                 ]

@@ -43,7 +43,9 @@ def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:
     return float((value - reference).square().sum() / reference.square().sum())
 
 
-def gram_distance(features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], blocks: Sequence[int]) -> float:
+def gram_distance(
+    features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], blocks: Sequence[int]
+) -> float:
     """Relative Gram error of one image's ``features`` to the ``target`` Grams, averaged over ``blocks``."""
     return sum(relative_error(gram(features[k])[0], target[k]) for k in blocks) / len(blocks)
 
@@ -56,9 +58,11 @@ def style_distance(net: LossNetwork, frames: torch.Tensor, target: dict[int, tor
 
 
 @torch.no_grad()
-def content_distance(net: LossNetwork, outputs: torch.Tensor, inputs: torch.Tensor, block: int = CONTENT_BLOCK) -> float:
+def content_distance(
+    net: LossNetwork, outputs: torch.Tensor, inputs: torch.Tensor, block: int = CONTENT_BLOCK
+) -> float:
     """Relative feature error of outputs to their inputs at one block, averaged over frames."""
-    total = sum(relative_error(net(out[None])[block], net(inp[None])[block]) for out, inp in zip(outputs, inputs))
+    total = sum(relative_error(net(y[None])[block], net(x[None])[block]) for y, x in zip(outputs, inputs))
     return total / len(outputs)
 
 

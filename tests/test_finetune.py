@@ -255,7 +255,8 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
 
 def test_the_schedule_pretrains_then_adds_the_adversarial_term_then_anneals():
     config = TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
-    assert [config.phase(s) for s in (0, 29, 30, 79, 80, 99)] == ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
+    phases = ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
+    assert [config.phase(s) for s in (0, 29, 30, 79, 80, 99)] == phases
     assert [config.generator_lr(s) for s in (0, 80, 90, 100)] == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
 
 
@@ -276,7 +277,9 @@ def damage(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "garbage", "foreign"])
-def test_a_damaged_checkpoint_is_one_sentence_and_overwrite_starts_afresh(how, stylecut_home, style_clip, content_image, monkeypatch):
+def test_a_damaged_checkpoint_is_one_sentence_and_overwrite_starts_afresh(
+    how, stylecut_home, style_clip, content_image, monkeypatch
+):
     real_step = Trainer.train_step
 
     def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
@@ -316,9 +319,8 @@ def test_a_checkpoint_is_loaded_without_running_its_code(tmp_path):
 
 def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):
     overrides = json.loads(TINY)
-    config = TrainConfig.from_dict({
-        **overrides, "name": "schedule", "style": [str(style_clip)], "content": [str(content_image)], "steps": 10, "crop": 64,
-    })
+    files = {"style": [str(style_clip)], "content": [str(content_image)]}
+    config = TrainConfig.from_dict({**overrides, **files, "name": "schedule", "steps": 10, "crop": 64})
     rates = []
 
     def record(self: Trainer) -> dict[str, float]:

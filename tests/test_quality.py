@@ -1,4 +1,4 @@
-"""The quality measures (stylecut.quality, stylecut.models.features): one definition each, with the properties they promise."""
+"""The quality measures (stylecut.quality, stylecut.models.features) have the properties they promise."""
 
 from __future__ import annotations
 

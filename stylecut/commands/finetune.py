@@ -108,7 +108,9 @@ def unfinished_run(run_dir: Path, name: str, resume: bool, overwrite: bool) -> T
 
 
 def _damaged(exc: DamagedCheckpoint) -> StylecutError:
-    return StylecutError(f"The checkpoint {exc.path} is damaged: {exc.reason}; use --overwrite to start the run over.")
+    return StylecutError(
+        f"The checkpoint {exc.path} is damaged: {exc.reason}; use --overwrite to start the run over."
+    )
 
 
 def ensure_writable(*folders: Path) -> None:
@@ -202,7 +204,9 @@ def final_losses(run_dir: Path, steps: int) -> dict[str, float]:
     return {k: round(sum(r[k] for r in records if k in r) / sum(k in r for r in records), 5) for k in keys}
 
 
-def write_style(trainer: Trainer, checked: Plan, request: FinetuneRequest, examples: list[torch.Tensor]) -> None:
+def write_style(
+    trainer: Trainer, checked: Plan, request: FinetuneRequest, examples: list[torch.Tensor]
+) -> None:
     """NAME.png, then NAME.safetensors atomically: the style is listed only once it is complete."""
     target = checked.target
     metrics = {

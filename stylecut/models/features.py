@@ -23,10 +23,13 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def style_grams(net: LossNetwork, images: Sequence[torch.Tensor], layers: Iterable[int] | None = None) -> dict[int, torch.Tensor]:
-    """The style targets: per layer (default: all of ``net``'s), the mean ``(C, C)`` Gram matrix of ``(3, H, W)`` images.
+def style_grams(
+    net: LossNetwork, images: Sequence[torch.Tensor], layers: Iterable[int] | None = None
+) -> dict[int, torch.Tensor]:
+    """The style targets: per layer (default: all of ``net``'s), the mean ``(C, C)`` Gram matrix of images.
 
-    Computed on the network's device, one image at a time (the images may differ in size).
+    The images are ``(3, H, W)`` and may differ in size; each runs through the
+    network alone, on the network's device.
     """
     device = next(net.parameters()).device
     per_layer: dict[int, list[torch.Tensor]] = {k: [] for k in (net.layers if layers is None else layers)}

@@ -84,5 +84,5 @@ class TrainConfig:
         return self.lr * (1 - (1 - self.fine_tune_final_lr) * annealed)
 
     def resumes(self, saved: TrainConfig) -> bool:
-        """Whether a run started with `saved` may continue under this config: only the step count may change."""
+        """Whether a run started with `saved` may go on under this config: only its step count may change."""
         return replace(saved, steps=self.steps) == self

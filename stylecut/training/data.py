@@ -21,6 +21,7 @@ from stylecut.errors import MediaError
 from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from stylecut.video.decode import FrameReader
 
+
 def expand_media(paths: Iterable[Path]) -> list[Path]:
     """Files as given; folders expand to the images and videos directly inside them."""
     found: list[Path] = []

@@ -15,10 +15,16 @@ import torch
 import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
+from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
-from stylecut.models.features import style_grams
-from stylecut.quality import CONTENT_BLOCK, STYLE_DISTANCE_BLOCKS, content_distance, style_distance, temporal_error
+from stylecut.quality import (
+    CONTENT_BLOCK,
+    STYLE_DISTANCE_BLOCKS,
+    content_distance,
+    style_distance,
+    temporal_error,
+)
 from stylecut.styles.registry import MANIFEST
 from stylecut.training.data import load_media, read_video_frames
 from stylecut.training.preview import contact_sheet

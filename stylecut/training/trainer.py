@@ -46,7 +46,7 @@ from stylecut.training.data import CropSampler, load_media
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 # What a checkpoint holds, and the type of each entry.
-CHECKPOINT_ENTRIES = {
+ENTRIES = {
     "generator": dict, "ema": dict, "discriminator": dict, "opt_g": dict, "opt_d": dict,
     "step": int, "elapsed": float, "config": str,
 }
@@ -71,7 +71,11 @@ class Trainer:
     """Holds the networks, optimisers and data of one run; `run` trains to `config.steps`."""
 
     def __init__(
-        self, config: TrainConfig, run_dir: Path, device: torch.device = torch.device("cpu"), base: Generator | None = None
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        device: torch.device = torch.device("cpu"),
+        base: Generator | None = None,
     ) -> None:
         self.config = config
         self.run_dir = run_dir
@@ -180,8 +184,9 @@ class Trainer:
                     self.elapsed += time.perf_counter() - started
                     if any(not math.isfinite(v) for v in values.values()):
                         raise FloatingPointError(f"training diverged at step {self.step}: {values}")
-                    rounded = {k: round(v, 6) for k, v in values.items()}
-                    log.write(json.dumps({"step": self.step, "seconds": round(self.elapsed, 2), **rounded}) + "\n")
+                    record = {"step": self.step, "seconds": round(self.elapsed, 2)}
+                    record |= {k: round(v, 6) for k, v in values.items()}
+                    log.write(json.dumps(record) + "\n")
                     log.flush()
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
@@ -206,14 +211,17 @@ class Trainer:
         os.replace(tmp, self.run_dir / CHECKPOINT)
 
     def resume(self) -> None:
-        """Continue from the run folder's checkpoint, which must have been made under this config (but its steps).
+        """Continue from the run folder's checkpoint.
 
-        Raises DamagedCheckpoint or ChangedSettings.
+        Raises DamagedCheckpoint when it cannot be read, ChangedSettings when it
+        was made under another config (only the step count may change).
         """
         path = self.run_dir / CHECKPOINT
         state = _read_checkpoint(path, self.device)
         if not self.config.resumes(_saved_config(state, path)):
-            raise ChangedSettings(f"The run in {self.run_dir} was started with other settings; only its step count may change.")
+            raise ChangedSettings(
+                f"The run in {self.run_dir} was started with other settings; only its step count may change."
+            )
         try:
             self.generator.load_state_dict(state["generator"])
             self.ema.load_state_dict(state["ema"])
@@ -262,7 +270,7 @@ class Trainer:
 
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:
-    """The config a run folder's checkpoint was made under, or None when it has none; raises DamagedCheckpoint."""
+    """The config a run folder's checkpoint was made under, or None without one; raises DamagedCheckpoint."""
     path = run_dir / CHECKPOINT
     if not path.exists():
         return None
@@ -276,7 +284,7 @@ def _read_checkpoint(path: Path, device: torch.device) -> dict:
     # KeyError, OSError, ...) and not documented as a set; any of them means the same thing here.
     except Exception as exc:
         raise DamagedCheckpoint(path, "it is truncated or not a checkpoint") from exc
-    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in CHECKPOINT_ENTRIES.items()):
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in ENTRIES.items()):
         raise DamagedCheckpoint(path, "some of its entries are missing")
     return state
 

@@ -54,7 +54,7 @@ class FrameReader:
         return len(self._reader)
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        """The frames at ``indices`` (each in ``0 .. len(self) - 1``), as ``(len(indices), h, w, 3)`` uint8."""
+        """The frames at ``indices`` (each in ``0 .. len(self) - 1``) as ``(len(indices), h, w, 3)``."""
         try:
             return self._reader.get_batch(list(indices)).asnumpy()
         except decord.DECORDError:
@@ -63,8 +63,10 @@ class FrameReader:
             return self._read_one_by_one(indices)
 
     def spread(self, count: int, skip_edges: float = 0.0) -> np.ndarray:
-        """``count`` frames (fewer when the video is shorter) spread evenly over it, without the first and last
-        ``skip_edges`` of its length."""
+        """``count`` frames (fewer when the video is shorter) spread evenly over it.
+
+        The first and last ``skip_edges`` of its length are left out.
+        """
         total = len(self)
         if total == 0:
             raise MediaError(f"{self.path.name} holds no decodable frames.")
@@ -81,7 +83,8 @@ class FrameReader:
                 frame = self._reader.next().asnumpy()
             except (decord.DECORDError, StopIteration) as err:
                 raise MediaError(
-                    f"{self.path.name} is corrupt or truncated: its frame {index + 1} of {len(self)} cannot be decoded."
+                    f"{self.path.name} is corrupt or truncated: "
+                    f"its frame {index + 1} of {len(self)} cannot be decoded."
                 ) from err
             frames.append(_unpad_rows(frame))
             previous = index
@@ -111,7 +114,7 @@ def iter_frames(info: VideoInfo, chunk_size: int) -> Iterator[np.ndarray]:
 
 
 def _unpad_rows(frame: np.ndarray) -> np.ndarray:
-    """Undo decord's row-padding bug: ``(h, w, k > 3)`` is h rows of k*w bytes, the first 3*w of them pixels."""
+    """Undo decord's row-padding bug: ``(h, w, k > 3)`` is h rows of k*w bytes, the first 3*w of them RGB."""
     height, width, channels = frame.shape
     if channels == 3:
         return frame
