@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -125,15 +125,21 @@ def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, conten
     assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
 
 
-def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+def ctrl_c_after_two_steps(monkeypatch: pytest.MonkeyPatch) -> Callable[[Trainer], dict[str, float]]:
+    """Make training stop as Ctrl-C would before its third step; returns the real step to put back."""
     real_step = Trainer.train_step
 
-    def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
+    def stopping_step(self: Trainer) -> dict[str, float]:
         if self.step == 2:
             raise KeyboardInterrupt
         return real_step(self)
 
-    monkeypatch.setattr(Trainer, "train_step", ctrl_c_after_two_steps)
+    monkeypatch.setattr(Trainer, "train_step", stopping_step)
+    return real_step
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+    real_step = ctrl_c_after_two_steps(monkeypatch)
     args = finetune_args(style_clip, content_image, "resumed")
     stopped = run_cli(*args)
     assert stopped.exit_code == 130
@@ -280,14 +286,7 @@ def damage(path: Path, how: str) -> None:
 def test_a_damaged_checkpoint_is_one_sentence_and_overwrite_starts_afresh(
     how, stylecut_home, style_clip, content_image, monkeypatch
 ):
-    real_step = Trainer.train_step
-
-    def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
-        if self.step == 2:
-            raise KeyboardInterrupt
-        return real_step(self)
-
-    monkeypatch.setattr(Trainer, "train_step", ctrl_c_after_two_steps)
+    real_step = ctrl_c_after_two_steps(monkeypatch)
     args = finetune_args(style_clip, content_image, "damaged")
     assert run_cli(*args).exit_code == 130
     monkeypatch.setattr(Trainer, "train_step", real_step)
