@@ -30,14 +30,14 @@ import torch
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network, load_efficientnet
-from stylecut.quality import gram_distance, relative_error
+from stylecut.quality import CONTENT_BLOCK, gram_distance, relative_error
 from stylecut.training.config import TrainConfig
 from stylecut.training.data import read_image
 
 RECIPE = TrainConfig(name="", style=[], content=[])
 # Lite0: the blocks the recipe trains on; Lite2: the blocks ending the same stages.
 STYLE_LAYERS = {"lite0": tuple(int(k) for k in RECIPE.style_layers), "lite2": (3, 6, 10, 14)}
-CONTENT_LAYER = {"lite0": 7, "lite2": 10}
+CONTENT_LAYER = {"lite0": CONTENT_BLOCK, "lite2": 10}
 STYLE_SIDE = RECIPE.style_max_side
 
 REFERENCE = "reference/vgg_johnson_amber-udnie.jpg"

@@ -90,8 +90,11 @@ def check_name(name: str, overwrite: bool) -> Path:
 
 
 def unfinished_run(run_dir: Path, name: str, resume: bool, overwrite: bool) -> TrainConfig | None:
-    """The settings of the run to resume, or None to start afresh; refuses to drop an unfinished run without
-    --overwrite, which starts afresh even when the old run's checkpoint is damaged."""
+    """The settings of the run to resume, or None to start afresh.
+
+    Without --overwrite an unfinished run is never dropped; with it (and no
+    --resume) the run starts afresh, even when the old checkpoint is damaged.
+    """
     if overwrite and not resume:
         return None
     try:
