@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
 from stylecut.training.config import TrainConfig
-from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
+from stylecut.training.trainer import CHECKPOINT, LOG, ChangedSettings, DamagedCheckpoint, Trainer, checkpoint_config
 
 TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
 TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
@@ -316,10 +317,13 @@ def test_a_checkpoint_is_loaded_without_running_its_code(tmp_path):
     assert not marker.exists()
 
 
-def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):
-    overrides = json.loads(TINY)
+def tiny_config(style_clip: Path, content_image: Path, **fields: object) -> TrainConfig:
     files = {"style": [str(style_clip)], "content": [str(content_image)]}
-    config = TrainConfig.from_dict({**overrides, **files, "name": "schedule", "steps": 10, "crop": 64})
+    return TrainConfig.from_dict({**json.loads(TINY), **files, "name": "tiny", "steps": 10, "crop": 64, **fields})
+
+
+def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):
+    config = tiny_config(style_clip, content_image)
     rates = []
 
     def record(self: Trainer) -> dict[str, float]:
@@ -330,3 +334,16 @@ def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, co
     Trainer(config, tmp_path / "run").run()
     assert rates == pytest.approx([config.generator_lr(step) for step in range(10)])
     assert rates[-1] < rates[0] == config.lr
+
+
+def test_the_trainer_resumes_only_under_its_own_settings(tmp_path, style_clip, content_image):
+    config = tiny_config(style_clip, content_image)
+    first = Trainer(config, tmp_path)
+    first.step = 3
+    first.save_checkpoint()
+
+    longer = Trainer(replace(config, steps=20), tmp_path)
+    longer.resume()
+    assert longer.step == 3
+    with pytest.raises(ChangedSettings):
+        Trainer(replace(config, style_weight=1.0), tmp_path).resume()
