@@ -24,6 +24,7 @@ import torch
 from stylecut.flow.dis import PRESETS, DISFlow
 from stylecut.flow.estimators import create_flow_estimator
 from stylecut.flow.warp import occlusion_mask
+from stylecut.video.decode import FrameReader
 
 
 def read_flo(path: Path) -> np.ndarray:
@@ -100,17 +101,10 @@ def epe_table(estimators: dict[str, object], media: Path) -> None:
 
 
 def speed_table(estimators: dict[str, object], media: Path) -> None:
-    capture = cv2.VideoCapture(str(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4"))
-    frames = [capture.read()[1] for _ in range(2)]
-    capture.release()
+    frames = FrameReader(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4").read([0, 1])
     for w, h in [(640, 360), (1280, 720)]:
-        a, b = (
-            torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)[..., ::-1].copy())
-            .permute(2, 0, 1)[None]
-            .float()
-            / 255.0
-            for f in frames
-        )
+        resized = (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames)
+        a, b = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255.0 for f in resized)
         for label, estimator in estimators.items():
             with torch.inference_mode():
                 _, wall, cpu = timed(lambda: estimator(a, b))

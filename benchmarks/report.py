@@ -113,8 +113,10 @@ def _targets(summary: dict) -> list[dict]:
                  EWARP_VS_FRAME_BY_FRAME, False, f"{short['temporal/no-temporal']:.2f} x"),
         _verdict("E_warp vs input", f"temporal <= {EWARP_VS_INPUT} x input", short["temporal/input"], EWARP_VS_INPUT, False,
                  f"{short['temporal/input']:.2f} x"),
-        _verdict("style kept", f"|style distance temporal / no-temporal - 1| <= {STYLE_TOLERANCE:.0%} (Lite0 and Lite2)", worst_change,
-                 STYLE_TOLERANCE, False, ", ".join(f"{net} {c:+.1%}" for net, c in change.items())),
+        _verdict("style kept",
+                 f"|Gram distance temporal / no-temporal - 1| <= {STYLE_TOLERANCE:.0%} (Lite0 and Lite2)",
+                 worst_change, STYLE_TOLERANCE, False,
+                 ", ".join(f"{net} {c:+.1%}" for net, c in change.items())),
         _verdict("sharpness kept", f"temporal >= {SHARPNESS_KEPT} x no-temporal (Laplacian variance; design notes, threshold ours)",
                  sharpness, SHARPNESS_KEPT, True, f"{sharpness:.2f} x"),
     ]
@@ -203,7 +205,9 @@ def _fidelity_section(results: dict, summary: dict) -> str:
     painting = results["meta"]["style"]["painting"]
     text = (
         "## Style and content fidelity\n\n"
-        f"Style distance to `{painting}` (relative Gram error, mean over layers; lower = closer to the painting) in "
+        f"Training-block Gram distance to `{painting}` (`stylecut.quality.gram_distance`: relative Gram "
+        "error, mean over blocks; lower = closer to the painting; not the `style_distance` of "
+        "weights/manifest.json, which also counts Lite0 block 0) in "
         "EfficientNet-Lite0 (blocks 2, 4, 7, 10: what the styles were trained against) and EfficientNet-Lite2 (blocks 3, 6, 10, 14 "
         "at the same strides: never seen in training); content distance = relative feature error to the input frame "
         "(Lite0 block 7, Lite2 block 10; 0 = same structure). Every "
@@ -219,7 +223,7 @@ def _calibration_section(calibration: dict) -> str:
         return title + f"Not measured: {calibration['missing']}"
     rows = []
     for name in ("photo", "vgg-reference", "stylecut"):
-        style, moved = calibration["style_distance"][name], calibration["relative_to_photo"][name]
+        style, moved = calibration["gram_distance"][name], calibration["relative_to_photo"][name]
         content = calibration["content_distance"].get(name)
         rows.append([name if name != "stylecut" else f"stylecut `{calibration['style']}` ({calibration['origin']})",
                      *(f"{style[n]:.3f} ({moved[n]:.2f} x photo)" for n in NETWORKS),
@@ -229,7 +233,8 @@ def _calibration_section(calibration: dict) -> str:
         "(`vgg_johnson_amber-udnie.jpg`) and by stylecut's style at the same 1080 px, scored against "
         "`style_pytorch_udnie.jpg`. A style should move the photo at least as far towards the painting as the reference "
         "does (a smaller 'x photo') while keeping a comparable content distance.\n\n"
-        + _table(["image", "style distance lite0", "style distance lite2", "content lite0", "content lite2"], rows)
+        + _table(["image", "Gram distance lite0", "Gram distance lite2", "content lite0", "content lite2"],
+                 rows)
     )
 
 
@@ -324,8 +329,8 @@ def _fusion_remedy(results: dict, summary: dict) -> str:
         f"**Temporal fusion.** With the pipeline's settings (`{results['meta']['pipeline_fuser']}`) the temporal output's "
         f"E_warp is {short['temporal/no-temporal']:.2f}x the frame-by-frame output's and {short['temporal/input']:.1f}x the "
         f"input's, at {sharp['ratio']:.2f} of the frame-by-frame sharpness ({sharp['ratio_last10']:.2f} over the last 10 "
-        f"frames{', so smear still accumulates' if sharp['ratio_last10'] < sharp['ratio'] - 0.02 else ''}) and a style "
-        f"distance changed by {change['lite0']:+.0%} (Lite0) / {change['lite2']:+.0%} (Lite2). "
+        f"frames{', so smear still accumulates' if sharp['ratio_last10'] < sharp['ratio'] - 0.02 else ''}) "
+        f"and a Gram distance changed by {change['lite0']:+.0%} (Lite0) / {change['lite2']:+.0%} (Lite2). "
         + (f"Replayed settings meeting all four conditions: {', '.join(good)}. " if good else
            "None of the replayed settings meets all four conditions (both E_warp targets, the style within 10%, 95% of "
            "the sharpness); the table above shows the trade-off. ")

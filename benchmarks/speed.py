@@ -5,7 +5,7 @@ frames; every run is the real command in a child process (see
 ``apply_run``): with the temporal module, with ``--no-temporal``, and the
 frame-by-frame Johnson et al. network through the same command. The
 baseline runs on the first ``johnson_frames`` of the same clip, because it
-is an order of magnitude slower. Runs are sequential and the machine may be
+is far slower (the report gives its frames/s). Runs are sequential and the machine may be
 shared, so the load average before each run is recorded next to its figures.
 """
 

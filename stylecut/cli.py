@@ -18,6 +18,7 @@ import typer
 
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.training.config import TrainConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -143,8 +144,13 @@ def finetune(
     style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="More style targets: stills with the same look (repeatable).", show_default=False)] = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
     content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
-    steps: Annotated[int, typer.Option("--steps", min=1, max=100_000, help="Training steps (about 1-2 s each on a 2-core CPU).")] = 300,
-    size: Annotated[int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")] = 192,
+    steps: Annotated[
+        int,
+        typer.Option("--steps", min=1, max=100_000, help="Training steps (1-2 s each on a 2-core CPU)."),
+    ] = TrainConfig.steps,
+    size: Annotated[
+        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
+    ] = TrainConfig.crop,
     preview_every: Annotated[Optional[int], typer.Option("--preview-every", min=1, help="Also write a preview into the run folder every K steps.", show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -40,14 +39,6 @@ def shift(img: Tensor, dx: float, dy: float) -> Tensor:
 def constant_flow(n: int, h: int, w: int, dx: float, dy: float) -> Tensor:
     """``(N, 2, H, W)`` flow of a global translation."""
     return torch.tensor([dx, dy], dtype=torch.float32).view(1, 2, 1, 1).expand(n, 2, h, w).clone()
-
-
-def laplacian_variance(images: Tensor, margin: int = 8) -> float:
-    """Sharpness: variance of the 4-neighbour Laplacian away from the borders."""
-    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
-    channels = images.shape[1]
-    lap = F.conv2d(images, kernel.repeat(channels, 1, 1, 1), groups=channels)
-    return lap[..., margin:-margin, margin:-margin].var().item()
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -29,7 +29,8 @@ from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
-from stylecut.training.trainer import CHECKPOINT, LOG, Trainer
+from stylecut.training.config import TrainConfig
+from stylecut.training.trainer import CHECKPOINT, LOG, ChangedSettings, DamagedCheckpoint, Trainer, checkpoint_config
 
 TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
 TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
@@ -46,7 +47,8 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def style_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return media.make_clip(tmp_path_factory.mktemp("style"), "reference", size="96x64", frames=12)
+    # 96 px wide: on a CPU whose row alignment is 64 px, decord pads its rows (see test_frame_reader.py).
+    return media.make_clip(tmp_path_factory.mktemp("style"), "reference", size="96x96", frames=12)
 
 
 @pytest.fixture(scope="module")
@@ -124,15 +126,21 @@ def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, conten
     assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
 
 
-def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+def ctrl_c_after_two_steps(monkeypatch: pytest.MonkeyPatch) -> Callable[[Trainer], dict[str, float]]:
+    """Make training stop as Ctrl-C would before its third step; returns the real step to put back."""
     real_step = Trainer.train_step
 
-    def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
+    def stopping_step(self: Trainer) -> dict[str, float]:
         if self.step == 2:
             raise KeyboardInterrupt
         return real_step(self)
 
-    monkeypatch.setattr(Trainer, "train_step", ctrl_c_after_two_steps)
+    monkeypatch.setattr(Trainer, "train_step", stopping_step)
+    return real_step
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+    real_step = ctrl_c_after_two_steps(monkeypatch)
     args = finetune_args(style_clip, content_image, "resumed")
     stopped = run_cli(*args)
     assert stopped.exit_code == 130
@@ -253,12 +261,89 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
 
 
 def test_the_schedule_pretrains_then_adds_the_adversarial_term_then_anneals():
-    config = finetune.TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
-    assert [finetune.phase(config, s) for s in (0, 29, 30, 79, 80, 99)] == ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
-    group = {"lr": 0.0}
-    trainer = SimpleNamespace(config=config, opt_g=SimpleNamespace(param_groups=[group]), step=0)
+    config = TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
+    phases = ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
+    assert [config.phase(s) for s in (0, 29, 30, 79, 80, 99)] == phases
+    assert [config.generator_lr(s) for s in (0, 80, 90, 100)] == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
+
+
+@pytest.mark.parametrize("width", [24, 48, 66, 72, 96, 98, 130, 144])
+def test_a_style_video_of_any_width_is_read(make_clip, width):
+    clip = make_clip(size=f"{width}x{width}", frames=12)
+    frames = finetune.style_frames(clip, max_side=512)
+    assert len(frames) == 10 and all(f.shape == (3, width, width) for f in frames)
+
+
+def damage(path: Path, how: str) -> None:
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "garbage":
+        path.write_bytes(os.urandom(4096))
+    else:  # a valid torch file holding something else than a checkpoint
+        torch.save({"step": 2}, path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "foreign"])
+def test_a_damaged_checkpoint_is_one_sentence_and_overwrite_starts_afresh(
+    how, stylecut_home, style_clip, content_image, monkeypatch
+):
+    real_step = ctrl_c_after_two_steps(monkeypatch)
+    args = finetune_args(style_clip, content_image, "damaged")
+    assert run_cli(*args).exit_code == 130
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    checkpoint = stylecut_home / "runs" / "damaged" / CHECKPOINT
+    damage(checkpoint, how)
+
+    for flags in ([], ["--resume"]):
+        result = run_cli(*args, *flags)
+        assert result.exit_code == 1
+        assert_one_sentence(result.stderr, str(checkpoint), "damaged", "--overwrite")
+    fresh = run_cli(*args, "--overwrite")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert log_steps(checkpoint.parent) == [1, 2, 3, 4]
+    assert (stylecut_home / "styles" / "damaged.safetensors").exists()
+
+
+def test_a_checkpoint_is_loaded_without_running_its_code(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    torch.save({"config": Payload()}, tmp_path / CHECKPOINT)
+    with pytest.raises(DamagedCheckpoint):
+        checkpoint_config(tmp_path)
+    assert not marker.exists()
+
+
+def tiny_config(style_clip: Path, content_image: Path, **fields: object) -> TrainConfig:
+    files = {"style": [str(style_clip)], "content": [str(content_image)]}
+    return TrainConfig.from_dict({**json.loads(TINY), **files, "name": "tiny", "steps": 10, "crop": 64, **fields})
+
+
+def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):
+    config = tiny_config(style_clip, content_image)
     rates = []
-    for trainer.step in (0, 80, 90, 100):
-        finetune.apply_schedule(trainer)
-        rates.append(group["lr"])
-    assert rates == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
+
+    def record(self: Trainer) -> dict[str, float]:
+        rates.append(self.opt_g.param_groups[0]["lr"])
+        return {"total": 0.0}
+
+    monkeypatch.setattr(Trainer, "train_step", record)
+    Trainer(config, tmp_path / "run").run()
+    assert rates == pytest.approx([config.generator_lr(step) for step in range(10)])
+    assert rates[-1] < rates[0] == config.lr
+
+
+def test_the_trainer_resumes_only_under_its_own_settings(tmp_path, style_clip, content_image):
+    config = tiny_config(style_clip, content_image)
+    first = Trainer(config, tmp_path)
+    first.step = 3
+    first.save_checkpoint()
+
+    longer = Trainer(replace(config, steps=20), tmp_path)
+    longer.resume()
+    assert longer.step == 3
+    with pytest.raises(ChangedSettings):
+        Trainer(replace(config, style_weight=1.0), tmp_path).resume()

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecut.errors import MediaError
 from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-
+from stylecut.video.decode import FrameReader
 
 
 def expand_media(paths: Iterable[Path]) -> list[Path]:
@@ -55,22 +55,7 @@ def read_image(path: Path, max_side: int) -> torch.Tensor:
 
 def read_video_frames(path: Path, count: int, max_side: int, skip_edges: float = 0.05) -> list[torch.Tensor]:
     """`count` frames spread evenly over a video (its very first and last frames skipped)."""
-    import decord
-
-    try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise MediaError(f"{path} is not a readable video.") from exc
-    total = len(reader)
-    if total == 0:
-        raise MediaError(f"{path} has no decodable frames.")
-    positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
-    indices = sorted({int(round(p)) for p in positions})
-    try:
-        frames = reader.get_batch(indices).asnumpy()
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise MediaError(f"{path} is corrupt: its frames cannot be decoded.") from exc
-    return [_to_tensor(frame, max_side) for frame in frames]
+    return [_to_tensor(frame, max_side) for frame in FrameReader(path).spread(count, skip_edges)]
 
 
 def load_media(paths: Sequence[Path], max_side: int, frames_per_video: int) -> list[torch.Tensor]:

@@ -1,7 +1,7 @@
 """Training losses for the style generator.
 
-Style is matched through Gram matrices of loss-network features (normalised
-by c*h*w so that layers of different sizes weigh alike) plus the per-channel
+Style is matched through Gram matrices of loss-network features
+(``stylecut.models.features.gram``) plus the per-channel
 mean and standard deviation of the painting's colours, which Gram matrices
 of deep layers alone reproduce poorly. Content is a feature distance to the
 input. The temporal term asks the generator to commute with motion: the
@@ -14,11 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-
-def gram(features: torch.Tensor) -> torch.Tensor:
-    n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+from stylecut.models.features import gram
 
 
 def style_loss(features: dict[int, torch.Tensor], target_grams: dict[int, torch.Tensor], weights: dict[int, float]) -> torch.Tensor:
