@@ -11,12 +11,13 @@ import pytest
 
 import media
 from stylecut.errors import MediaError, OutputError
-from stylecut.video import encode as encode_mod
+from stylecut.video import ffmpeg_tools
 from stylecut.video import probe as probe_mod
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.encode import EncodeSettings, VideoWriter
 from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.remux import finalize
 
 
 def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
@@ -314,7 +315,7 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
     ],
 )
 def test_ffmpeg_errors_become_one_sentence(stderr, message):
-    assert str(encode_mod._ffmpeg_error(Path("x.mp4"), [stderr])) == message
+    assert str(ffmpeg_tools.ffmpeg_error(Path("x.mp4"), [stderr])) == message
 
 
 def test_ffmpeg_binary_is_found():
