@@ -18,6 +18,7 @@ import decord
 import numpy as np
 
 from stylecut.errors import MediaError
+from stylecut.video.ffmpeg_tools import media_arg
 from stylecut.video.probe import VideoInfo
 
 
@@ -37,7 +38,7 @@ def iter_frames(info: VideoInfo, chunk_size: int) -> Iterator[np.ndarray]:
 
 def _open(info: VideoInfo) -> decord.VideoReader:
     try:
-        return decord.VideoReader(str(info.path), ctx=decord.cpu(0))
+        return decord.VideoReader(media_arg(info.path), ctx=decord.cpu(0))
     except (RuntimeError, decord.DECORDError) as err:
         raise MediaError(f"{info.path.name} cannot be decoded: decord could not open it.") from err
 

@@ -8,7 +8,9 @@ size: that is what decord/ffmpeg did when decoding), and the source's colour
 tags are copied verbatim, so unchanged pixels come back to the same YUV values
 and players treat input and output alike. Odd sizes cannot be stored in
 4:2:0 (or ProRes 4:2:2), so such clips are written 4:4:4 at their exact size
-instead of being padded or cropped.
+instead of being padded or cropped. Non-square pixels keep their aspect ratio:
+the frames come back at the source's upright coded size and are tagged with
+its pixel aspect ratio (turned with the picture).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from types import TracebackType
 import ffmpeg
 import numpy as np
 
-from stylecut.errors import OutputError
-from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe
+from stylecut.errors import OutputError, UsageError
+from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
 from stylecut.video.probe import VideoInfo
 
 # The scale filter's names for the matrices ffprobe reports as color_space.
@@ -39,19 +41,29 @@ _SCALE_MATRIX = {
     "bt2020c": "bt2020",
 }
 _STDERR_LINES = 20
+# "h264" (libx264), "h265" (libx265, tagged hvc1), "prores" (prores_ks HQ, .mov only)
+CODECS = ("h264", "h265", "prores")
+# x264's and x265's speed presets (the same names), fastest first.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
 
 @dataclass(frozen=True)
 class EncodeSettings:
     """How the stylised video is compressed."""
 
-    codec: str = "h264"  # "h264" (libx264), "h265" (libx265, tagged hvc1), "prores" (prores_ks HQ, .mov only)
+    codec: str = "h264"  # one of CODECS
     crf: int = 18  # h264/h265 quality; ProRes is fixed-quality and ignores it
-    preset: str = "medium"  # h264/h265 speed/size trade-off
+    preset: str = "medium"  # one of PRESETS: h264/h265 speed/size trade-off; ProRes ignores it
 
     def __post_init__(self) -> None:
-        if self.codec not in ("h264", "h265", "prores"):
-            raise OutputError(f"Unknown codec {self.codec!r}: choose h264, h265 or prores.")
+        if self.codec not in CODECS:
+            raise UsageError(f"Unknown codec {self.codec!r}: choose {_one_of(CODECS)}.")
+        if self.preset not in PRESETS:
+            raise UsageError(f"Unknown preset {self.preset!r}: choose {_one_of(PRESETS)}.")
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + f" or {names[-1]}"
 
 
 class VideoWriter:
@@ -187,7 +199,9 @@ def _encoder_graph(
         )
         .filter("format", pix_fmt)
     )
-    return video.output(str(path), **_codec_args(settings, pix_fmt, path)).global_args(
+    if source.display_sar != 1:
+        video = video.filter("setsar", sar=f"{source.display_sar.numerator}/{source.display_sar.denominator}")
+    return video.output(media_arg(path), **_codec_args(settings, pix_fmt, path)).global_args(
         "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-n"
     )
 
