@@ -18,7 +18,7 @@ import typer
 
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
-from stylecut.video.encode import CODECS, PRESETS, EncodeSettings
+from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 

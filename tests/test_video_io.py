@@ -16,7 +16,8 @@ from stylecut.errors import MediaError, OutputError, UsageError
 from stylecut.video import ffmpeg_tools
 from stylecut.video import probe as probe_mod
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
 from stylecut.video.probe import StylecutMark, VideoInfo, probe
 from stylecut.video.remux import check_streams_fit, finalize

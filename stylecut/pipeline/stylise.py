@@ -27,7 +27,8 @@ from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import finalize
 

@@ -1,5 +1,7 @@
 """Encode RGB frames with ffmpeg into a video-only file (``remux.finalize`` then adds the source's streams).
 
+The codec, crf and preset come in an ``encode_settings.EncodeSettings``.
+
 :class:`VideoWriter` pipes uint8 RGB frames into an ffmpeg process whose graph
 is built with ffmpeg-python. Frames are already upright, so no rotation is
 written. The RGB to YUV matrix and range mirror what the decoder used for the
@@ -18,7 +20,6 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections import deque
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +27,8 @@ from types import TracebackType
 import ffmpeg
 import numpy as np
 
-from stylecut.errors import OutputError, UsageError
+from stylecut.errors import OutputError
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
 from stylecut.video.probe import VideoInfo
 
@@ -41,29 +43,6 @@ _SCALE_MATRIX = {
     "bt2020c": "bt2020",
 }
 _STDERR_LINES = 20
-# "h264" (libx264), "h265" (libx265, tagged hvc1), "prores" (prores_ks HQ, .mov only)
-CODECS = ("h264", "h265", "prores")
-# x264's and x265's speed presets (the same names), fastest first.
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    """How the stylised video is compressed."""
-
-    codec: str = "h264"  # one of CODECS
-    crf: int = 18  # h264/h265 quality; ProRes is fixed-quality and ignores it
-    preset: str = "medium"  # one of PRESETS: h264/h265 speed/size trade-off; ProRes ignores it
-
-    def __post_init__(self) -> None:
-        if self.codec not in CODECS:
-            raise UsageError(f"Unknown codec {self.codec!r}: choose {_one_of(CODECS)}.")
-        if self.preset not in PRESETS:
-            raise UsageError(f"Unknown preset {self.preset!r}: choose {_one_of(PRESETS)}.")
-
-
-def _one_of(names: tuple[str, ...]) -> str:
-    return ", ".join(names[:-1]) + f" or {names[-1]}"
 
 
 class VideoWriter:

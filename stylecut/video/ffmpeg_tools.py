@@ -90,36 +90,45 @@ def choose_ffmpeg(system: str | None, bundled: Callable[[], str]) -> FFmpegChoic
             usable = ffprobe.is_file() and os.access(ffprobe, os.X_OK)
             return FFmpegChoice(system, str(ffprobe) if usable else None, version, bundled=False)
     exe = bundled()
-    return FFmpegChoice(exe, None, _version(_output(exe, "-version")) or "unknown", bundled=True, reason=reason)
+    return FFmpegChoice(exe, None, _version(_outputs(exe, "-version")[0]) or "unknown", bundled=True, reason=reason)
 
 
 def _check_system(exe: str) -> tuple[str, str | None]:
     """(version, why it cannot be used or ``None``)."""
-    text = _output(exe, "-version")
+    text, encoders, filters = _outputs(exe, "-version", "-encoders", "-filters")
     version = _version(text)
     if version is None:
         return "unknown", f"{exe} does not run as ffmpeg"
     lavf = _LAVF.search(text)
     if lavf is None or (int(lavf[1]), int(lavf[2])) < _OLDEST_LAVF:
         return version, f"the system ffmpeg {version} is older than {_OLDEST_SUPPORTED}"
-    encoders = set(_LISTED.findall(_output(exe, "-encoders")))
-    filters = set(_LISTED.findall(_output(exe, "-filters")))
-    missing = [name for name in _NEEDED_ENCODERS if name not in encoders]
-    missing += [name for name in _NEEDED_FILTERS if name not in filters]
+    missing = [name for name in _NEEDED_ENCODERS if name not in _LISTED.findall(encoders)]
+    missing += [name for name in _NEEDED_FILTERS if name not in _LISTED.findall(filters)]
     if missing:
         return version, f"the system ffmpeg {version} lacks {', '.join(missing)}"
     return version, None
 
 
-def _output(exe: str, *args: str) -> str:
+def _outputs(exe: str, *queries: str) -> list[str]:
+    """The stdout of ``exe -hide_banner QUERY`` for each query ("" on failure), run side by side:
+    a distribution's ffmpeg can take a third of a second just to load its libraries."""
     try:
-        proc = subprocess.run(
-            [exe, "-hide_banner", *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            errors="replace", timeout=30, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return proc.stdout if proc.returncode == 0 else ""
+        procs = [
+            subprocess.Popen([exe, "-hide_banner", query], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, errors="replace")
+            for query in queries
+        ]
+    except OSError:
+        return [""] * len(queries)
+    outputs = []
+    for proc in procs:
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        outputs.append(out if proc.returncode == 0 else "")
+    return outputs
 
 
 def _version(text: str) -> str | None:
