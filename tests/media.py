@@ -47,7 +47,8 @@ def make_clip(
     """Write a clip; ``rotation`` is the clockwise turn a player must apply to show it upright.
 
     ``audio`` is True (the container's usual codec) or an audio encoder's name;
-    ``sar`` is the pixel aspect ratio, e.g. "16/11". ``colour`` is (color_range, matrix/primaries/transfer name), e.g. ("tv", "bt709").
+    ``sar`` is the pixel aspect ratio, e.g. "16/11". ``colour`` is
+    (color_range, matrix/primaries/transfer name), e.g. ("tv", "bt709").
     Odd sizes are encoded 4:4:4 because 4:2:0 cannot hold them.
     """
     width, height = (int(v) for v in size.split("x"))

@@ -35,7 +35,8 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
             info = probe(job.source)
             if info.made_by is not None:  # a re-run over a folder that holds an earlier run's outputs
                 style = f" (style {info.made_by.style})" if info.made_by.style else ""
-                job.status, job.message = "skipped", f"{job.source} is a stylecut output{style}, so it is not stylised again."
+                job.status = "skipped"
+                job.message = f"{job.source} is a stylecut output{style}, so it is not stylised again."
                 continue
             check_writable(job.target)
             check_streams_fit(info, job.target)
@@ -88,8 +89,8 @@ def run_apply(inputs: list[Path], style: str, output: Path | None, options: Appl
 
     failures = [job for job in jobs if job.status == "failed"]
     if json_report:
-        report = {"style": entry.name, "ffmpeg": ffmpeg_choice().to_json(), "jobs": [job.to_json() for job in jobs]}
-        print(json.dumps(report, indent=2))
+        jobs_json = [job.to_json() for job in jobs]
+        print(json.dumps({"style": entry.name, "ffmpeg": ffmpeg_choice().to_json(), "jobs": jobs_json}, indent=2))
     if failures and len(jobs) > 1:
         progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:

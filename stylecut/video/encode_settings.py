@@ -13,7 +13,9 @@ from stylecut.errors import UsageError
 # "h264" (libx264), "h265" (libx265, tagged hvc1), "prores" (prores_ks HQ, .mov only)
 CODECS = ("h264", "h265", "prores")
 # x264's and x265's speed presets (the same names), fastest first.
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
+)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def choose_ffmpeg(system: str | None, bundled: Callable[[], str]) -> FFmpegChoic
             usable = ffprobe.is_file() and os.access(ffprobe, os.X_OK)
             return FFmpegChoice(system, str(ffprobe) if usable else None, version, bundled=False)
     exe = bundled()
-    return FFmpegChoice(exe, None, _version(_outputs(exe, "-version")[0]) or "unknown", bundled=True, reason=reason)
+    version = _version(_outputs(exe, "-version")[0]) or "unknown"
+    return FFmpegChoice(exe, None, version, bundled=True, reason=reason)
 
 
 def _check_system(exe: str) -> tuple[str, str | None]:

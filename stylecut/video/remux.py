@@ -69,7 +69,7 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
 
 
 def check_streams_fit(source: VideoInfo, target: Path) -> None:
-    """Raise OutputError if ``target``'s container cannot hold a stream ``finalize`` would copy from ``source``.
+    """Raise OutputError if ``target``'s container cannot hold a stream ``finalize`` copies from ``source``.
 
     The muxer itself is asked, by writing just the header of a trial file with
     that stream in it: which codecs a container takes depends on the ffmpeg.
