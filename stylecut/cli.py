@@ -19,6 +19,7 @@ import typer
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 from stylecut.training.config import TrainConfig
+from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -35,10 +36,9 @@ class DeviceChoice(str, Enum):
     cuda = "cuda"
 
 
-class CodecChoice(str, Enum):
-    h264 = "h264"
-    h265 = "h265"
-    prores = "prores"
+# Choice lists live with the code that uses them; typer shows and checks them as enums.
+CodecChoice = Enum("CodecChoice", {name: name for name in CODECS}, type=str)
+PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -82,9 +82,9 @@ def apply(
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
     max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
-    preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
-    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
+    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = EncodeSettings.crf,
+    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = EncodeSettings.preset,
+    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = EncodeSettings.codec,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
 ) -> None:
@@ -93,7 +93,6 @@ def apply(
     def command() -> int:
         from stylecut.commands.apply import run_apply
         from stylecut.pipeline.stylise import ApplyOptions
-        from stylecut.video.encode import EncodeSettings
 
         options = ApplyOptions(
             temporal=not no_temporal,
@@ -101,7 +100,7 @@ def apply(
             raft_weights=raft_weights,
             device=device.value,
             max_side=max_side,
-            encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
+            encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset.value),
         )
         return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
 

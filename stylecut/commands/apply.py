@@ -17,7 +17,9 @@ from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.remux import check_streams_fit
 
 
 def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
@@ -30,8 +32,15 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
             job.status, job.message = "skipped", f"{job.target} exists (use --overwrite to replace it)."
             continue
         try:
-            infos[job.source] = probe(job.source)
+            info = probe(job.source)
+            if info.made_by is not None:  # a re-run over a folder that holds an earlier run's outputs
+                style = f" (style {info.made_by.style})" if info.made_by.style else ""
+                job.status = "skipped"
+                job.message = f"{job.source} is a stylecut output{style}, so it is not stylised again."
+                continue
             check_writable(job.target)
+            check_streams_fit(info, job.target)
+            infos[job.source] = info
         except StylecutError as exc:
             job.status, job.message = "failed", str(exc)
     return infos
@@ -64,11 +73,13 @@ def run_apply(inputs: list[Path], style: str, output: Path | None, options: Appl
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options)
+    styliser = ClipStyliser(generator, options, entry.name)
     infos = _probe_jobs(jobs, overwrite)
     console = stderr_console()
 
     with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
+        if infos:
+            progress.note(ffmpeg_choice().describe())
         if infos and styliser.flow_notice:
             progress.note(styliser.flow_notice)
         for job in jobs:
@@ -78,7 +89,8 @@ def run_apply(inputs: list[Path], style: str, output: Path | None, options: Appl
 
     failures = [job for job in jobs if job.status == "failed"]
     if json_report:
-        print(json.dumps({"style": entry.name, "jobs": [job.to_json() for job in jobs]}, indent=2))
+        jobs_json = [job.to_json() for job in jobs]
+        print(json.dumps({"style": entry.name, "ffmpeg": ffmpeg_choice().to_json(), "jobs": jobs_json}, indent=2))
     if failures and len(jobs) > 1:
         progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:

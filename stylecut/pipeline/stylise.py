@@ -27,8 +27,10 @@ from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
+from stylecut.video.remux import finalize
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class ClipResult:
 
 
 def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """(height, width) the network runs at: the display size, shrunk to `max_side` if given."""
+    """(height, width) the network runs at: the square-pixel picture size, shrunk to `max_side` if given."""
     if max_side is None or max(width, height) <= max_side:
         return height, width
     scale = max_side / max(width, height)
@@ -98,8 +100,9 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
 class ClipStyliser:
     """Runs a generator (and, with `temporal`, the flow and fusion) over a clip."""
 
-    def __init__(self, generator: Generator, options: ApplyOptions) -> None:
+    def __init__(self, generator: Generator, options: ApplyOptions, style: str | None = None) -> None:
         self.options = options
+        self.style = style  # the style's name, marked in each output's metadata
         self.device = select_device(options.device)
         self.generator = generator.to(self.device).eval()
         self.flow, self.flow_notice = (None, None)
@@ -120,7 +123,8 @@ class ClipStyliser:
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info)
-        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
+        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
+        height, width = processing_size(*info.square_size, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
         video_tmp.unlink(missing_ok=True)  # left over by a killed run
@@ -158,7 +162,7 @@ class ClipStyliser:
             writer.close()
             stages["encode"] += time.perf_counter() - tick
             tick = time.perf_counter()
-            finalize(video_tmp, info, target)
+            finalize(video_tmp, info, target, self.style)
             stages["remux"] += time.perf_counter() - tick
         except BaseException:
             writer.abort()

@@ -37,6 +37,7 @@ import decord
 import numpy as np
 
 from stylecut.errors import MediaError
+from stylecut.video.ffmpeg_tools import media_arg
 from stylecut.video.probe import VideoInfo
 
 
@@ -46,7 +47,7 @@ class FrameReader:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+            self._reader = decord.VideoReader(media_arg(path), ctx=decord.cpu(0))
         except (RuntimeError, decord.DECORDError) as err:
             raise MediaError(f"{path.name} is not a readable video: the decoder cannot open it.") from err
 
