@@ -2,16 +2,12 @@
 
 A periodic random texture with a natural-image (1/f) spectrum can be
 translated by any subpixel amount exactly with a phase shift, so a moving
-sequence has ground-truth flow and no interpolation blur of its own. Test
-modules import ``single_thread`` (an autouse fixture) as well.
+sequence has ground-truth flow and no interpolation blur of its own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -48,13 +44,3 @@ def laplacian_variance(images: Tensor, margin: int = 8) -> float:
     channels = images.shape[1]
     lap = F.conv2d(images, kernel.repeat(channels, 1, 1, 1), groups=channels)
     return lap[..., margin:-margin, margin:-margin].var().item()
-
-
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Run on one thread: these tensors are tiny, and on a busy CPU torch's
-    thread barriers made the suite 3x (some tests 20x) slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

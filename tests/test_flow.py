@@ -9,12 +9,14 @@ import torch
 from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
 import stylecut.flow.raft as raft
-from flow_synthetic import shift, single_thread, texture  # noqa: F401 (autouse fixture)
+from flow_synthetic import shift, texture
 from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.raft import RAFTFlow, pad_for_raft, unpad
 from stylecut.flow.scaling import flow_at_max_side
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture

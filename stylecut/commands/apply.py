@@ -4,20 +4,63 @@ Problems with the command itself (an unknown style, an unusable `-o`, a
 device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
-skipped unless `--overwrite`, so a re-run resumes an interrupted batch.
+skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
+input is never an output. The ``--json`` report gives, per clip, the seconds
+spent in each stage (``PROBE`` and ``stylise.STAGES``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from stylecut.device import thread_limit
 from stylecut.errors import StylecutError
-from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_jobs
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser, create_styliser
+from stylecut.pipeline.timing import StageTimer
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.video.encode import EncodeSettings
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.tempfiles import check_writable
+
+PROBE = "probe"
+
+
+@dataclass
+class ApplyRequest:
+    """The command's options, as given; what is not given takes ApplyOptions' and EncodeSettings' defaults."""
+
+    inputs: list[Path]
+    style: str
+    output: Path | None = None
+    recursive: bool = False
+    overwrite: bool = False
+    temporal: bool = ApplyOptions.temporal
+    flow: str = ApplyOptions.flow
+    raft_weights: Path | None = ApplyOptions.raft_weights
+    device: str = ApplyOptions.device
+    max_side: int | None = ApplyOptions.max_side
+    threads: int | None = ApplyOptions.threads
+    crf: int = EncodeSettings.crf
+    preset: str = EncodeSettings.preset
+    codec: str = EncodeSettings.codec
+    quiet: bool = False
+    json_report: bool = False
+
+    def options(self) -> ApplyOptions:
+        return ApplyOptions(
+            temporal=self.temporal,
+            flow=self.flow,
+            raft_weights=self.raft_weights,
+            device=self.device,
+            max_side=self.max_side,
+            threads=self.threads,
+            encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
+        )
 
 
 def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
@@ -29,11 +72,14 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
         if job.target.exists() and not overwrite:
             job.status, job.message = "skipped", f"{job.target} exists (use --overwrite to replace it)."
             continue
+        timer = StageTimer([PROBE])
         try:
-            infos[job.source] = probe(job.source)
+            with timer(PROBE):
+                infos[job.source] = probe(job.source)
             check_writable(job.target)
         except StylecutError as exc:
             job.status, job.message = "failed", str(exc)
+        job.stages = timer.seconds
     return infos
 
 
@@ -45,6 +91,7 @@ def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchP
         job.status, job.message = "failed", describe_failure(job.source, exc)
         return
     job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
+    job.stages = {**job.stages, **result.stage_seconds}
     job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
 
 
@@ -59,26 +106,29 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
-def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool) -> int:
+def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
-    entry = resolve_style(style)
+    options = request.options()
+    entry = resolve_style(request.style)
     generator, _ = load_style(entry)
-    jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options)
-    infos = _probe_jobs(jobs, overwrite)
-    console = stderr_console()
-
-    with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
-        if infos and styliser.flow_notice:
-            progress.note(styliser.flow_notice)
-        for job in jobs:
-            if job.status == "pending":
-                _run_job(styliser, job, infos[job.source], progress)
-            _report(job, progress)
+    jobs = plan_jobs(request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite)
+    with thread_limit(options.threads):
+        styliser, flow_notice = create_styliser(generator, options)
+        infos = _probe_jobs(jobs, request.overwrite)
+        console = stderr_console()
+        total = sum(info.frame_count for info in infos.values())
+        with BatchProgress(total, progress_mode(request.quiet, console), console) as progress:
+            if infos and flow_notice:
+                progress.note(flow_notice)
+            for job in jobs:
+                if job.status == "pending":
+                    _run_job(styliser, job, infos[job.source], progress)
+                _report(job, progress)
 
     failures = [job for job in jobs if job.status == "failed"]
-    if json_report:
-        print(json.dumps({"style": entry.name, "jobs": [job.to_json() for job in jobs]}, indent=2))
+    if request.json_report:
+        report = {"style": entry.name, "flow": flow_notice, "jobs": [job.to_json() for job in jobs]}
+        print(json.dumps(report, indent=2))
     if failures and len(jobs) > 1:
         progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:

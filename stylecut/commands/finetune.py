@@ -17,7 +17,6 @@ style.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
@@ -28,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from stylecut.commands.finetune_progress import FinetuneProgress
+from stylecut.progress import FinetuneProgress
 from stylecut.device import select_device
-from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
+from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.styles.style_file import save_style
@@ -38,6 +37,7 @@ from stylecut.training.data import expand_media, read_image, read_video_frames
 from stylecut.training.export import style_metadata
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, Trainer, TrainConfig, checkpoint_config
+from stylecut.video.tempfiles import check_writable
 
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 MAX_NAME_LENGTH = 64
@@ -106,17 +106,6 @@ def prepare_run_dir(name: str, resume: bool, overwrite: bool) -> Path:
             f"An unfinished run named '{name}' exists in {run_dir}; add --resume to continue it or --overwrite to start over."
         )
     return run_dir
-
-
-def ensure_writable(*folders: Path) -> None:
-    """Fail now, not after minutes of training, when the style or its run cannot be written."""
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"Cannot create {folder}: {exc.strerror}.") from exc
-        if not os.access(folder, os.W_OK):
-            raise OutputError(f"Cannot write to {folder}: permission denied.")
 
 
 def style_frames(path: Path, max_side: int) -> list[torch.Tensor]:
@@ -269,7 +258,9 @@ def start_trainer(request: FinetuneRequest, checked: Plan, device: torch.device)
     """A Trainer from the base generator, or from the run's checkpoint on --resume."""
     if not request.resume and checked.run_dir.exists():
         shutil.rmtree(checked.run_dir)  # an old log or previews would mix with the new run's
-    ensure_writable(checked.run_dir, checked.target.parent)
+    # Fail now, not after minutes of training, when the style or its run cannot be written.
+    check_writable(checked.run_dir / CHECKPOINT)
+    check_writable(checked.target)
     import decord  # after torch, see style_frames
 
     try:

@@ -31,7 +31,9 @@ import numpy as np
 from stylecut.errors import MediaError, OutputError, StylecutError
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import StreamInfo, VideoInfo, list_streams
+from stylecut.video.tempfiles import check_writable, temp_path
 
+CODECS = ("h264", "h265", "prores")  # libx264, libx265 (tagged hvc1), prores_ks HQ (.mov only)
 _MOV_FAMILY = {".mp4", ".m4v", ".mov"}
 # The scale filter's names for the matrices ffprobe reports as color_space.
 _SCALE_MATRIX = {
@@ -59,13 +61,13 @@ _LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\] ")  # "[mp4 @ 0x55f7...] "
 class EncodeSettings:
     """How the stylised video is compressed."""
 
-    codec: str = "h264"  # "h264" (libx264), "h265" (libx265, tagged hvc1), "prores" (prores_ks HQ, .mov only)
+    codec: str = CODECS[0]  # one of CODECS
     crf: int = 18  # h264/h265 quality; ProRes is fixed-quality and ignores it
     preset: str = "medium"  # h264/h265 speed/size trade-off
 
     def __post_init__(self) -> None:
-        if self.codec not in ("h264", "h265", "prores"):
-            raise OutputError(f"Unknown codec {self.codec!r}: choose h264, h265 or prores.")
+        if self.codec not in CODECS:
+            raise OutputError(f"Unknown codec {self.codec!r}: choose {', '.join(CODECS[:-1])} or {CODECS[-1]}.")
 
 
 class VideoWriter:
@@ -82,7 +84,7 @@ class VideoWriter:
     ) -> None:
         self.path = Path(path)
         self.width, self.height = width, height
-        _check_writable(self.path)
+        check_writable(self.path, replace=False)
         if settings.codec == "prores" and self.path.suffix.lower() != ".mov":
             raise OutputError(f"ProRes needs a .mov file, so {self.path.name} cannot hold it.")
         args = _encoder_graph(self.path, width, height, fps, settings, source).compile(cmd=ffmpeg_exe())
@@ -158,13 +160,6 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
-
-
-def _check_writable(path: Path) -> None:
-    if path.exists():
-        raise OutputError(f"{path.name} already exists and will not be overwritten.")
-    if not path.parent.is_dir():
-        raise OutputError(f"The folder for {path.name} does not exist: {path.parent}.")
 
 
 def _pix_fmt(codec: str, width: int, height: int) -> str:
@@ -249,8 +244,7 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path) -> None:
     exactly (Matroska rounds them to milliseconds).
     """
     target = Path(target)
-    tmp = target.with_name(f".{target.stem}.stylecut-tmp{target.suffix}")
-    tmp.unlink(missing_ok=True)  # a leftover of an earlier crash: ours to replace
+    tmp = temp_path(target, "remux")
     args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp)
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
