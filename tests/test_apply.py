@@ -194,6 +194,37 @@ def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path)
     assert nearest == [k // 3 for k in range(30)] + list(range(10, 40))
 
 
+def test_the_temporal_stage_is_injected(make_clip, tmp_path):
+    """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out every frame
+    but the first, called chunk by chunk with one flow pair per frame that has a predecessor."""
+    calls = []
+
+    class Blackout:
+        def reset(self) -> None:
+            calls.append("reset")
+
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            calls.append((len(frames), None if to_prev is None else len(to_prev), None if previous is None else len(previous)))
+            out = stylised.clone()
+            out[len(frames) - len(previous) :] = 0
+            return out
+
+    class StillFlow:
+        name = "still"
+
+        def __call__(self, a, b):
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=10)
+    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Blackout())
+    result = styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert result.flow == "still"
+    assert calls == ["reset", (4, 3, 3), (4, 4, 4), (2, 2, 2)]
+    frames = media.decode_reference(tmp_path / "out.mp4")
+    assert frames[0].mean() > 50 and frames[1:].max() <= 20  # black, give or take the codec
+
+
 # --- frames the network and the flow cannot take as they are -------------------------------
 
 

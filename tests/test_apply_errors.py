@@ -255,3 +255,14 @@ def test_an_output_name_too_long_for_the_file_system_is_one_sentence(make_clip, 
     assert result.exit_code == 2, result.stderr
     assert_one_sentence(result.stderr, "too long")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_input_whose_output_name_is_too_long_fails_alone(make_clip, tiny_style, stylecut_home, tmp_path):
+    long = shutil.copy(make_clip(frames=3), tmp_path / f"{'n' * 247}.mp4")  # + ".tiny" is over 255 bytes
+    short = shutil.copy(make_clip(frames=3), tmp_path / "b.mp4")
+
+    result = run_cli("apply", long, short, "--style", tiny_style, "--json", *FAST)
+
+    assert result.exit_code == 1, result.stderr
+    assert [job["status"] for job in json.loads(result.stdout)["jobs"]] == ["failed", "done"]
+    assert_one_sentence(result.stderr, "too long")

@@ -140,3 +140,10 @@ def test_damaged_cached_checkpoint_raises_one_sentence(offline: Path) -> None:
     (offline / "checkpoints" / Path(Raft_Small_Weights.DEFAULT.url).name).write_bytes(b"truncated")
     with pytest.raises(StylecutError, match="Could not load"):
         create_flow_estimator("raft")
+
+
+@pytest.mark.parametrize("size", [(2, 2), (8, 200), (200, 5)])
+def test_dis_takes_frames_smaller_than_its_patches(size: tuple[int, int]) -> None:
+    a = texture(*size, seed=1)
+    flow = DISFlow()(a, a)
+    assert flow.shape == (1, 2, *size) and flow.isfinite().all()

@@ -6,7 +6,7 @@ reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
 skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
 input is never an output. The ``--json`` report gives, per clip, the seconds
-spent in each stage (``PROBE`` and ``stylise.STAGES``).
+spent in each stage (``timing.PROBE`` and ``timing.STAGES``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from stylecut.errors import StylecutError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
-from stylecut.pipeline.timing import StageTimer
+from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.video.encode import EncodeSettings
 from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.tempfiles import check_writable
-
-PROBE = "probe"
 
 
 @dataclass
@@ -91,7 +89,7 @@ def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchP
         job.status, job.message = "failed", describe_failure(job.source, exc)
         return
     job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
-    job.stages = {**job.stages, **result.stage_seconds}
+    job.stages = {PROBE: job.stages[PROBE], **result.stage_seconds}
     job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
 
 

@@ -30,16 +30,13 @@ from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.retime import describe, plan_retiming
-from stylecut.pipeline.timing import StageTimer
+from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.temporal import TemporalStage
 from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter, finalize
 from stylecut.video.probe import VideoInfo
 from stylecut.video.tempfiles import temp_path
-
-STAGES = ("decode", "flow", "generator", "temporal", "encode", "remux")
-
 
 @dataclass
 class ClipResult:

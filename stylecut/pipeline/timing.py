@@ -1,10 +1,13 @@
-"""Seconds spent in each stage of the pipeline, summed over a clip."""
+"""Seconds spent in each stage of `apply`, summed over a clip; `apply --json` reports them per clip."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+
+PROBE = "probe"  # `apply` probes every input before stylising any
+STAGES = ("decode", "flow", "generator", "temporal", "encode", "remux")  # ClipStyliser.run's, in order
 
 
 class StageTimer:
