@@ -46,6 +46,7 @@ def replay(inputs: np.ndarray, stylised: np.ndarray, settings: list[dict[str, fl
     from_prev = torch.cat([flow(frames[t - 1 : t], frames[t : t + 1]) for t in range(1, len(frames))])
     results = {}
     for setting in settings:
-        fused = TemporalFuser(**setting).fuse_chunk(frames, to_tensor(stylised), to_prev, from_prev, frames[:-1])
+        fuser = TemporalFuser(**setting)
+        fused = fuser.fuse_chunk(frames, to_tensor(stylised), to_prev, from_prev, frames[:-1])
         results[label(setting)] = fused.mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
     return results

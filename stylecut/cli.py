@@ -28,12 +28,12 @@ from stylecut.pipeline.options import ApplyOptions
 from stylecut.video.encode import CODECS, EncodeSettings
 
 JSON_FLAG = "--json"
-# The usage error of the click that typer runs on (its own copy since typer 0.2x): bad, unknown or missing options.
+# The usage error (bad, unknown or missing option) of the click that typer runs on: its own copy since 0.2x.
 _ClickUsageError = typer.BadParameter.__base__
 
 
 class _Commands(TyperGroup):
-    """Typer's command group; with ``--json``, a usage error (bad option value) is also a JSON object on stdout."""
+    """Typer's command group; with ``--json`` a usage error (a bad option) is also a JSON object on stdout."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         ctx.meta["json"] = JSON_FLAG in args
@@ -70,7 +70,7 @@ def _fail(message: str, code: int, json_errors: bool = False) -> typer.Exit:
 
 
 def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool = False) -> None:
-    """Run a command's body; map its errors to one sentence and their exit code (and a JSON object with ``json_errors``)."""
+    """Run a command's body; map its errors to one sentence and their exit code (and JSON with ``json_errors``)."""
     try:
         code = command() or 0
     except StylecutError as exc:
@@ -125,7 +125,9 @@ def apply(
         )
         return run_apply(request)
 
-    interrupted = "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
+    interrupted = (
+        "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
+    )
     _run(command, interrupted, json_errors=json_report)
 
 

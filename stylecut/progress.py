@@ -77,7 +77,9 @@ class BatchProgress(AbstractContextManager):
         if self._progress is not None:
             self._progress.advance(self._clip, frames)
             self._progress.advance(self._overall, frames)
-        elif self.mode == "plain" and (time.monotonic() - self._last_line > self.plain_interval or self._clip_done == self._clip_total):
+        elif self.mode == "plain" and (
+            time.monotonic() - self._last_line > self.plain_interval or self._clip_done == self._clip_total
+        ):
             self._last_line = time.monotonic()
             fps = self._clip_done / max(time.monotonic() - self._started, 1e-6)
             self.console.print(f"{self._clip_name}: {self._clip_done}/{self._clip_total} frames, {fps:.2f} fps", highlight=False)
@@ -125,10 +127,13 @@ class FinetuneProgress(AbstractContextManager):
     def __enter__(self) -> "FinetuneProgress":
         if self.mode == "rich":
             # On a narrow terminal the losses give way (ellipsis), never the step count or the ETA.
-            losses = TextColumn("{task.fields[losses]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"))
+            losses = TextColumn(
+                "{task.fields[losses]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")
+            )
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[phase]}"),
-                TextColumn("ETA"), TimeRemainingColumn(), losses, console=self.console, expand=True,
+                TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                TextColumn("{task.fields[phase]}"), TextColumn("ETA"), TimeRemainingColumn(), losses,
+                console=self.console, expand=True,
             )
             self._progress.start()
         return self
@@ -140,7 +145,9 @@ class FinetuneProgress(AbstractContextManager):
     def start(self, step: int, phase: str) -> None:
         self._started, self._first_step = time.monotonic(), step
         if self._progress is not None:
-            self._task = self._progress.add_task(self.name, total=self.total, completed=step, phase=phase, losses="")
+            self._task = self._progress.add_task(
+                self.name, total=self.total, completed=step, phase=phase, losses=""
+            )
 
     def update(self, step: int, values: dict[str, float], phase: str) -> None:
         if self._progress is not None:
@@ -152,7 +159,11 @@ class FinetuneProgress(AbstractContextManager):
         self._last_line = now
         per_step = (now - self._started) / max(step - self._first_step, 1)
         eta = per_step * (self.total - step)
-        self.console.print(f"{self.name}: step {step}/{self.total} ({phase}) {describe_losses(values)}, {per_step:.2f} s/step, ETA {eta:.0f} s", highlight=False)
+        self.console.print(
+            f"{self.name}: step {step}/{self.total} ({phase}) {describe_losses(values)}, "
+            f"{per_step:.2f} s/step, ETA {eta:.0f} s",
+            highlight=False,
+        )
 
     def note(self, message: str) -> None:
         self.console.print(message, highlight=False, markup=False)

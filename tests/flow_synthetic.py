@@ -8,6 +8,7 @@ sequence has ground-truth flow and no interpolation blur of its own.
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor

@@ -195,8 +195,8 @@ def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path)
 
 
 def test_the_temporal_stage_is_injected(make_clip, tmp_path):
-    """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out every frame
-    but the first, called chunk by chunk with one flow pair per frame that has a predecessor."""
+    """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out
+    every frame but the first, called chunk by chunk with one flow pair per frame with a predecessor."""
     calls = []
 
     class Blackout:
@@ -204,7 +204,7 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
             calls.append("reset")
 
         def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
-            calls.append((len(frames), None if to_prev is None else len(to_prev), None if previous is None else len(previous)))
+            calls.append((len(frames), len(to_prev), len(previous)))
             out = stylised.clone()
             out[len(frames) - len(previous) :] = 0
             return out
@@ -228,8 +228,11 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
 # --- frames the network and the flow cannot take as they are -------------------------------
 
 
-@pytest.mark.parametrize(("size", "flags"), [("2x2", ()), ("64x1000", ("--max-side", "128"))], ids=["2x2", "64x1000-max-side-128"])
-def test_tiny_and_extreme_aspect_frames_are_stylised(make_clip, tiny_style, stylecut_home, tmp_path, size, flags):
+@pytest.mark.parametrize(
+    ("size", "flags"), [("2x2", ()), ("64x1000", ("--max-side", "128"))], ids=["2x2", "64x1000-max-side-128"]
+)
+def test_tiny_and_extreme_aspect_frames_are_stylised(make_clip, tiny_style, stylecut_home, tmp_path, size,
+                                                     flags):
     source = make_clip(size=size, frames=4)
     target = tmp_path / "out.mp4"
 
@@ -259,7 +262,8 @@ def test_two_runs_writing_the_same_output_at_once_both_succeed(make_clip, tiny_s
     target = tmp_path / "out.mp4"
     env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
     command = cli_command("apply", source, "--style", tiny_style, "-o", target, "--overwrite", "-q", *FAST)
-    runs = [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    pipes = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    runs = [subprocess.Popen(command, **pipes) for _ in range(2)]
 
     outcomes = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
 
@@ -272,7 +276,8 @@ def test_two_runs_writing_the_same_output_at_once_both_succeed(make_clip, tiny_s
 # --- threads and the per-stage report ------------------------------------------------------
 
 
-def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch):
+def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_style, stylecut_home, tmp_path,
+                                                              monkeypatch):
     seen = []
     run = ClipStyliser.run
 
@@ -283,7 +288,8 @@ def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_st
     monkeypatch.setattr(ClipStyliser, "run", recording_run)
     before = (torch.get_num_threads(), cv2.getNumThreads())
 
-    result = run_cli("apply", make_clip(frames=3), "--style", tiny_style, "-o", tmp_path / "out.mp4", "--threads", 1, *FAST)
+    clip = make_clip(frames=3)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--threads", 1, *FAST)
 
     assert result.exit_code == 0, result.stderr
     assert seen == [(1, 1)]
@@ -291,7 +297,8 @@ def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_st
 
 
 def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tmp_path):
-    result = run_cli("apply", make_clip(frames=10), "--style", tiny_style, "-o", tmp_path / "out.mp4", "--json", *FAST)
+    clip = make_clip(frames=10)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--json", *FAST)
 
     assert result.exit_code == 0, result.stderr
     job = json.loads(result.stdout)["jobs"][0]

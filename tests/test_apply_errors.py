@@ -199,7 +199,8 @@ def test_ctrl_c_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_p
 def test_ctrl_c_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path):
     source = make_clip(size="160x120", frames=150, audio=True)
 
-    code, stdout, stderr = interrupt_apply(source, tmp_path / "out.mp4", tmp_path / "home", "--style", str(tiny_style), "--json")
+    target, home = tmp_path / "out.mp4", tmp_path / "home"
+    code, stdout, stderr = interrupt_apply(source, target, home, "--style", str(tiny_style), "--json")
 
     assert code == 130, stderr
     report = json.loads(stdout)
@@ -208,7 +209,11 @@ def test_ctrl_c_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "problem"),
-    [(("--style", "van-gogh"), "van-gogh"), (("--crf", "99"), "--crf"), (("-o", "{tmp}/one.mp4", "{clip}"), "output folder")],
+    [
+        (("--style", "van-gogh"), "van-gogh"),
+        (("--crf", "99"), "--crf"),
+        (("-o", "{tmp}/one.mp4", "{clip}"), "output folder"),
+    ],
     ids=["unknown-style", "option-out-of-range", "file-for-two-inputs"],
 )
 def test_json_reports_usage_errors_on_stdout(make_clip, tiny_style, stylecut_home, tmp_path, args, problem):
@@ -247,7 +252,8 @@ def test_an_input_is_never_the_output_of_another(make_clip, tiny_style, stylecut
 
 
 @pytest.mark.parametrize("output", ["{long}.mp4", "{long}/"], ids=["file", "folder"])
-def test_an_output_name_too_long_for_the_file_system_is_one_sentence(make_clip, tiny_style, stylecut_home, tmp_path, output):
+def test_an_output_name_too_long_for_its_file_system_is_one_sentence(make_clip, tiny_style, stylecut_home,
+                                                                     tmp_path, output):
     output = str(tmp_path / output.format(long="x" * 300))
 
     result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", output)

@@ -1,4 +1,4 @@
-"""Temp names beside an output (stylecut.video.tempfiles): unique, hidden, never longer than the output's name."""
+"""Temp names beside an output (stylecut.video.tempfiles): unique, hidden, no longer than the output's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from stylecut.errors import OutputError
 from stylecut.video.tempfiles import check_name_length, check_writable, temp_path
 
 
-@pytest.mark.parametrize("name", ["a.mp4", "clip.the-scream.mov", f"{'n' * 236}.tiny.mp4", f"{'é' * 120}.tiny.mkv"])
+@pytest.mark.parametrize(
+    "name", ["a.mp4", "clip.the-scream.mov", f"{'n' * 236}.tiny.mp4", f"{'é' * 120}.tiny.mkv"]
+)
 def test_temp_names_are_hidden_unique_and_no_longer_than_the_output(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
     names = {temp_path(target, role).name for role in ("video", "remux", "check") for _ in range(20)}

@@ -42,8 +42,8 @@ def panning_clip(frames: int, seed: int = 0):
 def fuse(clip, stylised, to_prev, from_prev, fuser: TemporalFuser | None = None) -> list[torch.Tensor]:
     """The whole clip fused in one chunk (``to_prev``/``from_prev`` hold None for the first frame)."""
     fuser = fuser or TemporalFuser()
-    out = fuser.fuse_chunk(torch.cat(clip), torch.cat(stylised), torch.cat(to_prev[1:]), torch.cat(from_prev[1:]), torch.cat(clip[:-1]))
-    return list(out.split(1))
+    flows = torch.cat(to_prev[1:]), torch.cat(from_prev[1:])
+    return list(fuser.fuse_chunk(torch.cat(clip), torch.cat(stylised), *flows, torch.cat(clip[:-1])).split(1))
 
 
 def blotch_noise(t: int, amplitude: float = 0.06, cell: int = 8) -> torch.Tensor:
@@ -109,8 +109,10 @@ def test_chunks_continue_the_clip() -> None:
     flicker = [stylise(f) + blotch_noise(t) for t, f in enumerate(clip)]
     whole = torch.cat(fuse(clip, flicker, to_prev, from_prev))
     fuser = TemporalFuser()
-    first = fuser.fuse_chunk(torch.cat(clip[:4]), torch.cat(flicker[:4]), torch.cat(to_prev[1:4]), torch.cat(from_prev[1:4]), torch.cat(clip[:3]))
-    rest = fuser.fuse_chunk(torch.cat(clip[4:]), torch.cat(flicker[4:]), torch.cat(to_prev[4:]), torch.cat(from_prev[4:]), torch.cat(clip[3:-1]))
+    clip, flicker = torch.cat(clip), torch.cat(flicker)
+    to_prev, from_prev = torch.cat(to_prev[1:]), torch.cat(from_prev[1:])
+    first = fuser.fuse_chunk(clip[:4], flicker[:4], to_prev[:3], from_prev[:3], clip[:3])
+    rest = fuser.fuse_chunk(clip[4:], flicker[4:], to_prev[3:], from_prev[3:], clip[3:-1])
     torch.testing.assert_close(torch.cat([first, rest]), whole, atol=1e-6, rtol=0)
     assert fuser.chunk_trust[0] is not None and len(fuser.chunk_trust) == 6
 

@@ -109,7 +109,9 @@ def run_apply(request: ApplyRequest) -> int:
     options = request.options()
     entry = resolve_style(request.style)
     generator, _ = load_style(entry)
-    jobs = plan_jobs(request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite)
+    jobs = plan_jobs(
+        request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
+    )
     with thread_limit(options.threads):
         styliser, flow_notice = create_styliser(generator, options)
         infos = _probe_jobs(jobs, request.overwrite)

@@ -24,7 +24,16 @@ _EXPORTS = {
     "warp": "stylecut.flow.warp",
 }
 
-__all__ = ["KINDS", *_EXPORTS]
+__all__ = [
+    "KINDS",
+    "FlowEstimator",
+    "create_flow_estimator",
+    "in_frame_mask",
+    "occlusion_mask",
+    "random_smooth_flow",
+    "warp",
+    "warping_error",
+]
 
 if TYPE_CHECKING:
     from stylecut.flow.estimators import FlowEstimator, create_flow_estimator

@@ -34,7 +34,7 @@ class GeneratorConfig:
 
     @property
     def min_side(self) -> int:
-        """The smallest height or width the network takes: reflection padding needs 2 px at its deepest level."""
+        """The smallest height or width the network takes: its reflection padding needs 2 px at the bottom."""
         return max(2 ** len(self.widths) + 1, self.stem_kernel // 2 + 1)
 
     def to_dict(self) -> dict:

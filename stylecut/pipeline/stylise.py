@@ -38,6 +38,7 @@ from stylecut.video.encode import VideoWriter, finalize
 from stylecut.video.probe import VideoInfo
 from stylecut.video.tempfiles import temp_path
 
+
 @dataclass
 class ClipResult:
     frames: int
@@ -176,7 +177,8 @@ class ClipStyliser:
                     with timer("encode"):
                         output = self._to_uint8(stylised, info.display_height, info.display_width)
                         if retiming is not None:
-                            output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
+                            repeats = retiming.repeats[decoded : decoded + len(chunk)]
+                            output = np.repeat(output, repeats, axis=0)
                         decoded += len(chunk)
                         writer.write(output)
                     if on_frames is not None:
@@ -197,7 +199,7 @@ class ClipStyliser:
     def _make_consistent(
         self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flow for every consecutive pair in the chunk (both directions, batched), then the temporal stage."""
+        """Flow for each consecutive pair in the chunk (both directions, batched), then the temporal stage."""
         with timer("flow"):
             before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
             after = frames[1:] if previous is None else frames

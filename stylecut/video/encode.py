@@ -67,7 +67,8 @@ class EncodeSettings:
 
     def __post_init__(self) -> None:
         if self.codec not in CODECS:
-            raise OutputError(f"Unknown codec {self.codec!r}: choose {', '.join(CODECS[:-1])} or {CODECS[-1]}.")
+            choices = f"{', '.join(CODECS[:-1])} or {CODECS[-1]}"
+            raise OutputError(f"Unknown codec {self.codec!r}: choose {choices}.")
 
 
 class VideoWriter:

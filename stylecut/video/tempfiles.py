@@ -1,4 +1,4 @@
-"""Files stylecut writes beside an output: unique hidden temp names, and the check that the output can be written.
+"""Files written beside an output: unique hidden temp names, and the check that the output can be written.
 
 Every file that becomes an output (an encoded video, a remuxed file, a style)
 is first written under a hidden name beside it and renamed when complete, so
@@ -51,7 +51,7 @@ def check_name_length(path: Path) -> None:
         size = len(os.fsencode(part))
         if size > limit:
             shown = part if len(part) <= 48 else f"{part[:24]}...{part[-16:]}"
-            raise OutputError(f"The name {shown} is too long: {size} bytes, and its file system allows {limit}.")
+            raise OutputError(f"The name {shown} is too long: {size} bytes, its file system takes {limit}.")
 
 
 def _name_max(path: Path) -> int:
