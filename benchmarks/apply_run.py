@@ -7,13 +7,12 @@ which it records as it exits: ``ru_maxrss`` would not do, because Linux
 carries the RSS of the forking parent (this benchmark, holding decoded clips
 and loss networks) over the ``exec`` into the child's figure. The ffmpeg
 encoder is a separate process and is not counted. The child is the
-unmodified command line (``stylecut.cli.app``) with two recorders wrapped
-around it, because ``--json`` reports frames and seconds per clip but not
-per stage: the probe time, and the ``stage_seconds`` of every
-``ClipStyliser.run``. With ``--johnson`` the child also swaps the style's
-generator for the random-weight Johnson et al. network, so the baseline goes
-through exactly the same probe, decode, encode and remux code. With no
-command after ``--`` it only imports what `apply` imports, to measure that.
+unmodified command line (``stylecut.cli.app``); its ``--json`` report gives
+the seconds of every stage of every clip. With ``--johnson`` the child swaps
+the style's generator for the random-weight Johnson et al. network, so the
+baseline goes through exactly the same probe, decode, encode and remux code.
+With no command after ``--`` it only imports what `apply` imports, to
+measure that.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STAGES = ("probe", "decode", "generator", "flow", "temporal", "encode", "remux")
+from stylecut.pipeline import timing
+
+STAGES = (timing.PROBE, *timing.STAGES)
 
 
 @dataclass
@@ -38,9 +39,9 @@ class ApplyRun:
     cpu: float
     max_rss_mb: float
     frames: int
-    pipeline_seconds: float  # inside ClipStyliser.run, summed over clips (no start-up, no probe)
+    pipeline_seconds: float  # stylising, summed over clips (no start-up, no probe)
     stages: dict[str, float]
-    flow: str | None  # the pipeline's notice naming the flow backend it used (None without temporal)
+    flow: str | None  # the command's notice naming the flow backend it used (None without temporal)
     clips: list[dict] = field(default_factory=list)  # the --json report's jobs
 
     @property
@@ -91,17 +92,16 @@ def import_footprint() -> dict[str, float]:
 def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     """Run ``stylecut apply ARGS --json -q`` (with ``johnson``: the baseline network) and measure it."""
     stdout, wall, cpu, recorded = _run_child(["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"])
-    clips = json.loads(stdout)["jobs"]
-    stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
-    stages["probe"] = recorded["probe"]
+    report = json.loads(stdout)
+    clips = report["jobs"]
     return ApplyRun(
         wall=wall,
         cpu=cpu,
         max_rss_mb=recorded["max_rss_mb"],
         frames=sum(job["frames"] for job in clips),
-        pipeline_seconds=sum(r["seconds"] for r in recorded["runs"]),
-        stages=stages,
-        flow=recorded["runs"][0]["flow"] if recorded["runs"] else None,
+        pipeline_seconds=sum(job["seconds"] for job in clips),
+        stages={name: sum(job["stages"].get(name, 0.0) for job in clips) for name in STAGES},
+        flow=report["flow"],
         clips=clips,
     )
 
@@ -115,43 +115,21 @@ def _peak_rss_mb() -> float:
 
 
 def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
-    """The instrumented command line (or, without arguments, its imports only); see the module docstring."""
-    recorded: dict = {"probe": 0.0, "runs": []}
+    """The command line (or, without arguments, its imports only); see the module docstring."""
+    recorded: dict = {}
     try:
         import stylecut.commands.apply as apply_command
         from stylecut.cli import app
-        from stylecut.pipeline.stylise import ClipStyliser
 
+        if johnson:
+            from johnson import JohnsonNet
+
+            apply_command.load_style = lambda entry: (JohnsonNet().eval(), {})
         if cli_args:
-            _instrument(apply_command, ClipStyliser, recorded, johnson)
             app(args=cli_args, prog_name="stylecut")  # exits with the command's own code
     finally:
         recorded["max_rss_mb"] = _peak_rss_mb()
         record.write_text(json.dumps(recorded))
-
-
-def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) -> None:
-    """Wrap the probe and ``ClipStyliser.run`` to record their times; with ``johnson``, swap the generator."""
-    probe, run = apply_command.probe, styliser.run
-
-    def timed_probe(path):
-        tick = time.perf_counter()
-        try:
-            return probe(path)
-        finally:
-            recorded["probe"] += time.perf_counter() - tick
-
-    def recorded_run(self, info, target, on_frames=None):
-        result = run(self, info, target, on_frames)
-        recorded["runs"].append({"frames": result.frames, "seconds": result.seconds, "stages": result.stage_seconds, "flow": result.flow})
-        return result
-
-    apply_command.probe = timed_probe
-    styliser.run = recorded_run
-    if johnson:
-        from johnson import JohnsonNet
-
-        apply_command.load_style = lambda entry: (JohnsonNet().eval(), {})
 
 
 if __name__ == "__main__":

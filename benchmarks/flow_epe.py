@@ -23,6 +23,7 @@ import torch
 
 from stylecut.flow.dis import PRESETS, DISFlow
 from stylecut.flow.estimators import create_flow_estimator
+from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
 from stylecut.video.decode import FrameReader
 
@@ -124,13 +125,13 @@ def main() -> None:
     estimators: dict[str, object] = {}
     for preset in PRESETS:
         estimators[f"dis-{preset} full-res"] = DISFlow(preset, max_side=1 << 16)
-        estimators[f"dis-{preset} max_side=512"] = DISFlow(preset, max_side=512)
+        estimators[f"dis-{preset} max_side={WORKING_SIZE}"] = DISFlow(preset, max_side=WORKING_SIZE)
     flow, notice = create_flow_estimator("auto", raft_weights=args.raft_weights)
     print(notice)
     if not flow.name.startswith("dis"):
-        estimators[f"{flow.name} max_side=512"] = flow
+        estimators[f"{flow.name} max_side={WORKING_SIZE}"] = flow
     epe_table(estimators, args.media)
-    speed_table({k: v for k, v in estimators.items() if "512" in k}, args.media)
+    speed_table({k: v for k, v in estimators.items() if k.endswith(f"max_side={WORKING_SIZE}")}, args.media)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import torch
 
 from media import to_tensor
 from stylecut.flow import create_flow_estimator
-from stylecut.models.temporal import TemporalFuser
+from stylecut.temporal.fuser import TemporalFuser
 
 
 def parse_settings(text: str) -> dict[str, float]:
@@ -47,8 +47,6 @@ def replay(inputs: np.ndarray, stylised: np.ndarray, settings: list[dict[str, fl
     results = {}
     for setting in settings:
         fuser = TemporalFuser(**setting)
-        fused = [fuser.step(frames[:1], to_tensor(stylised[:1]), None, None, None)]
-        for t in range(1, len(frames)):
-            fused.append(fuser.step(frames[t : t + 1], to_tensor(stylised[t : t + 1]), to_prev[t - 1 : t], from_prev[t - 1 : t], frames[t - 1 : t]))
-        results[label(setting)] = torch.cat(fused).mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
+        fused = fuser.fuse_chunk(frames, to_tensor(stylised), to_prev, from_prev, frames[:-1])
+        results[label(setting)] = fused.mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
     return results

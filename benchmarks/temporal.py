@@ -8,8 +8,8 @@ from the INPUT frames only, so every variant (the input itself, the
 frame-by-frame output and the temporal output) is scored against the same
 motion and the same mask. The evaluation flow is OpenCV DIS "medium" at the
 clip's full resolution, finer than the pipeline's (DIS "medium" on frames
-shrunk to 512 px); the mask is stylecut's forward-backward and
-motion-boundary test. Long-term pairs (10 frames apart) use direct flow
+shrunk to ``stylecut.flow.scaling.WORKING_SIZE``); the mask is stylecut's
+forward-backward and motion-boundary test. Long-term pairs (10 frames apart) use direct flow
 between the two frames; where it fails the mask drops the pixels, which the
 reported mask coverage shows. Sharpness is ``stylecut.quality.sharpness``
 (the variance of the Laplacian of each frame): the temporal output must keep
@@ -24,10 +24,14 @@ import torch
 from media import to_tensor
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
+from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
 
-EVALUATION_FLOW = "OpenCV DIS, preset medium, at the clip's full resolution (the pipeline: DIS medium at <= 512 px)"
+EVALUATION_FLOW = (
+    "OpenCV DIS, preset medium, at the clip's full resolution "
+    f"(the pipeline: DIS medium at <= {WORKING_SIZE} px)"
+)
 
 
 def evaluation_flow() -> DISFlow:

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask, random_smooth_flow, warp
-from stylecut.models.temporal import TemporalFuser
 from stylecut.quality import sharpness
+from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import FrameReader
 
 CLIPS = [
@@ -65,21 +65,10 @@ def blotches(shape: torch.Size, cell: int, amplitude: float, seed: int) -> torch
 
 
 def run_fuser(fuser: TemporalFuser, frames, stylised, to_prev, from_prev) -> tuple[torch.Tensor, list[float]]:
+    """The whole clip fused in one chunk, and the mean trust of every frame with history."""
     fuser.reset()
-    outputs, trusts = [], []
-    for t in range(len(frames)):
-        history = t > 0
-        out = fuser.step(
-            frames[t : t + 1],
-            stylised[t : t + 1],
-            to_prev[t - 1 : t] if history else None,
-            from_prev[t - 1 : t] if history else None,
-            frames[t - 1 : t] if history else None,
-        )
-        outputs.append(out)
-        if fuser.last_trust is not None:
-            trusts.append(fuser.last_trust.item())
-    return torch.cat(outputs), trusts
+    fused = fuser.fuse_chunk(frames, stylised, to_prev, from_prev, frames[:-1])
+    return fused, [trust.item() for trust in fuser.chunk_trust if trust is not None]
 
 
 def step_time(fuser: TemporalFuser, h: int, w: int, repeats: int = 20) -> tuple[float, float]:

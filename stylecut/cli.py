@@ -1,59 +1,86 @@
 """The `stylecut` command line: apply, styles, finetune.
 
 Heavy imports (torch, decord) happen inside the commands so `--help` and
-`--version` answer at once. Every command runs through :func:`_run`, which
+`--version` answer at once; option defaults and choice lists are read from
+the modules that own them. Every command runs through :func:`_run`, which
 turns a StylecutError into one sentence on stderr and the error class's exit
-code (see errors.py), and Ctrl-C into exit 130.
+code (see errors.py), and Ctrl-C into exit 130; with ``--json`` the same
+error also goes to stdout as a JSON object, as do the command line's own
+usage errors.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from collections.abc import Callable
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from stylecut import __version__
+from stylecut.device import DEVICES
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.flow import KINDS
+from stylecut.pipeline.options import ApplyOptions
 from stylecut.training.config import TrainConfig
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
+JSON_FLAG = "--json"
+# The usage error (bad, unknown or missing option) of the click that typer runs on: its own copy since 0.2x.
+_ClickUsageError = typer.BadParameter.__base__
 
 
-class FlowChoice(str, Enum):
-    auto = "auto"
-    raft = "raft"
-    dis = "dis"
+class _Commands(TyperGroup):
+    """Typer's command group; with ``--json`` a usage error (a bad option) is also a JSON object on stdout."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta["json"] = JSON_FLAG in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _ClickUsageError as exc:
+            if ctx.meta.get("json"):
+                _print_json_error(exc.format_message(), exc.exit_code)
+            raise
 
 
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+app = typer.Typer(
+    cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Offline video style transfer for editors.",
+)
+
+FlowChoice = Enum("FlowChoice", {kind: kind for kind in KINDS}, type=str)
+DeviceChoice = Enum("DeviceChoice", {device: device for device in DEVICES}, type=str)
+CodecChoice = Enum("CodecChoice", {codec: codec for codec in CODECS}, type=str)
 
 
-# Choice lists live with the code that uses them; typer shows and checks them as enums.
-CodecChoice = Enum("CodecChoice", {name: name for name in CODECS}, type=str)
 PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+def _print_json_error(message: str, code: int) -> None:
+    typer.echo(json.dumps({"error": message, "exit_code": code}, indent=2))
+
+
+def _fail(message: str, code: int, json_errors: bool = False) -> typer.Exit:
+    if json_errors:
+        _print_json_error(message, code)
     typer.echo(f"stylecut: {message}", err=True)
     return typer.Exit(code)
 
 
-def _run(command: Callable[[], int | None], interrupted: str) -> None:
-    """Run a command's body; map its errors to one sentence and their exit code."""
+def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool = False) -> None:
+    """Run a command's body; map its errors to one sentence and their exit code (and JSON with ``json_errors``)."""
     try:
         code = command() or 0
     except StylecutError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise _fail(str(exc), exc.exit_code, json_errors) from None
     except KeyboardInterrupt:
-        raise _fail(interrupted, EXIT_INTERRUPTED) from None
+        raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None
     raise typer.Exit(code)
 
 
@@ -76,40 +103,41 @@ def apply(
     style: Annotated[str, typer.Option("--style", "-s", help="An installed style's name (see `stylecut styles`) or a path to a style file.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch).")] = False,
-    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison).")] = False,
-    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
-    raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.")] = False,
+    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison).")] = not ApplyOptions.temporal,
+    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice(ApplyOptions.flow),
+    raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = ApplyOptions.raft_weights,
+    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(ApplyOptions.device),
+    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = ApplyOptions.max_side,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.", show_default=False)] = ApplyOptions.threads,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = EncodeSettings.crf,
-    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = EncodeSettings.preset,
-    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = EncodeSettings.codec,
+    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(EncodeSettings.preset),
+    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice(EncodeSettings.codec),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+    json_report: Annotated[bool, typer.Option(JSON_FLAG, help="Print a machine-readable report on stdout (an error object if the command fails).")] = False,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
     def command() -> int:
-        from stylecut.commands.apply import run_apply
-        from stylecut.pipeline.stylise import ApplyOptions
+        from stylecut.commands.apply import ApplyRequest, run_apply
 
-        options = ApplyOptions(
-            temporal=not no_temporal,
-            flow=flow.value,
-            raft_weights=raft_weights,
-            device=device.value,
-            max_side=max_side,
-            encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset.value),
+        request = ApplyRequest(
+            inputs=inputs, style=style, output=output, recursive=recursive, overwrite=overwrite,
+            temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value,
+            max_side=max_side, threads=threads, crf=crf, preset=preset.value, codec=codec.value,
+            quiet=quiet, json_report=json_report,
         )
-        return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
+        return run_apply(request)
 
-    _run(command, "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.")
+    interrupted = (
+        "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
+    )
+    _run(command, interrupted, json_errors=json_report)
 
 
 @app.command()
 def styles(
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    json_out: Annotated[bool, typer.Option(JSON_FLAG, help="Print a JSON list.")] = False,
 ) -> None:
     """List installed styles: bundled ones and your own (a damaged file is listed with why)."""
     from stylecut.styles.registry import list_styles, user_dir

@@ -1,4 +1,11 @@
-"""Progress reporting: rich bars on a terminal, plain lines in pipes and CI, nothing when quiet."""
+"""Progress reporting: rich bars on a terminal, plain lines in pipes and CI, nothing when quiet.
+
+:class:`BatchProgress` shows `apply`'s frames (all clips, and the current
+one); :class:`FinetuneProgress` a finetune's steps, phase and losses. Plain
+mode prints at most one line every few seconds, plus the last one, so a log
+file or CI output stays short. Everything goes to stderr: stdout is kept for
+``--json`` reports.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,11 @@ from contextlib import AbstractContextManager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column
+
+# The loss terms an editor can relate to the result: style, content, and once adversarial training
+# has begun, the generator's and the discriminator's adversarial losses.
+SHOWN_LOSSES = {"style": "style", "content": "content", "adv_g": "adv", "d": "disc"}
 
 
 class _FramesPerSecond(TextColumn):
@@ -21,6 +33,8 @@ class _FramesPerSecond(TextColumn):
 
 class BatchProgress(AbstractContextManager):
     """One overall bar (frames of all clips) and one bar for the current clip."""
+
+    plain_interval = 5.0  # seconds between plain lines
 
     def __init__(self, total_frames: int, mode: str, console: Console) -> None:
         self.mode = mode  # "rich", "plain" or "quiet"
@@ -63,7 +77,9 @@ class BatchProgress(AbstractContextManager):
         if self._progress is not None:
             self._progress.advance(self._clip, frames)
             self._progress.advance(self._overall, frames)
-        elif self.mode == "plain" and (time.monotonic() - self._last_line > 5 or self._clip_done == self._clip_total):
+        elif self.mode == "plain" and (
+            time.monotonic() - self._last_line > self.plain_interval or self._clip_done == self._clip_total
+        ):
             self._last_line = time.monotonic()
             fps = self._clip_done / max(time.monotonic() - self._started, 1e-6)
             self.console.print(f"{self._clip_name}: {self._clip_done}/{self._clip_total} frames, {fps:.2f} fps", highlight=False)
@@ -86,3 +102,68 @@ def progress_mode(quiet: bool, console: Console) -> str:
 def stderr_console() -> Console:
     # No wrapping: in a pipe rich would break long notices and paths at 80 columns.
     return Console(file=sys.stderr, soft_wrap=True)
+
+
+def describe_losses(values: dict[str, float]) -> str:
+    return " ".join(f"{label} {values[key]:.3g}" for key, label in SHOWN_LOSSES.items() if key in values)
+
+
+class FinetuneProgress(AbstractContextManager):
+    """One bar (or a plain line every few seconds) for the steps of one run."""
+
+    plain_interval = 10.0  # seconds between plain lines
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name = name
+        self.total = total
+        self.console = stderr_console()
+        self.mode = progress_mode(False, self.console)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._last_line = 0.0
+        self._started = 0.0
+        self._first_step = 0
+
+    def __enter__(self) -> "FinetuneProgress":
+        if self.mode == "rich":
+            # On a narrow terminal the losses give way (ellipsis), never the step count or the ETA.
+            losses = TextColumn(
+                "{task.fields[losses]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")
+            )
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                TextColumn("{task.fields[phase]}"), TextColumn("ETA"), TimeRemainingColumn(), losses,
+                console=self.console, expand=True,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def start(self, step: int, phase: str) -> None:
+        self._started, self._first_step = time.monotonic(), step
+        if self._progress is not None:
+            self._task = self._progress.add_task(
+                self.name, total=self.total, completed=step, phase=phase, losses=""
+            )
+
+    def update(self, step: int, values: dict[str, float], phase: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=step, phase=phase, losses=describe_losses(values))
+            return
+        now = time.monotonic()
+        if now - self._last_line < self.plain_interval and step != self.total:
+            return
+        self._last_line = now
+        per_step = (now - self._started) / max(step - self._first_step, 1)
+        eta = per_step * (self.total - step)
+        self.console.print(
+            f"{self.name}: step {step}/{self.total} ({phase}) {describe_losses(values)}, "
+            f"{per_step:.2f} s/step, ETA {eta:.0f} s",
+            highlight=False,
+        )
+
+    def note(self, message: str) -> None:
+        self.console.print(message, highlight=False, markup=False)

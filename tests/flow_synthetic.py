@@ -2,16 +2,13 @@
 
 A periodic random texture with a natural-image (1/f) spectrum can be
 translated by any subpixel amount exactly with a phase shift, so a moving
-sequence has ground-truth flow and no interpolation blur of its own. Test
-modules import ``single_thread`` (an autouse fixture) as well.
+sequence has ground-truth flow and no interpolation blur of its own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
-import pytest
 import torch
 from torch import Tensor
 
@@ -41,11 +38,3 @@ def constant_flow(n: int, h: int, w: int, dx: float, dy: float) -> Tensor:
     return torch.tensor([dx, dy], dtype=torch.float32).view(1, 2, 1, 1).expand(n, 2, h, w).clone()
 
 
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Run on one thread: these tensors are tiny, and on a busy CPU torch's
-    thread barriers made the suite 3x (some tests 20x) slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -9,18 +9,22 @@ bit-identical, input untouched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 import media
-from cli_support import assert_same_timing, make_style, run_cli, sha256
+from cli_support import assert_same_timing, cli_command, make_style, run_cli, sha256
 from stylecut.pipeline.retime import frame_repeats, standard_rate
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import list_streams, probe
 
 FAST = ("--preset", "ultrafast")
@@ -189,3 +193,118 @@ def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path)
     outputs = media.decode_reference(target).astype(np.float32)
     nearest = [int(np.argmin(((inputs - frame) ** 2).mean(axis=(1, 2, 3)))) for frame in outputs]
     assert nearest == [k // 3 for k in range(30)] + list(range(10, 40))
+
+
+def test_the_temporal_stage_is_injected(make_clip, tmp_path):
+    """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out
+    every frame but the first, called chunk by chunk with one flow pair per frame with a predecessor."""
+    calls = []
+
+    class Blackout:
+        def reset(self) -> None:
+            calls.append("reset")
+
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            calls.append((len(frames), len(to_prev), len(previous)))
+            out = stylised.clone()
+            out[len(frames) - len(previous) :] = 0
+            return out
+
+    class StillFlow:
+        name = "still"
+
+        def __call__(self, a, b):
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=10)
+    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Blackout())
+    result = styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert result.flow == "still"
+    assert calls == ["reset", (4, 3, 3), (4, 4, 4), (2, 2, 2)]
+    frames = media.decode_reference(tmp_path / "out.mp4")
+    assert frames[0].mean() > 50 and frames[1:].max() <= 20  # black, give or take the codec
+
+
+# --- frames the network and the flow cannot take as they are -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "flags"), [("2x2", ()), ("64x1000", ("--max-side", "128"))], ids=["2x2", "64x1000-max-side-128"]
+)
+def test_tiny_and_extreme_aspect_frames_are_stylised(make_clip, tiny_style, stylecut_home, tmp_path, size,
+                                                     flags):
+    source = make_clip(size=size, frames=4)
+    target = tmp_path / "out.mp4"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, *FAST, *flags)
+
+    assert result.exit_code == 0, result.stderr
+    assert_same_timing(probe(source), target)
+    inputs, outputs = media.decode_reference(source), media.decode_reference(target)
+    assert np.abs(inputs.astype(np.int16) - outputs).mean() > 5  # stylised, not passed through
+
+
+# --- file names and runs that share an output ---------------------------------------------
+
+
+def test_a_240_character_input_name_is_stylised_beside_it(make_clip, tiny_style, stylecut_home, tmp_path):
+    source = shutil.copy(make_clip(frames=3), tmp_path / f"{'n' * 236}.mp4")
+
+    result = run_cli("apply", source, "--style", tiny_style, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert probe(tmp_path / f"{'n' * 236}.tiny.mp4").frame_count == 3
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_two_runs_writing_the_same_output_at_once_both_succeed(make_clip, tiny_style, tmp_path):
+    source = make_clip(size="128x96", frames=100, audio=True)
+    target = tmp_path / "out.mp4"
+    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+    command = cli_command("apply", source, "--style", tiny_style, "-o", target, "--overwrite", "-q", *FAST)
+    pipes = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    runs = [subprocess.Popen(command, **pipes) for _ in range(2)]
+
+    outcomes = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert_same_timing(probe(source), target)
+    assert media.audio_md5(target) == media.audio_md5(source)
+    assert not list(tmp_path.glob(".*"))  # neither run left a temp file
+
+
+# --- threads and the per-stage report ------------------------------------------------------
+
+
+def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_style, stylecut_home, tmp_path,
+                                                              monkeypatch):
+    seen = []
+    run = ClipStyliser.run
+
+    def recording_run(self, *args, **kwargs):
+        seen.append((torch.get_num_threads(), cv2.getNumThreads()))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClipStyliser, "run", recording_run)
+    before = (torch.get_num_threads(), cv2.getNumThreads())
+
+    clip = make_clip(frames=3)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--threads", 1, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert seen == [(1, 1)]
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == before  # the caller's setting is restored
+
+
+def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tmp_path):
+    clip = make_clip(frames=10)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--json", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    job = json.loads(result.stdout)["jobs"][0]
+    stages = job["stages"]
+    assert set(stages) == {"probe", "decode", "flow", "generator", "temporal", "encode", "remux"}
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert stages["generator"] > 0 and stages["flow"] > 0 and stages["temporal"] > 0
+    assert sum(seconds for stage, seconds in stages.items() if stage != "probe") <= job["seconds"] + 0.01

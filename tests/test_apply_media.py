@@ -17,7 +17,8 @@ import torch
 import media
 from cli_support import assert_one_sentence, run_cli, sha256
 from stylecut import __version__
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import StylecutMark, probe
 

@@ -36,13 +36,7 @@ TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_ker
 TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
 STEPS = 4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

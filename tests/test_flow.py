@@ -9,12 +9,14 @@ import torch
 from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
 import stylecut.flow.raft as raft
-from flow_synthetic import shift, single_thread, texture  # noqa: F401 (autouse fixture)
+from flow_synthetic import shift, texture
 from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.raft import RAFTFlow, pad_for_raft, unpad
 from stylecut.flow.scaling import flow_at_max_side
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture
@@ -138,3 +140,10 @@ def test_damaged_cached_checkpoint_raises_one_sentence(offline: Path) -> None:
     (offline / "checkpoints" / Path(Raft_Small_Weights.DEFAULT.url).name).write_bytes(b"truncated")
     with pytest.raises(StylecutError, match="Could not load"):
         create_flow_estimator("raft")
+
+
+@pytest.mark.parametrize("size", [(2, 2), (8, 200), (200, 5)])
+def test_dis_takes_frames_smaller_than_its_patches(size: tuple[int, int]) -> None:
+    a = texture(*size, seed=1)
+    flow = DISFlow()(a, a)
+    assert flow.shape == (1, 2, *size) and flow.isfinite().all()

@@ -6,10 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flow_synthetic import single_thread, texture  # noqa: F401 (single_thread is an autouse fixture)
+from flow_synthetic import texture
 from stylecut.models.features import gram, style_grams
 from stylecut.models.loss_network import lite0_loss_network
 from stylecut.quality import STYLE_DISTANCE_BLOCKS, gram_distance, sharpness, style_distance
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_a_gram_matrix_does_not_depend_on_the_image_size():

@@ -4,22 +4,63 @@ Problems with the command itself (an unknown style, an unusable `-o`, a
 device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
-skipped unless `--overwrite`, so a re-run resumes an interrupted batch.
+skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
+input is never an output. The ``--json`` report gives, per clip, the seconds
+spent in each stage (``timing.PROBE`` and ``timing.STAGES``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from stylecut.device import thread_limit
 from stylecut.errors import StylecutError
-from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_jobs
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser, create_styliser
+from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.remux import check_streams_fit
+from stylecut.video.tempfiles import check_writable
+
+
+@dataclass
+class ApplyRequest:
+    """The command's options, as given; what is not given takes ApplyOptions' and EncodeSettings' defaults."""
+
+    inputs: list[Path]
+    style: str
+    output: Path | None = None
+    recursive: bool = False
+    overwrite: bool = False
+    temporal: bool = ApplyOptions.temporal
+    flow: str = ApplyOptions.flow
+    raft_weights: Path | None = ApplyOptions.raft_weights
+    device: str = ApplyOptions.device
+    max_side: int | None = ApplyOptions.max_side
+    threads: int | None = ApplyOptions.threads
+    crf: int = EncodeSettings.crf
+    preset: str = EncodeSettings.preset
+    codec: str = EncodeSettings.codec
+    quiet: bool = False
+    json_report: bool = False
+
+    def options(self) -> ApplyOptions:
+        return ApplyOptions(
+            temporal=self.temporal,
+            flow=self.flow,
+            raft_weights=self.raft_weights,
+            device=self.device,
+            max_side=self.max_side,
+            threads=self.threads,
+            encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
+        )
 
 
 def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
@@ -31,8 +72,10 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
         if job.target.exists() and not overwrite:
             job.status, job.message = "skipped", f"{job.target} exists (use --overwrite to replace it)."
             continue
+        timer = StageTimer([PROBE])
         try:
-            info = probe(job.source)
+            with timer(PROBE):
+                info = probe(job.source)
             if info.made_by is not None:  # a re-run over a folder that holds an earlier run's outputs
                 style = f" (style {info.made_by.style})" if info.made_by.style else ""
                 job.status = "skipped"
@@ -43,6 +86,7 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
             infos[job.source] = info
         except StylecutError as exc:
             job.status, job.message = "failed", str(exc)
+        job.stages = timer.seconds
     return infos
 
 
@@ -54,6 +98,7 @@ def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchP
         job.status, job.message = "failed", describe_failure(job.source, exc)
         return
     job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
+    job.stages = {PROBE: job.stages[PROBE], **result.stage_seconds}
     job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
 
 
@@ -68,29 +113,38 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
-def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool) -> int:
+def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
-    entry = resolve_style(style)
+    options = request.options()
+    entry = resolve_style(request.style)
     generator, _ = load_style(entry)
-    jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options, entry.name)
-    infos = _probe_jobs(jobs, overwrite)
-    console = stderr_console()
-
-    with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
-        if infos:
-            progress.note(ffmpeg_choice().describe())
-        if infos and styliser.flow_notice:
-            progress.note(styliser.flow_notice)
-        for job in jobs:
-            if job.status == "pending":
-                _run_job(styliser, job, infos[job.source], progress)
-            _report(job, progress)
+    jobs = plan_jobs(
+        request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
+    )
+    with thread_limit(options.threads):
+        styliser, flow_notice = create_styliser(generator, options, style=entry.name)
+        infos = _probe_jobs(jobs, request.overwrite)
+        console = stderr_console()
+        total = sum(info.frame_count for info in infos.values())
+        with BatchProgress(total, progress_mode(request.quiet, console), console) as progress:
+            if infos:
+                progress.note(ffmpeg_choice().describe())
+            if infos and flow_notice:
+                progress.note(flow_notice)
+            for job in jobs:
+                if job.status == "pending":
+                    _run_job(styliser, job, infos[job.source], progress)
+                _report(job, progress)
 
     failures = [job for job in jobs if job.status == "failed"]
-    if json_report:
-        jobs_json = [job.to_json() for job in jobs]
-        print(json.dumps({"style": entry.name, "ffmpeg": ffmpeg_choice().to_json(), "jobs": jobs_json}, indent=2))
+    if request.json_report:
+        report = {
+            "style": entry.name,
+            "ffmpeg": ffmpeg_choice().to_json(),
+            "flow": flow_notice,
+            "jobs": [job.to_json() for job in jobs],
+        }
+        print(json.dumps(report, indent=2))
     if failures and len(jobs) > 1:
         progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:

@@ -16,7 +16,6 @@ style.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import time
@@ -26,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from stylecut.commands.finetune_progress import FinetuneProgress
+from stylecut.progress import FinetuneProgress
 from stylecut.device import select_device
-from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
+from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
@@ -36,6 +35,7 @@ from stylecut.training.config import TrainConfig
 from stylecut.training.data import expand_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
+from stylecut.video.tempfiles import check_writable
 
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
 # Enough frames to cover a shot's range of colours and textures; Gram targets and
@@ -109,17 +109,6 @@ def _damaged(exc: DamagedCheckpoint) -> StylecutError:
     return StylecutError(
         f"The checkpoint {exc.path} is damaged: {exc.reason}; use --overwrite to start the run over."
     )
-
-
-def ensure_writable(*folders: Path) -> None:
-    """Fail now, not after minutes of training, when the style or its run cannot be written."""
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"Cannot create {folder}: {exc.strerror}.") from exc
-        if not os.access(folder, os.W_OK):
-            raise OutputError(f"Cannot write to {folder}: permission denied.")
 
 
 def style_frames(path: Path, max_side: int) -> list[torch.Tensor]:
@@ -261,7 +250,9 @@ def start_trainer(checked: Plan, device: torch.device) -> Trainer:
     """A Trainer from the base generator, or from the run's checkpoint when resuming."""
     if not checked.resume and checked.run_dir.exists():
         shutil.rmtree(checked.run_dir)  # an old log or previews would mix with the new run's
-    ensure_writable(checked.run_dir, checked.target.parent)
+    # Fail now, not after minutes of training, when the style or its run cannot be written.
+    check_writable(checked.run_dir / CHECKPOINT)
+    check_writable(checked.target)
     trainer = Trainer(checked.config, checked.run_dir, device, base=None if checked.resume else checked.base)
     if checked.resume:
         try:

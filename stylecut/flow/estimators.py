@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 from stylecut.errors import UsageError
+from stylecut.flow import KINDS
 from stylecut.flow.dis import DISFlow
-
-KINDS = ("auto", "raft", "dis")
+from stylecut.flow.scaling import WORKING_SIZE
 
 
 class FlowEstimator(Protocol):
@@ -37,7 +37,7 @@ def create_flow_estimator(
     kind: str = "auto",
     device: torch.device | str = "cpu",
     raft_weights: Path | None = None,
-    max_side: int = 512,
+    max_side: int = WORKING_SIZE,
 ) -> tuple[FlowEstimator, str]:
     """The flow backend for ``kind`` ("auto", "raft" or "dis") and a one-line notice.
 

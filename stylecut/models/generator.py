@@ -35,6 +35,11 @@ class GeneratorConfig:
     residual_blocks: int = 5
     stem_kernel: int = 5
 
+    @property
+    def min_side(self) -> int:
+        """The smallest height or width the network takes: its reflection padding needs 2 px at the bottom."""
+        return max(2 ** len(self.widths) + 1, self.stem_kernel // 2 + 1)
+
     def to_dict(self) -> dict:
         return {"widths": list(self.widths), "residual_blocks": self.residual_blocks, "stem_kernel": self.stem_kernel}
 

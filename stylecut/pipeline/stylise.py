@@ -1,10 +1,15 @@
-"""Stylise one clip: probe, decode in chunks, flow, generator, temporal fusion, encode, remux.
+"""Stylise one clip: probe, decode in chunks, generator, flow, temporal stage, encode, remux.
 
 Memory is bounded by the chunk size whatever the clip's length. Decoding runs
 one chunk ahead in a thread and ffmpeg encodes in its own process, so the
-three stages overlap with the network. The output is written under a
+three stages overlap with the network. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
-or Ctrl-C removes the temporary files.
+or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
+parts: the generator and, for temporal consistency, a flow estimator and a
+temporal stage (``stylecut.temporal``); :func:`create_styliser` builds the
+ones the options ask for. Frames smaller than the generator can take (tiny
+clips, extreme aspect ratios shrunk by ``max_side``) are padded for it and
+cropped back.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from contextlib import closing, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,34 +27,25 @@ import torch
 import torch.nn.functional as F
 
 from stylecut.device import select_device
-from stylecut.flow import create_flow_estimator
-from stylecut.models.generator import Generator
-from stylecut.models.temporal import TemporalFuser
+from stylecut.flow import FlowEstimator, create_flow_estimator
+from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.retime import describe, plan_retiming
+from stylecut.pipeline.timing import STAGES, StageTimer
+from stylecut.temporal import TemporalStage
+from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
-from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import finalize
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    temporal: bool = True
-    flow: str = "auto"
-    raft_weights: Path | None = None
-    device: str = "auto"
-    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
-    chunk: int = 8
-    encode: EncodeSettings = field(default_factory=EncodeSettings)
+from stylecut.video.tempfiles import temp_path
 
 
 @dataclass
 class ClipResult:
     frames: int
     seconds: float
-    flow: str | None
-    stage_seconds: dict[str, float]
+    flow: str | None  # the flow estimator's name (None without the temporal stage)
+    stage_seconds: dict[str, float]  # wall seconds per stage (STAGES) in the main thread
     notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
 
     @property
@@ -97,17 +93,51 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
                 worker.join(0.05)
 
 
-class ClipStyliser:
-    """Runs a generator (and, with `temporal`, the flow and fusion) over a clip."""
+def network_min_side(generator: torch.nn.Module) -> int:
+    """The smallest side the generator takes (its ``config.min_side``); 1 for a network that declares none."""
+    return getattr(getattr(generator, "config", None), "min_side", 1)
 
-    def __init__(self, generator: Generator, options: ApplyOptions, style: str | None = None) -> None:
+
+def pad_to_min_side(frames: torch.Tensor, min_side: int) -> tuple[torch.Tensor, tuple[slice, slice]]:
+    """``frames`` padded around to at least ``min_side`` a side, and the (rows, columns) that crop it back.
+
+    Mirrored where the frame is large enough, else its edge pixels repeated.
+    """
+    h, w = frames.shape[-2:]
+    pad_h, pad_w = max(0, min_side - h), max(0, min_side - w)
+    if not pad_h and not pad_w:
+        return frames, (slice(None), slice(None))
+    top, left = pad_h // 2, pad_w // 2
+    pads = (left, pad_w - left, top, pad_h - top)
+    mode = "reflect" if max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
+    return F.pad(frames, pads, mode=mode), (slice(top, top + h), slice(left, left + w))
+
+
+class ClipStyliser:
+    """Runs a generator over a clip, with a flow estimator and a temporal stage when given them.
+
+    ``flow`` and ``temporal`` come together or not at all: without them the
+    clip is stylised frame by frame.
+    """
+
+    def __init__(
+        self,
+        generator: torch.nn.Module,
+        options: ApplyOptions,
+        *,
+        flow: FlowEstimator | None = None,
+        temporal: TemporalStage | None = None,
+        style: str | None = None,
+    ) -> None:
+        if (flow is None) != (temporal is None):
+            raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
         self.device = select_device(options.device)
         self.generator = generator.to(self.device).eval()
-        self.flow, self.flow_notice = (None, None)
-        if options.temporal:
-            self.flow, self.flow_notice = create_flow_estimator(options.flow, self.device, options.raft_weights)
+        self.min_side = network_min_side(generator)
+        self.flow = flow
+        self.temporal = temporal
 
     def _autocast(self):
         # fp16 on CUDA roughly halves the generator's time; the CPU path stays fp32 (bf16 gains nothing on most CPUs).
@@ -116,8 +146,9 @@ class ClipStyliser:
         return nullcontext()
 
     def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
+        padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
         with self._autocast():
-            return self.generator(frames).float()
+            return self.generator(padded).float()[..., rows, columns]
 
     @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
@@ -126,81 +157,63 @@ class ClipStyliser:
         # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
         height, width = processing_size(*info.square_size, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
-        video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
-        video_tmp.unlink(missing_ok=True)  # left over by a killed run
-        stages = {"decode": 0.0, "generator": 0.0, "flow": 0.0, "temporal": 0.0, "encode": 0.0, "remux": 0.0}
-        fuser = TemporalFuser() if self.options.temporal else None
+        video_tmp = temp_path(target, "video")
+        timer = StageTimer(STAGES)
+        if self.temporal is not None:
+            self.temporal.reset()
         previous: torch.Tensor | None = None
         started = time.perf_counter()
         fps = info.fps if retiming is None else retiming.rate
         writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
         try:
             decoded = 0
-            tick = time.perf_counter()
-            for chunk in _prefetch(iter_frames(info, self.options.chunk)):
-                frames = self._to_tensor(chunk, height, width)
-                stages["decode"] += time.perf_counter() - tick
-
-                tick = time.perf_counter()
-                stylised = self._stylise_batch(frames)
-                stages["generator"] += time.perf_counter() - tick
-
-                if fuser is not None:
-                    stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
-
-                tick = time.perf_counter()
-                output = self._to_uint8(stylised, info.display_height, info.display_width)
-                if retiming is not None:
-                    output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
-                decoded += len(chunk)
-                writer.write(output)
-                stages["encode"] += time.perf_counter() - tick
-                if on_frames is not None:
-                    on_frames(len(chunk))
-                tick = time.perf_counter()
-            tick = time.perf_counter()
-            writer.close()
-            stages["encode"] += time.perf_counter() - tick
-            tick = time.perf_counter()
-            finalize(video_tmp, info, target, self.style)
-            stages["remux"] += time.perf_counter() - tick
+            with closing(_prefetch(iter_frames(info, self.options.chunk))) as chunks:
+                while True:
+                    with timer("decode"):
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            break
+                        frames = self._to_tensor(chunk, height, width)
+                    with timer("generator"):
+                        stylised = self._stylise_batch(frames)
+                    if self.temporal is not None:
+                        stylised, previous = self._make_consistent(frames, stylised, previous, timer)
+                    with timer("encode"):
+                        output = self._to_uint8(stylised, info.display_height, info.display_width)
+                        if retiming is not None:
+                            repeats = retiming.repeats[decoded : decoded + len(chunk)]
+                            output = np.repeat(output, repeats, axis=0)
+                        decoded += len(chunk)
+                        writer.write(output)
+                    if on_frames is not None:
+                        on_frames(len(chunk))
+            with timer("encode"):
+                writer.close()
+            with timer("remux"):
+                finalize(video_tmp, info, target, self.style)
         except BaseException:
             writer.abort()
             raise
         finally:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
-        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
+        flow_name = None if self.flow is None else self.flow.name
+        return ClipResult(info.frame_count, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
-    def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""
-        tick = time.perf_counter()
-        before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
-        after = frames[1:] if previous is None else frames
-        flows_back = flows_fwd = None
-        if len(after):
-            pairs_a, pairs_b = torch.cat([after, before]), torch.cat([before, after])
-            both = self.flow(pairs_a, pairs_b)
-            flows_back, flows_fwd = both[: len(after)], both[len(after) :]
-        stages["flow"] += time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        fused = []
-        offset = len(frames) - len(after)  # the first frame of a clip has no predecessor
-        for i in range(len(frames)):
-            j = i - offset
-            has_prev = j >= 0
-            fused.append(
-                fuser.step(
-                    frames[i : i + 1],
-                    stylised[i : i + 1],
-                    flows_back[j : j + 1] if has_prev else None,
-                    flows_fwd[j : j + 1] if has_prev else None,
-                    before[j : j + 1] if has_prev else None,
-                )
-            )
-        stages["temporal"] += time.perf_counter() - tick
-        return torch.cat(fused), frames[-1:]
+    def _make_consistent(
+        self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flow for each consecutive pair in the chunk (both directions, batched), then the temporal stage."""
+        with timer("flow"):
+            before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
+            after = frames[1:] if previous is None else frames
+            to_prev = from_prev = None
+            if len(after):
+                both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
+                to_prev, from_prev = both[: len(after)], both[len(after) :]
+        with timer("temporal"):
+            fused = self.temporal.fuse_chunk(frames, stylised, to_prev, from_prev, before)
+        return fused, frames[-1:]
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
@@ -213,3 +226,17 @@ class ClipStyliser:
         if frames.shape[-2:] != (height, width):
             frames = F.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False)
         return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def create_styliser(
+    generator: torch.nn.Module, options: ApplyOptions, style: str | None = None
+) -> tuple[ClipStyliser, str | None]:
+    """The styliser `apply` runs, with the flow backend and temporal fuser ``options`` ask for.
+
+    Also returns the one-line notice naming the flow backend (None without
+    the temporal stage). Raises StylecutError for an unusable device or flow.
+    """
+    if not options.temporal:
+        return ClipStyliser(generator, options, style=style), None
+    flow, notice = create_flow_estimator(options.flow, select_device(options.device), options.raft_weights)
+    return ClipStyliser(generator, options, flow=flow, temporal=TemporalFuser(), style=style), notice

@@ -30,6 +30,7 @@ import numpy as np
 from stylecut.errors import OutputError
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
+from stylecut.video.tempfiles import check_writable
 from stylecut.video.probe import VideoInfo
 
 # The scale filter's names for the matrices ffprobe reports as color_space.
@@ -59,7 +60,7 @@ class VideoWriter:
     ) -> None:
         self.path = Path(path)
         self.width, self.height = width, height
-        _check_writable(self.path)
+        check_writable(self.path, replace=False)
         if settings.codec == "prores" and self.path.suffix.lower() != ".mov":
             raise OutputError(f"ProRes needs a .mov file, so {self.path.name} cannot hold it.")
         args = _encoder_graph(self.path, width, height, fps, settings, source).compile(cmd=ffmpeg_exe())
@@ -135,13 +136,6 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
-
-
-def _check_writable(path: Path) -> None:
-    if path.exists():
-        raise OutputError(f"{path.name} already exists and will not be overwritten.")
-    if not path.parent.is_dir():
-        raise OutputError(f"The folder for {path.name} does not exist: {path.parent}.")
 
 
 def _pix_fmt(codec: str, width: int, height: int) -> str:

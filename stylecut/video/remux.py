@@ -29,6 +29,7 @@ from stylecut.video.ffmpeg_tools import (
     media_arg,
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
+from stylecut.video.tempfiles import temp_path
 
 # Subtitle codecs each container family can hold by stream copy.
 _SUBTITLES = {
@@ -51,8 +52,7 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     name for the mark on the video track.
     """
     target = Path(target)
-    tmp = target.with_name(f".{target.stem}.stylecut-tmp{target.suffix}")
-    tmp.unlink(missing_ok=True)  # a leftover of an earlier crash: ours to replace
+    tmp = temp_path(target, "remux")
     args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp, StylecutMark(__version__, style))
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -69,7 +69,8 @@ class TemporalFuser:
     falls to 1/e; ``cut_threshold`` the mean trust below which a frame is a
     scene cut; ``scale`` the size ratio between the frame and the band that
     is fused. After each step ``last_trust`` holds the per-sample mean trust
-    ``(N,)`` (None without history), for logging cuts and for tuning.
+    ``(N,)`` (None without history), for logging cuts and for tuning, and
+    after :meth:`fuse_chunk` ``chunk_trust`` holds it for each frame of the chunk.
     """
 
     def __init__(
@@ -85,11 +86,46 @@ class TemporalFuser:
         self.cut_threshold = cut_threshold
         self._state: Tensor | None = None
         self.last_trust: Tensor | None = None
+        self.chunk_trust: list[Tensor | None] = []
 
     def reset(self) -> None:
         """Forget the history (call between clips)."""
         self._state = None
         self.last_trust = None
+        self.chunk_trust = []
+
+    def fuse_chunk(
+        self,
+        frames: Tensor,
+        stylised: Tensor,
+        flows_to_prev: Tensor | None,
+        flows_from_prev: Tensor | None,
+        previous_frames: Tensor | None,
+    ) -> Tensor:
+        """Fuse the next ``T`` consecutive frames of a clip with :meth:`step`, one after another.
+
+        See ``stylecut.temporal.TemporalStage.fuse_chunk`` for the arguments.
+        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
+        """
+        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
+
+        def before(values: Tensor | None, i: int) -> Tensor | None:
+            """The entry of ``values`` for frame ``i``; None for a frame without a predecessor."""
+            return None if values is None or i < offset else values[i - offset : i - offset + 1]
+
+        fused, self.chunk_trust = [], []
+        for i in range(len(frames)):
+            fused.append(
+                self.step(
+                    frames[i : i + 1],
+                    stylised[i : i + 1],
+                    before(flows_to_prev, i),
+                    before(flows_from_prev, i),
+                    before(previous_frames, i),
+                )
+            )
+            self.chunk_trust.append(self.last_trust)
+        return torch.cat(fused)
 
     def step(
         self,

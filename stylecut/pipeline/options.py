@@ -1,0 +1,34 @@
+"""What `apply` does to each clip: the processing and encoding options and their defaults.
+
+The dataclasses own the defaults and the modules named in the comments own
+the choice lists; the command line reads both. This module imports no torch,
+so `stylecut --help` can show the defaults at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stylecut.device import available_cores
+from stylecut.errors import UsageError
+from stylecut.video.encode_settings import EncodeSettings
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    temporal: bool = True  # create_styliser adds a flow estimator and the temporal stage
+    flow: str = "auto"  # one of stylecut.flow.KINDS
+    raft_weights: Path | None = None
+    device: str = "auto"  # one of stylecut.device.DEVICES
+    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
+    chunk: int = 8
+    # CPU threads for the networks, the flow and any runtime; None: all cores (set on construction).
+    threads: int | None = None
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+
+    def __post_init__(self) -> None:
+        if self.threads is None:
+            object.__setattr__(self, "threads", available_cores())
+        elif self.threads < 1:
+            raise UsageError(f"--threads must be at least 1, not {self.threads}.")
