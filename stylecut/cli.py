@@ -80,7 +80,15 @@ def apply(
     flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
+    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side (after --scale), then scale back (faster; bigger strokes). Default: no cap.")] = None,
+    strength: Annotated[float, typer.Option(
+        "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it).")] = 1.0,
+    keep_colours: Annotated[bool, typer.Option(
+        "--keep-colours", help="Keep the footage's colours and exposure; take only the style's lightness texture.",
+    )] = False,
+    scale: Annotated[float, typer.Option("--scale", help=(
+        "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
+        " --max-side then caps the longer side."))] = 1.0,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
     preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
     codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
@@ -91,6 +99,7 @@ def apply(
 
     def command() -> int:
         from stylecut.commands.apply import run_apply
+        from stylecut.pipeline.controls import Controls
         from stylecut.pipeline.stylise import ApplyOptions
         from stylecut.video.encode import EncodeSettings
 
@@ -101,6 +110,7 @@ def apply(
             device=device.value,
             max_side=max_side,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
+            controls=Controls(strength=strength, keep_colours=keep_colours, scale=scale),
         )
         return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
 

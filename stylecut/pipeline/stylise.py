@@ -25,6 +25,7 @@ from stylecut.device import select_device
 from stylecut.flow import create_flow_estimator
 from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
+from stylecut.pipeline.controls import Controls, finish, generator_at_strength, working_size
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
@@ -37,9 +38,10 @@ class ApplyOptions:
     flow: str = "auto"
     raft_weights: Path | None = None
     device: str = "auto"
-    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
+    max_side: int | None = None  # cap on the working size's longer side (controls.working_size)
     chunk: int = 8
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    controls: Controls = field(default_factory=Controls)
 
 
 @dataclass
@@ -53,14 +55,6 @@ class ClipResult:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
-
-
-def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """(height, width) the network runs at: the display size, shrunk to `max_side` if given."""
-    if max_side is None or max(width, height) <= max_side:
-        return height, width
-    scale = max_side / max(width, height)
-    return max(2, round(height * scale)), max(2, round(width * scale))
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
@@ -101,7 +95,7 @@ class ClipStyliser:
     def __init__(self, generator: Generator, options: ApplyOptions) -> None:
         self.options = options
         self.device = select_device(options.device)
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator_at_strength(generator, options.controls.strength).to(self.device).eval()
         self.flow, self.flow_notice = (None, None)
         if options.temporal:
             self.flow, self.flow_notice = create_flow_estimator(options.flow, self.device, options.raft_weights)
@@ -120,7 +114,8 @@ class ClipStyliser:
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info)
-        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
+        controls = self.options.controls
+        height, width = working_size(info.display_width, info.display_height, controls.scale, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
         video_tmp.unlink(missing_ok=True)  # left over by a killed run
@@ -145,7 +140,7 @@ class ClipStyliser:
                     stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
 
                 tick = time.perf_counter()
-                output = self._to_uint8(stylised, info.display_height, info.display_width)
+                output = finish(self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls)
                 if retiming is not None:
                     output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
                 decoded += len(chunk)
