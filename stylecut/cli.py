@@ -1,4 +1,4 @@
-"""The `stylecut` command line: apply, styles, finetune.
+"""The `stylecut` command line: apply, preview, styles, finetune.
 
 Heavy imports (torch, decord) happen inside the commands so `--help` and
 `--version` answer at once. Every command runs through :func:`_run`, which
@@ -80,7 +80,9 @@ def apply(
     flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side (after --scale), then scale back (faster; bigger strokes). Default: no cap.")] = None,
+    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help=(
+        "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
+        " (faster; bigger strokes). Default: no cap."))] = None,
     strength: Annotated[float, typer.Option(
         "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it).")] = 1.0,
     keep_colours: Annotated[bool, typer.Option(
@@ -144,6 +146,45 @@ def styles(
             name = Text(f"{entry.name} (damaged)", style="red")
             table.add_row(name, entry.origin, Text(entry.problem, style="red"), "")
     Console().print(table)
+
+
+@app.command()
+def preview(
+    clip: Annotated[Path, typer.Argument(help="The clip to preview.", show_default=False)],
+    styles: Annotated[Optional[str], typer.Option("--styles", show_default=False, help=(
+        "Styles to show, separated by commas (names or style files)."
+        " Default: every installed style."))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help=(
+        "The sheet (.png or .jpg). Default: beside the clip, as NAME.preview.png."))] = None,
+    frames: Annotated[int, typer.Option(
+        "--frames", min=1, max=12, help="Frames spread across the clip.")] = 3,
+    height: Annotated[int, typer.Option(
+        "--height", min=64, max=2160, help="Row height in pixels: the size the styles run at.")] = 360,
+    strength: Annotated[float, typer.Option(
+        "--strength", help="As for apply: how much of the style, 0 to 1.")] = 1.0,
+    keep_colours: Annotated[bool, typer.Option(
+        "--keep-colours", help="As for apply: keep the clip's colours.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
+    device: Annotated[DeviceChoice, typer.Option(
+        "--device", help="Where the networks run.")] = DeviceChoice.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
+) -> None:
+    """A contact sheet of a few frames of a clip in every style (or the listed ones), to choose a look."""
+
+    def command() -> None:
+        from stylecut.commands.preview import PreviewRequest, run_preview
+        from stylecut.pipeline.controls import Controls
+
+        names = None if styles is None else [name.strip() for name in styles.split(",") if name.strip()]
+        request = PreviewRequest(
+            clip=clip, styles=names, output=output, frames=frames, height=height,
+            controls=Controls(strength=strength, keep_colours=keep_colours), device=device.value,
+            overwrite=overwrite,
+        )
+        note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
+        typer.echo(run_preview(request, note))
+
+    _run(command, "Interrupted; no sheet was written.")
 
 
 @app.command()

@@ -122,7 +122,10 @@ def test_bottleneck_gain_weighs_the_residual_path_against_the_skip():
         assert torch.allclose(silent(x), before, atol=1e-6)
         half = generator.with_bottleneck_gain(0.5)(x)
         assert not torch.allclose(half, generator(x), atol=1e-3)
-    assert torch.equal(generator.up[0].conv[1].weight, generator.with_bottleneck_gain(1.0).up[0].conv[1].weight)
+    untouched = generator.with_bottleneck_gain(0.5)
+    assert torch.equal(generator.up[0].conv[1].weight * 0.5, untouched.up[0].conv[1].weight)
+    # A copy: the style's own generator is unchanged.
+    assert generator.up[0].conv[1].weight is not untouched.up[0].conv[1].weight
 
 
 # -- end to end on a tiny clip -----------------------------------------------------------------------------
@@ -137,7 +140,8 @@ def outputs(clip, tiny_style, tmp_path_factory):
     """The tiny clip through `apply` with each control; decoded frames by name."""
     folder = tmp_path_factory.mktemp("controls")
     runs = {
-        "full": (), "zero": ("--strength", "0"), "half": ("--strength", "0.5"), "colours": ("--keep-colours",),
+        "full": (), "zero": ("--strength", "0"), "half": ("--strength", "0.5"),
+        "colours": ("--keep-colours",),
     }
     decoded = {"input": media.decode_reference(clip)}
     for name, flags in runs.items():
@@ -155,7 +159,8 @@ def test_strength_zero_writes_the_decoded_frames_bit_exact(clip, tiny_style, tmp
                                                                     original_write(self, frames)))
     info = probe(clip)
     generator, _ = load_generator(tiny_style)
-    ClipStyliser(generator, ApplyOptions(controls=Controls(strength=0.0, scale=0.5))).run(info, tmp_path / "o.mp4")
+    options = ApplyOptions(controls=Controls(strength=0.0, scale=0.5))
+    ClipStyliser(generator, options).run(info, tmp_path / "o.mp4")
     assert np.array_equal(np.concatenate(written), np.concatenate(list(iter_frames(info, 4))))
 
 
@@ -189,7 +194,8 @@ def test_scale_sets_the_working_size(clip, tiny_style, tmp_path):
                                       (2.0, 64, (48, 64))):
         seen.clear()
         target = tmp_path / f"{scale}-{max_side}.mp4"
-        ClipStyliser(generator, ApplyOptions(max_side=max_side, controls=Controls(scale=scale))).run(info, target)
+        options = ApplyOptions(max_side=max_side, controls=Controls(scale=scale))
+        ClipStyliser(generator, options).run(info, target)
         assert seen == {expected}
         assert (probe(target).display_width, probe(target).frame_count) == (64, info.frame_count)
 

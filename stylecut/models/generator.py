@@ -91,7 +91,7 @@ class Generator(nn.Module):
         self.head = _conv(w[0], 3, 3)
 
     def with_bottleneck_gain(self, gain: float) -> "Generator":
-        """A copy whose bottleneck path enters the decoder scaled by ``gain`` (0..1) beside the encoder's skip.
+        """A copy whose bottleneck path enters the decoder scaled by ``gain`` (0..1), beside the encoder skip.
 
         The residual blocks at an eighth of the resolution make the style's strokes and simplified shapes;
         the quarter-resolution skip carries the photo's edges. Below 1 the copy paints fewer strokes and

@@ -12,10 +12,10 @@ more closely, so a lower strength reads as a lighter painting. ``s = 0`` returns
 Keep colours (Gatys et al. 2016, "Preserving colour in neural artistic style transfer"): the output's
 lightness with the input's chroma, in CIE Lab (OpenCV's, for sRGB with D65 white). Lab rather than YCbCr
 because its lightness is perceptual: the input's a/b at a new lightness keep the hue and colourfulness an
-eye sees, whereas YCbCr's Cb/Cr on a much darker or lighter Y over-saturate and leave the RGB gamut. As in the paper's luminance
-matching, the output's lightness is first given the input's mean and spread per frame, so the footage's
-exposure and contrast (its grade) stay too. A saturated colour that does not exist at its new lightness is
-clipped to the RGB gamut.
+eye sees, whereas YCbCr's Cb/Cr on a much darker or lighter Y over-saturate and leave the RGB gamut. As
+in the paper's luminance matching, the output's lightness is first given the input's mean and spread per
+frame, so the footage's exposure and contrast (its grade) stay too. A saturated colour that does not exist
+at its new lightness is clipped to the RGB gamut.
 
 Scale: the network runs at the clip's display size times ``scale``, and the result is scaled back;
 strokes keep their size in pixels at the working size, so a lower scale gives bigger strokes relative to
@@ -63,7 +63,8 @@ class Controls:
 
 
 def working_size(width: int, height: int, scale: float = 1.0, max_side: int | None = None) -> tuple[int, int]:
-    """(height, width) the network runs at: the display size times ``scale``, the longer side at most ``max_side``."""
+    """(height, width) the network runs at: the display size times ``scale``, its longer side then capped at
+    ``max_side``; never below what the generator needs."""
     factor = scale if max_side is None else min(scale, max_side / max(width, height))
     if factor == 1.0:
         return height, width
@@ -94,7 +95,7 @@ def blend(layer: np.ndarray, original: np.ndarray, strength: float) -> np.ndarra
 
 
 def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> np.ndarray:
-    """Apply the pixel controls to ``(n, h, w, 3)`` uint8 stylised frames and their decoded originals (same shape).
+    """The pixel controls on ``(n, h, w, 3)`` uint8 stylised frames and their decoded originals (same shape).
 
     Returns uint8 frames: ``stylised`` itself without controls, ``originals`` itself at strength 0.
     """
@@ -103,7 +104,8 @@ def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> n
     if controls.strength == 1.0 and not controls.keep_colours:
         return stylised
     out = np.empty_like(stylised)
-    for i, (frame, original) in enumerate(zip(stylised, originals)):  # frame by frame: float copies stay small
+    # Frame by frame, so the float copies stay one frame in size.
+    for i, (frame, original) in enumerate(zip(stylised, originals)):
         layer = keep_colours(frame, original) if controls.keep_colours else frame.astype(np.float32) / 255
         mixed = blend(layer, original, controls.strength)
         out[i] = np.clip(np.rint(mixed * 255), 0, 255).astype(np.uint8)

@@ -12,7 +12,7 @@ indices are read. Memory stays bounded by ``chunk_size`` frames.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import decord
 import numpy as np
@@ -33,6 +33,12 @@ def iter_frames(info: VideoInfo, chunk_size: int) -> Iterator[np.ndarray]:
         )
     for start in range(0, info.frame_count, chunk_size):
         yield _read_chunk(reader, info, start, min(start + chunk_size, info.frame_count))
+
+
+def read_frames(info: VideoInfo, indices: Sequence[int]) -> np.ndarray:
+    """The frames at ``indices`` (each below ``info.frame_count``), ``(len(indices), h, w, 3)`` uint8 RGB."""
+    reader = _open(info)
+    return np.concatenate([_read_chunk(reader, info, index, index + 1) for index in indices])
 
 
 def _open(info: VideoInfo) -> decord.VideoReader:
