@@ -40,6 +40,7 @@ SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 HEADER_HEIGHT = 28  # px, above the first row
 GAP = 4  # px between tiles and rows
 FONT_SIZE = 16
+JPEG_QUALITY = 90  # for a .jpg sheet: textures are what the sheet is for
 ORIGINAL = "original"
 
 
@@ -108,7 +109,7 @@ def stylise_frames(
 ) -> np.ndarray:
     """``(n, h, w, 3)`` uint8 frames through one style and the pixel controls, at their own size."""
     network = generator_at_strength(generator, controls.strength).to(device).eval()
-    batch = torch.from_numpy(frames).to(device).permute(0, 3, 1, 2).float().div_(255)
+    batch = torch.tensor(frames, device=device).permute(0, 3, 1, 2).float().div_(255)
     stylised = network(batch).clamp_(0, 1).mul_(255).round_().byte()
     stylised = stylised.permute(0, 2, 3, 1).cpu().numpy()
     return finish(stylised, frames, controls)
@@ -136,7 +137,7 @@ def _save(sheet: Image.Image, target: Path) -> None:
     """Write under a temporary name beside ``target``, then rename: no half-written sheet under its name."""
     temporary = target.with_name(f".{target.stem}.stylecut-tmp{target.suffix}")
     try:
-        sheet.save(temporary)
+        sheet.save(temporary, quality=JPEG_QUALITY)  # PNG ignores the quality
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
