@@ -16,7 +16,8 @@ import media
 from cli_support import assert_one_sentence, run_cli
 from stylecut.errors import UsageError
 from stylecut.models.generator import Generator, GeneratorConfig
-from stylecut.pipeline.controls import Controls, blend, finish, keep_colours, working_size
+from stylecut.pipeline.controls import Controls, working_size
+from stylecut.pipeline.pixel_controls import blend, finish, keep_colours
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.styles.style_file import load_generator
 from stylecut.video.decode import iter_frames
@@ -32,6 +33,14 @@ def _frames(seed: int, n: int = 2, size: tuple[int, int] = (24, 32)) -> np.ndarr
 
 def _chroma(frames: np.ndarray) -> np.ndarray:
     return np.stack([cv2.cvtColor(f.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 1:] for f in frames])
+
+
+def _lightness(frames: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frames[0].astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 0]
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(_lightness(a).ravel(), _lightness(b).ravel())[0, 1])
 
 
 def _luma(frames: np.ndarray) -> np.ndarray:
@@ -66,11 +75,9 @@ def test_keep_colours_keeps_the_inputs_chroma_and_exposure():
     stylised = (rng.uniform(0.0, 0.4, (1, 24, 32, 3)) * 255).astype(np.uint8)  # darker, other colours
     kept = finish(stylised, original, Controls(keep_colours=True))
     assert _mean_abs(_chroma(kept), _chroma(original)) < 1.5 < _mean_abs(_chroma(stylised), _chroma(original))
-    lightness = lambda f: cv2.cvtColor(f[0].astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 0]  # noqa: E731
-    assert abs(lightness(kept).mean() - lightness(original).mean()) < 1.0
+    assert abs(_lightness(kept).mean() - _lightness(original).mean()) < 1.0
     # The texture is the stylisation's: its lightness, not the original's, up to the matched mean and spread.
-    corr = lambda a, b: np.corrcoef(lightness(a).ravel(), lightness(b).ravel())[0, 1]  # noqa: E731
-    assert corr(kept, stylised) > 0.95 > corr(kept, original)
+    assert _correlation(kept, stylised) > 0.95 > _correlation(kept, original)
 
 
 def test_keep_colours_of_the_input_itself_is_the_input():
@@ -99,8 +106,8 @@ def test_working_size(size, scale, max_side, expected):
     assert working_size(*size, scale=scale, max_side=max_side) == expected
 
 
-@pytest.mark.parametrize("values", [dict(strength=1.5), dict(strength=-0.1), dict(strength=float("nan")),
-                                    dict(scale=0.0), dict(scale=3.0), dict(scale=float("inf"))])
+@pytest.mark.parametrize("values", [{"strength": 1.5}, {"strength": -0.1}, {"strength": float("nan")},
+                                    {"scale": 0.0}, {"scale": 3.0}, {"scale": float("inf")}])
 def test_out_of_range_controls_are_usage_errors(values):
     with pytest.raises(UsageError):
         Controls(**values)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ from stylecut.device import select_device
 from stylecut.errors import OutputError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.pipeline.batch import check_writable
-from stylecut.pipeline.controls import Controls, finish, generator_at_strength
+from stylecut.pipeline.controls import Controls, generator_at_strength
+from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
 from stylecut.video.decode import read_frames
 from stylecut.video.probe import VideoInfo, probe
@@ -53,7 +54,7 @@ class PreviewRequest:
     output: Path | None = None  # default: CLIP.preview.png beside the clip
     frames: int = 3
     height: int = 360
-    controls: Controls = Controls()
+    controls: Controls = field(default_factory=Controls)
     device: str = "auto"
     overwrite: bool = False
 

@@ -90,7 +90,7 @@ class Generator(nn.Module):
         self.up = nn.ModuleList(Upsample(a, b) for a, b in zip(w[:0:-1], w[-2::-1]))
         self.head = _conv(w[0], 3, 3)
 
-    def with_bottleneck_gain(self, gain: float) -> "Generator":
+    def with_bottleneck_gain(self, gain: float) -> Generator:
         """A copy whose bottleneck path enters the decoder scaled by ``gain`` (0..1), beside the encoder skip.
 
         The residual blocks at an eighth of the resolution make the style's strokes and simplified shapes;

@@ -1,6 +1,8 @@
 """The editor's controls on a stylisation: strength, keep colours, and the working scale (stroke size).
 
 Each control is a small pure function; :class:`Controls` holds the values an editor chose and checks them.
+This module imports nothing heavy, so option parsing can use it; the pixel functions, which need numpy and
+OpenCV, are in pixel_controls.py.
 
 Strength ``s`` (0..1) acts twice. In feature space, the generator's bottleneck path (where the strokes and
 simplified shapes are made) is weighed by ``s`` against its skip from the encoder
@@ -36,9 +38,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
-
 from stylecut.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 MIN_SCALE, MAX_SCALE = 0.1, 2.0
 MIN_WORKING_SIDE = 16  # the generator's three stride-2 stages and reflection padding need this much
-_MIN_LIGHTNESS_SPREAD = 1.0  # Lab L units: a flat stylisation is not stretched into noise
 
 
 @dataclass(frozen=True)
@@ -74,39 +72,3 @@ def working_size(width: int, height: int, scale: float = 1.0, max_side: int | No
 def generator_at_strength(generator: Generator, strength: float) -> Generator:
     """The generator to stylise with: the feature-space half of the strength (the same one at 1)."""
     return generator if strength == 1.0 else generator.with_bottleneck_gain(strength)
-
-
-def keep_colours(stylised: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """One ``(h, w, 3)`` uint8 frame: the stylisation's lightness (matched to the original's mean and spread)
-    with the original's Lab chroma, as float32 RGB in [0, 1]."""
-    lab_out = cv2.cvtColor(stylised.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-    lab_in = cv2.cvtColor(original.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-    lightness, reference = lab_out[..., 0], lab_in[..., 0]
-    gain = reference.std() / max(float(lightness.std()), _MIN_LIGHTNESS_SPREAD)
-    lab_in[..., 0] = np.clip((lightness - lightness.mean()) * gain + reference.mean(), 0, 100)
-    return cv2.cvtColor(lab_in, cv2.COLOR_Lab2RGB)
-
-
-def blend(layer: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
-    """The pixel half of the strength: ``strength`` of ``layer`` (float32 RGB in [0, 1]) over the uint8
-    ``original``, as float32 RGB in [0, 1]."""
-    base = original.astype(np.float32) / 255
-    return base + strength * (layer - base)
-
-
-def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> np.ndarray:
-    """The pixel controls on ``(n, h, w, 3)`` uint8 stylised frames and their decoded originals (same shape).
-
-    Returns uint8 frames: ``stylised`` itself without controls, ``originals`` itself at strength 0.
-    """
-    if controls.strength == 0.0:
-        return originals
-    if controls.strength == 1.0 and not controls.keep_colours:
-        return stylised
-    out = np.empty_like(stylised)
-    # Frame by frame, so the float copies stay one frame in size.
-    for i, (frame, original) in enumerate(zip(stylised, originals)):
-        layer = keep_colours(frame, original) if controls.keep_colours else frame.astype(np.float32) / 255
-        mixed = blend(layer, original, controls.strength)
-        out[i] = np.clip(np.rint(mixed * 255), 0, 255).astype(np.uint8)
-    return out

@@ -25,7 +25,8 @@ from stylecut.device import select_device
 from stylecut.flow import create_flow_estimator
 from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
-from stylecut.pipeline.controls import Controls, finish, generator_at_strength, working_size
+from stylecut.pipeline.controls import Controls, generator_at_strength, working_size
+from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
