@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -43,17 +45,19 @@ def test_listed_styles_give_one_labelled_row_each_below_the_original(make_clip, 
     assert not list(tmp_path.glob(".*"))  # no temporary file left
 
 
-def test_every_installed_style_by_default_beside_the_clip(make_clip, two_styles, tmp_path):
+def test_every_usable_style_by_default_beside_the_clip(make_clip, two_styles, stylecut_home, tmp_path):
     clip = tmp_path / "shot.mp4"
     clip.write_bytes(make_clip(size="96x54", frames=5).read_bytes())
+    (stylecut_home / "styles" / "broken.safetensors").write_bytes(b"not a style")
 
-    listed = run_cli("styles", "--json")
+    usable = [entry["name"] for entry in json.loads(run_cli("styles", "--json").stdout) if not entry["problem"]]
     result = run_cli("preview", clip, "--height", "64", "--strength", "0.5", "--keep-colours")
 
     assert result.exit_code == 0, result.stderr
+    assert "skipped broken" in result.stderr
     sheet = Image.open(tmp_path / "shot.preview.png")
-    installed = [line for line in listed.stdout.splitlines() if '"name"' in line]
-    assert _rows(sheet, 54) == 1 + len(installed)  # a clip smaller than --height is not enlarged
+    assert _rows(sheet, 54) == 1 + len(usable)  # a clip smaller than --height is not enlarged
+    assert {"ink", "wash"} <= set(usable)
 
     again = run_cli("preview", clip, "--styles", "ink")
     assert again.exit_code == 2
