@@ -1,4 +1,4 @@
-"""The `stylecut` command line: apply, styles, finetune.
+"""The `stylecut` command line: apply, preview, styles, finetune.
 
 Heavy imports (torch, decord) happen inside the commands so `--help` and
 `--version` answer at once; option defaults and choice lists are read from
@@ -24,6 +24,7 @@ from stylecut import __version__
 from stylecut.device import DEVICES
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 from stylecut.flow import KINDS
+from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.training.config import TrainConfig
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
@@ -108,7 +109,17 @@ def apply(
     flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice(ApplyOptions.flow),
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = ApplyOptions.raft_weights,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(ApplyOptions.device),
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = ApplyOptions.max_side,
+    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help=(
+        "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
+        " (faster; bigger strokes). Default: no cap."))] = ApplyOptions.max_side,
+    strength: Annotated[float, typer.Option(
+        "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it).")] = Controls.strength,
+    keep_colours: Annotated[bool, typer.Option(
+        "--keep-colours", help="Keep the footage's colours and exposure; take only the style's lightness texture.",
+    )] = Controls.keep_colours,
+    scale: Annotated[float, typer.Option("--scale", help=(
+        "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
+        " --max-side then caps the longer side."))] = Controls.scale,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.", show_default=False)] = ApplyOptions.threads,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = EncodeSettings.crf,
     preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(EncodeSettings.preset),
@@ -124,7 +135,7 @@ def apply(
         request = ApplyRequest(
             inputs=inputs, style=style, output=output, recursive=recursive, overwrite=overwrite,
             temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value,
-            max_side=max_side, threads=threads, crf=crf, preset=preset.value, codec=codec.value,
+            max_side=max_side, threads=threads, strength=strength, keep_colours=keep_colours, scale=scale, crf=crf, preset=preset.value, codec=codec.value,
             quiet=quiet, json_report=json_report,
         )
         return run_apply(request)
@@ -162,6 +173,44 @@ def styles(
             name = Text(f"{entry.name} (damaged)", style="red")
             table.add_row(name, entry.origin, Text(entry.problem, style="red"), "")
     Console().print(table)
+
+
+@app.command()
+def preview(
+    clip: Annotated[Path, typer.Argument(help="The clip to preview.", show_default=False)],
+    styles: Annotated[Optional[str], typer.Option("--styles", show_default=False, help=(
+        "Styles to show, separated by commas (names or style files)."
+        " Default: every installed style."))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help=(
+        "The sheet (.png or .jpg). Default: beside the clip, as NAME.preview.png."))] = None,
+    frames: Annotated[int, typer.Option(
+        "--frames", min=1, max=12, help="Frames spread across the clip.")] = 3,
+    height: Annotated[int, typer.Option(
+        "--height", min=64, max=2160, help="Row height in pixels: the size the styles run at.")] = 360,
+    strength: Annotated[float, typer.Option(
+        "--strength", help="As for apply: how much of the style, 0 to 1.")] = 1.0,
+    keep_colours: Annotated[bool, typer.Option(
+        "--keep-colours", help="As for apply: keep the clip's colours.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
+    device: Annotated[DeviceChoice, typer.Option(
+        "--device", help="Where the networks run.")] = DeviceChoice.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
+) -> None:
+    """A contact sheet of a few frames of a clip in every style (or the listed ones), to choose a look."""
+
+    def command() -> None:
+        from stylecut.commands.preview import PreviewRequest, run_preview
+
+        names = None if styles is None else [name.strip() for name in styles.split(",") if name.strip()]
+        request = PreviewRequest(
+            clip=clip, styles=names, output=output, frames=frames, height=height,
+            controls=Controls(strength=strength, keep_colours=keep_colours), device=device.value,
+            overwrite=overwrite,
+        )
+        note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
+        typer.echo(run_preview(request, note))
+
+    _run(command, "Interrupted; no sheet was written.")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from pathlib import Path
 from stylecut.device import thread_limit
 from stylecut.errors import StylecutError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
+from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
@@ -45,6 +46,9 @@ class ApplyRequest:
     device: str = ApplyOptions.device
     max_side: int | None = ApplyOptions.max_side
     threads: int | None = ApplyOptions.threads
+    strength: float = Controls.strength
+    keep_colours: bool = Controls.keep_colours
+    scale: float = Controls.scale
     crf: int = EncodeSettings.crf
     preset: str = EncodeSettings.preset
     codec: str = EncodeSettings.codec
@@ -60,6 +64,7 @@ class ApplyRequest:
             max_side=self.max_side,
             threads=self.threads,
             encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
+            controls=Controls(strength=self.strength, keep_colours=self.keep_colours, scale=self.scale),
         )
 
 

@@ -21,6 +21,7 @@ baseline network.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 
 import torch
@@ -99,6 +100,26 @@ class Generator(nn.Module):
         self.residual = nn.Sequential(*(ResidualBlock(w[-1]) for _ in range(config.residual_blocks)))
         self.up = nn.ModuleList(Upsample(a, b) for a, b in zip(w[:0:-1], w[-2::-1]))
         self.head = conv_layer(w[0], 3, 3)
+
+    def with_bottleneck_gain(self, gain: float) -> Generator:
+        """A copy whose bottleneck path enters the decoder scaled by ``gain`` (0..1), beside the encoder skip.
+
+        The residual blocks at an eighth of the resolution make the style's strokes and simplified shapes;
+        the quarter-resolution skip carries the photo's edges. Below 1 the copy paints fewer strokes and
+        keeps more of the photo's shapes, in the same palette. The gain scales the affine of the first
+        upsampling stage's instance norm (the ReLU after it commutes with a non-negative scale), so the
+        copy is an ordinary generator with other weights. With a single width there is no skip to weigh
+        the bottleneck against, and the copy is unchanged.
+        """
+        if not 0.0 <= gain <= 1.0:
+            raise ValueError(f"gain must be in [0, 1], got {gain}")
+        copy = deepcopy(self)
+        if copy.up:
+            norm = copy.up[0].conv[1]
+            with torch.no_grad():
+                norm.weight.mul_(gain)
+                norm.bias.mul_(gain)
+        return copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         encoded = []

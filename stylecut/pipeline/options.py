@@ -12,6 +12,7 @@ from pathlib import Path
 
 from stylecut.device import available_cores
 from stylecut.errors import UsageError
+from stylecut.pipeline.controls import Controls
 from stylecut.video.encode_settings import EncodeSettings
 
 
@@ -21,11 +22,12 @@ class ApplyOptions:
     flow: str = "auto"  # one of stylecut.flow.KINDS
     raft_weights: Path | None = None
     device: str = "auto"  # one of stylecut.device.DEVICES
-    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
+    max_side: int | None = None  # cap on the working size's longer side (controls.working_size)
     chunk: int = 8
     # CPU threads for the networks, the flow and any runtime; None: all cores (set on construction).
     threads: int | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    controls: Controls = field(default_factory=Controls)
 
     def __post_init__(self) -> None:
         if self.threads is None:

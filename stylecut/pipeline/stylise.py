@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.controls import generator_at_strength, working_size
+from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.temporal import TemporalStage
@@ -51,14 +53,6 @@ class ClipResult:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
-
-
-def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """(height, width) the network runs at: the square-pixel picture size, shrunk to `max_side` if given."""
-    if max_side is None or max(width, height) <= max_side:
-        return height, width
-    scale = max_side / max(width, height)
-    return max(2, round(height * scale)), max(2, round(width * scale))
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
@@ -134,7 +128,7 @@ class ClipStyliser:
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
         self.device = select_device(options.device)
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator_at_strength(generator, options.controls.strength).to(self.device).eval()
         self.min_side = network_min_side(generator)
         self.flow = flow
         self.temporal = temporal
@@ -154,8 +148,9 @@ class ClipStyliser:
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info)
+        controls = self.options.controls
         # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
-        height, width = processing_size(*info.square_size, self.options.max_side)
+        height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
@@ -179,7 +174,7 @@ class ClipStyliser:
                     if self.temporal is not None:
                         stylised, previous = self._make_consistent(frames, stylised, previous, timer)
                     with timer("encode"):
-                        output = self._to_uint8(stylised, info.display_height, info.display_width)
+                        output = finish(self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls)
                         if retiming is not None:
                             repeats = retiming.repeats[decoded : decoded + len(chunk)]
                             output = np.repeat(output, repeats, axis=0)
