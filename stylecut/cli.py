@@ -84,6 +84,7 @@ def apply(
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
     preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
     codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
+    cfr: Annotated[bool, typer.Option("--cfr", help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
 ) -> None:
@@ -100,6 +101,7 @@ def apply(
             raft_weights=raft_weights,
             device=device.value,
             max_side=max_side,
+            cfr=cfr,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
         )
         return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)

@@ -29,6 +29,7 @@ from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
 from stylecut.video.probe import VideoInfo
+from stylecut.video.timestamps import FrameTimes
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ApplyOptions:
     device: str = "auto"
     max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
     chunk: int = 8
+    cfr: bool = False  # convert variable-rate input to a constant rate instead of keeping its frame times
     encode: EncodeSettings = field(default_factory=EncodeSettings)
 
 
@@ -119,7 +121,8 @@ class ClipStyliser:
     @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
-        retiming = plan_retiming(info)
+        retiming = plan_retiming(info) if self.options.cfr else None
+        kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
         height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
@@ -128,10 +131,10 @@ class ClipStyliser:
         fuser = TemporalFuser() if self.options.temporal else None
         previous: torch.Tensor | None = None
         started = time.perf_counter()
-        fps = info.fps if retiming is None else retiming.rate
+        fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
         writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
         try:
-            decoded = 0
+            decoded = written = 0
             tick = time.perf_counter()
             for chunk in _prefetch(iter_frames(info, self.options.chunk)):
                 frames = self._to_tensor(chunk, height, width)
@@ -149,6 +152,7 @@ class ClipStyliser:
                 if retiming is not None:
                     output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
                 decoded += len(chunk)
+                written += len(output)
                 writer.write(output)
                 stages["encode"] += time.perf_counter() - tick
                 if on_frames is not None:
@@ -158,6 +162,8 @@ class ClipStyliser:
             writer.close()
             stages["encode"] += time.perf_counter() - tick
             tick = time.perf_counter()
+            if kept_times:
+                kept_times.restore(video_tmp)
             finalize(video_tmp, info, target)
             stages["remux"] += time.perf_counter() - tick
         except BaseException:
@@ -166,7 +172,7 @@ class ClipStyliser:
         finally:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
-        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
+        return ClipResult(written, time.perf_counter() - started, self.flow_notice, stages, notice)
 
     def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""

@@ -311,14 +311,20 @@ def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[
     )
 
 
-def frame_times(info: VideoInfo) -> list[Fraction]:
-    """Presentation time in seconds of every frame of a probed clip, in display order.
+def frame_pts(info: VideoInfo) -> tuple[Fraction, list[int]]:
+    """The video stream's time base and the presentation time of every frame in it, in display order.
 
     Only variable-frame-rate clips need this: for the others frame i is at i / fps.
     """
     time_base, packets = _parse_framecrc(_list_packets(info.path, info.stream_index).stdout)
-    assert time_base is not None, "frame_times() takes a clip that probe() accepted"
-    return sorted(t * time_base for t, _, discard in packets if not discard)
+    assert time_base is not None, "frame_pts() takes a clip that probe() accepted"
+    return time_base, sorted(t for t, _, discard in packets if not discard)
+
+
+def frame_times(info: VideoInfo) -> list[Fraction]:
+    """Presentation time in seconds of every frame of a probed clip, in display order."""
+    time_base, pts = frame_pts(info)
+    return [t * time_base for t in pts]
 
 
 def _timing(path: Path, stream_index: int) -> _Timing:
