@@ -156,3 +156,24 @@ def test_cfr_output_shows_each_input_frame_at_its_time(tmp_path):
     ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False, cfr=True)).run(probe(source), target)
 
     assert nearest_input_frames(source, target) == [k // 3 for k in range(30)] + list(range(10, 40))
+
+
+# --- where the video starts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variable", [False, True], ids=["constant-rate", "variable-rate"])
+def test_video_that_starts_after_its_audio_stays_there(make_clip, tiny_style, stylecut_home, tmp_path, variable):
+    """Phones often start the video a little after the sound; ffmpeg moves each input to zero when remuxing."""
+    clip = make_phone_clip(tmp_path / "phone.mp4") if variable else make_clip(frames=10, audio=True)
+    source = tmp_path / "late.mp4"
+    media.run_ffmpeg("-i", str(clip), "-itsoffset", "0.1", "-i", str(clip), "-map", "1:v", "-map", "0:a", "-c", "copy", str(source))
+    info = probe(source)
+    assert info.start == pytest.approx(0.1, abs=1e-4) and info.is_vfr == variable
+    target = tmp_path / "out.mp4"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "-q", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert probe(target).start == pytest.approx(info.start, abs=1e-4)
+    assert seconds(target) == pytest.approx(seconds(source), abs=1e-4)
+    assert media.audio_md5(target) == media.audio_md5(source)

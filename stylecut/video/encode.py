@@ -269,8 +269,12 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path) -> None:
 def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path) -> list[str]:
     args = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-        "-i", str(source.path), "-i", str(video_tmp), "-map", "1:v:0",
+        "-i", str(source.path),
     ]
+    if source.start:
+        # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
+        args += ["-itsoffset", f"{source.start:.6f}"]
+    args += ["-i", str(video_tmp), "-map", "1:v:0"]
     for stream in source.other_streams:
         if _copyable(stream, suffix):
             args += ["-map", f"0:{stream.index}"]

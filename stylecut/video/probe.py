@@ -60,6 +60,7 @@ class VideoInfo:
     stream_index: int = 0  # absolute index of the video stream in the file
     timecode: str | None = None  # start timecode, e.g. "01:00:00:00"
     other_streams: tuple[StreamInfo, ...] = ()  # every stream but the video one above
+    start: float = 0.0  # seconds from the file's start (its earliest stream) to the first frame
 
     @property
     def display_width(self) -> int:
@@ -95,6 +96,7 @@ class _Timing:
     fps: Fraction
     duration: float
     is_vfr: bool
+    start: float
 
 
 def probe(path: Path) -> VideoInfo:
@@ -131,6 +133,7 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         other_streams=tuple(
             StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index
         ),
+        start=timing.start,
     )
 
 
@@ -361,13 +364,14 @@ def _analyse_packets(
 ) -> _Timing:
     shown = sorted((t, d) for t, d, discard in packets if not discard)
     times = [t for t, _ in shown]
+    start = float(times[0] * time_base)  # ffmpeg lists packets from the file's start
     count = len(times)
     last_duration = shown[-1][1]
     if count == 1:
         if last_duration is None:
             raise MediaError(f"{path.name} has a single frame with no duration, so no frame rate.")
         fps = 1 / (last_duration * time_base)
-        return _Timing(1, fps, float(1 / fps), False)
+        return _Timing(1, fps, float(1 / fps), False, start)
     steps = [b - a for a, b in zip(times, times[1:])]
     mean_step = Fraction(times[-1] - times[0], count - 1)
     # Timestamps rounded to the time base wobble by up to one tick around the true step.
@@ -375,13 +379,13 @@ def _analyse_packets(
     if not constant:
         span = (times[-1] - times[0] + (last_duration or mean_step)) * time_base
         fps = (count / span).limit_denominator(1001)
-        return _Timing(count, fps, float(span), True)
+        return _Timing(count, fps, float(span), True, start)
     if len(set(steps)) == 1:
         fps = 1 / (steps[0] * time_base)
     else:
         # Rounded timestamps (Matroska's 1 ms time base turns 30 fps into 33/34 ms steps).
         fps = _snap_rate(times, time_base, 1 / (mean_step * time_base))
-    return _Timing(count, fps, float(count / fps), False)
+    return _Timing(count, fps, float(count / fps), False, start)
 
 
 def _snap_rate(times: list[int], time_base: Fraction, raw: Fraction) -> Fraction:
