@@ -377,7 +377,9 @@ def _analyse_packets(
     # Timestamps rounded to the time base wobble by up to one tick around the true step.
     constant = all(abs(step - mean_step) <= Fraction(3, 2) for step in steps)
     if not constant:
-        span = (times[-1] - times[0] + (last_duration or mean_step)) * time_base
+        # The clip ends where its last frame to end does: with B-frames, an MP4 packet's duration is the
+        # gap to the next decode time, so the last frame shown need not be the last to end.
+        span = (max(t + (d or mean_step) for t, d in shown) - times[0]) * time_base
         fps = (count / span).limit_denominator(1001)
         return _Timing(count, fps, float(span), True, start)
     if len(set(steps)) == 1:
