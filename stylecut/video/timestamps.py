@@ -63,7 +63,7 @@ class FrameTimes:
         timing = packet_times(self.pts, self.end, _display_indices(video, self.rate, len(self.pts)))
         timed = video.with_name(f"{video.stem}.timed{video.suffix}")
         try:
-            with av.open(str(video)) as encoded, av.open(str(timed), "w") as out:
+            with av.open(_name(video)) as encoded, av.open(_name(timed), "w") as out:
                 stream = encoded.streams.video[0]
                 out_stream = out.add_stream_from_template(stream)
                 out_stream.time_base = self.time_base
@@ -95,9 +95,14 @@ def packet_times(times: list[int], end: int, shown: list[int]) -> list[tuple[int
     return list(zip(pts, dts, durations))
 
 
+def _name(path: Path) -> str:
+    """An absolute path, which libavformat never reads as a protocol ("a:b.mp4") or an option."""
+    return str(path.absolute())
+
+
 def _display_indices(video: Path, rate: Fraction, count: int) -> list[int]:
     """For each packet of ``video`` in decode order, the index of the frame it shows."""
-    with av.open(str(video)) as encoded:
+    with av.open(_name(video)) as encoded:
         stream = encoded.streams.video[0]
         pts = [packet.pts for packet in encoded.demux(stream) if packet.size]
     if None in pts:
