@@ -124,6 +124,7 @@ def apply(
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = EncodeSettings.crf,
     preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(EncodeSettings.preset),
     codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice(EncodeSettings.codec),
+    cfr: Annotated[bool, typer.Option("--cfr", help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.")] = ApplyOptions.cfr,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[bool, typer.Option(JSON_FLAG, help="Print a machine-readable report on stdout (an error object if the command fails).")] = False,
 ) -> None:
@@ -135,7 +136,8 @@ def apply(
         request = ApplyRequest(
             inputs=inputs, style=style, output=output, recursive=recursive, overwrite=overwrite,
             temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value,
-            max_side=max_side, threads=threads, strength=strength, keep_colours=keep_colours, scale=scale, crf=crf, preset=preset.value, codec=codec.value,
+            max_side=max_side, threads=threads, strength=strength, keep_colours=keep_colours, scale=scale, cfr=cfr,
+            crf=crf, preset=preset.value, codec=codec.value,
             quiet=quiet, json_report=json_report,
         )
         return run_apply(request)

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -22,7 +21,6 @@ import torch
 
 import media
 from cli_support import assert_same_timing, cli_command, make_style, run_cli, sha256
-from stylecut.pipeline.retime import frame_repeats, standard_rate
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import list_streams, probe
@@ -137,62 +135,6 @@ def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path)
 
     assert result.exit_code == 0, result.stderr
     assert probe(tmp_path / "clip.ink.mp4").frame_count == 3
-
-
-# --- variable frame rate ------------------------------------------------------------------
-
-
-def make_vfr_clip(path: Path) -> Path:
-    """One second at 10 fps, then one at 30 fps, with sound; every frame is a ramp shifted from the last,
-    so each frame is far from all others (the two seconds slope differently)."""
-    segment = "nullsrc=size=64x48:rate={rate}:duration=1,geq=lum='mod({slope}+N*{shift},256)':cb=128:cr=128,settb=1/30"
-    first = segment.format(rate=10, slope="2*X+Y", shift=40)
-    second = segment.format(rate=30, slope="X+3*Y+128", shift=7)
-    media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{first}[a];{second}[b];[a][b]concat=n=2:v=1:a=0",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", str(path),
-    )
-    return path
-
-
-def test_retiming_plan_maps_each_output_frame_to_the_input_frame_on_screen():
-    times = [Fraction(i, 10) for i in range(10)] + [1 + Fraction(i, 30) for i in range(30)]
-    assert standard_rate(times) == 30
-    assert frame_repeats(times, 2.0, Fraction(30)) == [3] * 10 + [1] * 30
-    # Jittered timestamps of a nominal 30000/1001 phone clip: one to one, nothing dropped.
-    jittered = [Fraction(1001 * i + (7 if i % 3 else 0), 30000) for i in range(30)]
-    assert standard_rate(jittered) == Fraction(30000, 1001)
-    assert frame_repeats(jittered, 30 * 1001 / 30000, Fraction(30000, 1001)) == [1] * 30
-
-
-def test_variable_frame_rate_is_converted_in_sync_and_said(tiny_style, stylecut_home, tmp_path):
-    source = make_vfr_clip(tmp_path / "phone.mp4")
-    assert probe(source).is_vfr
-    target = tmp_path / "out.mp4"
-
-    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *FAST)
-
-    assert result.exit_code == 0, result.stderr
-    notice = json.loads(result.stdout)["jobs"][0]["notice"]
-    assert "variable frame rate" in notice and "30 fps" in notice and notice in result.stderr
-    out = probe(target)
-    assert (out.frame_count, out.fps, out.is_vfr) == (60, 30, False)
-    assert out.duration == pytest.approx(2.0, abs=1 / 30)
-    assert media.audio_md5(target) == media.audio_md5(source)
-
-
-def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path):
-    """With an identity network, output frame k must be the input frame on screen at k/30 s."""
-    source = make_vfr_clip(tmp_path / "phone.mp4")
-    target = tmp_path / "out.mp4"
-    ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False)).run(probe(source), target)
-
-    inputs = media.decode_reference(source).astype(np.float32)
-    outputs = media.decode_reference(target).astype(np.float32)
-    nearest = [int(np.argmin(((inputs - frame) ** 2).mean(axis=(1, 2, 3)))) for frame in outputs]
-    assert nearest == [k // 3 for k in range(30)] + list(range(10, 40))
 
 
 def test_the_temporal_stage_is_injected(make_clip, tmp_path):

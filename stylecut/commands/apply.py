@@ -49,6 +49,7 @@ class ApplyRequest:
     strength: float = Controls.strength
     keep_colours: bool = Controls.keep_colours
     scale: float = Controls.scale
+    cfr: bool = ApplyOptions.cfr
     crf: int = EncodeSettings.crf
     preset: str = EncodeSettings.preset
     codec: str = EncodeSettings.codec
@@ -62,6 +63,7 @@ class ApplyRequest:
             raft_weights=self.raft_weights,
             device=self.device,
             max_side=self.max_side,
+            cfr=self.cfr,
             threads=self.threads,
             encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
             controls=Controls(strength=self.strength, keep_colours=self.keep_colours, scale=self.scale),

@@ -24,6 +24,7 @@ class ApplyOptions:
     device: str = "auto"  # one of stylecut.device.DEVICES
     max_side: int | None = None  # cap on the working size's longer side (controls.working_size)
     chunk: int = 8
+    cfr: bool = False  # convert variable-rate input to a constant rate instead of keeping its frame times
     # CPU threads for the networks, the flow and any runtime; None: all cores (set on construction).
     threads: int | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)

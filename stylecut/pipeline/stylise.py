@@ -40,6 +40,7 @@ from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import finalize
 from stylecut.video.tempfiles import temp_path
+from stylecut.video.timestamps import FrameTimes
 
 
 @dataclass
@@ -147,7 +148,8 @@ class ClipStyliser:
     @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
-        retiming = plan_retiming(info)
+        retiming = plan_retiming(info) if self.options.cfr else None
+        kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
         controls = self.options.controls
         # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
         height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
@@ -158,10 +160,10 @@ class ClipStyliser:
             self.temporal.reset()
         previous: torch.Tensor | None = None
         started = time.perf_counter()
-        fps = info.fps if retiming is None else retiming.rate
+        fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
         writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
         try:
-            decoded = 0
+            decoded = written = 0
             with closing(_prefetch(iter_frames(info, self.options.chunk))) as chunks:
                 while True:
                     with timer("decode"):
@@ -179,12 +181,15 @@ class ClipStyliser:
                             repeats = retiming.repeats[decoded : decoded + len(chunk)]
                             output = np.repeat(output, repeats, axis=0)
                         decoded += len(chunk)
+                        written += len(output)
                         writer.write(output)
                     if on_frames is not None:
                         on_frames(len(chunk))
             with timer("encode"):
                 writer.close()
             with timer("remux"):
+                if kept_times:
+                    kept_times.restore(video_tmp)
                 finalize(video_tmp, info, target, self.style)
         except BaseException:
             writer.abort()
@@ -193,7 +198,7 @@ class ClipStyliser:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
         flow_name = None if self.flow is None else self.flow.name
-        return ClipResult(info.frame_count, time.perf_counter() - started, flow_name, timer.seconds, notice)
+        return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
     def _make_consistent(
         self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer

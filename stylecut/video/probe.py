@@ -86,6 +86,7 @@ class VideoInfo:
     other_streams: tuple[StreamInfo, ...] = ()  # every stream but the video one above
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio of the coded pixels, 1 when untagged
     made_by: StylecutMark | None = None  # set when stylecut wrote this file
+    start: float = 0.0  # seconds from the file's start (its earliest stream) to the first frame
 
     @property
     def display_width(self) -> int:
@@ -136,6 +137,7 @@ class _Timing:
     fps: Fraction
     duration: float
     is_vfr: bool
+    start: float
 
 
 def probe(path: Path) -> VideoInfo:
@@ -174,6 +176,7 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         ),
         sar=video.sar,
         made_by=StylecutMark.parse(video.handler_name),
+        start=timing.start,
     )
 
 
@@ -375,14 +378,20 @@ def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[
     )
 
 
-def frame_times(info: VideoInfo) -> list[Fraction]:
-    """Presentation time in seconds of every frame of a probed clip, in display order.
+def frame_pts(info: VideoInfo) -> tuple[Fraction, list[int]]:
+    """The video stream's time base and the presentation time of every frame in it, in display order.
 
     Only variable-frame-rate clips need this: for the others frame i is at i / fps.
     """
     time_base, packets = _parse_framecrc(_list_packets(info.path, info.stream_index).stdout)
-    assert time_base is not None, "frame_times() takes a clip that probe() accepted"
-    return sorted(t * time_base for t, _, discard in packets if not discard)
+    assert time_base is not None, "frame_pts() takes a clip that probe() accepted"
+    return time_base, sorted(t for t, _, discard in packets if not discard)
+
+
+def frame_times(info: VideoInfo) -> list[Fraction]:
+    """Presentation time in seconds of every frame of a probed clip, in display order."""
+    time_base, pts = frame_pts(info)
+    return [t * time_base for t in pts]
 
 
 def _timing(path: Path, stream_index: int) -> _Timing:
@@ -419,27 +428,30 @@ def _analyse_packets(
 ) -> _Timing:
     shown = sorted((t, d) for t, d, discard in packets if not discard)
     times = [t for t, _ in shown]
+    start = float(times[0] * time_base)  # ffmpeg lists packets from the file's start
     count = len(times)
     last_duration = shown[-1][1]
     if count == 1:
         if last_duration is None:
             raise MediaError(f"{path.name} has a single frame with no duration, so no frame rate.")
         fps = 1 / (last_duration * time_base)
-        return _Timing(1, fps, float(1 / fps), False)
+        return _Timing(1, fps, float(1 / fps), False, start)
     steps = [b - a for a, b in zip(times, times[1:])]
     mean_step = Fraction(times[-1] - times[0], count - 1)
     # Timestamps rounded to the time base wobble by up to one tick around the true step.
     constant = all(abs(step - mean_step) <= Fraction(3, 2) for step in steps)
     if not constant:
-        span = (times[-1] - times[0] + (last_duration or mean_step)) * time_base
+        # The clip ends where its last frame to end does: with B-frames, an MP4 packet's duration is the
+        # gap to the next decode time, so the last frame shown need not be the last to end.
+        span = (max(t + (d or mean_step) for t, d in shown) - times[0]) * time_base
         fps = (count / span).limit_denominator(1001)
-        return _Timing(count, fps, float(span), True)
+        return _Timing(count, fps, float(span), True, start)
     if len(set(steps)) == 1:
         fps = 1 / (steps[0] * time_base)
     else:
         # Rounded timestamps (Matroska's 1 ms time base turns 30 fps into 33/34 ms steps).
         fps = _snap_rate(times, time_base, 1 / (mean_step * time_base))
-    return _Timing(count, fps, float(count / fps), False)
+    return _Timing(count, fps, float(count / fps), False, start)
 
 
 def _snap_rate(times: list[int], time_base: Fraction, raw: Fraction) -> Fraction:

@@ -100,7 +100,11 @@ def _ffmpeg_quiet() -> list[str]:
 
 
 def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark: StylecutMark) -> list[str]:
-    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path), "-i", media_arg(video_tmp), "-map", "1:v:0"]
+    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path)]
+    if source.start:
+        # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
+        args += ["-itsoffset", f"{source.start:.6f}"]
+    args += ["-i", media_arg(video_tmp), "-map", "1:v:0"]
     for stream in source.other_streams:
         if _copyable(stream, suffix):
             args += ["-map", f"0:{stream.index}"]
