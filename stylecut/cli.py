@@ -18,6 +18,7 @@ import typer
 
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.runtime import RUNTIMES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -32,6 +33,9 @@ class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+RuntimeChoice = Enum("RuntimeChoice", {name: name for name in RUNTIMES}, type=str)
 
 
 class CodecChoice(str, Enum):
@@ -80,6 +84,10 @@ def apply(
     flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
+    runtime: Annotated[
+        RuntimeChoice,
+        typer.Option("--runtime", help="What runs the generator on a CPU: OpenVINO when installed (auto), or PyTorch."),
+    ] = RuntimeChoice.auto,
     max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
     preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
@@ -99,6 +107,7 @@ def apply(
             flow=flow.value,
             raft_weights=raft_weights,
             device=device.value,
+            runtime=runtime.value,
             max_side=max_side,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +41,11 @@ def stylecut_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "stylecut-home"
     monkeypatch.setenv("STYLECUT_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the user's styles or writes into the user's cache; `stylecut_home` narrows this per test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLECUT_HOME", str(tmp_path_factory.mktemp("session-home")))
+        yield

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stylecut.device import select_device
 from stylecut.errors import StylecutError
 from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_jobs
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
+from stylecut.runtime.runner import create_runner
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.styles.style_file import sha256_of
 from stylecut.video.probe import VideoInfo, probe
 
 
@@ -64,13 +67,18 @@ def run_apply(inputs: list[Path], style: str, output: Path | None, options: Appl
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options)
+    # A style given by path has no manifest checksum; its own keys the cache of its exported generator.
+    cache_key = entry.sha256 or sha256_of(entry.path)
+    device = select_device(options.device)
+    runner, runtime_notice = create_runner(generator, device, options.runtime, threads=options.threads, cache_key=cache_key)
+    styliser = ClipStyliser(runner, options)
     infos = _probe_jobs(jobs, overwrite)
     console = stderr_console()
 
     with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
-        if infos and styliser.flow_notice:
-            progress.note(styliser.flow_notice)
+        for notice in (runtime_notice, styliser.flow_notice):
+            if infos and notice:
+                progress.note(notice)
         for job in jobs:
             if job.status == "pending":
                 _run_job(styliser, job, infos[job.source], progress)

@@ -13,7 +13,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import torch.nn.functional as F
 
 from stylecut.device import select_device
 from stylecut.flow import create_flow_estimator
-from stylecut.models.generator import Generator
 from stylecut.models.temporal import TemporalFuser
 from stylecut.pipeline.retime import describe, plan_retiming
+from stylecut.runtime.runner import Runner
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
 from stylecut.video.probe import VideoInfo
@@ -37,6 +36,8 @@ class ApplyOptions:
     flow: str = "auto"
     raft_weights: Path | None = None
     device: str = "auto"
+    runtime: str = "auto"  # one of stylecut.runtime.RUNTIMES
+    threads: int | None = None  # None: every core
     max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
     chunk: int = 8
     encode: EncodeSettings = field(default_factory=EncodeSettings)
@@ -96,25 +97,22 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
 
 
 class ClipStyliser:
-    """Runs a generator (and, with `temporal`, the flow and fusion) over a clip."""
+    """Runs a generator (and, with `temporal`, the flow and fusion) over a clip.
 
-    def __init__(self, generator: Generator, options: ApplyOptions) -> None:
+    ``generator`` is a runner from :func:`stylecut.runtime.runner.create_runner`
+    for ``options.device``: (N, 3, H, W) in [0, 1] in, the same out.
+    """
+
+    def __init__(self, generator: Runner, options: ApplyOptions) -> None:
         self.options = options
         self.device = select_device(options.device)
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator
         self.flow, self.flow_notice = (None, None)
         if options.temporal:
             self.flow, self.flow_notice = create_flow_estimator(options.flow, self.device, options.raft_weights)
 
-    def _autocast(self):
-        # fp16 on CUDA roughly halves the generator's time; the CPU path stays fp32 (bf16 gains nothing on most CPUs).
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
-        return nullcontext()
-
     def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
-        with self._autocast():
-            return self.generator(frames).float()
+        return self.generator(frames)
 
     @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
