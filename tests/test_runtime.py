@@ -8,6 +8,7 @@ PyTorch fp32.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -119,11 +120,21 @@ def test_the_exported_model_is_cached_and_reused(tiny_style, stylecut_home, monk
     assert not [path for path in entry.parent.iterdir() if path != entry]  # no temporary folder left behind
 
 
+@pytest.fixture(scope="module")
+def cached_home(tiny_style: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A STYLECUT_HOME holding the tiny style's cache entry, exported once for the tests that damage it."""
+    home = tmp_path_factory.mktemp("cached-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLECUT_HOME", str(home))
+        create_runner(load_generator(tiny_style)[0], CPU, "openvino", cache_key=sha256_of(tiny_style))
+    return home
+
+
 @pytest.mark.parametrize("damage", ["flip-weights", "truncate-graph", "no-checksums", "garbage-checksums"])
-def test_a_damaged_cache_entry_is_rebuilt(tiny_style, stylecut_home, monkeypatch, damage):
+def test_a_damaged_cache_entry_is_rebuilt(tiny_style, cached_home, stylecut_home, monkeypatch, damage):
+    shutil.copytree(cached_home, stylecut_home)
     generator, _ = load_generator(tiny_style)
     key = sha256_of(tiny_style)
-    create_runner(generator, CPU, "openvino", cache_key=key)
     entry = only_entry()
     if damage == "flip-weights":
         data = bytearray((entry / "model.bin").read_bytes())
