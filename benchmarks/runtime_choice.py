@@ -22,6 +22,7 @@ Usage: ``python benchmarks/runtime_choice.py --media ../shared/media [--variants
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -111,6 +112,10 @@ class Variants:
             self._cache[key] = compiled
         return self._cache[key]
 
+    def release_static(self) -> None:
+        """Drop the models compiled for one input shape (they hold that shape's buffers)."""
+        self._cache = {key: value for key, value in self._cache.items() if key == "ort" or key[2] is None}
+
     def _ort(self):
         if "ort" not in self._cache:
             tick = time.perf_counter()
@@ -180,12 +185,15 @@ def measure_speed(variants: Variants, names: list[str], sizes: list[str], chunk:
             call(x)  # warm-up: first-inference allocations
         best = {name: (float("inf"), 0.0) for name in names}
         walls: dict[str, list[float]] = {name: [] for name in names}
+        peak = {name: 0.0 for name in names}
         for _ in range(rounds):
             for name, call in calls.items():
                 load = os.getloadavg()[0]
+                reset_peak_rss()
                 tick, cpu = time.perf_counter(), time.process_time()
                 call(x)
                 wall, used = time.perf_counter() - tick, time.process_time() - cpu
+                peak[name] = max(peak[name], peak_rss_mb())
                 walls[name].append(wall)
                 if wall < best[name][0]:
                     best[name] = (wall, used)
@@ -194,6 +202,7 @@ def measure_speed(variants: Variants, names: list[str], sizes: list[str], chunk:
                 "ms_per_frame_best": 1000 * best[name][0] / chunk,
                 "cpu_ms_per_frame": 1000 * best[name][1] / chunk,
                 "ms_per_frame_median": 1000 * float(np.median(walls[name])) / chunk,
+                "peak_rss_mb": peak[name],
                 "load": load,
             }
             for name in names
@@ -203,10 +212,25 @@ def measure_speed(variants: Variants, names: list[str], sizes: list[str], chunk:
             print(
                 f"  {size} {name}: {r['ms_per_frame_best']:.0f} ms/frame best, "
                 f"{r['ms_per_frame_median']:.0f} median, "
-                f"{r['cpu_ms_per_frame']:.0f} CPU ms/frame",
+                f"{r['cpu_ms_per_frame']:.0f} CPU ms/frame, peak RSS {r['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
+        del calls
+        variants.release_static()
+        gc.collect()
     return table
+
+
+def reset_peak_rss() -> None:
+    """Start this process's VmHWM again from its current RSS (Linux: clear_refs 5)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def measure_accuracy(
