@@ -70,7 +70,7 @@ def write_entry(entry: Path, write: Callable[[Path], None]) -> bool:
         (scratch / CHECKSUMS).write_text(json.dumps(checksums, indent=1))
         os.replace(scratch, entry)
         return True
-    except OSError:
+    except Exception:  # noqa: BLE001 - a cache is an optimisation: failing to store an entry must never be fatal
         return entry.is_dir()  # another process may have stored the same entry first: that one is as good
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

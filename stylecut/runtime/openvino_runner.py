@@ -24,9 +24,8 @@ from torch import Tensor, nn
 from stylecut.runtime.cache import cache_root, read_entry, remove_entry, write_entry
 
 MODEL_FILE = "model.xml"
-PROBE_SIZE = (
-    64  # pixels: large enough for the generator's 8x downsampling, small enough to check in milliseconds
-)
+# The probe: large enough for the generator's 8x downsampling, small enough to check in milliseconds.
+PROBE_SIZE = 64
 PROBE_TOLERANCE = 1e-3  # an fp32 compile differs from PyTorch by ~1e-6; anything near 1/255 is a wrong graph
 
 
@@ -65,15 +64,12 @@ def compile_network(
     entry = cache_root() / cache_key / _variant(network, probe) if cache_key else None
     if entry is not None and read_entry(entry) is not None:
         try:
-            return _checked(
-                OpenVinoRunner(core.compile_model(entry / MODEL_FILE, "CPU", config)), network, probe
-            )
+            compiled = core.compile_model(entry / MODEL_FILE, "CPU", config)
+            return _checked(OpenVinoRunner(compiled), network, probe)
         except Exception:  # noqa: BLE001 - whatever is wrong with a cache entry, rebuilding it is the remedy
             remove_entry(entry)
     with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore"
-        )  # the tracer's deprecation and shape warnings are not the user's business
+        warnings.simplefilter("ignore")  # the tracer's deprecation and shape warnings are not the user's
         shapes = [ov.PartialShape([-1, x.shape[1], -1, -1]) for x in probe]
         model = ov.convert_model(network, example_input=probe, input=shapes)
     runner = _checked(OpenVinoRunner(core.compile_model(model, "CPU", config)), network, probe)
