@@ -232,3 +232,12 @@ def test_openvino_is_for_the_cpu_and_other_devices_keep_pytorch(tiny_style):
     meta = torch.device("meta")  # stands in for a GPU: any device but the CPU
     runner, notice = create_runner(generator, meta, "auto")
     assert isinstance(runner, TorchRunner) and runner.device == meta and notice is None
+
+
+def test_openvino_runs_at_fp32_with_the_threads_asked_for(tiny_style, stylecut_home):
+    generator, _ = load_generator(tiny_style)
+
+    runner, _ = create_runner(generator, CPU, "openvino", threads=1, cache_key=sha256_of(tiny_style))
+
+    assert runner.compiled.get_property("INFERENCE_PRECISION_HINT") == openvino.Type.f32  # not AMX's bf16
+    assert runner.compiled.get_property("INFERENCE_NUM_THREADS") == 1

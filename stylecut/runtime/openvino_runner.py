@@ -33,6 +33,7 @@ class OpenVinoRunner:
     """Calls a compiled network like its PyTorch module: CPU float tensors in, a CPU float tensor out."""
 
     def __init__(self, compiled: ov.CompiledModel) -> None:
+        self.compiled = compiled
         self._request = compiled.create_infer_request()
 
     def __call__(self, *inputs: Tensor) -> Tensor:
