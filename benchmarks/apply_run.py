@@ -7,18 +7,24 @@ which it records as it exits: ``ru_maxrss`` would not do, because Linux
 carries the RSS of the forking parent (this benchmark, holding decoded clips
 and loss networks) over the ``exec`` into the child's figure. The ffmpeg
 encoder is a separate process and is not counted. The child is the
-unmodified command line (``stylecut.cli.app``); its ``--json`` report gives
-the seconds of every stage of every clip. With ``--johnson`` the child swaps
-the style's generator for the random-weight Johnson et al. network, so the
-baseline goes through exactly the same probe, decode, encode and remux code.
-With no command after ``--`` it only imports what `apply` imports, to
-measure that.
+unmodified command line (``stylecut.cli.app``) with two recorders wrapped
+around it, because ``--json`` reports frames and seconds per clip but not
+per stage: the probe time, and the ``stage_seconds`` of every
+``ClipStyliser.run``; and CPU seconds by where they were spent: the decode
+thread (its own CPU clock), the generator (this process's CPU clock while the
+runner runs, so decoding that overlaps it is counted there too), the rest of
+this process (start-up, flow, temporal fusion, conversions) and the ffmpeg
+processes (probe, encode, remux). With ``--johnson`` the child also swaps the style's
+generator for the random-weight Johnson et al. network, so the baseline goes
+through exactly the same probe, decode, encode and remux code. With no
+command after ``--`` it only imports what `apply` imports, to measure that.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,9 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stylecut.pipeline import timing
-
-STAGES = (timing.PROBE, *timing.STAGES)
+STAGES = ("probe", "decode", "generator", "flow", "temporal", "encode", "remux")
+CPU_STAGES = ("decode", "generator", "rest", "ffmpeg")  # see the module docstring
 
 
 @dataclass
@@ -39,10 +44,11 @@ class ApplyRun:
     cpu: float
     max_rss_mb: float
     frames: int
-    pipeline_seconds: float  # stylising, summed over clips (no start-up, no probe)
+    pipeline_seconds: float  # inside ClipStyliser.run, summed over clips (no start-up, no probe)
     stages: dict[str, float]
-    flow: str | None  # the command's notice naming the flow backend it used (None without temporal)
+    flow: str | None  # the pipeline's notice naming the flow backend it used (None without temporal)
     clips: list[dict] = field(default_factory=list)  # the --json report's jobs
+    cpu_stages: dict[str, float] = field(default_factory=dict)  # CPU seconds per CPU_STAGES
 
     @property
     def fps(self) -> float:
@@ -58,7 +64,7 @@ class ApplyRun:
         return {
             "wall": self.wall, "cpu": self.cpu, "max_rss_mb": self.max_rss_mb, "frames": self.frames,
             "fps": self.fps, "pipeline_seconds": self.pipeline_seconds, "startup": self.startup,
-            "stages": self.stages, "flow": self.flow, "clips": self.clips,
+            "stages": self.stages, "flow": self.flow, "clips": self.clips, "cpu_stages": self.cpu_stages,
         }
 
 
@@ -92,17 +98,22 @@ def import_footprint() -> dict[str, float]:
 def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     """Run ``stylecut apply ARGS --json -q`` (with ``johnson``: the baseline network) and measure it."""
     stdout, wall, cpu, recorded = _run_child(["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"])
-    report = json.loads(stdout)
-    clips = report["jobs"]
+    clips = json.loads(stdout)["jobs"]
+    stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
+    stages["probe"] = recorded["probe"]
+    cpu = recorded["cpu"]
+    cpu_stages = {"decode": cpu["decode"], "generator": cpu["generator"],
+                  "rest": cpu["self"] - cpu["decode"] - cpu["generator"], "ffmpeg": cpu["children"]}
     return ApplyRun(
         wall=wall,
         cpu=cpu,
         max_rss_mb=recorded["max_rss_mb"],
         frames=sum(job["frames"] for job in clips),
-        pipeline_seconds=sum(job["seconds"] for job in clips),
-        stages={name: sum(job["stages"].get(name, 0.0) for job in clips) for name in STAGES},
-        flow=report["flow"],
+        pipeline_seconds=sum(r["seconds"] for r in recorded["runs"]),
+        stages=stages,
+        flow=recorded["runs"][0]["flow"] if recorded["runs"] else None,
         clips=clips,
+        cpu_stages=cpu_stages,
     )
 
 
@@ -115,21 +126,78 @@ def _peak_rss_mb() -> float:
 
 
 def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
-    """The command line (or, without arguments, its imports only); see the module docstring."""
-    recorded: dict = {}
+    """The instrumented command line (or, without arguments, its imports only); see the module docstring."""
+    recorded: dict = {"probe": 0.0, "runs": [], "cpu": {"decode": 0.0, "generator": 0.0}}
     try:
         import stylecut.commands.apply as apply_command
         from stylecut.cli import app
+        from stylecut.pipeline.stylise import ClipStyliser
 
-        if johnson:
-            from johnson import JohnsonNet
-
-            apply_command.load_style = lambda entry: (JohnsonNet().eval(), {})
         if cli_args:
+            _instrument(apply_command, ClipStyliser, recorded, johnson)
             app(args=cli_args, prog_name="stylecut")  # exits with the command's own code
     finally:
         recorded["max_rss_mb"] = _peak_rss_mb()
+        for who, key in ((resource.RUSAGE_SELF, "self"), (resource.RUSAGE_CHILDREN, "children")):
+            usage = resource.getrusage(who)
+            recorded["cpu"][key] = usage.ru_utime + usage.ru_stime
         record.write_text(json.dumps(recorded))
+
+
+def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) -> None:
+    """Wrap the probe, ``ClipStyliser.run``, the runner and the decoder to record their times.
+
+    With ``johnson``, swap the generator.
+    """
+    import stylecut.pipeline.stylise as stylise
+
+    probe, run = apply_command.probe, styliser.run
+    create_runner, iter_frames = stylise.create_runner, stylise.iter_frames
+
+    def timed_probe(path):
+        tick = time.perf_counter()
+        try:
+            return probe(path)
+        finally:
+            recorded["probe"] += time.perf_counter() - tick
+
+    def recorded_run(self, info, target, on_frames=None):
+        result = run(self, info, target, on_frames)
+        recorded["runs"].append({"frames": result.frames, "seconds": result.seconds, "stages": result.stage_seconds, "flow": result.flow})
+        return result
+
+    def timed_runner(*args, **kwargs):
+        runner, notice = create_runner(*args, **kwargs)
+
+        def timed(*inputs):
+            cpu = time.process_time()
+            try:
+                return runner(*inputs)
+            finally:
+                recorded["cpu"]["generator"] += time.process_time() - cpu
+
+        return timed, notice
+
+    def timed_frames(*args, **kwargs):
+        chunks = iter_frames(*args, **kwargs)
+        while True:
+            cpu = time.thread_time()  # iterated in the decode thread: its own clock
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            finally:
+                recorded["cpu"]["decode"] += time.thread_time() - cpu
+            yield chunk
+
+    apply_command.probe = timed_probe
+    styliser.run = recorded_run
+    stylise.create_runner = timed_runner
+    stylise.iter_frames = timed_frames
+    if johnson:
+        from johnson import JohnsonNet
+
+        apply_command.load_style = lambda entry: (JohnsonNet().eval(), {})
 
 
 if __name__ == "__main__":

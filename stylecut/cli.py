@@ -28,6 +28,7 @@ from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.training.config import TrainConfig
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
+from stylecut.runtime import RUNTIMES
 
 JSON_FLAG = "--json"
 # The usage error (bad, unknown or missing option) of the click that typer runs on: its own copy since 0.2x.
@@ -61,6 +62,7 @@ CodecChoice = Enum("CodecChoice", {codec: codec for codec in CODECS}, type=str)
 
 
 PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
+RuntimeChoice = Enum("RuntimeChoice", {name: name for name in RUNTIMES}, type=str)
 
 
 def _print_json_error(message: str, code: int) -> None:
@@ -109,6 +111,10 @@ def apply(
     flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice(ApplyOptions.flow),
     raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = ApplyOptions.raft_weights,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(ApplyOptions.device),
+    runtime: Annotated[
+        RuntimeChoice,
+        typer.Option("--runtime", help="What runs the generator on a CPU: OpenVINO when installed (auto), or PyTorch."),
+    ] = RuntimeChoice(ApplyOptions.runtime),
     max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help=(
         "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
         " (faster; bigger strokes). Default: no cap."))] = ApplyOptions.max_side,
@@ -135,7 +141,7 @@ def apply(
 
         request = ApplyRequest(
             inputs=inputs, style=style, output=output, recursive=recursive, overwrite=overwrite,
-            temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value,
+            temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value, runtime=runtime.value,
             max_side=max_side, threads=threads, strength=strength, keep_colours=keep_colours, scale=scale, cfr=cfr,
             crf=crf, preset=preset.value, codec=codec.value,
             quiet=quiet, json_report=json_report,

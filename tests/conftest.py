@@ -54,3 +54,11 @@ def single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the user's styles or writes into the user's cache; `stylecut_home` narrows this per test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLECUT_HOME", str(tmp_path_factory.mktemp("session-home")))
+        yield

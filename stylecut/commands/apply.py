@@ -24,6 +24,7 @@ from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.styles.style_file import sha256_of
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
@@ -44,6 +45,7 @@ class ApplyRequest:
     flow: str = ApplyOptions.flow
     raft_weights: Path | None = ApplyOptions.raft_weights
     device: str = ApplyOptions.device
+    runtime: str = ApplyOptions.runtime
     max_side: int | None = ApplyOptions.max_side
     threads: int | None = ApplyOptions.threads
     strength: float = Controls.strength
@@ -62,6 +64,7 @@ class ApplyRequest:
             flow=self.flow,
             raft_weights=self.raft_weights,
             device=self.device,
+            runtime=self.runtime,
             max_side=self.max_side,
             cfr=self.cfr,
             threads=self.threads,
@@ -129,15 +132,17 @@ def run_apply(request: ApplyRequest) -> int:
         request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
     )
     with thread_limit(options.threads):
-        styliser, flow_notice = create_styliser(generator, options, style=entry.name)
+        # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
+        cache_key = entry.sha256 or sha256_of(entry.path)
+        styliser, notices = create_styliser(generator, options, style=entry.name, cache_key=cache_key)
         infos = _probe_jobs(jobs, request.overwrite)
         console = stderr_console()
         total = sum(info.frame_count for info in infos.values())
         with BatchProgress(total, progress_mode(request.quiet, console), console) as progress:
             if infos:
                 progress.note(ffmpeg_choice().describe())
-            if infos and flow_notice:
-                progress.note(flow_notice)
+            for notice in notices if infos else []:
+                progress.note(notice)
             for job in jobs:
                 if job.status == "pending":
                     _run_job(styliser, job, infos[job.source], progress)
@@ -148,7 +153,7 @@ def run_apply(request: ApplyRequest) -> int:
         report = {
             "style": entry.name,
             "ffmpeg": ffmpeg_choice().to_json(),
-            "flow": flow_notice,
+            "notices": notices,
             "jobs": [job.to_json() for job in jobs],
         }
         print(json.dumps(report, indent=2))

@@ -22,6 +22,7 @@ class ApplyOptions:
     flow: str = "auto"  # one of stylecut.flow.KINDS
     raft_weights: Path | None = None
     device: str = "auto"  # one of stylecut.device.DEVICES
+    runtime: str = "auto"  # one of stylecut.runtime.RUNTIMES
     max_side: int | None = None  # cap on the working size's longer side (controls.working_size)
     chunk: int = 8
     cfr: bool = False  # convert variable-rate input to a constant rate instead of keeping its frame times

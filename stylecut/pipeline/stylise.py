@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, nullcontext
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.controls import generator_at_strength, working_size
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
+from stylecut.runtime.runner import Runner, create_runner
 from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.temporal import TemporalStage
 from stylecut.temporal.fuser import TemporalFuser
@@ -111,39 +112,36 @@ def pad_to_min_side(frames: torch.Tensor, min_side: int) -> tuple[torch.Tensor, 
 class ClipStyliser:
     """Runs a generator over a clip, with a flow estimator and a temporal stage when given them.
 
-    ``flow`` and ``temporal`` come together or not at all: without them the
-    clip is stylised frame by frame.
+    ``generator`` is a runner (:func:`stylecut.runtime.runner.create_runner`)
+    or a PyTorch module on ``options.device``: (N, 3, H, W) in [0, 1] in, the
+    same out; ``min_side`` is the smallest side it takes (by default read from
+    a module's config). ``flow`` and ``temporal`` come together or not at all:
+    without them the clip is stylised frame by frame.
     """
 
     def __init__(
         self,
-        generator: torch.nn.Module,
+        generator: Runner,
         options: ApplyOptions,
         *,
         flow: FlowEstimator | None = None,
         temporal: TemporalStage | None = None,
         style: str | None = None,
+        min_side: int | None = None,
     ) -> None:
         if (flow is None) != (temporal is None):
             raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
         self.device = select_device(options.device)
-        self.generator = generator_at_strength(generator, options.controls.strength).to(self.device).eval()
-        self.min_side = network_min_side(generator)
+        self.generator = generator
+        self.min_side = network_min_side(generator) if min_side is None else min_side
         self.flow = flow
         self.temporal = temporal
 
-    def _autocast(self):
-        # fp16 on CUDA roughly halves the generator's time; the CPU path stays fp32 (bf16 gains nothing on most CPUs).
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
-        return nullcontext()
-
     def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
         padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
-        with self._autocast():
-            return self.generator(padded).float()[..., rows, columns]
+        return self.generator(padded)[..., rows, columns]
 
     @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
@@ -229,14 +227,25 @@ class ClipStyliser:
 
 
 def create_styliser(
-    generator: torch.nn.Module, options: ApplyOptions, style: str | None = None
-) -> tuple[ClipStyliser, str | None]:
-    """The styliser `apply` runs, with the flow backend and temporal fuser ``options`` ask for.
+    generator: torch.nn.Module, options: ApplyOptions, style: str | None = None, cache_key: str | None = None
+) -> tuple[ClipStyliser, list[str]]:
+    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal fuser ``options`` ask for.
 
-    Also returns the one-line notice naming the flow backend (None without
-    the temporal stage). Raises StylecutError for an unusable device or flow.
+    ``cache_key`` (the style file's sha256) names the compiled generator's
+    cache entry. Also returns the notices to show (which flow backend runs;
+    why the runtime fell back to PyTorch). Raises StylecutError for an
+    unusable device, runtime or flow.
     """
-    if not options.temporal:
-        return ClipStyliser(generator, options, style=style), None
-    flow, notice = create_flow_estimator(options.flow, select_device(options.device), options.raft_weights)
-    return ClipStyliser(generator, options, flow=flow, temporal=TemporalFuser(), style=style), notice
+    device = select_device(options.device)
+    strength = options.controls.strength
+    if cache_key is not None and strength != 1.0:
+        cache_key = f"{cache_key}-strength-{strength:g}"  # a weakened copy is another network
+    network = generator_at_strength(generator, strength)
+    runner, runtime_notice = create_runner(network, device, options.runtime, threads=options.threads, cache_key=cache_key)
+    notices = [runtime_notice] if runtime_notice else []
+    parts: dict = {"style": style, "min_side": network_min_side(generator)}
+    if options.temporal:
+        flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)
+        parts.update(flow=flow, temporal=TemporalFuser())
+        notices.append(flow_notice)
+    return ClipStyliser(runner, options, **parts), [notice for notice in notices if notice]
