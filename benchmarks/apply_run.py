@@ -62,9 +62,17 @@ class ApplyRun:
 
     def to_json(self) -> dict:
         return {
-            "wall": self.wall, "cpu": self.cpu, "max_rss_mb": self.max_rss_mb, "frames": self.frames,
-            "fps": self.fps, "pipeline_seconds": self.pipeline_seconds, "startup": self.startup,
-            "stages": self.stages, "flow": self.flow, "clips": self.clips, "cpu_stages": self.cpu_stages,
+            "wall": self.wall,
+            "cpu": self.cpu,
+            "max_rss_mb": self.max_rss_mb,
+            "frames": self.frames,
+            "fps": self.fps,
+            "pipeline_seconds": self.pipeline_seconds,
+            "startup": self.startup,
+            "stages": self.stages,
+            "flow": self.flow,
+            "clips": self.clips,
+            "cpu_stages": self.cpu_stages,
         }
 
 
@@ -85,7 +93,9 @@ def _run_child(options: list[str], cli_args: list[str]) -> tuple[bytes, float, f
     """Start this file as the instrumented child: its stdout, wall and CPU seconds, and what it recorded."""
     with tempfile.TemporaryDirectory(prefix="stylecut-bench-") as scratch:
         record = Path(scratch) / "record.json"
-        stdout, wall, cpu = _measure_child([sys.executable, __file__, "--record", str(record), *options, "--", *cli_args])
+        stdout, wall, cpu = _measure_child(
+            [sys.executable, __file__, "--record", str(record), *options, "--", *cli_args]
+        )
         return stdout, wall, cpu, json.loads(record.read_text())
 
 
@@ -97,13 +107,19 @@ def import_footprint() -> dict[str, float]:
 
 def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     """Run ``stylecut apply ARGS --json -q`` (with ``johnson``: the baseline network) and measure it."""
-    stdout, wall, cpu, recorded = _run_child(["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"])
+    stdout, wall, cpu, recorded = _run_child(
+        ["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"]
+    )
     clips = json.loads(stdout)["jobs"]
     stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
     stages["probe"] = recorded["probe"]
     cpu = recorded["cpu"]
-    cpu_stages = {"decode": cpu["decode"], "generator": cpu["generator"],
-                  "rest": cpu["self"] - cpu["decode"] - cpu["generator"], "ffmpeg": cpu["children"]}
+    cpu_stages = {
+        "decode": cpu["decode"],
+        "generator": cpu["generator"],
+        "rest": cpu["self"] - cpu["decode"] - cpu["generator"],
+        "ffmpeg": cpu["children"],
+    }
     return ApplyRun(
         wall=wall,
         cpu=cpu,
@@ -163,7 +179,14 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
     def recorded_run(self, info, target, on_frames=None):
         result = run(self, info, target, on_frames)
-        recorded["runs"].append({"frames": result.frames, "seconds": result.seconds, "stages": result.stage_seconds, "flow": result.flow})
+        recorded["runs"].append(
+            {
+                "frames": result.frames,
+                "seconds": result.seconds,
+                "stages": result.stage_seconds,
+                "flow": result.flow,
+            }
+        )
         return result
 
     def timed_runner(*args, **kwargs):

@@ -97,7 +97,11 @@ def calibrate(networks: dict[str, LossNetwork], media: Path, generator: Generato
     the reference's own size (1080 px), so its strokes have the same scale.
     """
     photo = read_image(media / REFERENCE_PHOTO, 1 << 30)[None]
-    images = {"photo": photo, "vgg-reference": read_image(media / REFERENCE, 1 << 30)[None], "stylecut": generator.eval()(photo)}
+    images = {
+        "photo": photo,
+        "vgg-reference": read_image(media / REFERENCE, 1 << 30)[None],
+        "stylecut": generator.eval()(photo),
+    }
     scores = Fidelity(networks, media / REFERENCE_PAINTING).score(images, original="photo")
     style = scores["style"]
     moved = {name: {net: style[name][net] / style["photo"][net] for net in networks} for name in images}

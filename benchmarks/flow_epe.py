@@ -90,7 +90,7 @@ def epe_table(estimators: dict[str, object], media: Path) -> None:
         print(f"{name} {a.shape[-1]}x{a.shape[-2]}, |gt| mean {gt.norm(dim=1)[0][valid].mean():.2f} px")
         for label, estimator in estimators.items():
             with torch.inference_mode():
-                flow, wall, cpu = timed(lambda: estimator(a, b), repeats=3)
+                flow, wall, cpu = timed(lambda e=estimator, a=a, b=b: e(a, b), repeats=3)
                 kept = occlusion_mask(flow, estimator(b, a))[0, 0].bool() & valid
             error = (flow - gt).norm(dim=1)[0]
             epe = error[valid]
@@ -108,7 +108,7 @@ def speed_table(estimators: dict[str, object], media: Path) -> None:
         a, b = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255.0 for f in resized)
         for label, estimator in estimators.items():
             with torch.inference_mode():
-                _, wall, cpu = timed(lambda: estimator(a, b))
+                _, wall, cpu = timed(lambda e=estimator, a=a, b=b: e(a, b))
             print(f"  {w}x{h} {label:28s} {wall:6.1f} ms/pair ({cpu:.1f} CPU)")
 
 

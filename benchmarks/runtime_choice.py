@@ -31,12 +31,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 import onnxruntime as ort
+import openvino as ov
 import torch
 
-from media import find_clip, prepare_clip, read_frames, to_tensor
 from stylecut.styles.registry import load_style, resolve_style
+
+from media import find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 SPEED_VARIANTS = [

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from apply_run import CPU_STAGES, STAGES, ApplyRun, run_apply
+
 from media import find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}

@@ -21,12 +21,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from media import to_tensor
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
+
+from media import to_tensor
 
 EVALUATION_FLOW = (
     "OpenCV DIS, preset medium, at the clip's full resolution "
@@ -40,7 +41,9 @@ def evaluation_flow() -> DISFlow:
 
 
 @torch.inference_mode()
-def warping_errors(variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1) -> dict:
+def warping_errors(
+    variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1
+) -> dict:
     """E_warp per pair ``(t - gap, t)`` for every ``stride``-th t, for each variant, and the mask coverage.
 
     ``variants`` maps a name to ``(T, H, W, 3)`` uint8 frames the size of ``inputs``.
@@ -65,7 +68,9 @@ def frame_sharpness(frames: np.ndarray) -> list[float]:
     return [sharpness(to_tensor(frame[None]))[0] for frame in frames]
 
 
-def clip_consistency(variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2) -> dict:
+def clip_consistency(
+    variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2
+) -> dict:
     """Short-term (consecutive) and long-term E_warp of each variant, and the sharpness of the outputs.
 
     ``variants`` holds "input", "no-temporal" and any number of other
@@ -76,7 +81,11 @@ def clip_consistency(variants: dict[str, np.ndarray], flow: DISFlow, long_gap: i
     """
     inputs = variants["input"]
     sharp = {name: frame_sharpness(frames) for name, frames in variants.items()}
-    ratios = {name: [a / b for a, b in zip(values, sharp["no-temporal"])] for name, values in sharp.items() if name != "no-temporal"}
+    ratios = {
+        name: [a / b for a, b in zip(values, sharp["no-temporal"])]
+        for name, values in sharp.items()
+        if name != "no-temporal"
+    }
     return {
         "short": warping_errors(variants, inputs, flow, gap=1),
         "long": warping_errors(variants, inputs, flow, gap=long_gap, stride=long_stride),

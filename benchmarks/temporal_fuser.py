@@ -131,7 +131,10 @@ def main() -> None:
                 for cell in ratios:
                     noisy = (clean + blotches(clean.shape, cell, 0.06, seed=i)).clamp(0, 1)
                     fused, _ = run_fuser(fuser, frames, noisy, to_prev, from_prev)
-                    raw_e, fused_e = warping_error(noisy, to_prev, masks), warping_error(fused, to_prev, masks)
+                    raw_e, fused_e = (
+                        warping_error(noisy, to_prev, masks),
+                        warping_error(fused, to_prev, masks),
+                    )
                     ratios[cell].append(fused_e / raw_e)
                     line.append(f"{cell}px noise E_warp {raw_e:.4f}->{fused_e:.4f} ({fused_e / raw_e:.2f})")
                 print(", ".join(line))
@@ -150,7 +153,9 @@ def main() -> None:
                 fuser.step(a, a, None, None, None)
                 fuser.step(b, b, zero, zero, a)
                 cut_trusts.append(fuser.last_trust.item())
-            print(f"  cuts between clips: mean trust max {max(cut_trusts):.3f}, mean {statistics.mean(cut_trusts):.3f}")
+            print(
+                f"  cuts between clips: mean trust max {max(cut_trusts):.3f}, mean {statistics.mean(cut_trusts):.3f}"
+            )
             for h, w in [(360, 640), (720, 1280)] if args.timing else []:
                 wall, cpu = step_time(fuser, h, w)
                 print(f"  step {w}x{h}: median {wall:.1f} ms wall, {cpu:.1f} ms CPU")

@@ -20,7 +20,6 @@ from stylecut.commands.preview import PreviewRequest, run_preview, stylise_frame
 from stylecut.pipeline.controls import Controls, working_size
 from stylecut.styles.registry import bundled_styles, load_style, resolve_style
 from stylecut.video.decode import FrameReader
-from stylecut.video.probe import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "grace_hopper_pan.mp4"
@@ -35,8 +34,11 @@ JPEG_QUALITY = 88
 
 def preview_sheet() -> Path:
     request = PreviewRequest(
-        clip=EXAMPLE, styles=[entry.name for entry in bundled_styles()], output=DOCS / "preview.jpg",
-        height=240, overwrite=True,
+        clip=EXAMPLE,
+        styles=[entry.name for entry in bundled_styles()],
+        output=DOCS / "preview.jpg",
+        height=240,
+        overwrite=True,
     )
     return run_preview(request, print)
 

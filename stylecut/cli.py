@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -26,9 +26,9 @@ from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 from stylecut.flow import KINDS
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.runtime import RUNTIMES
 from stylecut.training.config import TrainConfig
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
-from stylecut.runtime import RUNTIMES
 
 JSON_FLAG = "--json"
 # The usage error (bad, unknown or missing option) of the click that typer runs on: its own copy since 0.2x.
@@ -52,7 +52,10 @@ class _Commands(TyperGroup):
 
 
 app = typer.Typer(
-    cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Offline video style transfer for editors.",
 )
 
@@ -95,44 +98,139 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Turn clips into stylised clips that drop straight into an editing timeline."""
 
 
 @app.command()
 def apply(
-    inputs: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)],
-    style: Annotated[str, typer.Option("--style", "-s", help="An installed style's name (see `stylecut styles`) or a path to a style file.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.")] = None,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.")] = False,
-    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison).")] = not ApplyOptions.temporal,
-    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice(ApplyOptions.flow),
-    raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = ApplyOptions.raft_weights,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(ApplyOptions.device),
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)
+    ],
+    style: Annotated[
+        str,
+        typer.Option(
+            "--style",
+            "-s",
+            help="An installed style's name (see `stylecut styles`) or a path to a style file.",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.",
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.",
+        ),
+    ] = False,
+    no_temporal: Annotated[
+        bool,
+        typer.Option(
+            "--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison)."
+        ),
+    ] = not ApplyOptions.temporal,
+    flow: Annotated[
+        FlowChoice,
+        typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS."),
+    ] = FlowChoice(ApplyOptions.flow),
+    raft_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--raft-weights",
+            exists=True,
+            dir_okay=False,
+            help="A local RAFT weights file (torchvision format).",
+        ),
+    ] = ApplyOptions.raft_weights,
+    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(
+        ApplyOptions.device
+    ),
     runtime: Annotated[
         RuntimeChoice,
-        typer.Option("--runtime", help="What runs the generator on a CPU: OpenVINO when installed (auto), or PyTorch."),
+        typer.Option(
+            "--runtime", help="What runs the generator on a CPU: OpenVINO when installed (auto), or PyTorch."
+        ),
     ] = RuntimeChoice(ApplyOptions.runtime),
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help=(
-        "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
-        " (faster; bigger strokes). Default: no cap."))] = ApplyOptions.max_side,
-    strength: Annotated[float, typer.Option(
-        "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it).")] = Controls.strength,
-    keep_colours: Annotated[bool, typer.Option(
-        "--keep-colours", help="Keep the footage's colours and exposure; take only the style's lightness texture.",
-    )] = Controls.keep_colours,
-    scale: Annotated[float, typer.Option("--scale", help=(
-        "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
-        " --max-side then caps the longer side."))] = Controls.scale,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.", show_default=False)] = ApplyOptions.threads,
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = EncodeSettings.crf,
-    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(EncodeSettings.preset),
-    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice(EncodeSettings.codec),
-    cfr: Annotated[bool, typer.Option("--cfr", help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.")] = ApplyOptions.cfr,
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--max-side",
+            min=64,
+            help=(
+                "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
+                " (faster; bigger strokes). Default: no cap."
+            ),
+        ),
+    ] = ApplyOptions.max_side,
+    strength: Annotated[
+        float,
+        typer.Option(
+            "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it)."
+        ),
+    ] = Controls.strength,
+    keep_colours: Annotated[
+        bool,
+        typer.Option(
+            "--keep-colours",
+            help="Keep the footage's colours and exposure; take only the style's lightness texture.",
+        ),
+    ] = Controls.keep_colours,
+    scale: Annotated[
+        float,
+        typer.Option(
+            "--scale",
+            help=(
+                "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
+                " --max-side then caps the longer side."
+            ),
+        ),
+    ] = Controls.scale,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.",
+            show_default=False,
+        ),
+    ] = ApplyOptions.threads,
+    crf: Annotated[
+        int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")
+    ] = EncodeSettings.crf,
+    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(
+        EncodeSettings.preset
+    ),
+    codec: Annotated[
+        CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")
+    ] = CodecChoice(EncodeSettings.codec),
+    cfr: Annotated[
+        bool,
+        typer.Option(
+            "--cfr",
+            help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.",
+        ),
+    ] = ApplyOptions.cfr,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    json_report: Annotated[bool, typer.Option(JSON_FLAG, help="Print a machine-readable report on stdout (an error object if the command fails).")] = False,
+    json_report: Annotated[
+        bool,
+        typer.Option(
+            JSON_FLAG,
+            help="Print a machine-readable report on stdout (an error object if the command fails).",
+        ),
+    ] = False,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
@@ -140,17 +238,31 @@ def apply(
         from stylecut.commands.apply import ApplyRequest, run_apply
 
         request = ApplyRequest(
-            inputs=inputs, style=style, output=output, recursive=recursive, overwrite=overwrite,
-            temporal=not no_temporal, flow=flow.value, raft_weights=raft_weights, device=device.value, runtime=runtime.value,
-            max_side=max_side, threads=threads, strength=strength, keep_colours=keep_colours, scale=scale, cfr=cfr,
-            crf=crf, preset=preset.value, codec=codec.value,
-            quiet=quiet, json_report=json_report,
+            inputs=inputs,
+            style=style,
+            output=output,
+            recursive=recursive,
+            overwrite=overwrite,
+            temporal=not no_temporal,
+            flow=flow.value,
+            raft_weights=raft_weights,
+            device=device.value,
+            runtime=runtime.value,
+            max_side=max_side,
+            threads=threads,
+            strength=strength,
+            keep_colours=keep_colours,
+            scale=scale,
+            cfr=cfr,
+            crf=crf,
+            preset=preset.value,
+            codec=codec.value,
+            quiet=quiet,
+            json_report=json_report,
         )
         return run_apply(request)
 
-    interrupted = (
-        "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
-    )
+    interrupted = "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
     _run(command, interrupted, json_errors=json_report)
 
 
@@ -166,7 +278,9 @@ def styles(
         typer.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
         return
     if not entries:
-        typer.echo(f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}.")
+        typer.echo(
+            f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}."
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -186,22 +300,42 @@ def styles(
 @app.command()
 def preview(
     clip: Annotated[Path, typer.Argument(help="The clip to preview.", show_default=False)],
-    styles: Annotated[Optional[str], typer.Option("--styles", show_default=False, help=(
-        "Styles to show, separated by commas (names or style files)."
-        " Default: every installed style."))] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", show_default=False, help=(
-        "The sheet (.png or .jpg). Default: beside the clip, as NAME.preview.png."))] = None,
-    frames: Annotated[int, typer.Option(
-        "--frames", min=1, max=12, help="Frames spread across the clip.")] = 3,
-    height: Annotated[int, typer.Option(
-        "--height", min=64, max=2160, help="Row height in pixels: the size the styles run at.")] = 360,
-    strength: Annotated[float, typer.Option(
-        "--strength", help="As for apply: how much of the style, 0 to 1.")] = 1.0,
-    keep_colours: Annotated[bool, typer.Option(
-        "--keep-colours", help="As for apply: keep the clip's colours.")] = False,
+    styles: Annotated[
+        str | None,
+        typer.Option(
+            "--styles",
+            show_default=False,
+            help=(
+                "Styles to show, separated by commas (names or style files). Default: every installed style."
+            ),
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            show_default=False,
+            help=("The sheet (.png or .jpg). Default: beside the clip, as NAME.preview.png."),
+        ),
+    ] = None,
+    frames: Annotated[
+        int, typer.Option("--frames", min=1, max=12, help="Frames spread across the clip.")
+    ] = 3,
+    height: Annotated[
+        int,
+        typer.Option("--height", min=64, max=2160, help="Row height in pixels: the size the styles run at."),
+    ] = 360,
+    strength: Annotated[
+        float, typer.Option("--strength", help="As for apply: how much of the style, 0 to 1.")
+    ] = 1.0,
+    keep_colours: Annotated[
+        bool, typer.Option("--keep-colours", help="As for apply: keep the clip's colours.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
-    device: Annotated[DeviceChoice, typer.Option(
-        "--device", help="Where the networks run.")] = DeviceChoice.auto,
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", help="Where the networks run.")
+    ] = DeviceChoice.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
 ) -> None:
     """A contact sheet of a few frames of a clip in every style (or the listed ones), to choose a look."""
@@ -211,8 +345,13 @@ def preview(
 
         names = None if styles is None else [name.strip() for name in styles.split(",") if name.strip()]
         request = PreviewRequest(
-            clip=clip, styles=names, output=output, frames=frames, height=height,
-            controls=Controls(strength=strength, keep_colours=keep_colours), device=device.value,
+            clip=clip,
+            styles=names,
+            output=output,
+            frames=frames,
+            height=height,
+            controls=Controls(strength=strength, keep_colours=keep_colours),
+            device=device.value,
             overwrite=overwrite,
         )
         note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
@@ -223,11 +362,46 @@ def preview(
 
 @app.command()
 def finetune(
-    style_video: Annotated[Path, typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)],
-    name: Annotated[str, typer.Option("--name", help="The new style's name (lower-case, dashes), as `apply --style` will know it.", show_default=False)],
-    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="More style targets: stills with the same look (repeatable).", show_default=False)] = None,
-    base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
-    content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
+    style_video: Annotated[
+        Path,
+        typer.Option(
+            "--style-video",
+            help="A short clip with the look you want; frames sampled across it are the style targets.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name",
+            help="The new style's name (lower-case, dashes), as `apply --style` will know it.",
+            show_default=False,
+        ),
+    ],
+    style_image: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--style-image",
+            help="More style targets: stills with the same look (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.",
+            show_default=False,
+        ),
+    ] = None,
+    content: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--content",
+            help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.",
+            show_default=False,
+        ),
+    ] = None,
     steps: Annotated[
         int,
         typer.Option("--steps", min=1, max=100_000, help="Training steps (1-2 s each on a 2-core CPU)."),
@@ -235,11 +409,36 @@ def finetune(
     size: Annotated[
         int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
     ] = TrainConfig.crop,
-    preview_every: Annotated[Optional[int], typer.Option("--preview-every", min=1, help="Also write a preview into the run folder every K steps.", show_default=False)] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where training runs.")] = DeviceChoice.auto,
-    train_config: Annotated[Optional[str], typer.Option("--train-config", hidden=True, help="JSON object of TrainConfig fields to override (tests, experiments).")] = None,
+    preview_every: Annotated[
+        int | None,
+        typer.Option(
+            "--preview-every",
+            min=1,
+            help="Also write a preview into the run folder every K steps.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint."),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace your existing style of this name (and discard an unfinished run)."
+        ),
+    ] = False,
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", help="Where training runs.")
+    ] = DeviceChoice.auto,
+    train_config: Annotated[
+        str | None,
+        typer.Option(
+            "--train-config",
+            hidden=True,
+            help="JSON object of TrainConfig fields to override (tests, experiments).",
+        ),
+    ] = None,
 ) -> None:
     """Make your own style from a short clip with the look you want (and optional stills)."""
     try:
@@ -253,9 +452,18 @@ def finetune(
         from stylecut.commands.finetune import FinetuneRequest, run_finetune
 
         request = FinetuneRequest(
-            style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
-            steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
-            device=device.value, overrides=overrides,
+            style_video=style_video,
+            name=name,
+            style_images=style_image or [],
+            base=base,
+            content=content or [],
+            steps=steps,
+            size=size,
+            preview_every=preview_every,
+            resume=resume,
+            overwrite=overwrite,
+            device=device.value,
+            overrides=overrides,
         )
         run_finetune(request)
 

@@ -24,7 +24,9 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto.")
+        raise UsageError(
+            "--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto."
+        )
     return torch.device(name)
 
 

@@ -14,7 +14,15 @@ import time
 from contextlib import AbstractContextManager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Column
 
 # The loss terms an editor can relate to the result: style, content, and once adversarial training
@@ -49,11 +57,17 @@ class BatchProgress(AbstractContextManager):
         self._overall: TaskID | None = None
         self._clip: TaskID | None = None
 
-    def __enter__(self) -> "BatchProgress":
+    def __enter__(self) -> BatchProgress:
         if self.mode == "rich":
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _FramesPerSecond(),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _FramesPerSecond(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
             )
             self._progress.start()
             self._overall = self._progress.add_task("all clips", total=self.total)
@@ -82,7 +96,10 @@ class BatchProgress(AbstractContextManager):
         ):
             self._last_line = time.monotonic()
             fps = self._clip_done / max(time.monotonic() - self._started, 1e-6)
-            self.console.print(f"{self._clip_name}: {self._clip_done}/{self._clip_total} frames, {fps:.2f} fps", highlight=False)
+            self.console.print(
+                f"{self._clip_name}: {self._clip_done}/{self._clip_total} frames, {fps:.2f} fps",
+                highlight=False,
+            )
 
     def note(self, message: str) -> None:
         if self.mode != "quiet":
@@ -124,16 +141,22 @@ class FinetuneProgress(AbstractContextManager):
         self._started = 0.0
         self._first_step = 0
 
-    def __enter__(self) -> "FinetuneProgress":
+    def __enter__(self) -> FinetuneProgress:
         if self.mode == "rich":
             # On a narrow terminal the losses give way (ellipsis), never the step count or the ETA.
             losses = TextColumn(
                 "{task.fields[losses]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")
             )
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
-                TextColumn("{task.fields[phase]}"), TextColumn("ETA"), TimeRemainingColumn(), losses,
-                console=self.console, expand=True,
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=16),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[phase]}"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                losses,
+                console=self.console,
+                expand=True,
             )
             self._progress.start()
         return self

@@ -75,7 +75,10 @@ def temporal_error(sequence: torch.Tensor, inputs: torch.Tensor, flow: FlowEstim
     masks = occlusion_mask(to_prev, from_prev)
     # warping_error pairs frame i+1 with frame i; lay the gapped pairs out that way.
     pairs = torch.stack([sequence[:-gap], sequence[gap:]], dim=1).flatten(0, 1)
-    errors = [warping_error(pairs[2 * i : 2 * i + 2], to_prev[i : i + 1], masks[i : i + 1]) for i in range(len(to_prev))]
+    errors = [
+        warping_error(pairs[2 * i : 2 * i + 2], to_prev[i : i + 1], masks[i : i + 1])
+        for i in range(len(to_prev))
+    ]
     return sum(errors) / len(errors)
 
 

@@ -36,5 +36,3 @@ def shift(img: Tensor, dx: float, dy: float) -> Tensor:
 def constant_flow(n: int, h: int, w: int, dx: float, dy: float) -> Tensor:
     """``(N, 2, H, W)`` flow of a global translation."""
     return torch.tensor([dx, dy], dtype=torch.float32).view(1, 2, 1, 1).expand(n, 2, h, w).clone()
-
-

@@ -76,7 +76,9 @@ def make_clip(
         plain = folder / f".{name}.unrotated.{container}"
         run_ffmpeg(*args, str(plain))
         # -display_rotation is counter-clockwise; the clip then needs `rotation` clockwise.
-        run_ffmpeg("-display_rotation", str(-rotation), "-i", str(plain), "-map", "0", "-c", "copy", str(path))
+        run_ffmpeg(
+            "-display_rotation", str(-rotation), "-i", str(plain), "-map", "0", "-c", "copy", str(path)
+        )
         plain.unlink()
     else:
         run_ffmpeg(*args, str(path))
@@ -86,15 +88,30 @@ def make_clip(
 def decode_reference(path: Path) -> np.ndarray:
     """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
     probe_size = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe",
-         "-vcodec", "ppm", "-"],
-        capture_output=True, check=True,
+        [FFMPEG, "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe", "-vcodec", "ppm", "-"],
+        capture_output=True,
+        check=True,
     ).stdout
     width, height = (int(v) for v in probe_size.split(b"\n")[1].split())
     raw = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
-         "-pix_fmt", "rgb24", "-f", "rawvideo", "-"],
-        capture_output=True, check=True,
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
@@ -102,5 +119,7 @@ def decode_reference(path: Path) -> np.ndarray:
 def audio_md5(path: Path) -> str:
     return subprocess.run(
         [FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()

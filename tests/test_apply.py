@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 import torch
 
-import media
-from cli_support import assert_same_timing, cli_command, make_style, run_cli, sha256
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import list_streams, probe
+
+import media
+from cli_support import assert_same_timing, cli_command, make_style, run_cli, sha256
 
 FAST = ("--preset", "ultrafast")
 
@@ -48,7 +49,9 @@ def test_apply_keeps_the_editors_contract(make_clip, tiny_style, stylecut_home, 
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["style"] == "tiny"
-    assert [(job["status"], job["output"], job["frames"]) for job in report["jobs"]] == [("done", str(target), 10)]
+    assert [(job["status"], job["output"], job["frames"]) for job in report["jobs"]] == [
+        ("done", str(target), 10)
+    ]
     info = probe(source)
     out = assert_same_timing(info, target)
     assert (out.color_range, out.color_space) == (info.color_range, info.color_space)
@@ -90,7 +93,10 @@ def test_folder_to_output_folder_recursive_and_overwrite(make_clip, tiny_style, 
 
     deep = run_cli("apply", shoot, "--style", tiny_style, "-o", out, "--recursive", "--json", *FAST)
     assert deep.exit_code == 0, deep.stderr
-    jobs = {Path(job["output"]).relative_to(out).as_posix(): job["status"] for job in json.loads(deep.stdout)["jobs"]}
+    jobs = {
+        Path(job["output"]).relative_to(out).as_posix(): job["status"]
+        for job in json.loads(deep.stdout)["jobs"]
+    }
     assert jobs == {"day2/close.tiny.mkv": "done", "wide.tiny.mp4": "skipped"}
 
     stamp = (out / "wide.tiny.mp4").stat().st_mtime_ns
@@ -100,8 +106,12 @@ def test_folder_to_output_folder_recursive_and_overwrite(make_clip, tiny_style, 
     assert probe(out / "wide.tiny.mp4").frame_count == 4
 
 
-@pytest.mark.parametrize(("codec", "suffix", "expected"), [("h265", ".mp4", "hevc"), ("prores", ".mov", "prores")])
-def test_codec_option_picks_codec_and_container(make_clip, tiny_style, stylecut_home, tmp_path, codec, suffix, expected):
+@pytest.mark.parametrize(
+    ("codec", "suffix", "expected"), [("h265", ".mp4", "hevc"), ("prores", ".mov", "prores")]
+)
+def test_codec_option_picks_codec_and_container(
+    make_clip, tiny_style, stylecut_home, tmp_path, codec, suffix, expected
+):
     source = tmp_path / "clip.mp4"
     shutil.copy(make_clip(frames=4, audio=True), source)
 
@@ -123,7 +133,11 @@ def test_styles_json_lists_user_styles(tiny_style, stylecut_home):
     entries = json.loads(result.stdout)
     assert all({"name", "path", "style_image"} <= entry.keys() for entry in entries)
     ink = next(entry for entry in entries if entry["name"] == "ink")
-    assert (ink["path"], ink["style_image"], ink["origin"]) == (str(stylecut_home / "styles" / "ink.safetensors"), "ink.png", "user")
+    assert (ink["path"], ink["style_image"], ink["origin"]) == (
+        str(stylecut_home / "styles" / "ink.safetensors"),
+        "ink.png",
+        "user",
+    )
 
 
 def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path):
@@ -174,8 +188,9 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
 @pytest.mark.parametrize(
     ("size", "flags"), [("2x2", ()), ("64x1000", ("--max-side", "128"))], ids=["2x2", "64x1000-max-side-128"]
 )
-def test_tiny_and_extreme_aspect_frames_are_stylised(make_clip, tiny_style, stylecut_home, tmp_path, size,
-                                                     flags):
+def test_tiny_and_extreme_aspect_frames_are_stylised(
+    make_clip, tiny_style, stylecut_home, tmp_path, size, flags
+):
     source = make_clip(size=size, frames=4)
     target = tmp_path / "out.mp4"
 
@@ -219,8 +234,9 @@ def test_two_runs_writing_the_same_output_at_once_both_succeed(make_clip, tiny_s
 # --- threads and the per-stage report ------------------------------------------------------
 
 
-def test_threads_option_limits_torch_and_opencv_while_it_runs(make_clip, tiny_style, stylecut_home, tmp_path,
-                                                              monkeypatch):
+def test_threads_option_limits_torch_and_opencv_while_it_runs(
+    make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
     seen = []
     run = ClipStyliser.run
 

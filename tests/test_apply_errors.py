@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-import media
-from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
 from stylecut.styles import registry
 from stylecut.video.probe import probe
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
 
 FAST = ("--preset", "ultrafast")
 
@@ -46,7 +47,10 @@ def bad_inputs(make_clip, folder: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("problem", ["does not exist", "holds no video", "ffmpeg cannot open it", "corrupt or truncated", "no video stream"])
+@pytest.mark.parametrize(
+    "problem",
+    ["does not exist", "holds no video", "ffmpeg cannot open it", "corrupt or truncated", "no video stream"],
+)
 def test_bad_input_is_one_sentence_and_exit_1(make_clip, tiny_style, stylecut_home, tmp_path, problem):
     path = bad_inputs(make_clip, tmp_path / "in")[problem]
 
@@ -60,10 +64,24 @@ def test_bad_input_is_one_sentence_and_exit_1(make_clip, tiny_style, stylecut_ho
 
 def test_batch_with_bad_files_processes_the_others_and_exits_1(make_clip, tiny_style, tmp_path):
     bad = bad_inputs(make_clip, tmp_path / "in")
-    good = [shutil.copy(make_clip(frames=3, audio=True), tmp_path / "in" / name) for name in ("a.mp4", "b.mp4")]
+    good = [
+        shutil.copy(make_clip(frames=3, audio=True), tmp_path / "in" / name) for name in ("a.mp4", "b.mp4")
+    ]
     out = tmp_path / "out"
 
-    proc = run_stylecut("apply", good[0], *bad.values(), good[1], "--style", tiny_style, "-o", out, "--json", *FAST, home=tmp_path / "home")
+    proc = run_stylecut(
+        "apply",
+        good[0],
+        *bad.values(),
+        good[1],
+        "--style",
+        tiny_style,
+        "-o",
+        out,
+        "--json",
+        *FAST,
+        home=tmp_path / "home",
+    )
 
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -115,7 +133,12 @@ def test_unwritable_output_folder(make_clip, tiny_style, stylecut_home, tmp_path
 def test_read_only_output_folder(make_clip, tiny_style, stylecut_home, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
     if not mounted:
         folder.chmod(0o555)  # enough when not running as root
     try:
@@ -154,12 +177,16 @@ def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, tmp_path, arg
     assert not list(tmp_path.iterdir())
 
 
-def test_two_inputs_for_one_output_do_not_overwrite_each_other(make_clip, tiny_style, stylecut_home, tmp_path):
+def test_two_inputs_for_one_output_do_not_overwrite_each_other(
+    make_clip, tiny_style, stylecut_home, tmp_path
+):
     for folder in ("cam_a", "cam_b"):
         (tmp_path / folder).mkdir()
         shutil.copy(make_clip(frames=3), tmp_path / folder / "take1.mp4")
 
-    result = run_cli("apply", tmp_path / "cam_a", tmp_path / "cam_b", "--style", tiny_style, "-o", tmp_path / "out", *FAST)
+    result = run_cli(
+        "apply", tmp_path / "cam_a", tmp_path / "cam_b", "--style", tiny_style, "-o", tmp_path / "out", *FAST
+    )
 
     assert result.exit_code == 1
     assert_one_sentence(result.stderr, "cam_b", "take1.tiny.mp4", "the output of")
@@ -172,7 +199,12 @@ def interrupt_apply(source: Path, target: Path, home: Path, *flags: str) -> tupl
     # A session of its own, signalled as a whole, like a terminal's Ctrl-C (ffmpeg children included).
     proc = subprocess.Popen(
         cli_command("apply", source, *flags, "-o", target, *FAST),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
     )
     try:
         for line in proc.stderr:
@@ -253,8 +285,9 @@ def test_an_input_is_never_the_output_of_another(make_clip, tiny_style, stylecut
 
 
 @pytest.mark.parametrize("output", ["{long}.mp4", "{long}/"], ids=["file", "folder"])
-def test_an_output_name_too_long_for_its_file_system_is_one_sentence(make_clip, tiny_style, stylecut_home,
-                                                                     tmp_path, output):
+def test_an_output_name_too_long_for_its_file_system_is_one_sentence(
+    make_clip, tiny_style, stylecut_home, tmp_path, output
+):
     output = str(tmp_path / output.format(long="x" * 300))
 
     result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", output)

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-import media
-from cli_support import assert_one_sentence, run_cli, sha256
 from stylecut import __version__
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import StylecutMark, probe
+
+import media
+from cli_support import assert_one_sentence, run_cli, sha256
 
 FAST = ("--preset", "ultrafast")
 
@@ -100,16 +101,26 @@ def test_names_starting_with_a_dash(make_clip, tiny_style, stylecut_home, tmp_pa
 
 
 def test_bad_preset_is_a_usage_error_before_any_work(make_clip, tiny_style, stylecut_home, tmp_path):
-    result = run_cli("apply", make_clip(frames=3), "--style", tiny_style, "-o", tmp_path / "out.mp4",
-                     "--preset", "nonsense", "--json")
+    result = run_cli(
+        "apply",
+        make_clip(frames=3),
+        "--style",
+        tiny_style,
+        "-o",
+        tmp_path / "out.mp4",
+        "--preset",
+        "nonsense",
+        "--json",
+    )
 
     assert result.exit_code == 2, result.stderr
     assert "nonsense" in result.stderr and "ultrafast" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
-def test_audio_the_container_cannot_hold_fails_before_the_first_frame(make_clip, tiny_style, stylecut_home,
-                                                                      tmp_path, monkeypatch):
+def test_audio_the_container_cannot_hold_fails_before_the_first_frame(
+    make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
     source = make_clip(frames=3, audio=True, container="mkv")  # Opus: no .mov holds it by stream copy
     calls = []
     monkeypatch.setattr(ClipStyliser, "run", lambda self, *args, **kwargs: calls.append(args))
@@ -124,8 +135,9 @@ def test_audio_the_container_cannot_hold_fails_before_the_first_frame(make_clip,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_stylecut_outputs_are_recognised_and_not_stylised_again(make_clip, tiny_style, stylecut_home,
-                                                                 tmp_path):
+def test_stylecut_outputs_are_recognised_and_not_stylised_again(
+    make_clip, tiny_style, stylecut_home, tmp_path
+):
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     shutil.copy(make_clip(frames=3, audio=True), shoot / "a.mp4")
@@ -142,7 +154,10 @@ def test_stylecut_outputs_are_recognised_and_not_stylised_again(make_clip, tiny_
     assert again.exit_code == 0, again.stderr
     jobs = {job["input"]: job for job in json.loads(again.stdout)["jobs"]}
     assert {name: jobs[str(shoot / name)]["status"] for name in stamps} == {
-        "a.mp4": "done", "b.mkv": "done", "a.tiny.mp4": "skipped", "b.tiny.mkv": "skipped",
+        "a.mp4": "done",
+        "b.mkv": "done",
+        "a.tiny.mp4": "skipped",
+        "b.tiny.mkv": "skipped",
     }
     assert "stylecut output" in jobs[str(shoot / "a.tiny.mp4")]["message"]
     assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == ["a.tiny.mp4", "b.tiny.mkv"]

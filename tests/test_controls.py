@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-import media
-from cli_support import assert_one_sentence, run_cli
 from stylecut.errors import UsageError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.pipeline.controls import Controls, working_size
@@ -23,6 +21,9 @@ from stylecut.styles.style_file import load_generator
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import probe
+
+import media
+from cli_support import assert_one_sentence, run_cli
 
 FAST = ("--preset", "ultrafast", "--crf", "0")  # lossless x264: what is left is the RGB <-> 4:2:0 round trip
 
@@ -52,6 +53,7 @@ def _mean_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- pure functions ---------------------------------------------------------------------------------------
+
 
 def test_no_controls_and_strength_zero_pass_frames_through_untouched():
     stylised, originals = _frames(0), _frames(1)
@@ -106,14 +108,24 @@ def test_working_size(size, scale, max_side, expected):
     assert working_size(*size, scale=scale, max_side=max_side) == expected
 
 
-@pytest.mark.parametrize("values", [{"strength": 1.5}, {"strength": -0.1}, {"strength": float("nan")},
-                                    {"scale": 0.0}, {"scale": 3.0}, {"scale": float("inf")}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"strength": 1.5},
+        {"strength": -0.1},
+        {"strength": float("nan")},
+        {"scale": 0.0},
+        {"scale": 3.0},
+        {"scale": float("inf")},
+    ],
+)
 def test_out_of_range_controls_are_usage_errors(values):
     with pytest.raises(UsageError):
         Controls(**values)
 
 
 # -- the feature-space strength ----------------------------------------------------------------------------
+
 
 def test_bottleneck_gain_weighs_the_residual_path_against_the_skip():
     torch.manual_seed(0)
@@ -137,6 +149,7 @@ def test_bottleneck_gain_weighs_the_residual_path_against_the_skip():
 
 # -- end to end on a tiny clip -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def clip(make_clip):
     return make_clip(frames=6)
@@ -147,7 +160,9 @@ def outputs(clip, tiny_style, tmp_path_factory):
     """The tiny clip through `apply` with each control; decoded frames by name."""
     folder = tmp_path_factory.mktemp("controls")
     runs = {
-        "full": (), "zero": ("--strength", "0"), "half": ("--strength", "0.5"),
+        "full": (),
+        "zero": ("--strength", "0"),
+        "half": ("--strength", "0.5"),
         "colours": ("--keep-colours",),
     }
     decoded = {"input": media.decode_reference(clip)}
@@ -162,8 +177,11 @@ def outputs(clip, tiny_style, tmp_path_factory):
 def test_strength_zero_writes_the_decoded_frames_bit_exact(clip, tiny_style, tmp_path, monkeypatch):
     written = []
     original_write = VideoWriter.write
-    monkeypatch.setattr(VideoWriter, "write", lambda self, frames: (written.append(frames.copy()),
-                                                                    original_write(self, frames)))
+    monkeypatch.setattr(
+        VideoWriter,
+        "write",
+        lambda self, frames: (written.append(frames.copy()), original_write(self, frames)),
+    )
     info = probe(clip)
     generator, _ = load_generator(tiny_style)
     options = ApplyOptions(controls=Controls(strength=0.0, scale=0.5))
@@ -197,8 +215,12 @@ def test_scale_sets_the_working_size(clip, tiny_style, tmp_path):
     seen = set()
     generator.register_forward_hook(lambda module, args, out: seen.add(tuple(args[0].shape[-2:])))
     info = probe(clip)  # 64x48
-    for scale, max_side, expected in ((1.0, None, (48, 64)), (0.5, None, (24, 32)), (2.0, None, (96, 128)),
-                                      (2.0, 64, (48, 64))):
+    for scale, max_side, expected in (
+        (1.0, None, (48, 64)),
+        (0.5, None, (24, 32)),
+        (2.0, None, (96, 128)),
+        (2.0, 64, (48, 64)),
+    ):
         seen.clear()
         target = tmp_path / f"{scale}-{max_side}.mp4"
         options = ApplyOptions(max_side=max_side, controls=Controls(scale=scale))
@@ -207,11 +229,14 @@ def test_scale_sets_the_working_size(clip, tiny_style, tmp_path):
         assert (probe(target).display_width, probe(target).frame_count) == (64, info.frame_count)
 
 
-@pytest.mark.parametrize("flags, problem", [
-    (("--strength", "1.5"), "--strength"),
-    (("--strength", "nan"), "--strength"),
-    (("--scale", "0"), "--scale"),
-])
+@pytest.mark.parametrize(
+    "flags, problem",
+    [
+        (("--strength", "1.5"), "--strength"),
+        (("--strength", "nan"), "--strength"),
+        (("--scale", "0"), "--scale"),
+    ],
+)
 def test_bad_control_values_are_usage_errors(clip, tiny_style, stylecut_home, tmp_path, flags, problem):
     result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", *flags)
     assert result.exit_code == 2

@@ -23,17 +23,33 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-import media
-from cli_support import assert_one_sentence, cli_command, make_style, run_cli
 from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
 from stylecut.training.config import TrainConfig
-from stylecut.training.trainer import CHECKPOINT, LOG, ChangedSettings, DamagedCheckpoint, Trainer, checkpoint_config
+from stylecut.training.trainer import (
+    CHECKPOINT,
+    LOG,
+    ChangedSettings,
+    DamagedCheckpoint,
+    Trainer,
+    checkpoint_config,
+)
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli
 
 TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
-TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
+TINY = json.dumps(
+    {
+        "batch": 2,
+        "generator": TINY_GENERATOR.to_dict(),
+        "checkpoint_every": 1,
+        "style_max_side": 96,
+        "content_max_side": 128,
+    }
+)
 STEPS = 4
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -57,8 +73,26 @@ def content_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: object) -> list[object]:
-    return ["finetune", "--style-video", style_clip, "--name", name, "--base", "none", "--content", content_image,
-            "--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY, *extra]
+    return [
+        "finetune",
+        "--style-video",
+        style_clip,
+        "--name",
+        name,
+        "--base",
+        "none",
+        "--content",
+        content_image,
+        "--steps",
+        STEPS,
+        "--size",
+        64,
+        "--device",
+        "cpu",
+        "--train-config",
+        TINY,
+        *extra,
+    ]
 
 
 def log_steps(run_dir: Path) -> list[int]:
@@ -66,7 +100,9 @@ def log_steps(run_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, style_clip: Path, content_image: Path) -> Iterator[Path]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, style_clip: Path, content_image: Path
+) -> Iterator[Path]:
     """One finished tiny finetune named 'tiny-look' in its own STYLECUT_HOME."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
@@ -82,7 +118,10 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
     assert [r["step"] for r in records] == list(range(1, STEPS + 1))
     assert all(math.isfinite(v) for r in records for v in r.values())
     assert "adv_g" in records[-1] and "adv_g" not in records[0]  # pre-training first, adversarial later
-    assert sorted(p.name for p in run_dir.glob("preview_*.png")) == ["preview_000002.png", "preview_000004.png"]
+    assert sorted(p.name for p in run_dir.glob("preview_*.png")) == [
+        "preview_000002.png",
+        "preview_000004.png",
+    ]
     assert not (run_dir / CHECKPOINT).exists()
 
     generator, metadata = load_generator(trained / "styles" / "tiny-look.safetensors")
@@ -94,7 +133,9 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
 
     assert metadata["name"] == "tiny-look" and metadata["style_image"] == "reference.mp4"
     assert metadata["description"] == "fine-tuned from reference.mp4" and metadata["base"] == "none"
-    assert metadata["recipe"].startswith("stylecut finetune --style-video reference.mp4 --name tiny-look --base none")
+    assert metadata["recipe"].startswith(
+        "stylecut finetune --style-video reference.mp4 --name tiny-look --base none"
+    )
     assert metadata["training"]["steps"] == STEPS
     assert {"style", "content", "adv_g", "training_seconds"} <= set(metadata["metrics"])
     assert Image.open(trained / "styles" / "tiny-look.png").size[1] == 360
@@ -106,7 +147,9 @@ def test_the_new_style_is_listed_and_applies_to_a_clip(trained, make_clip, tmp_p
     assert [s["name"] for s in json.loads(listed.stdout) if s["origin"] == "user"] == ["tiny-look"]
 
     target = tmp_path / "out.mp4"
-    applied = run_cli("apply", make_clip(frames=4), "--style", "tiny-look", "-o", target, "--preset", "ultrafast")
+    applied = run_cli(
+        "apply", make_clip(frames=4), "--style", "tiny-look", "-o", target, "--preset", "ultrafast"
+    )
     assert applied.exit_code == 0, applied.stderr
     assert target.exists()
 
@@ -201,7 +244,9 @@ def corrupt_copy(clip: Path, folder: Path) -> Path:
         ("nothing-to-resume", ("no unfinished run",)),
     ],
 )
-def test_bad_input_is_one_sentence_and_leaves_nothing(case, names, stylecut_home, style_clip, content_image, tmp_path):
+def test_bad_input_is_one_sentence_and_leaves_nothing(
+    case, names, stylecut_home, style_clip, content_image, tmp_path
+):
     name, video, extra = "good-name", style_clip, []
     if case == "bad-name":
         name = "Sintel Look"
@@ -241,10 +286,21 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
     env = {**os.environ, "STYLECUT_HOME": str(home), "OMP_NUM_THREADS": "1"}
     args = finetune_args(style_clip, content_image, "stopped")
     args[args.index("--steps") + 1] = 10_000
-    process = subprocess.Popen(cli_command(*args), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cli_command(*args),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = home / "runs" / "stopped" / LOG
     deadline = time.monotonic() + 60
-    while not (log.exists() and log.read_text().count("\n") >= 2) and process.poll() is None and time.monotonic() < deadline:
+    while (
+        not (log.exists() and log.read_text().count("\n") >= 2)
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -313,7 +369,9 @@ def test_a_checkpoint_is_loaded_without_running_its_code(tmp_path):
 
 def tiny_config(style_clip: Path, content_image: Path, **fields: object) -> TrainConfig:
     files = {"style": [str(style_clip)], "content": [str(content_image)]}
-    return TrainConfig.from_dict({**json.loads(TINY), **files, "name": "tiny", "steps": 10, "crop": 64, **fields})
+    return TrainConfig.from_dict(
+        {**json.loads(TINY), **files, "name": "tiny", "steps": 10, "crop": 64, **fields}
+    )
 
 
 def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):

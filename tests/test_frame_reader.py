@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import media
 from stylecut.errors import MediaError
 from stylecut.video.decode import FrameReader
+
+import media
 
 WIDTHS = [24, 48, 66, 72, 96, 98, 130, 144]
 

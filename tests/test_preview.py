@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cli_support import assert_one_sentence, make_style, run_cli
 from stylecut.commands.preview import GAP, HEADER_HEIGHT, compose_sheet, sample_indices
+
+from cli_support import assert_one_sentence, make_style, run_cli
 
 
 def _rows(sheet: Image.Image, tile_height: int) -> int:
@@ -35,7 +36,10 @@ def test_listed_styles_give_one_labelled_row_each_below_the_original(make_clip, 
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(sheet_path)
-    assert [line.split(":")[0] for line in result.stderr.splitlines()] == ["wash", "ink"]  # once each, in order
+    assert [line.split(":")[0] for line in result.stderr.splitlines()] == [
+        "wash",
+        "ink",
+    ]  # once each, in order
     sheet = Image.open(sheet_path)
     assert _rows(sheet, 48) == 3  # original, wash, ink
     assert sheet.width > 3 * 64  # three frames side by side after the labels
@@ -50,7 +54,9 @@ def test_every_usable_style_by_default_beside_the_clip(make_clip, two_styles, st
     clip.write_bytes(make_clip(size="96x54", frames=5).read_bytes())
     (stylecut_home / "styles" / "broken.safetensors").write_bytes(b"not a style")
 
-    usable = [entry["name"] for entry in json.loads(run_cli("styles", "--json").stdout) if not entry["problem"]]
+    usable = [
+        entry["name"] for entry in json.loads(run_cli("styles", "--json").stdout) if not entry["problem"]
+    ]
     result = run_cli("preview", clip, "--height", "64", "--strength", "0.5", "--keep-colours")
 
     assert result.exit_code == 0, result.stderr
@@ -64,12 +70,15 @@ def test_every_usable_style_by_default_beside_the_clip(make_clip, two_styles, st
     assert_one_sentence(again.stderr, "shot.preview.png", "--overwrite")
 
 
-@pytest.mark.parametrize("flags, problem", [
-    (("--styles", "ink,no-such-style"), "no-such-style"),
-    (("--styles", " , "), "--styles"),
-    (("--strength", "1.5"), "--strength"),
-    (("-o", "sheet.mp4"), "sheet.mp4"),
-])
+@pytest.mark.parametrize(
+    "flags, problem",
+    [
+        (("--styles", "ink,no-such-style"), "no-such-style"),
+        (("--styles", " , "), "--styles"),
+        (("--strength", "1.5"), "--strength"),
+        (("-o", "sheet.mp4"), "sheet.mp4"),
+    ],
+)
 def test_bad_values_are_usage_errors(make_clip, two_styles, tmp_path, monkeypatch, flags, problem):
     monkeypatch.chdir(tmp_path)
     result = run_cli("preview", make_clip(frames=4), *flags)

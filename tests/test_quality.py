@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flow_synthetic import texture
 from stylecut.models.features import gram, style_grams
 from stylecut.models.loss_network import lite0_loss_network
 from stylecut.quality import STYLE_DISTANCE_BLOCKS, gram_distance, sharpness, style_distance
+
+from flow_synthetic import texture
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -16,14 +16,15 @@ import numpy as np
 import pytest
 import torch
 
-from cli_support import run_cli
-from media import decode_reference
 from stylecut.errors import UsageError
 from stylecut.runtime.cache import cache_root
 from stylecut.runtime.runner import TorchRunner, create_runner
 from stylecut.styles.style_file import load_generator, sha256_of
 from stylecut.video.decode import iter_frames
 from stylecut.video.probe import probe
+
+from cli_support import run_cli
+from media import decode_reference
 
 openvino = pytest.importorskip("openvino")
 CPU = torch.device("cpu")

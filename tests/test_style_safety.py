@@ -21,13 +21,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from cli_support import STYLECUT, assert_one_sentence, make_style, run_cli
 from stylecut.errors import StyleError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry, style_file
 from stylecut.styles.metadata import FORMAT, MAX_WIDTH, read_metadata
 from stylecut.styles.names import is_valid_name
 from stylecut.styles.style_file import load_generator
+
+from cli_support import STYLECUT, assert_one_sentence, make_style, run_cli
 
 FAST = ("--preset", "ultrafast", "--quiet")
 TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
@@ -41,8 +42,12 @@ def tiny_weights(config: GeneratorConfig = TINY) -> dict[str, torch.Tensor]:
 
 def document(**changes: object) -> dict:
     """A good style's metadata with ``changes`` applied (a value of None drops the key)."""
-    doc = {"name": "tiny", "description": "a test style", "style_image": "painting.jpg",
-           "architecture": TINY.to_dict()}
+    doc = {
+        "name": "tiny",
+        "description": "a test style",
+        "style_image": "painting.jpg",
+        "architecture": TINY.to_dict(),
+    }
     doc.update(changes)
     return {key: value for key, value in doc.items() if value is not None}
 
@@ -259,8 +264,11 @@ def damaged_home(stylecut_home: Path, tmp_path: Path) -> dict[str, str]:
     data = (folder / "good.safetensors").read_bytes()
     (folder / "truncated.safetensors").write_bytes(data[: len(data) // 2])
     (folder / "text.safetensors").write_text("this is not a style file\n")
-    return {"bad-json": "not valid JSON", "truncated": "not a complete safetensors file",
-            "text": "not a complete safetensors file"}
+    return {
+        "bad-json": "not valid JSON",
+        "truncated": "not a complete safetensors file",
+        "text": "not a complete safetensors file",
+    }
 
 
 def test_styles_lists_damaged_user_files_with_why(damaged_home, stylecut_home):
@@ -310,7 +318,9 @@ def test_listing_styles_and_help_do_not_import_torch(damaged_home, stylecut_home
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", str(STYLECUT), *args],
         env={**os.environ, "STYLECUT_HOME": str(stylecut_home)},
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]

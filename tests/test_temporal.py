@@ -12,11 +12,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flow_synthetic import constant_flow, shift, texture
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
 from stylecut.temporal.fuser import TemporalFuser
+
+from flow_synthetic import constant_flow, shift, texture
 
 SIZE = 128
 

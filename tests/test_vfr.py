@@ -19,12 +19,13 @@ import numpy as np
 import pytest
 import torch
 
-import media
-from cli_support import run_cli
 from stylecut.pipeline.retime import frame_repeats, standard_rate
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.video.probe import frame_times, probe
 from stylecut.video.timestamps import packet_times
+
+import media
+from cli_support import run_cli
 
 FAST = ("--preset", "ultrafast")
 RAMP = "geq=lum='mod({slope}+N*{shift},256)':cb=128:cr=128"
@@ -35,10 +36,29 @@ def make_phone_clip(path: Path) -> Path:
     with sound (AAC)."""
     frames = f"nullsrc=size=64x48:rate=10.5,{RAMP.format(slope='2*X+Y', shift=40)}"
     media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{frames},settb=1/90000,setpts='N*8571+mod(N*N*37,1500)+gte(N,24)*45000'",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2.9",
-        "-frames:v", "25", "-fps_mode", "passthrough", "-enc_time_base", "1/90000",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        f"{frames},settb=1/90000,setpts='N*8571+mod(N*N*37,1500)+gte(N,24)*45000'",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=2.9",
+        "-frames:v",
+        "25",
+        "-fps_mode",
+        "passthrough",
+        "-enc_time_base",
+        "1/90000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
     )
     return path
 
@@ -49,10 +69,25 @@ def make_two_rate_clip(path: Path) -> Path:
     first = segment.format(rate=10, slope="2*X+Y", shift=40)
     second = segment.format(rate=30, slope="X+3*Y+128", shift=7)
     media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{first}[a];{second}[b];[a][b]concat=n=2:v=1:a=0",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        f"{first}[a];{second}[b];[a][b]concat=n=2:v=1:a=0",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=2",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
     )
     return path
 
@@ -81,13 +116,20 @@ def nearest_input_frames(source: Path, target: Path) -> list[int]:
     ("container", "suffix", "flags", "tick"),
     [
         ("mp4", ".mp4", (), Fraction(1, 90000)),
-        ("mkv", ".mkv", (), Fraction(1, 1000)),  # Matroska rounds to milliseconds; its video starts after the audio
+        (
+            "mkv",
+            ".mkv",
+            (),
+            Fraction(1, 1000),
+        ),  # Matroska rounds to milliseconds; its video starts after the audio
         ("mp4", ".mov", ("--codec", "prores"), Fraction(1, 90000)),
         ("mp4", ".mp4", ("--codec", "h265"), Fraction(1, 90000)),
     ],
     ids=["mp4-bframes", "mkv-milliseconds", "prores-mov", "h265"],
 )
-def test_variable_frame_rate_keeps_every_frame_at_its_time(tiny_style, stylecut_home, tmp_path, container, suffix, flags, tick):
+def test_variable_frame_rate_keeps_every_frame_at_its_time(
+    tiny_style, stylecut_home, tmp_path, container, suffix, flags, tick
+):
     source = make_phone_clip(tmp_path / f"phone.{container}")
     info = probe(source)
     assert info.is_vfr and info.frame_count == 25
@@ -150,9 +192,13 @@ def test_retiming_plan_maps_each_output_frame_to_the_input_frame_on_screen():
 
 
 @pytest.mark.parametrize(
-    ("make", "frames", "rate"), [(make_two_rate_clip, 60, 30), (make_phone_clip, 29, 10)], ids=["two-rate", "phone"]
+    ("make", "frames", "rate"),
+    [(make_two_rate_clip, 60, 30), (make_phone_clip, 29, 10)],
+    ids=["two-rate", "phone"],
 )
-def test_cfr_converts_in_sync_says_so_and_reports_the_written_frames(tiny_style, stylecut_home, tmp_path, make, frames, rate):
+def test_cfr_converts_in_sync_says_so_and_reports_the_written_frames(
+    tiny_style, stylecut_home, tmp_path, make, frames, rate
+):
     source = make(tmp_path / "phone.mp4")
     info = probe(source)
     target = tmp_path / "out.mp4"
@@ -162,7 +208,11 @@ def test_cfr_converts_in_sync_says_so_and_reports_the_written_frames(tiny_style,
     assert result.exit_code == 0, result.stderr
     job = json.loads(result.stdout)["jobs"][0]
     assert job["frames"] == frames != info.frame_count
-    assert "variable frame rate" in job["notice"] and f"{rate} fps" in job["notice"] and job["notice"] in result.stderr
+    assert (
+        "variable frame rate" in job["notice"]
+        and f"{rate} fps" in job["notice"]
+        and job["notice"] in result.stderr
+    )
     out = probe(target)
     assert (out.frame_count, out.fps, out.is_vfr) == (frames, rate, False)
     assert out.duration == pytest.approx(info.duration, abs=1 / rate)
@@ -182,11 +232,27 @@ def test_cfr_output_shows_each_input_frame_at_its_time(tmp_path):
 
 
 @pytest.mark.parametrize("variable", [False, True], ids=["constant-rate", "variable-rate"])
-def test_video_that_starts_after_its_audio_stays_there(make_clip, tiny_style, stylecut_home, tmp_path, variable):
+def test_video_that_starts_after_its_audio_stays_there(
+    make_clip, tiny_style, stylecut_home, tmp_path, variable
+):
     """Phones often start the video a little after the sound; ffmpeg moves each input to zero when remuxing."""
     clip = make_phone_clip(tmp_path / "phone.mp4") if variable else make_clip(frames=10, audio=True)
     source = tmp_path / "late.mp4"
-    media.run_ffmpeg("-i", str(clip), "-itsoffset", "0.1", "-i", str(clip), "-map", "1:v", "-map", "0:a", "-c", "copy", str(source))
+    media.run_ffmpeg(
+        "-i",
+        str(clip),
+        "-itsoffset",
+        "0.1",
+        "-i",
+        str(clip),
+        "-map",
+        "1:v",
+        "-map",
+        "0:a",
+        "-c",
+        "copy",
+        str(source),
+    )
     info = probe(source)
     assert info.start == pytest.approx(0.1, abs=1e-4) and info.is_vfr == variable
     target = tmp_path / "out.mp4"

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import media
 from stylecut import __version__
 from stylecut.errors import MediaError, OutputError, UsageError
 from stylecut.video import ffmpeg_tools
@@ -21,6 +20,8 @@ from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
 from stylecut.video.probe import StylecutMark, VideoInfo, probe
 from stylecut.video.remux import check_streams_fit, finalize
+
+import media
 
 
 def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
@@ -128,7 +129,10 @@ def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
     stream = probe_mod._stream_from_dump(0, "video", dump[0].split(": Video: ", 1)[1])
     assert (stream.width, stream.height, stream.pix_fmt) == (1920, 1080, "yuv420p")
     assert (stream.color_range, stream.color_space, stream.color_primaries, stream.color_transfer) == (
-        "pc", "bt709", "bt470bg", None,
+        "pc",
+        "bt709",
+        "bt470bg",
+        None,
     )
     assert probe_mod._clockwise(float(probe_mod._ROTATION.search(dump[1])[1])) == 270
     assert probe_mod._stream_from_dump(1, "video", dump[2].split(": Video: ", 1)[1]).attached_pic
@@ -136,22 +140,48 @@ def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
 
 def test_ffprobe_json_parser():
     stream = probe_mod._stream_from_json(
-        {"index": 0, "codec_type": "video", "codec_name": "hevc", "width": 1920, "height": 1080,
-         "pix_fmt": "yuv420p10le", "color_range": "tv", "color_space": "bt2020nc", "color_transfer": "arib-std-b67",
-         "color_primaries": "bt2020", "disposition": {"attached_pic": 0}, "tags": {"TIMECODE": "00:59:59:00"},
-         "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]}
+        {
+            "index": 0,
+            "codec_type": "video",
+            "codec_name": "hevc",
+            "width": 1920,
+            "height": 1080,
+            "pix_fmt": "yuv420p10le",
+            "color_range": "tv",
+            "color_space": "bt2020nc",
+            "color_transfer": "arib-std-b67",
+            "color_primaries": "bt2020",
+            "disposition": {"attached_pic": 0},
+            "tags": {"TIMECODE": "00:59:59:00"},
+            "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}],
+        }
     )
     assert (stream.rotation, stream.color_space, stream.color_transfer, stream.timecode) == (
-        90, "bt2020nc", "arib-std-b67", "00:59:59:00",
+        90,
+        "bt2020nc",
+        "arib-std-b67",
+        "00:59:59:00",
     )
 
 
 def test_probe_variable_frame_rate(tmp_path):
     path = tmp_path / "vfr.mp4"
     media.run_ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "20",
-        "-vf", "setpts='(N+if(gte(N,10),N-10,0))/25/TB'", "-fps_mode", "passthrough",
-        "-c:v", "libx264", "-preset", "ultrafast", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=25",
+        "-frames:v",
+        "20",
+        "-vf",
+        "setpts='(N+if(gte(N,10),N-10,0))/25/TB'",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
     )
     info = probe(path)
     assert info.is_vfr and info.frame_count == 20
@@ -245,7 +275,9 @@ def test_roundtrip_keeps_the_editors_contract(make_clip, tmp_path, params, suffi
     assert (out.width, out.height) == (source.display_width, source.display_height)
     assert media.audio_md5(out.path) == media.audio_md5(source.path)
     assert (out.color_space, out.color_primaries, out.color_transfer) == (
-        source.color_space, source.color_primaries, source.color_transfer,
+        source.color_space,
+        source.color_primaries,
+        source.color_transfer,
     )
     assert out.codec == {"h264": "h264", "h265": "hevc", "prores": "prores"}[codec]
     assert out.sar == source.display_sar  # non-square pixels keep their shape, turned with the picture
@@ -253,7 +285,9 @@ def test_roundtrip_keeps_the_editors_contract(make_clip, tmp_path, params, suffi
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{suffix}", f"video-only{suffix}"])
 
 
-@pytest.mark.parametrize("size, colour", [("1279x719", None), ("63x47", ("tv", "bt709")), ("63x47", ("pc", "bt709"))])
+@pytest.mark.parametrize(
+    "size, colour", [("1279x719", None), ("63x47", ("tv", "bt709")), ("63x47", ("pc", "bt709"))]
+)
 def test_colours_survive_with_the_decoders_matrix(make_clip, tmp_path, size, colour):
     source = probe(make_clip(size=size, frames=1, colour=colour))
     out = transcode(source, tmp_path / "out.mp4", EncodeSettings(crf=0, preset="ultrafast"))
@@ -270,8 +304,21 @@ def test_finalize_copies_subtitles_and_timecode_where_the_container_allows(tmp_p
     srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n")
     source_path = tmp_path / "source.mov"
     clip = make_clip(frames=10, audio=True, container="mov", timecode="10:00:00:00")
-    media.run_ffmpeg("-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text",
-                     str(source_path))
+    media.run_ffmpeg(
+        "-i",
+        str(clip),
+        "-i",
+        str(srt),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c",
+        "copy",
+        "-c:s",
+        "mov_text",
+        str(source_path),
+    )
     source = probe(source_path)
     for suffix, subtitles in ((".mp4", 1), (".mkv", 0)):
         out = transcode(source, tmp_path / f"out{suffix}")
@@ -351,7 +398,9 @@ def test_streams_a_container_cannot_hold_are_found_before_encoding(make_clip, tm
 def tiny_disk(tmp_path):
     mount = tmp_path / "tiny"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
         pytest.skip("needs root to mount a tiny tmpfs")
     yield mount
     subprocess.run(["umount", str(mount)], check=True)
@@ -361,7 +410,9 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
     source = probe(make_clip(size="320x240", frames=5))
     noise = np.random.default_rng(0).integers(0, 256, (5, 240, 320, 3), dtype=np.uint8)
     with pytest.raises(OutputError, match=r"^Disk full while writing big\.mp4\.$"):
-        with VideoWriter(tiny_disk / "big.mp4", 320, 240, source.fps, EncodeSettings(crf=0, preset="ultrafast"), source) as writer:
+        with VideoWriter(
+            tiny_disk / "big.mp4", 320, 240, source.fps, EncodeSettings(crf=0, preset="ultrafast"), source
+        ) as writer:
             for _ in range(4):
                 writer.write(noise)
     assert list(tiny_disk.iterdir()) == []
@@ -370,10 +421,18 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
 @pytest.mark.parametrize(
     "stderr, message",
     [
-        ("[out#0/mp4 @ 0x5f1a] Error writing trailer: No space left on device", "Disk full while writing x.mp4."),
-        ("[mp4 @ 0x55f7] Could not find tag for codec prores in stream #0, codec not currently supported in container",
-         "x.mp4 cannot hold a prores stream; choose a .mov or .mkv output."),
-        ("[vost#0:0/libx264 @ 0x5a] Error while opening encoder.", "ffmpeg could not write x.mp4: Error while opening encoder."),
+        (
+            "[out#0/mp4 @ 0x5f1a] Error writing trailer: No space left on device",
+            "Disk full while writing x.mp4.",
+        ),
+        (
+            "[mp4 @ 0x55f7] Could not find tag for codec prores in stream #0, codec not currently supported in container",
+            "x.mp4 cannot hold a prores stream; choose a .mov or .mkv output.",
+        ),
+        (
+            "[vost#0:0/libx264 @ 0x5a] Error while opening encoder.",
+            "ffmpeg could not write x.mp4: Error while opening encoder.",
+        ),
     ],
 )
 def test_ffmpeg_errors_become_one_sentence(stderr, message):
@@ -419,8 +478,13 @@ def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
 
     for folder, version, lavf, encoders, reason in [
         ("old", "4.2.7", "58. 29.100", complete, "the system ffmpeg 4.2.7 is older than 4.4"),
-        ("no-x265", "6.1.1", "60. 16.100", "libx264 x\\n VFS... prores_ks x",
-         "the system ffmpeg 6.1.1 lacks libx265"),
+        (
+            "no-x265",
+            "6.1.1",
+            "60. 16.100",
+            "libx264 x\\n VFS... prores_ks x",
+            "the system ffmpeg 6.1.1 lacks libx265",
+        ),
     ]:
         choice = ffmpeg_tools.choose_ffmpeg(fake_ffmpeg(tmp_path / folder, version, lavf, encoders), bundled)
         assert (choice.ffmpeg, choice.ffprobe, choice.bundled) == (bundled(), None, True)

@@ -57,12 +57,21 @@ def main() -> None:
 
     def report(step: int, total: int, values: dict[str, float]) -> None:
         if step % 25 == 0 or step == total:
-            print(f"{config.name} {step}/{total} {trainer.elapsed:.0f}s " + " ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)
+            print(
+                f"{config.name} {step}/{total} {trainer.elapsed:.0f}s "
+                + " ".join(f"{k}={v:.4g}" for k, v in values.items()),
+                flush=True,
+            )
 
     trainer.run(report)
     (ROOT / "training" / "logs").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / LOG, ROOT / "training" / "logs" / f"{config.name}.jsonl")
-    entry = export_style(trainer, ROOT / "weights", recipe=str(args.config.resolve().relative_to(ROOT)), media=args.media.resolve())
+    entry = export_style(
+        trainer,
+        ROOT / "weights",
+        recipe=str(args.config.resolve().relative_to(ROOT)),
+        media=args.media.resolve(),
+    )
     print(json.dumps(entry, indent=2))
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import torch
 
-from stylecut.progress import FinetuneProgress
 from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
+from stylecut.progress import FinetuneProgress
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.training.config import TrainConfig
@@ -77,10 +77,14 @@ def check_name(name: str, overwrite: bool) -> Path:
     if not is_valid_name(name) or name == FRESH_BASE:
         raise UsageError(f"'{name}' is not a usable style name: use {NAME_RULE}, and not '{FRESH_BASE}'.")
     if any(entry.name == name for entry in bundled_styles()):
-        raise UsageError(f"'{name}' is the name of a bundled style, which is never replaced; choose another name.")
+        raise UsageError(
+            f"'{name}' is the name of a bundled style, which is never replaced; choose another name."
+        )
     target = user_dir() / f"{name}{STYLE_SUFFIX}"
     if target.exists() and not overwrite:
-        raise UsageError(f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name.")
+        raise UsageError(
+            f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name."
+        )
     return target
 
 
@@ -164,7 +168,16 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
 
 def recipe(request: FinetuneRequest, base_name: str) -> str:
     """The command that made the style, with file names only (paths mean nothing on another machine)."""
-    args = ["stylecut", "finetune", "--style-video", request.style_video.name, "--name", request.name, "--base", base_name]
+    args = [
+        "stylecut",
+        "finetune",
+        "--style-video",
+        request.style_video.name,
+        "--name",
+        request.name,
+        "--base",
+        base_name,
+    ]
     for path in request.style_images:
         args += ["--style-image", path.name]
     for path in request.content:
@@ -177,7 +190,9 @@ def recipe(request: FinetuneRequest, base_name: str) -> str:
 
 def preview_examples(request: FinetuneRequest, trainer: Trainer) -> list[torch.Tensor]:
     if not request.content:
-        return [read_image(default_content() / name, trainer.config.content_max_side) for name in DEFAULT_PREVIEW]
+        return [
+            read_image(default_content() / name, trainer.config.content_max_side) for name in DEFAULT_PREVIEW
+        ]
     images = trainer.content.images
     picks = sorted({round(i * (len(images) - 1) / (PREVIEW_EXAMPLES - 1)) for i in range(PREVIEW_EXAMPLES)})
     return [images[i] for i in picks]
@@ -262,14 +277,22 @@ def start_trainer(checked: Plan, device: torch.device) -> Trainer:
     return trainer
 
 
-def train(trainer: Trainer, checked: Plan, progress: FinetuneProgress, preview_every: int | None, examples: list[torch.Tensor]) -> None:
+def train(
+    trainer: Trainer,
+    checked: Plan,
+    progress: FinetuneProgress,
+    preview_every: int | None,
+    examples: list[torch.Tensor],
+) -> None:
     """Run to the configured steps; Ctrl-C keeps the checkpoint and says how to resume."""
     config = checked.config
 
     def on_step(step: int, total: int, values: dict[str, float]) -> None:
         progress.update(step, values, config.phase(step - 1))
         if preview_every and step % preview_every == 0:
-            contact_sheet(trainer.ema, checked.style_frame, examples, checked.run_dir / f"preview_{step:06d}.png")
+            contact_sheet(
+                trainer.ema, checked.style_frame, examples, checked.run_dir / f"preview_{step:06d}.png"
+            )
 
     with progress:
         progress.start(trainer.step, config.phase(trainer.step))
@@ -281,7 +304,9 @@ def train(trainer: Trainer, checked: Plan, progress: FinetuneProgress, preview_e
                 "run the same command with --resume to continue."
             ) from None
         except FloatingPointError as exc:
-            raise StylecutError(f"Training diverged (a loss became infinite or NaN) at step {trainer.step}; start over with --overwrite.") from exc
+            raise StylecutError(
+                f"Training diverged (a loss became infinite or NaN) at step {trainer.step}; start over with --overwrite."
+            ) from exc
 
 
 def run_finetune(request: FinetuneRequest) -> Path:
@@ -291,7 +316,9 @@ def run_finetune(request: FinetuneRequest) -> Path:
     checked = plan(request)
     progress = FinetuneProgress(request.name, checked.config.steps)
     origin = "a freshly initialised generator" if checked.base is None else f"the style '{checked.base_name}'"
-    progress.note(f"Starting from {origin}; {len(checked.style_frames)} style frames from {request.style_video.name}.")
+    progress.note(
+        f"Starting from {origin}; {len(checked.style_frames)} style frames from {request.style_video.name}."
+    )
     trainer = start_trainer(checked, device)
     if checked.resume:
         progress.note(f"Resuming '{request.name}' at step {trainer.step} of {checked.config.steps}.")

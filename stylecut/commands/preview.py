@@ -30,12 +30,12 @@ from PIL import Image, ImageDraw, ImageFont
 from stylecut.device import select_device
 from stylecut.errors import OutputError, UsageError
 from stylecut.models.generator import Generator
-from stylecut.video.tempfiles import check_writable, temp_path
 from stylecut.pipeline.controls import Controls, generator_at_strength
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
 from stylecut.video.decode import FrameReader
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.tempfiles import check_writable, temp_path
 
 SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 HEADER_HEIGHT = 28  # px, above the first row

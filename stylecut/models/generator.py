@@ -42,10 +42,14 @@ class GeneratorConfig:
         return max(2 ** len(self.widths) + 1, self.stem_kernel // 2 + 1)
 
     def to_dict(self) -> dict:
-        return {"widths": list(self.widths), "residual_blocks": self.residual_blocks, "stem_kernel": self.stem_kernel}
+        return {
+            "widths": list(self.widths),
+            "residual_blocks": self.residual_blocks,
+            "stem_kernel": self.stem_kernel,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GeneratorConfig":
+    def from_dict(cls, data: dict) -> GeneratorConfig:
         return cls(
             widths=tuple(int(w) for w in data["widths"]),
             residual_blocks=int(data["residual_blocks"]),

@@ -47,7 +47,7 @@ class LossNetwork(nn.Module):
         self.blocks = nn.ModuleList(backbone._blocks[: self.layers[-1] + 1])
         self.eval().requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "LossNetwork":
+    def train(self, mode: bool = True) -> LossNetwork:
         # Frozen: batch-norm statistics must never move, whatever the caller does.
         return super().train(False)
 

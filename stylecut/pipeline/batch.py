@@ -50,7 +50,11 @@ class Job:
 
 def find_videos(folder: Path, recursive: bool) -> list[Path]:
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def output_suffix(source: Path, codec: str) -> str:
@@ -113,7 +117,9 @@ def plan_jobs(
         if target.resolve() in named:
             jobs.append(_input_as_output(video, target, overwrite))
         elif (other := taken.setdefault(target.resolve(), video)) != video:
-            jobs.append(Job(video, None, "failed", f"{video} would be written to {target}, the output of {other}."))
+            jobs.append(
+                Job(video, None, "failed", f"{video} would be written to {target}, the output of {other}.")
+            )
         else:
             jobs.append(_checked_job(video, target))
     return jobs
@@ -168,7 +174,9 @@ def _check_output(inputs: list[Path], output: Path | None, codec: str, videos: l
         raise OutputError(f"{output} is a file name, but several inputs need an output folder.")
     if codec == "prores" and output.suffix.lower() != ".mov":
         raise OutputError(f"ProRes needs a .mov file, so {output} cannot hold it.")
-    if videos and (output.resolve() == videos[0].resolve() or (output.exists() and output.samefile(videos[0]))):
+    if videos and (
+        output.resolve() == videos[0].resolve() or (output.exists() and output.samefile(videos[0]))
+    ):
         raise OutputError(f"The output {output} is the input itself; choose another output name.")
     return True
 

@@ -28,12 +28,12 @@ import torch.nn.functional as F
 
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
-from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.controls import generator_at_strength, working_size
+from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
-from stylecut.runtime.runner import Runner, create_runner
 from stylecut.pipeline.timing import STAGES, StageTimer
+from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
 from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import iter_frames
@@ -144,7 +144,9 @@ class ClipStyliser:
         return self.generator(padded)[..., rows, columns]
 
     @torch.inference_mode()
-    def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
+    def run(
+        self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
+    ) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info) if self.options.cfr else None
         kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
@@ -159,7 +161,9 @@ class ClipStyliser:
         previous: torch.Tensor | None = None
         started = time.perf_counter()
         fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
-        writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
+        writer = VideoWriter(
+            video_tmp, info.display_width, info.display_height, fps, self.options.encode, info
+        )
         try:
             decoded = written = 0
             with closing(_prefetch(iter_frames(info, self.options.chunk))) as chunks:
@@ -174,7 +178,9 @@ class ClipStyliser:
                     if self.temporal is not None:
                         stylised, previous = self._make_consistent(frames, stylised, previous, timer)
                     with timer("encode"):
-                        output = finish(self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls)
+                        output = finish(
+                            self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls
+                        )
                         if retiming is not None:
                             repeats = retiming.repeats[decoded : decoded + len(chunk)]
                             output = np.repeat(output, repeats, axis=0)
@@ -216,7 +222,9 @@ class ClipStyliser:
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         if frames.shape[-2:] != (height, width):
-            frames = F.interpolate(frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+            frames = F.interpolate(
+                frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False
+            )
         return frames
 
     @staticmethod
@@ -241,7 +249,9 @@ def create_styliser(
     if cache_key is not None and strength != 1.0:
         cache_key = f"{cache_key}-strength-{strength:g}"  # a weakened copy is another network
     network = generator_at_strength(generator, strength)
-    runner, runtime_notice = create_runner(network, device, options.runtime, threads=options.threads, cache_key=cache_key)
+    runner, runtime_notice = create_runner(
+        network, device, options.runtime, threads=options.threads, cache_key=cache_key
+    )
     notices = [runtime_notice] if runtime_notice else []
     parts: dict = {"style": style, "min_side": network_min_side(generator)}
     if options.temporal:

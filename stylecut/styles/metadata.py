@@ -115,8 +115,11 @@ def _architecture(path: Path, value: object) -> dict:
     if set(value) - set(ARCHITECTURE_KEYS):  # a newer stylecut's file, or not stylecut's at all
         raise _damaged(path, "its architecture has fields this version of stylecut does not know")
     widths = value["widths"]
-    if not (isinstance(widths, list) and 1 <= len(widths) <= MAX_DEPTH
-            and all(_whole(width, 1, MAX_WIDTH) for width in widths)):
+    if not (
+        isinstance(widths, list)
+        and 1 <= len(widths) <= MAX_DEPTH
+        and all(_whole(width, 1, MAX_WIDTH) for width in widths)
+    ):
         why = f"1 to {MAX_DEPTH} channel counts from 1 to {MAX_WIDTH}"
         raise _damaged(path, f"its architecture's widths must be {why}")
     if not _whole(value["residual_blocks"], 0, MAX_RESIDUAL_BLOCKS):

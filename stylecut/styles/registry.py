@@ -74,14 +74,32 @@ def bundled_styles() -> list[StyleEntry]:
     entries = []
     for item in json.loads(manifest.read_text())["styles"]:
         preview = bundled_dir() / item["preview"] if item.get("preview") else None
-        entries.append(StyleEntry(item["name"], bundled_dir() / item["file"], "bundled", item["description"], item["style_image"], item["sha256"], preview))
+        entries.append(
+            StyleEntry(
+                item["name"],
+                bundled_dir() / item["file"],
+                "bundled",
+                item["description"],
+                item["style_image"],
+                item["sha256"],
+                preview,
+            )
+        )
     return entries
 
 
 def _entry_from_file(path: Path, origin: str) -> StyleEntry:
     meta = read_metadata(path)
     preview = path.with_suffix(".png")
-    return StyleEntry(meta["name"], path, origin, meta.get("description", ""), meta["style_image"], None, preview if preview.exists() else None)
+    return StyleEntry(
+        meta["name"],
+        path,
+        origin,
+        meta.get("description", ""),
+        meta["style_image"],
+        None,
+        preview if preview.exists() else None,
+    )
 
 
 def user_styles() -> list[StyleEntry]:
@@ -115,7 +133,9 @@ def resolve_style(name_or_path: str) -> StyleEntry:
     if path.is_file():
         return _entry_from_file(path, "file")
     if not usable:
-        raise StyleError(f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`).")
+        raise StyleError(
+            f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`)."
+        )
     known = ", ".join(entry.name for entry in usable)
     raise StyleError(f"Unknown style '{name_or_path}'; installed styles are: {known}.")
 

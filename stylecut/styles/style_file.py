@@ -42,7 +42,9 @@ def save_style(path: Path, generator: Generator, metadata: dict) -> str:
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "stylecut": json.dumps(document, sort_keys=True)})
+    save_file(
+        tensors, str(tmp), metadata={"format": FORMAT, "stylecut": json.dumps(document, sort_keys=True)}
+    )
     os.chmod(tmp, 0o644)  # a style is shareable data, whatever the writer's temp-file defaults
     os.replace(tmp, path)
     return sha256_of(path)

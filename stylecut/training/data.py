@@ -71,7 +71,14 @@ def load_media(paths: Sequence[Path], max_side: int, frames_per_video: int) -> l
 class CropSampler:
     """Random crops of a set of images, at random scales, with flips and colour jitter."""
 
-    def __init__(self, images: Sequence[torch.Tensor], crop: int, scale_range: tuple[float, float], jitter: float, seed: int) -> None:
+    def __init__(
+        self,
+        images: Sequence[torch.Tensor],
+        crop: int,
+        scale_range: tuple[float, float],
+        jitter: float,
+        seed: int,
+    ) -> None:
         if not images:
             raise MediaError("No usable images or video frames were found.")
         self.images = list(images)
@@ -86,7 +93,9 @@ class CropSampler:
         # The scale is relative to the stored size; never go below what a crop needs.
         scale = max(self.rng.uniform(*self.scale_range), self.crop / min(h, w))
         size = (max(self.crop, round(h * scale)), max(self.crop, round(w * scale)))
-        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[
+            0
+        ]
         top = self.rng.randrange(size[0] - self.crop + 1)
         left = self.rng.randrange(size[1] - self.crop + 1)
         crop = resized[:, top : top + self.crop, left : left + self.crop]

@@ -35,7 +35,12 @@ MEASURE_SIDE = 480
 
 
 @torch.no_grad()
-def measure(generator: Generator, style_images: list[torch.Tensor], examples: list[torch.Tensor], motion: list[torch.Tensor]) -> dict:
+def measure(
+    generator: Generator,
+    style_images: list[torch.Tensor],
+    examples: list[torch.Tensor],
+    motion: list[torch.Tensor],
+) -> dict:
     """Style and content distances on `examples`, temporal error on the consecutive frames `motion`, speed at 720p."""
     generator = generator.eval()
     net = lite0_loss_network((*STYLE_DISTANCE_BLOCKS, CONTENT_BLOCK))
@@ -71,8 +76,14 @@ def _fit(image: torch.Tensor, side: int) -> torch.Tensor:
 
 def evaluation_media(media: Path) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Held-out stills (a photo and frames of people and animals) and a run of consecutive frames with motion."""
-    examples = [_fit(x, MEASURE_SIDE) for x in load_media([media / "photos" / "photo_pytorch_amber.jpg"], 1080, 1)]
-    for clip in ("cotracker_davis_bear_854x480.mp4", "decord_flipping_a_pancake_426x240.mkv", "mmaction2_test_320x240_xvid_mp3.avi"):
+    examples = [
+        _fit(x, MEASURE_SIDE) for x in load_media([media / "photos" / "photo_pytorch_amber.jpg"], 1080, 1)
+    ]
+    for clip in (
+        "cotracker_davis_bear_854x480.mp4",
+        "decord_flipping_a_pancake_426x240.mkv",
+        "mmaction2_test_320x240_xvid_mp3.avi",
+    ):
         examples += [_fit(x, MEASURE_SIDE) for x in read_video_frames(media / "clips" / clip, 1, 1280)]
     motion = _consecutive_frames(media / "clips" / "cotracker_davis_bear_854x480.mp4", 16)
     return examples, motion
@@ -113,7 +124,9 @@ def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) 
 
 def _update_manifest(path: Path, entry: dict) -> None:
     manifest = json.loads(path.read_text()) if path.exists() else {"styles": []}
-    manifest["styles"] = sorted([s for s in manifest["styles"] if s["name"] != entry["name"]] + [entry], key=lambda s: s["name"])
+    manifest["styles"] = sorted(
+        [s for s in manifest["styles"] if s["name"] != entry["name"]] + [entry], key=lambda s: s["name"]
+    )
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, path)

@@ -47,8 +47,14 @@ CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 # What a checkpoint holds, and the type of each entry.
 ENTRIES = {
-    "generator": dict, "ema": dict, "discriminator": dict, "opt_g": dict, "opt_d": dict,
-    "step": int, "elapsed": float, "config": str,
+    "generator": dict,
+    "ema": dict,
+    "discriminator": dict,
+    "opt_g": dict,
+    "opt_d": dict,
+    "step": int,
+    "elapsed": float,
+    "config": str,
 }
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
@@ -81,7 +87,11 @@ class Trainer:
         self.run_dir = run_dir
         self.device = device
         torch.manual_seed(config.seed)
-        self.generator = copy.deepcopy(base) if base is not None else Generator(GeneratorConfig.from_dict(config.generator))
+        self.generator = (
+            copy.deepcopy(base)
+            if base is not None
+            else Generator(GeneratorConfig.from_dict(config.generator))
+        )
         self.generator.to(device).train().requires_grad_(True)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.discriminator = PatchDiscriminator().to(device)
@@ -95,13 +105,18 @@ class Trainer:
         self.style_weights = {int(k): v for k, v in config.style_layers.items()}
         self.content_weights = {int(k): v for k, v in config.content_layers.items()}
 
-        style_images = load_media([Path(p) for p in config.style], config.style_max_side, config.frames_per_video)
+        style_images = load_media(
+            [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
+        )
         self.target_grams = style_grams(self.loss_net, style_images, self.style_weights)
         pixels = torch.cat([i.flatten(1) for i in style_images], dim=1).to(device)
         self.target_mean, self.target_std = pixels.mean(1, keepdim=True).T, pixels.std(1, keepdim=True).T
         self.content = CropSampler(
             load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
-            config.crop, config.content_scale, config.jitter, config.seed,
+            config.crop,
+            config.content_scale,
+            config.jitter,
+            config.seed,
         )
         # Style crops for the discriminator, at the scale the Gram targets were taken at.
         style_crop = min(config.crop, *(min(i.shape[-2:]) for i in style_images))
@@ -128,7 +143,8 @@ class Trainer:
         with torch.no_grad():
             content_features = self.loss_net(content[..., dy:, dx:])
         terms = {
-            "content": cfg.content_weight * losses.content_loss(features, content_features, self.content_weights),
+            "content": cfg.content_weight
+            * losses.content_loss(features, content_features, self.content_weights),
             "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
             "colour": cfg.colour_weight * losses.colour_loss(stylised, self.target_mean, self.target_std),
             "tv": cfg.tv_weight * losses.total_variation(stylised),

@@ -30,8 +30,8 @@ import numpy as np
 from stylecut.errors import OutputError
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
-from stylecut.video.tempfiles import check_writable
 from stylecut.video.probe import VideoInfo
+from stylecut.video.tempfiles import check_writable
 
 # The scale filter's names for the matrices ffprobe reports as color_space.
 _SCALE_MATRIX = {

@@ -14,7 +14,16 @@ from stylecut.errors import UsageError
 CODECS = ("h264", "h265", "prores")
 # x264's and x265's speed presets (the same names), fastest first.
 PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
 )
 
 

@@ -115,8 +115,14 @@ def _outputs(exe: str, *queries: str) -> list[str]:
     a distribution's ffmpeg can take a third of a second just to load its libraries."""
     try:
         procs = [
-            subprocess.Popen([exe, "-hide_banner", query], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, errors="replace")
+            subprocess.Popen(
+                [exe, "-hide_banner", query],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+            )
             for query in queries
         ]
     except OSError:

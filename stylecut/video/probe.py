@@ -171,9 +171,7 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         is_vfr=timing.is_vfr,
         stream_index=video.index,
         timecode=video.timecode or format_timecode,
-        other_streams=tuple(
-            StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index
-        ),
+        other_streams=tuple(StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index),
         sar=video.sar,
         made_by=StylecutMark.parse(video.handler_name),
         start=timing.start,
@@ -207,9 +205,7 @@ def _check_readable(path: Path) -> None:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
-    )
+    return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
 
 
 def _not_media(path: Path) -> MediaError:
@@ -221,7 +217,7 @@ def _tag(value: str | None) -> str | None:
 
 
 def _sar(ratio: str) -> Fraction:
-    """"16:11" -> 16/11; "0:1" (unknown) and anything malformed mean square pixels."""
+    """ "16:11" -> 16/11; "0:1" (unknown) and anything malformed mean square pixels."""
     match = _RATIO.match(ratio)
     if not match or int(match[1]) == 0 or int(match[2]) == 0:
         return Fraction(1)
@@ -373,8 +369,21 @@ def _split_top_level(text: str) -> list[str]:
 
 def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
     return _run(
-        [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", media_arg(path),
-         "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"]
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            media_arg(path),
+            "-map",
+            f"0:{stream_index}",
+            "-c",
+            "copy",
+            "-f",
+            "framecrc",
+            "-",
+        ]
     )
 
 
@@ -400,9 +409,7 @@ def _timing(path: Path, stream_index: int) -> _Timing:
     shown = sum(1 for _, _, discard in packets if not discard)
     if proc.returncode != 0 or proc.stderr.strip():
         # Demuxer errors on a stream-copy mean the file ends before its own index does.
-        raise MediaError(
-            f"{path.name} is corrupt or truncated: ffmpeg could not read it past frame {shown}."
-        )
+        raise MediaError(f"{path.name} is corrupt or truncated: ffmpeg could not read it past frame {shown}.")
     if shown == 0 or time_base is None:
         raise MediaError(f"{path.name} is not a video: its video stream has no frames.")
     return _analyse_packets(path, time_base, packets)
@@ -423,9 +430,7 @@ def _parse_framecrc(text: str) -> tuple[Fraction | None, list[tuple[int, int | N
     return time_base, packets
 
 
-def _analyse_packets(
-    path: Path, time_base: Fraction, packets: list[tuple[int, int | None, bool]]
-) -> _Timing:
+def _analyse_packets(path: Path, time_base: Fraction, packets: list[tuple[int, int | None, bool]]) -> _Timing:
     shown = sorted((t, d) for t, d, discard in packets if not discard)
     times = [t for t, _ in shown]
     start = float(times[0] * time_base)  # ffmpeg lists packets from the file's start

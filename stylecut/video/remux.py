@@ -80,9 +80,24 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
         trial = Path(folder) / f"trial{suffix}"
         for stream in (s for s in source.other_streams if _copyable(s, suffix)):
             proc = subprocess.run(
-                [*_ffmpeg_quiet(), "-i", media_arg(source.path), "-map", f"0:{stream.index}", "-c", "copy",
-                 "-t", "0", "-y", media_arg(trial)],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", check=False,
+                [
+                    *_ffmpeg_quiet(),
+                    "-i",
+                    media_arg(source.path),
+                    "-map",
+                    f"0:{stream.index}",
+                    "-c",
+                    "copy",
+                    "-t",
+                    "0",
+                    "-y",
+                    media_arg(trial),
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
             )
             if proc.returncode == 0:
                 continue
