@@ -1,36 +1,26 @@
-"""The temporal module: a fixed recursive rule that stops a stylised video flickering.
+"""The fixed temporal rule: a recursive, flow-guided blend that stops a stylised video flickering.
 
 A per-frame stylisation flickers because tiny input changes move its strokes
-and colours. The fix is recursive: pull each new stylisation ``S_t`` towards
-the previous *output* carried along the optical flow, wherever that history
-can be trusted. Three choices make the rule safe for long clips:
+and colours. The rule pulls each new stylisation ``S_t`` towards the previous
+*output* carried along the optical flow, wherever that history can be trusted:
 
 * Trust. The blend weight is ``strength * M * C``: ``M`` is the
-  forward-backward/motion-boundary occlusion mask of the input flow (no
-  reliable correspondence, no history), eroded by one cell so the upsampled
-  correction cannot bleed into a disoccluded region; ``C =
-  exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)`` is a photometric confidence that
-  drops when the flow is wrong or the lighting changes (then the new
-  stylisation is right and the old one stale). When the mean trust over the
-  frame falls below ``cut_threshold`` the frame is a scene cut and the
-  history is dropped entirely, so no stray pixel of the previous shot
-  survives. Measured with DIS flow on six real clips: consecutive frames
-  have a mean trust of 0.48-0.97, cuts between the clips at most 0.11.
-* Carry, don't average, down to 2 px. Our generators' flicker is fine
-  texture (strokes a few pixels wide that move when the input moves by a
-  fraction of a pixel), so the low band of Bonneel et al. is not enough:
-  at ``scale=4``, strength 0.6 it removed only 10-20% of it. Averaging two
-  uncorrelated textures also erases them, so where the history is trusted
-  it is carried outright (``strength=1``). At full resolution (``scale=1``)
-  that removed 83% of the flicker but the repeated resampling softened the
-  strokes (0.58x the per-frame sharpness, style distance +29%, measured by
-  benchmarks/ with starry-night on five clips); ``scale=2`` is the balance
-  chosen: E_warp 0.52x the per-frame output's, sharpness 0.88x, style
-  distance within 5%. Detail finer than 2 px always comes from the current
-  stylisation, so it cannot smear; the state is resampled bicubically.
-* Cost. At ``scale=1`` a step is a full-resolution bicubic warp and the
-  occlusion tests; a larger ``scale`` runs them on 1/scale^2 of the pixels,
-  trading flicker removal for speed.
+  forward-backward/motion-boundary occlusion mask of the input flow, eroded by
+  one cell so the upsampled correction cannot bleed into a disoccluded region;
+  ``C = exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)`` is a photometric confidence
+  that drops when the flow is wrong or the lighting changes. When the mean
+  trust over the frame falls below ``cut_threshold`` the frame is a scene cut
+  and the history is dropped entirely.
+* Carry, don't average, down to ``scale`` pixels. Where the history is
+  trusted it is carried outright (averaging two uncorrelated textures erases
+  them); detail finer than ``scale`` pixels always comes from the current
+  stylisation, so it cannot smear. The state is resampled bicubically.
+* Cost. A step is a bicubic warp and the occlusion tests on 1/scale^2 of the
+  frame's pixels.
+
+Why these defaults (the trust of cuts against consecutive frames, the
+flicker and sharpness at each ``scale``) is measured in docs/measurements.md
+and benchmarks/report.
 """
 
 from __future__ import annotations
