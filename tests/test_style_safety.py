@@ -62,7 +62,8 @@ def write_style(path: Path, metadata: dict | str, weights: dict[str, torch.Tenso
 
 
 def files_under(folder: Path) -> set[Path]:
-    return {path for path in folder.rglob("*")}
+    """Every path below ``folder`` except the test's STYLECUT_HOME, where stylecut keeps its runtime cache."""
+    return {path for path in folder.rglob("*") if "stylecut-home" not in path.relative_to(folder).parts}
 
 
 # --- names ------------------------------------------------------------------------------------
