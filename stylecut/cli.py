@@ -18,6 +18,7 @@ import typer
 
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.commands.finetune_progress import DEFAULT_PREVIEW_EVERY
 from stylecut.training.config import TrainConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
@@ -139,19 +140,23 @@ def styles(
 
 @app.command()
 def finetune(
-    style_video: Annotated[Path, typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)],
     name: Annotated[str, typer.Option("--name", help="The new style's name (lower-case, dashes), as `apply --style` will know it.", show_default=False)],
-    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="More style targets: stills with the same look (repeatable).", show_default=False)] = None,
+    style_video: Annotated[Optional[Path], typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)] = None,
+    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="Stills with the look (a painting, a film still, a grade; repeatable), with or instead of --style-video.", show_default=False)] = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
     content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
     steps: Annotated[
-        int,
-        typer.Option("--steps", min=1, max=100_000, help="Training steps (1-2 s each on a 2-core CPU)."),
-    ] = TrainConfig.steps,
+        Optional[int],
+        typer.Option("--steps", min=1, max=100_000, help="Training steps (about 1 CPU-second each); alone, exactly that many; with --minutes, at most that many.", show_default=False),
+    ] = None,
+    minutes: Annotated[
+        Optional[float],
+        typer.Option("--minutes", min=0.1, max=10_000, help="Time budget for the whole command: as many steps as fit (more steps, a stronger look). Default: 10, unless --steps is given.", show_default=False),
+    ] = None,
     size: Annotated[
         int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
     ] = TrainConfig.crop,
-    preview_every: Annotated[Optional[int], typer.Option("--preview-every", min=1, help="Also write a preview into the run folder every K steps.", show_default=False)] = None,
+    preview_every: Annotated[int, typer.Option("--preview-every", min=1, help="Write a small preview into the run folder every K steps.")] = DEFAULT_PREVIEW_EVERY,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,
     device: Annotated[DeviceChoice, typer.Option("--device", help="Where training runs.")] = DeviceChoice.auto,
@@ -170,7 +175,7 @@ def finetune(
 
         request = FinetuneRequest(
             style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
-            steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
+            steps=steps, minutes=minutes, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
             device=device.value, overrides=overrides,
         )
         run_finetune(request)

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import torch
 
-from stylecut.commands.finetune_progress import FinetuneProgress
+from stylecut.commands.finetune_progress import DEFAULT_PREVIEW_EVERY, FinetuneProgress
 from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.training.config import TrainConfig
-from stylecut.training.data import expand_media, read_image, read_video_frames
+from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
 
@@ -42,6 +42,10 @@ FRESH_BASE = "none"  # --base none: a freshly initialised generator
 # discriminator crops both come from them, and decoding stays a second or two.
 STYLE_FRAMES = 20
 MIN_STYLE_FRAMES = 2
+DEFAULT_MINUTES = 10.0  # without --steps or --minutes: a look in ten minutes, end to end
+MAX_STEPS = 100_000
+FINISH_SECONDS = 15.0  # kept from a time budget for writing the style after the last step
+PREVIEW_HEIGHT = 160  # the run folder's previews are small: a glance, not the final sheet
 DEFAULT_CONTENT = "data/content"
 # A face, an interior with an object, and an outdoor scene: what editors' footage is made of.
 DEFAULT_PREVIEW = ("clip_1.jpg", "gift.jpg", "valley_morning.jpg")
@@ -53,14 +57,15 @@ FIXED_FIELDS = ("name", "style", "content", "description")
 class FinetuneRequest:
     """The command's options, as given."""
 
-    style_video: Path
     name: str
+    style_video: Path | None = None
     style_images: list[Path] = field(default_factory=list)
     base: str | None = None
     content: list[Path] = field(default_factory=list)
-    steps: int = TrainConfig.steps  # the recipe's defaults
+    steps: int | None = None  # None: as many as `minutes` allows
+    minutes: float | None = None  # None: DEFAULT_MINUTES, unless `steps` is given
     size: int = TrainConfig.crop
-    preview_every: int | None = None
+    preview_every: int = DEFAULT_PREVIEW_EVERY
     resume: bool = False
     overwrite: bool = False
     device: str = "auto"
@@ -123,7 +128,7 @@ def ensure_writable(*folders: Path) -> None:
 
 
 def style_frames(path: Path, max_side: int) -> list[torch.Tensor]:
-    """Frames sampled across the style video, or one sentence on why there are not enough."""
+    """Frames sampled across a style video, or one sentence on why there are not enough."""
     if not path.is_file():
         raise MediaError(f"The style video {path} does not exist.")
     frames = read_video_frames(path, STYLE_FRAMES, max_side)
@@ -152,18 +157,51 @@ def load_base(base: str | None) -> tuple[str, Generator | None]:
     return entry.name, generator
 
 
+def reference_frames(request: FinetuneRequest, max_side: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The style video's frames and the stills, and the frame previews show first.
+
+    The preview frame is the middle of the style video, else the first still.
+    """
+    if request.style_video is None and not request.style_images:
+        raise UsageError("Give the look to learn: a style video (--style-video) or one or more stills (--style-image).")
+    video = style_frames(request.style_video, max_side) if request.style_video is not None else []
+    stills = load_media(request.style_images, max_side, STYLE_FRAMES)
+    frames = video + stills
+    if not frames:
+        raise MediaError("No usable style image or video frame was found in the --style-image files.")
+    return frames, video[len(video) // 2] if video else stills[0]
+
+
+def planned_steps(request: FinetuneRequest) -> tuple[int, float | None]:
+    """The step count to plan for and the time budget in minutes (None: none).
+
+    --steps alone trains exactly that many steps; --minutes (by default
+    DEFAULT_MINUTES, when neither is given) trains as many as fit, at most
+    --steps.
+    """
+    if request.steps is not None and request.minutes is None:
+        return request.steps, None
+    minutes = DEFAULT_MINUTES if request.minutes is None else request.minutes
+    return request.steps or MAX_STEPS, minutes
+
+
+def references(request: FinetuneRequest) -> list[Path]:
+    return [p for p in (request.style_video, *request.style_images) if p is not None]
+
+
 def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfig:
     unknown = set(request.overrides) - set(TrainConfig.__dataclass_fields__)
     fixed = set(request.overrides) & set(FIXED_FIELDS)
     if unknown or fixed:
         raise UsageError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
     content = request.content or [default_content()]
+    style = references(request)
     config = TrainConfig(
         name=request.name,
-        style=[str(p.resolve()) for p in (request.style_video, *request.style_images)],
+        style=[str(p.resolve()) for p in style],
         content=[str(p.resolve()) for p in content],
-        description=f"fine-tuned from {request.style_video.name}",
-        steps=request.steps,
+        description=f"fine-tuned from {style[0].name}",
+        steps=planned_steps(request)[0],
         crop=request.size,
         frames_per_video=STYLE_FRAMES,
     )
@@ -173,14 +211,20 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     return config
 
 
-def recipe(request: FinetuneRequest, base_name: str) -> str:
-    """The command that made the style, with file names only (paths mean nothing on another machine)."""
-    args = ["stylecut", "finetune", "--style-video", request.style_video.name, "--name", request.name, "--base", base_name]
+def recipe(request: FinetuneRequest, base_name: str, steps: int) -> str:
+    """The command that made the style (with the steps it trained), with file names only.
+
+    Paths mean nothing on another machine.
+    """
+    args = ["stylecut", "finetune"]
+    if request.style_video is not None:
+        args += ["--style-video", request.style_video.name]
+    args += ["--name", request.name, "--base", base_name]
     for path in request.style_images:
         args += ["--style-image", path.name]
     for path in request.content:
         args += ["--content", path.name]
-    args += ["--steps", str(request.steps), "--size", str(request.size)]
+    args += ["--steps", str(steps), "--size", str(request.size)]
     if request.overrides:
         args += ["--train-config", json.dumps(request.overrides, sort_keys=True)]
     return shlex.join(args)
@@ -216,7 +260,7 @@ def write_style(
     pending = target.with_name(f".{target.stem}.preview.tmp.png")
     try:
         contact_sheet(trainer.final_generator(), checked.style_frame, examples, pending)
-        trainer.save_style(target, recipe(request, checked.base_name), metrics, base=checked.base_name)
+        trainer.save_style(target, recipe(request, checked.base_name, trainer.step), metrics, base=checked.base_name)
         pending.replace(preview)
     finally:
         pending.unlink(missing_ok=True)
@@ -233,11 +277,8 @@ class Plan:
     base_name: str
     base: Generator | None
     style_frames: list[torch.Tensor]
-
-    @property
-    def style_frame(self) -> torch.Tensor:
-        """The style frame previews show first: the middle of the style video."""
-        return self.style_frames[len(self.style_frames) // 2]
+    style_frame: torch.Tensor  # the one previews show first
+    minutes: float | None  # the time budget, end to end; None: train exactly config.steps
 
 
 def plan(request: FinetuneRequest) -> Plan:
@@ -249,12 +290,12 @@ def plan(request: FinetuneRequest) -> Plan:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded
     base_name, base = load_base(request.base)
     config = build_config(request, base)
-    frames = style_frames(request.style_video, config.style_max_side)
+    frames, shown = reference_frames(request, config.style_max_side)
     if saved is not None and not config.resumes(saved):
         raise UsageError(
             f"The run '{request.name}' was started with other settings; run the same command with --resume, or use --overwrite to start over."
         )
-    return Plan(target, run_dir, config, saved is not None, base_name, base, frames)
+    return Plan(target, run_dir, config, saved is not None, base_name, base, frames, shown, planned_steps(request)[1])
 
 
 def start_trainer(checked: Plan, device: torch.device) -> Trainer:
@@ -271,22 +312,29 @@ def start_trainer(checked: Plan, device: torch.device) -> Trainer:
     return trainer
 
 
-def train(trainer: Trainer, checked: Plan, progress: FinetuneProgress, preview_every: int | None, examples: list[torch.Tensor]) -> None:
-    """Run to the configured steps; Ctrl-C keeps the checkpoint and says how to resume."""
-    config = checked.config
+def train(
+    trainer: Trainer,
+    checked: Plan,
+    progress: FinetuneProgress,
+    preview_every: int,
+    examples: list[torch.Tensor],
+    deadline: float | None,
+) -> None:
+    """Run to the configured steps or the deadline; Ctrl-C keeps the checkpoint and says how to resume."""
 
     def on_step(step: int, total: int, values: dict[str, float]) -> None:
-        progress.update(step, values, config.phase(step - 1))
-        if preview_every and step % preview_every == 0:
-            contact_sheet(trainer.ema, checked.style_frame, examples, checked.run_dir / f"preview_{step:06d}.png")
+        progress.update(step, total, values, trainer.config.phase(step - 1))
+        if step % preview_every == 0:
+            path = checked.run_dir / f"preview_{step:06d}.png"
+            contact_sheet(trainer.ema, checked.style_frame, examples, path, height=PREVIEW_HEIGHT)
 
     with progress:
-        progress.start(trainer.step, config.phase(trainer.step))
+        progress.start(trainer.step, trainer.config.phase(trainer.step))
         try:
-            trainer.run(on_step)
+            trainer.run(on_step, deadline)
         except KeyboardInterrupt:
             raise Interrupted(
-                f"Interrupted at step {trainer.step} of {config.steps}; the checkpoint is kept in {checked.run_dir}: "
+                f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
                 "run the same command with --resume to continue."
             ) from None
         except FloatingPointError as exc:
@@ -295,22 +343,28 @@ def train(trainer: Trainer, checked: Plan, progress: FinetuneProgress, preview_e
 
 def run_finetune(request: FinetuneRequest) -> Path:
     """Train and write the style; returns the style file's path."""
-    started = time.perf_counter()
+    started = time.monotonic()
     device = select_device(request.device)
     checked = plan(request)
     progress = FinetuneProgress(request.name, checked.config.steps)
     origin = "a freshly initialised generator" if checked.base is None else f"the style '{checked.base_name}'"
-    progress.note(f"Starting from {origin}; {len(checked.style_frames)} style frames from {request.style_video.name}.")
+    sources = ", ".join(p.name for p in references(request))
+    progress.note(f"Starting from {origin}; {len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
     if checked.resume:
-        progress.note(f"Resuming '{request.name}' at step {trainer.step} of {checked.config.steps}.")
+        progress.note(f"Resuming '{request.name}' at step {trainer.step}.")
+    deadline = None
+    if checked.minutes is not None:
+        deadline = started + checked.minutes * 60 - FINISH_SECONDS
+        progress.note(f"Training for as many steps as fit in {checked.minutes:g} minutes (--steps or --minutes to change).")
+    progress.note(f"A preview every {request.preview_every} steps: {checked.run_dir / 'preview_NNNNNN.png'}")
     examples = preview_examples(request, trainer)
-    train(trainer, checked, progress, request.preview_every, examples)
+    train(trainer, checked, progress, request.preview_every, examples, deadline)
     write_style(trainer, checked, request, examples)
     # The style is complete: the checkpoint is no longer needed, the log and previews stay for reference.
     (checked.run_dir / CHECKPOINT).unlink(missing_ok=True)
     progress.note(
-        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps, {time.perf_counter() - started:.0f} s); "
+        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps, {time.monotonic() - started:.0f} s); "
         f"use it with: stylecut apply --style {request.name} CLIP"
     )
     return checked.target

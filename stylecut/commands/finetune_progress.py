@@ -16,6 +16,7 @@ from rich.table import Column
 
 from stylecut.progress import progress_mode, stderr_console
 
+DEFAULT_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
 SHOWN_LOSSES = {"style": "style", "content": "content", "adv_g": "adv", "d": "disc"}
 PLAIN_INTERVAL_SECONDS = 10.0
 
@@ -58,9 +59,11 @@ class FinetuneProgress(AbstractContextManager):
         if self._progress is not None:
             self._task = self._progress.add_task(self.name, total=self.total, completed=step, phase=phase, losses="")
 
-    def update(self, step: int, values: dict[str, float], phase: str) -> None:
+    def update(self, step: int, total: int, values: dict[str, float], phase: str) -> None:
+        """Show step `step` of `total` (a time budget may lower the total as the run goes)."""
+        self.total = total
         if self._progress is not None:
-            self._progress.update(self._task, completed=step, phase=phase, losses=describe(values))
+            self._progress.update(self._task, completed=step, total=total, phase=phase, losses=describe(values))
             return
         now = time.monotonic()
         if now - self._last_line < PLAIN_INTERVAL_SECONDS and step != self.total:

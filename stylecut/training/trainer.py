@@ -27,7 +27,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -40,6 +40,7 @@ from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.styles.style_file import save_style
 from stylecut.training import losses
+from stylecut.training.colour import ReferenceColours
 from stylecut.training.config import TrainConfig
 from stylecut.training.data import CropSampler, load_media
 
@@ -97,8 +98,7 @@ class Trainer:
 
         style_images = load_media([Path(p) for p in config.style], config.style_max_side, config.frames_per_video)
         self.target_grams = style_grams(self.loss_net, style_images, self.style_weights)
-        pixels = torch.cat([i.flatten(1) for i in style_images], dim=1).to(device)
-        self.target_mean, self.target_std = pixels.mean(1, keepdim=True).T, pixels.std(1, keepdim=True).T
+        self.target_colours = ReferenceColours(style_images, config.seed).to(device)
         self.content = CropSampler(
             load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
             config.crop, config.content_scale, config.jitter, config.seed,
@@ -130,7 +130,7 @@ class Trainer:
         terms = {
             "content": cfg.content_weight * losses.content_loss(features, content_features, self.content_weights),
             "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
-            "colour": cfg.colour_weight * losses.colour_loss(stylised, self.target_mean, self.target_std),
+            "colour": cfg.colour_weight * self.target_colours.loss(stylised),
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
         }
@@ -170,10 +170,18 @@ class Trainer:
         for group in self.opt_g.param_groups:
             group["lr"] = self.config.generator_lr(self.step)
 
-    def run(self, on_step: StepCallback | None = None) -> None:
-        """Train until `config.steps`, checkpointing as it goes and on Ctrl-C."""
+    def run(self, on_step: StepCallback | None = None, deadline: float | None = None) -> None:
+        """Train until `config.steps`, checkpointing as it goes and on Ctrl-C.
+
+        With a `deadline` (a `time.monotonic()` value) the run ends by then:
+        after a few warm-up steps the step count becomes what the measured pace
+        fits before the deadline (at most `config.steps`), and it only shrinks
+        afterwards, so the schedule's phases keep their order. At least one
+        step is always trained.
+        """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        pace = _Pace(self.step)
         try:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
@@ -192,8 +200,15 @@ class Trainer:
                         self.save_checkpoint()
                     if on_step is not None:
                         on_step(self.step, self.config.steps, values)
+                    if deadline is not None:
+                        self._fit_steps(pace.affordable(self.step, deadline))
         finally:
             self.save_checkpoint()
+
+    def _fit_steps(self, affordable: int | None) -> None:
+        """Shorten the run to `affordable` steps when fewer than planned fit (never below the current step)."""
+        if affordable is not None and affordable < self.config.steps:
+            self.config = replace(self.config, steps=max(affordable, self.step))
 
     def save_checkpoint(self) -> None:
         state = {
@@ -267,6 +282,29 @@ class Trainer:
     def save_style(self, path: Path, recipe: str, metrics: dict, **extra: object) -> str:
         """Write the final generator as the style file `path` (metadata plus `extra`); returns its sha256."""
         return save_style(path, self.final_generator(), {**self.style_metadata(recipe, metrics), **extra})
+
+
+class _Pace:
+    """How many steps fit before a deadline, from the pace measured since warm-up."""
+
+    WARM_UP = 3  # the first steps also allocate buffers and fill caches: slower than the rest
+
+    def __init__(self, first_step: int) -> None:
+        self.first_step = first_step
+        self.warm: tuple[int, float] | None = None
+
+    def affordable(self, step: int, deadline: float) -> int | None:
+        now = time.monotonic()
+        if now >= deadline:
+            return step
+        if self.warm is None:
+            if step - self.first_step >= self.WARM_UP:
+                self.warm = (step, now)
+            return None
+        done, since = step - self.warm[0], now - self.warm[1]
+        if done == 0:
+            return None
+        return step + int((deadline - now) * done / since)
 
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:
