@@ -29,6 +29,7 @@ from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
+from stylecut.training.base_choice import BaseChoice
 from stylecut.training.config import TrainConfig
 from stylecut.training.trainer import CHECKPOINT, LOG, ChangedSettings, DamagedCheckpoint, Trainer, checkpoint_config
 
@@ -89,6 +90,7 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
     assert all(math.isfinite(v) for r in records for v in r.values())
     assert "adv_g" in records[-1] and "adv_g" not in records[0]  # pre-training first, adversarial later
     assert sorted(p.name for p in run_dir.glob("preview_*.png")) == ["preview_000002.png", "preview_000004.png"]
+    assert Image.open(run_dir / "preview_000002.png").size[1] == finetune.PREVIEW_HEIGHT
     assert not (run_dir / CHECKPOINT).exists()
 
     generator, metadata = load_generator(trained / "styles" / "tiny-look.safetensors")
@@ -173,15 +175,73 @@ def test_a_bundled_style_name_is_never_taken(stylecut_home, style_clip, content_
     assert_one_sentence(result.stderr, "starry-night", "bundled")
 
 
-def test_the_default_base_is_the_first_bundled_style(tmp_path, monkeypatch):
-    path = make_style(tmp_path / "first.safetensors", "first")
-    entries = [StyleEntry(name, path, "bundled", "", "x.jpg") for name in ("first", "second")]
+def test_without_base_the_closest_bundled_style_is_chosen_and_said(stylecut_home, style_clip, content_image, monkeypatch):
+    chosen = {}
+
+    def choose(net, references, examples, candidates):
+        chosen["candidates"] = sorted(candidates)
+        return BaseChoice("second", {"input": 2.0, "first": 1.5, "second": 1.0})
+
+    paths = {name: make_style(stylecut_home.parent / f"{name}.safetensors", name) for name in ("first", "second")}
+    entries = [StyleEntry(name, path, "bundled", "", "x.jpg") for name, path in paths.items()]
     monkeypatch.setattr(finetune, "bundled_styles", lambda: entries)
-    monkeypatch.setattr("stylecut.styles.registry.bundled_styles", lambda: entries)
-    name, generator = finetune.load_base(None)
-    assert name == "first" and generator.config.widths == (8, 16, 16)
-    monkeypatch.setattr(finetune, "bundled_styles", lambda: [])
-    assert finetune.load_base(None) == ("none", None)
+    monkeypatch.setattr(finetune, "choose_base", choose)
+    args = finetune_args(style_clip, content_image, "auto-base")
+    del args[args.index("--base") : args.index("--base") + 2]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert chosen["candidates"] == ["first", "second"]
+    assert "Starting from the style 'second': the bundled style closest to the reference" in result.stderr
+    _, metadata = load_generator(stylecut_home / "styles" / "auto-base.safetensors")
+    assert metadata["base"] == "second" and "--base second" in metadata["recipe"]
+
+    monkeypatch.setattr(finetune, "choose_base", lambda *a: BaseChoice(None, {"input": 1.0, "first": 1.5}))
+    name, generator, why = finetune.closest_base([torch.rand(3, 64, 64)])
+    assert (name, generator) == ("none", None) and "no bundled style is closer" in why
+
+
+def test_a_still_alone_makes_a_loadable_style(stylecut_home, content_image):
+    args = finetune_args(content_image, content_image, "from-a-still")
+    args[args.index("--style-video")] = "--style-image"
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    generator, metadata = load_generator(stylecut_home / "styles" / "from-a-still.safetensors")
+    assert generator(torch.rand(1, 3, 40, 56)).shape == (1, 3, 40, 56)
+    assert metadata["style_image"] == "scene.png" and "--style-video" not in metadata["recipe"]
+
+
+def test_no_reference_at_all_is_a_usage_error(stylecut_home, style_clip, content_image):
+    args = finetune_args(style_clip, content_image, "no-look")
+    del args[args.index("--style-video") : args.index("--style-video") + 2]
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, "--style-video", "--style-image")
+
+
+def test_a_time_budget_stops_in_time_and_still_writes_a_style(stylecut_home, style_clip, content_image):
+    args = finetune_args(style_clip, content_image, "in-time", "--minutes", 0.3)
+    del args[args.index("--steps") : args.index("--steps") + 2]
+    started = time.monotonic()
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started < 0.3 * 60 + 10  # the budget covers the whole command
+    assert "as many steps as fit in 0.3 minutes" in result.stderr
+    _, metadata = load_generator(stylecut_home / "styles" / "in-time.safetensors")
+    steps = metadata["training"]["steps"]
+    assert 1 <= steps < finetune.MAX_STEPS and f"--steps {steps}" in metadata["recipe"]
+
+
+def test_the_trainer_ends_by_its_deadline_with_a_shortened_schedule(tmp_path, style_clip, content_image):
+    trainer = Trainer(tiny_config(style_clip, content_image, steps=100_000), tmp_path / "run")
+    totals = []
+    started = time.monotonic()
+    trainer.run(lambda step, total, values: totals.append(total), deadline=started + 4)
+    took = time.monotonic() - started
+    per_step = took / trainer.step
+    assert took < 4 + 3 * per_step + 1
+    assert trainer.step == trainer.config.steps < 100_000
+    assert totals[0] == 100_000 and totals[-1] == trainer.step  # the plan shrank once the pace was known
+    assert trainer.config.phase(trainer.step - 1) == "fine-tune"
 
 
 def corrupt_copy(clip: Path, folder: Path) -> Path:

@@ -30,14 +30,18 @@ from stylecut.commands.finetune_progress import DEFAULT_PREVIEW_EVERY, FinetuneP
 from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, OutputError, StylecutError, UsageError
 from stylecut.models.generator import Generator
+from stylecut.models.loss_network import lite0_loss_network
+from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
+from stylecut.training.base_choice import choose_base
 from stylecut.training.config import TrainConfig
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
 
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
+BASE_CHOICE_SIDE = 256
 # Enough frames to cover a shot's range of colours and textures; Gram targets and
 # discriminator crops both come from them, and decoding stays a second or two.
 STYLE_FRAMES = 20
@@ -143,18 +147,24 @@ def default_content() -> Path:
     return Path(str(resources.files("stylecut") / DEFAULT_CONTENT))
 
 
-def load_base(base: str | None) -> tuple[str, Generator | None]:
-    """(name to report, generator); None means a fresh generator."""
-    if base is None:
-        bundled = bundled_styles()
-        if not bundled:
-            return FRESH_BASE, None
-        base = bundled[0].name
+def load_base(base: str) -> tuple[str, Generator | None]:
+    """(name to report, generator) of the --base given; None means a fresh generator."""
     if base == FRESH_BASE:
         return FRESH_BASE, None
     entry = resolve_style(base)
     generator, _ = load_style(entry)
     return entry.name, generator
+
+
+def closest_base(frames: list[torch.Tensor]) -> tuple[str, Generator | None, str]:
+    """The default base: the bundled style closest to the reference, else a fresh generator, and why."""
+    candidates = {entry.name: load_style(entry)[0] for entry in bundled_styles()}
+    examples = [read_image(default_content() / name, BASE_CHOICE_SIDE) for name in DEFAULT_PREVIEW]
+    net = lite0_loss_network(STYLE_DISTANCE_BLOCKS)
+    choice = choose_base(net, frames, examples, candidates)
+    if choice.name is None:
+        return FRESH_BASE, None, f"no bundled style is closer to the reference than plain footage ({choice.describe()})"
+    return choice.name, candidates[choice.name], f"the bundled style closest to the reference ({choice.describe()})"
 
 
 def reference_frames(request: FinetuneRequest, max_side: int) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -276,6 +286,7 @@ class Plan:
     resume: bool
     base_name: str
     base: Generator | None
+    base_reason: str
     style_frames: list[torch.Tensor]
     style_frame: torch.Tensor  # the one previews show first
     minutes: float | None  # the time budget, end to end; None: train exactly config.steps
@@ -288,14 +299,19 @@ def plan(request: FinetuneRequest) -> Plan:
     saved = unfinished_run(run_dir, request.name, request.resume, request.overwrite)
     for path in [*request.style_images, *request.content]:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded
-    base_name, base = load_base(request.base)
+    base_name, base = load_base(request.base) if request.base is not None else (FRESH_BASE, None)
     config = build_config(request, base)
     frames, shown = reference_frames(request, config.style_max_side)
+    why = "as asked"
+    if request.base is None:
+        base_name, base, why = closest_base(frames)
+        config = build_config(request, base)
     if saved is not None and not config.resumes(saved):
         raise UsageError(
             f"The run '{request.name}' was started with other settings; run the same command with --resume, or use --overwrite to start over."
         )
-    return Plan(target, run_dir, config, saved is not None, base_name, base, frames, shown, planned_steps(request)[1])
+    minutes = planned_steps(request)[1]
+    return Plan(target, run_dir, config, saved is not None, base_name, base, why, frames, shown, minutes)
 
 
 def start_trainer(checked: Plan, device: torch.device) -> Trainer:
@@ -349,10 +365,12 @@ def run_finetune(request: FinetuneRequest) -> Path:
     progress = FinetuneProgress(request.name, checked.config.steps)
     origin = "a freshly initialised generator" if checked.base is None else f"the style '{checked.base_name}'"
     sources = ", ".join(p.name for p in references(request))
-    progress.note(f"Starting from {origin}; {len(checked.style_frames)} style frames from {sources}.")
+    progress.note(f"Starting from {origin}: {checked.base_reason}.")
+    progress.note(f"{len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
     if checked.resume:
-        progress.note(f"Resuming '{request.name}' at step {trainer.step}.")
+        of = f" of {checked.config.steps}" if checked.minutes is None else ""
+        progress.note(f"Resuming '{request.name}' at step {trainer.step}{of}.")
     deadline = None
     if checked.minutes is not None:
         deadline = started + checked.minutes * 60 - FINISH_SECONDS

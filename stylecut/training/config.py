@@ -50,6 +50,7 @@ class TrainConfig:
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     temporal_max_disp: float = 6.0
+    motion_pairs: int = 8  # consecutive frame pairs per style video for the temporal term (0: none)
     adversarial_weight: float = 0.05
     adversarial_start: float = 0.3
     d_lr: float = 2e-4

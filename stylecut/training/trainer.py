@@ -34,6 +34,7 @@ import torch
 
 from stylecut.errors import StylecutError, UsageError
 from stylecut.flow.warp import in_frame_mask, random_smooth_flow, warp
+from stylecut.media_types import VIDEO_SUFFIXES
 from stylecut.models.discriminator import PatchDiscriminator
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator, GeneratorConfig
@@ -42,7 +43,8 @@ from stylecut.styles.style_file import save_style
 from stylecut.training import losses
 from stylecut.training.colour import ReferenceColours
 from stylecut.training.config import TrainConfig
-from stylecut.training.data import CropSampler, load_media
+from stylecut.training.data import CropSampler, expand_media, load_media
+from stylecut.training.motion import MotionPairs
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -103,11 +105,19 @@ class Trainer:
             load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
             config.crop, config.content_scale, config.jitter, config.seed,
         )
+        videos = [p for p in expand_media([Path(p) for p in config.style]) if p.suffix.lower() in VIDEO_SUFFIXES]
+        motion = MotionPairs(videos, config.motion_pairs, config.style_max_side, config.crop, config.seed)
+        self.motion = motion if len(motion) else None
         # Style crops for the discriminator, at the scale the Gram targets were taken at.
         style_crop = min(config.crop, *(min(i.shape[-2:]) for i in style_images))
         self.style_crops = CropSampler(style_images, style_crop, (0.8, 1.25), 0.0, config.seed + 1)
 
     def _temporal_term(self, content: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
+        """Every other step on real motion of the style videos, when there is any; else on warped crops."""
+        if self.motion is not None and self.step % 2 == 1:
+            a, b, flow_ba, mask = (t.to(self.device) for t in self.motion.sample(max(1, self.config.batch // 2)))
+            out_a, out_b = self.generator(torch.cat([a, b])).chunk(2)
+            return losses.temporal_loss(out_b, warp(out_a, flow_ba), mask)
         n, _, h, w = content.shape
         flow = random_smooth_flow(n, h, w, self.config.temporal_max_disp).to(self.device)
         moved = warp(content, flow)
