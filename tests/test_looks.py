@@ -12,7 +12,7 @@ from stylecut.models.loss_network import lite0_loss_network
 from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.training import losses
 from stylecut.training.base_choice import choose_base
-from stylecut.training.colour import ReferenceColours, rgb_to_lab
+from stylecut.training.colour import ReferenceColours, rgb_to_lab, texture_share
 from stylecut.training.motion import MotionPairs
 
 
@@ -88,3 +88,15 @@ def test_motion_pairs_come_with_a_flow_that_lines_up_consecutive_frames(make_cli
     aligned = ((warp(a, flow_ba) - b).abs() * mask).sum() / mask.sum()
     unaligned = ((a - b).abs() * mask).sum() / mask.sum()
     assert aligned < unaligned
+
+
+def test_the_texture_share_is_low_for_a_grade_and_high_for_a_texture():
+    torch.manual_seed(0)
+    net = lite0_loss_network((0, 2, 4))
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 96), torch.linspace(0, 1, 96), indexing="ij")
+    scenes = [torch.stack([xx, yy, (xx + yy) / 2]) * s for s in (0.6, 0.9)]
+    graded = [(x * torch.tensor([1.0, 0.7, 0.4]).view(3, 1, 1)) ** 0.6 for x in scenes]
+    stripes = [(torch.sin(xx * 90) > 0).float().expand(3, -1, -1) * torch.tensor([0.9, 0.8, 0.2]).view(3, 1, 1)]
+    grade = texture_share(net, graded, scenes, (0, 2, 4))
+    texture = texture_share(net, stripes, scenes, (0, 2, 4))
+    assert grade < 0.5 < texture <= 1.0

@@ -172,8 +172,6 @@ def reference_frames(request: FinetuneRequest, max_side: int) -> tuple[list[torc
 
     The preview frame is the middle of the style video, else the first still.
     """
-    if request.style_video is None and not request.style_images:
-        raise UsageError("Give the look to learn: a style video (--style-video) or one or more stills (--style-image).")
     video = style_frames(request.style_video, max_side) if request.style_video is not None else []
     stills = load_media(request.style_images, max_side, STYLE_FRAMES)
     frames = video + stills
@@ -294,6 +292,8 @@ class Plan:
 
 def plan(request: FinetuneRequest) -> Plan:
     """Check everything a user can get wrong, cheapest first; nothing is written until all passed."""
+    if request.style_video is None and not request.style_images:
+        raise UsageError("Give the look to learn: a style video (--style-video) or one or more stills (--style-image).")
     target = check_name(request.name, request.overwrite)
     run_dir = runs_dir() / request.name
     saved = unfinished_run(run_dir, request.name, request.resume, request.overwrite)

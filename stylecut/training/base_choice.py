@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import LossNetwork
 from stylecut.quality import STYLE_DISTANCE_BLOCKS, style_distance
+from stylecut.training.data import fit
 
 SIDE = 256  # small, so the choice takes seconds; references and images alike, as Grams follow the pixel scale
 MARGIN = 0.9  # a candidate must bring the images this much closer than they already are
@@ -36,11 +36,6 @@ class BaseChoice:
         return f"style distance to the reference (lower is closer): {ranked}"
 
 
-def _fit(image: torch.Tensor, side: int) -> torch.Tensor:
-    scale = side / max(image.shape[-2:])
-    return F.interpolate(image[None], scale_factor=min(scale, 1.0), mode="area")
-
-
 @torch.no_grad()
 def choose_base(
     net: LossNetwork,
@@ -52,8 +47,8 @@ def choose_base(
 
     `net` must compute :data:`STYLE_DISTANCE_BLOCKS`; images are ``(3, H, W)`` in [0, 1].
     """
-    target = style_grams(net, [_fit(r, SIDE)[0] for r in references], STYLE_DISTANCE_BLOCKS)
-    small = [_fit(x, SIDE) for x in examples]
+    target = style_grams(net, [fit(r, SIDE) for r in references], STYLE_DISTANCE_BLOCKS)
+    small = [fit(x, SIDE)[None] for x in examples]
 
     def distance(outputs: list[torch.Tensor]) -> float:
         return sum(style_distance(net, y, target) for y in outputs) / len(outputs)

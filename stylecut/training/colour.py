@@ -17,7 +17,14 @@ CIELAB values are divided by 100, so L runs 0..1 and a and b about -1..1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
+
+from stylecut.models.features import style_grams
+from stylecut.models.loss_network import LossNetwork
+from stylecut.quality import gram_distance
+from stylecut.training.data import fit
 
 # sRGB (D65) to CIE XYZ, and the D65 white point.
 _RGB_TO_XYZ = torch.tensor(
@@ -30,6 +37,7 @@ DIRECTIONS = 32  # the three axes and 29 fixed random directions, a few of which
 PER_STEP = 7
 QUANTILES = 1024
 MAX_PIXELS = 1 << 18  # a random subset of the reference's pixels is plenty for 1024 quantiles
+SHARE_SIDE = 320  # texture_share compares at this size: a few seconds, and Grams follow the pixel scale
 PIXELS_PER_STEP = 1 << 15  # and of the batch's: sorting every pixel of the batch costs a fifth of a step
 
 
@@ -84,3 +92,35 @@ class ReferenceColours:
         ours = (pixels @ self.directions[picks].T).sort(dim=0).values
         ranks = ((torch.arange(len(ours), device=rgb.device) + 0.5) * QUANTILES / len(ours)).long()
         return (ours - self.quantiles[picks][:, ranks].T).square().mean()
+
+
+def match_histograms(rgb: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """A plain colour transfer: each channel of ``(3, H, W)`` remapped, rank for rank, to ``reference``.
+
+    ``reference`` is ``(3, P)``: each row the sorted values of one of the reference's channels.
+    """
+    flat = rgb.flatten(1)
+    ranks = flat.argsort(dim=1).argsort(dim=1)
+    at = ((ranks.float() + 0.5) * reference.shape[1] / flat.shape[1]).long()
+    return reference.gather(1, at).view_as(rgb)
+
+
+@torch.no_grad()
+def texture_share(
+    net: LossNetwork, references: Sequence[torch.Tensor], content: Sequence[torch.Tensor], blocks: Sequence[int]
+) -> float:
+    """How much of the reference's look a colour transfer leaves unexplained, in (0, 1].
+
+    The Gram distance of content images to the reference after matching
+    their colour histograms to it, over the distance before: near 1 for a
+    painting's strokes, lower for a look that is mostly a grade.
+    """
+    references = [fit(r, SHARE_SIDE) for r in references]
+    content = [fit(x, SHARE_SIDE) for x in content]
+    target = style_grams(net, references, blocks)
+    generator = torch.Generator().manual_seed(0)
+    pixels = _subset(torch.cat([r.flatten(1).T for r in references]), MAX_PIXELS, generator)
+    reference = pixels.T.sort(dim=1).values
+    before = sum(gram_distance(net(x[None]), target, blocks) for x in content)
+    after = sum(gram_distance(net(match_histograms(x, reference)[None]), target, blocks) for x in content)
+    return min(1.0, after / before)

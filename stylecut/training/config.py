@@ -45,6 +45,7 @@ class TrainConfig:
     # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
     content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
     style_weight: float = 150.0
+    auto_texture_weight: bool = True  # style_weight times the share of the look colour does not explain
     content_weight: float = 1.0
     colour_weight: float = 5.0
     tv_weight: float = 0.5

@@ -41,7 +41,7 @@ from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.styles.style_file import save_style
 from stylecut.training import losses
-from stylecut.training.colour import ReferenceColours
+from stylecut.training.colour import ReferenceColours, texture_share
 from stylecut.training.config import TrainConfig
 from stylecut.training.data import CropSampler, expand_media, load_media
 from stylecut.training.motion import MotionPairs
@@ -54,6 +54,8 @@ ENTRIES = {
     "step": int, "elapsed": float, "config": str,
 }
 
+SHARE_IMAGES = 8  # content images the texture share is measured on
+MIN_TEXTURE_SHARE = 0.25  # even a pure grade keeps some of the texture term: grain, softness
 StepCallback = Callable[[int, int, dict[str, float]], None]
 
 
@@ -100,9 +102,15 @@ class Trainer:
 
         style_images = load_media([Path(p) for p in config.style], config.style_max_side, config.frames_per_video)
         self.target_grams = style_grams(self.loss_net, style_images, self.style_weights)
+        content_images = load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video)
+        # The texture term's weight follows the share of the look that its colours do not explain.
+        self.texture_share = 1.0
+        if config.auto_texture_weight:
+            shown = content_images[:: max(1, len(content_images) // SHARE_IMAGES)]
+            self.texture_share = max(MIN_TEXTURE_SHARE, texture_share(self.loss_net, style_images, shown, self.style_weights))
         self.target_colours = ReferenceColours(style_images, config.seed).to(device)
         self.content = CropSampler(
-            load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
+            content_images,
             config.crop, config.content_scale, config.jitter, config.seed,
         )
         videos = [p for p in expand_media([Path(p) for p in config.style]) if p.suffix.lower() in VIDEO_SUFFIXES]
@@ -139,7 +147,7 @@ class Trainer:
             content_features = self.loss_net(content[..., dy:, dx:])
         terms = {
             "content": cfg.content_weight * losses.content_loss(features, content_features, self.content_weights),
-            "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
+            "style": cfg.style_weight * self.texture_share * losses.style_loss(features, self.target_grams, self.style_weights),
             "colour": cfg.colour_weight * self.target_colours.loss(stylised),
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
