@@ -263,6 +263,7 @@ def write_style(
         **final_losses(checked.run_dir, trainer.step),
         "training_seconds": round(trainer.elapsed, 1),
         "seconds_per_step": round(trainer.elapsed / max(trainer.step, 1), 3),
+        "texture_share": round(trainer.texture_share, 3),
     }
     preview = target.with_suffix(".png")
     pending = target.with_name(f".{target.stem}.preview.tmp.png")
@@ -368,6 +369,10 @@ def run_finetune(request: FinetuneRequest) -> Path:
     progress.note(f"Starting from {origin}: {checked.base_reason}.")
     progress.note(f"{len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
+    progress.note(
+        f"A colour transfer alone explains {1 - trainer.texture_share:.0%} of the reference's look; "
+        f"its texture term weighs {trainer.texture_share:.2f} of the recipe's."
+    )
     if checked.resume:
         of = f" of {checked.config.steps}" if checked.minutes is None else ""
         progress.note(f"Resuming '{request.name}' at step {trainer.step}{of}.")
