@@ -44,10 +44,12 @@ class TrainConfig:
     style_layers: dict[str, float] = field(default_factory=lambda: {"2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
     # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
     content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
-    style_weight: float = 150.0
+    # Style and content are relative errors (losses.py); at style 10 to content 1, as in an optimisation
+    # (Gatys) test, a feed-forward generator dissolved faces and animals: content needs an equal share.
+    style_weight: float = 4.0
     auto_texture_weight: bool = True  # style_weight times the share of the look colour does not explain
-    content_weight: float = 1.0
-    colour_weight: float = 5.0
+    content_weight: float = 4.0
+    colour_weight: float = 20.0
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     temporal_max_disp: float = 6.0
