@@ -9,6 +9,7 @@ code (see errors.py), and Ctrl-C into exit 130.
 from __future__ import annotations
 
 import json
+import time
 from enum import Enum
 from pathlib import Path
 from collections.abc import Callable
@@ -143,7 +144,7 @@ def finetune(
     name: Annotated[str, typer.Option("--name", help="The new style's name (lower-case, dashes), as `apply --style` will know it.", show_default=False)],
     style_video: Annotated[Optional[Path], typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)] = None,
     style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="Stills with the look (a painting, a film still, a grade; repeatable), with or instead of --style-video.", show_default=False)] = None,
-    base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
+    base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the bundled style closest to the reference, else from scratch.", show_default=False)] = None,
     content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
     steps: Annotated[
         Optional[int],
@@ -163,6 +164,7 @@ def finetune(
     train_config: Annotated[Optional[str], typer.Option("--train-config", hidden=True, help="JSON object of TrainConfig fields to override (tests, experiments).")] = None,
 ) -> None:
     """Make your own style from a short clip with the look you want (and optional stills)."""
+    started = time.monotonic()  # a time budget counts from here: importing torch and loading are inside it
     try:
         overrides = json.loads(train_config) if train_config else {}
     except json.JSONDecodeError:
@@ -176,7 +178,7 @@ def finetune(
         request = FinetuneRequest(
             style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
             steps=steps, minutes=minutes, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
-            device=device.value, overrides=overrides,
+            device=device.value, overrides=overrides, started=started,
         )
         run_finetune(request)
 

@@ -231,16 +231,21 @@ def test_a_time_budget_stops_in_time_and_still_writes_a_style(stylecut_home, sty
     assert 1 <= steps < finetune.MAX_STEPS and f"--steps {steps}" in metadata["recipe"]
 
 
-def test_the_trainer_ends_by_its_deadline_with_a_shortened_schedule(tmp_path, style_clip, content_image):
+def test_the_trainer_ends_by_its_deadline_with_a_shortened_schedule(tmp_path, style_clip, content_image, monkeypatch):
+    # A clock that moves one second per step makes the pace, and so the plan, exact on any machine.
+    clock = [0.0]
+    real_step = Trainer.train_step
+
+    def one_second_step(self: Trainer) -> dict[str, float]:
+        clock[0] += 1.0
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", one_second_step)
     trainer = Trainer(tiny_config(style_clip, content_image, steps=100_000), tmp_path / "run")
     totals = []
-    started = time.monotonic()
-    trainer.run(lambda step, total, values: totals.append(total), deadline=started + 4)
-    took = time.monotonic() - started
-    per_step = took / trainer.step
-    assert took < 4 + 3 * per_step + 1
-    assert trainer.step == trainer.config.steps < 100_000
-    assert totals[0] == 100_000 and totals[-1] == trainer.step  # the plan shrank once the pace was known
+    trainer.run(lambda step, total, values: totals.append(total), deadline=20.0, clock=lambda: clock[0])
+    assert clock[0] == trainer.step == trainer.config.steps == 20
+    assert totals == [100_000] * 3 + [20] * 17  # planned once the warm-up steps had shown the pace
     assert trainer.config.phase(trainer.step - 1) == "fine-tune"
 
 

@@ -48,7 +48,9 @@ STYLE_FRAMES = 20
 MIN_STYLE_FRAMES = 2
 DEFAULT_MINUTES = 10.0  # without --steps or --minutes: a look in ten minutes, end to end
 MAX_STEPS = 100_000
-FINISH_SECONDS = 15.0  # kept from a time budget for writing the style after the last step
+# Kept from a time budget for writing the style after the last step: a few seconds on an idle machine,
+# half a minute on a loaded one.
+FINISH_SECONDS = 30.0
 PREVIEW_HEIGHT = 160  # the run folder's previews are small: a glance, not the final sheet
 DEFAULT_CONTENT = "data/content"
 # A face, an interior with an object, and an outdoor scene: what editors' footage is made of.
@@ -75,6 +77,7 @@ class FinetuneRequest:
     device: str = "auto"
     # TrainConfig fields to override (a hidden option, for tests and experiments).
     overrides: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)  # when the command started: the budget's origin
 
 
 def runs_dir() -> Path:
@@ -340,7 +343,7 @@ def train(
     """Run to the configured steps or the deadline; Ctrl-C keeps the checkpoint and says how to resume."""
 
     def on_step(step: int, total: int, values: dict[str, float]) -> None:
-        progress.update(step, total, values, trainer.config.phase(step - 1))
+        progress.update(step, total if total < MAX_STEPS else None, values, trainer.config.phase(step - 1))
         if step % preview_every == 0:
             path = checked.run_dir / f"preview_{step:06d}.png"
             contact_sheet(trainer.ema, checked.style_frame, examples, path, height=PREVIEW_HEIGHT)
@@ -360,10 +363,10 @@ def train(
 
 def run_finetune(request: FinetuneRequest) -> Path:
     """Train and write the style; returns the style file's path."""
-    started = time.monotonic()
+    started = request.started
     device = select_device(request.device)
     checked = plan(request)
-    progress = FinetuneProgress(request.name, checked.config.steps)
+    progress = FinetuneProgress(request.name, None if checked.minutes is not None else checked.config.steps)
     origin = "a freshly initialised generator" if checked.base is None else f"the style '{checked.base_name}'"
     sources = ", ".join(p.name for p in references(request))
     progress.note(f"Starting from {origin}: {checked.base_reason}.")

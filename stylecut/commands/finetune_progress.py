@@ -28,7 +28,7 @@ def describe(values: dict[str, float]) -> str:
 class FinetuneProgress(AbstractContextManager):
     """One bar (or a plain line every few seconds) for the steps of one run."""
 
-    def __init__(self, name: str, total: int) -> None:
+    def __init__(self, name: str, total: int | None) -> None:
         self.name = name
         self.total = total
         self.console = stderr_console()
@@ -59,8 +59,8 @@ class FinetuneProgress(AbstractContextManager):
         if self._progress is not None:
             self._task = self._progress.add_task(self.name, total=self.total, completed=step, phase=phase, losses="")
 
-    def update(self, step: int, total: int, values: dict[str, float], phase: str) -> None:
-        """Show step `step` of `total` (a time budget may lower the total as the run goes)."""
+    def update(self, step: int, total: int | None, values: dict[str, float], phase: str) -> None:
+        """Show step `step` of `total`: None while a time budget has not yet set it, and it may shrink."""
         self.total = total
         if self._progress is not None:
             self._progress.update(self._task, completed=step, total=total, phase=phase, losses=describe(values))
@@ -70,8 +70,10 @@ class FinetuneProgress(AbstractContextManager):
             return
         self._last_line = now
         per_step = (now - self._started) / max(step - self._first_step, 1)
-        eta = per_step * (self.total - step)
-        self.console.print(f"{self.name}: step {step}/{self.total} ({phase}) {describe(values)}, {per_step:.2f} s/step, ETA {eta:.0f} s", highlight=False)
+        of = "" if total is None else f"/{total}"
+        eta = "" if total is None else f", ETA {per_step * (total - step):.0f} s"
+        line = f"{self.name}: step {step}{of} ({phase}) {describe(values)}, {per_step:.2f} s/step{eta}"
+        self.console.print(line, highlight=False)
 
     def note(self, message: str) -> None:
         self.console.print(message, highlight=False, markup=False)

@@ -188,10 +188,15 @@ class Trainer:
         for group in self.opt_g.param_groups:
             group["lr"] = self.config.generator_lr(self.step)
 
-    def run(self, on_step: StepCallback | None = None, deadline: float | None = None) -> None:
+    def run(
+        self,
+        on_step: StepCallback | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Train until `config.steps`, checkpointing as it goes and on Ctrl-C.
 
-        With a `deadline` (a `time.monotonic()` value) the run ends by then:
+        With a `deadline` (a `clock()` value) the run ends by then:
         after a few warm-up steps the step count becomes what the measured pace
         fits before the deadline (at most `config.steps`), and it only shrinks
         afterwards, so the schedule's phases keep their order. At least one
@@ -199,7 +204,7 @@ class Trainer:
         """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        pace = _Pace(self.step)
+        pace = _Pace(self.step, clock)
         try:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
@@ -216,10 +221,10 @@ class Trainer:
                     log.flush()
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
-                    if on_step is not None:
-                        on_step(self.step, self.config.steps, values)
                     if deadline is not None:
                         self._fit_steps(pace.affordable(self.step, deadline))
+                    if on_step is not None:
+                        on_step(self.step, self.config.steps, values)
         finally:
             self.save_checkpoint()
 
@@ -307,12 +312,13 @@ class _Pace:
 
     WARM_UP = 3  # the first steps also allocate buffers and fill caches: slower than the rest
 
-    def __init__(self, first_step: int) -> None:
+    def __init__(self, first_step: int, clock: Callable[[], float]) -> None:
         self.first_step = first_step
+        self.clock = clock
         self.warm: tuple[int, float] | None = None
 
     def affordable(self, step: int, deadline: float) -> int | None:
-        now = time.monotonic()
+        now = self.clock()
         if now >= deadline:
             return step
         if self.warm is None:
