@@ -20,7 +20,7 @@ import typer
 from stylecut import __version__
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 from stylecut.commands.finetune_progress import DEFAULT_PREVIEW_EVERY
-from stylecut.training.config import TrainConfig
+from stylecut.training.config import FINETUNE_CROP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -156,7 +156,7 @@ def finetune(
     ] = None,
     size: Annotated[
         int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
-    ] = TrainConfig.crop,
+    ] = FINETUNE_CROP,
     preview_every: Annotated[int, typer.Option("--preview-every", min=1, help="Write a small preview into the run folder every K steps.")] = DEFAULT_PREVIEW_EVERY,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,

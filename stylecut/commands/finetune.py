@@ -35,7 +35,7 @@ from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
 from stylecut.training.base_choice import choose_base
-from stylecut.training.config import TrainConfig
+from stylecut.training.config import FINETUNE_CROP, TrainConfig
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
@@ -70,7 +70,7 @@ class FinetuneRequest:
     content: list[Path] = field(default_factory=list)
     steps: int | None = None  # None: as many as `minutes` allows
     minutes: float | None = None  # None: DEFAULT_MINUTES, unless `steps` is given
-    size: int = TrainConfig.crop
+    size: int = FINETUNE_CROP
     preview_every: int = DEFAULT_PREVIEW_EVERY
     resume: bool = False
     overwrite: bool = False
