@@ -10,8 +10,11 @@ The references (none of them used by a bundled style):
 - flat graphic: the Golden Gate photo posterised by ffmpeg (median radius 5, then ELBG
   quantisation to 5 colours) into a scratch folder (--style-image).
 
-Each runs at the command's default settings in a scratch STYLECUT_HOME, one after the
-other; wall and CPU seconds are the command's own (its process and children). Then, on
+Each runs at the command's default settings in its own STYLECUT_HOME (``--home``, default a
+scratch folder), one after the other; wall and CPU seconds are the command's own (its process
+and children), kept in ``timing.json`` beside the style. ``--score-only`` scores the styles
+already in ``--home`` (for runs started by hand, say in parallel, with ``timing.json`` written
+from ``/usr/bin/time``). Then, on
 the held-out stills of ``stylecut.training.export.evaluation_media`` (a photo and frames
 of three clips, at 480 px): the style distance of the output to the reference relative to
 the input's, in EfficientNet-Lite0 (``stylecut.quality.style_distance``, blocks 0-10) and
@@ -64,6 +67,7 @@ def reference_file(kind: str, media: Path, scratch: Path) -> tuple[str, Path]:
     if kind != "flat":
         return option, media / relative
     target = scratch / "flat_golden_gate.png"
+    scratch.mkdir(parents=True, exist_ok=True)
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(media / relative), "-vf", FLAT_FILTER, str(target)], check=True)
     return option, target
 
@@ -79,7 +83,7 @@ def networks() -> dict[str, LossNetwork]:
 
 
 def run_finetune(option: str, reference: Path, home: Path, name: str, extra: list[str]) -> dict:
-    """The real command, timed: wall seconds and the CPU seconds of its process tree."""
+    """The real command, timed: wall seconds and the CPU seconds of its process tree (also in timing.json)."""
     command = [str(Path(sys.executable).with_name("stylecut")), "finetune", option, str(reference), "--name", name, *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -89,7 +93,10 @@ def run_finetune(option: str, reference: Path, home: Path, name: str, extra: lis
     if done.returncode != 0:
         raise SystemExit(f"finetune failed for {reference.name}:\n{done.stderr}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"wall_seconds": round(wall), "cpu_seconds": round(cpu), "log": done.stderr}
+    timing = {"wall_seconds": round(wall), "cpu_seconds": round(cpu)}
+    (home / "timing.json").write_text(json.dumps(timing))
+    (home / "finetune.log").write_text(done.stderr)
+    return timing
 
 
 @torch.inference_mode()
@@ -120,6 +127,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", default=",".join(REFERENCES), help="comma-separated: " + ", ".join(REFERENCES))
     parser.add_argument("--docs", type=Path, help="also write sheets of our own media here (safe to commit)")
+    parser.add_argument("--home", type=Path, help="keep each look's STYLECUT_HOME here (default: a scratch folder)")
+    parser.add_argument("--score-only", action="store_true", help="score the looks already in --home")
     parser.add_argument("finetune_args", nargs="*", help="extra arguments for every finetune (after --)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -128,10 +137,14 @@ def main() -> None:
     nets = networks()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
+        homes = args.home or Path(scratch)
         for kind in args.only.split(","):
-            option, reference = reference_file(kind, args.media, Path(scratch))
-            home = Path(scratch) / kind
-            timing = run_finetune(option, reference, home, f"look-{kind}", args.finetune_args)
+            option, reference = reference_file(kind, args.media, homes)
+            home = homes / kind
+            if args.score_only:
+                timing = json.loads((home / "timing.json").read_text())
+            else:
+                timing = run_finetune(option, reference, home, f"look-{kind}", args.finetune_args)
             generator, metadata = load_generator(home / "styles" / f"look-{kind}.safetensors")
             generator.eval()
             references = load_media([reference], STYLE_SIDE, 20)
