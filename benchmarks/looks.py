@@ -156,7 +156,7 @@ def main() -> None:
             contact_sheet(generator, shown, examples, args.out / f"{kind}.png", height=240)
             if args.docs:
                 ours = own_media()  # the first tile is the example frame as it is, then all four stylised
-                contact_sheet(generator, ours[0], ours, args.docs / f"{kind}.png", height=200)
+                contact_sheet(generator, ours[0], ours, args.docs / f"{kind}.jpg", height=200)
             print(json.dumps({k: v for k, v in results[kind].items() if k != "log"}), flush=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     rows = ["| look | reference | base | steps | Lite0 style ratio | Lite2 style ratio | content Lite0 / Lite2 | wall s | CPU s |",
