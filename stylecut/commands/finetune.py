@@ -1,16 +1,20 @@
-"""`stylecut finetune`: a user style from a short style video (and images), resumable.
+"""`stylecut finetune`: a user style from a style video, one or a few stills, or both; resumable.
 
-Everything a user can get wrong (name, collisions, the style video, an
+Everything a user can get wrong (name, collisions, the references, an
 unfinished run) is checked before any training, so bad input costs nothing
 and leaves nothing behind. The style targets are frames sampled across the
-reference clip; the content is the user's media or the small set that ships
-in stylecut/data/content. Training starts from a base style's generator and
-follows the recipe of the bundled styles (``stylecut.training``: its three
-phases, pre-training, adversarial and fine-tune, are what the progress bar
-shows). The run lives in ``<user dir>/../runs/NAME`` (checkpoint, log,
-optional previews; the checkpoint goes once the style exists); the style file
-is written last and atomically, so `stylecut styles` never lists a half-made
-style.
+reference clip and the stills; the content is the user's media or the small
+set that ships in stylecut/data/content. Training starts from --base, by
+default the bundled style already closest to the reference
+(``stylecut.training.base_choice``), and follows the recipe of the bundled
+styles (``stylecut.training``: its three phases, pre-training, adversarial
+and fine-tune, are what the progress bar shows). Without --steps, a time
+budget (--minutes, DEFAULT_MINUTES by default, counted from the command's
+start) sets the step count once the pace is known. The run lives in
+``<user dir>/../runs/NAME`` (checkpoint, log, a small preview every
+--preview-every steps; the checkpoint goes once the style exists); the style
+file is written last and atomically, so `stylecut styles` never lists a
+half-made style.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 One recipe serves the bundled styles (``training/train_style.py``) and
 ``stylecut finetune``; both only build a :class:`TrainConfig` and export the
-result. Each step: stylise a batch of content crops; content, style (Gram),
-colour, total-variation and temporal losses from the frozen
-EfficientNet-Lite0; once the config's adversarial phase begins, a hinge
+result. Each step: stylise a batch of content crops; content and style
+(Gram) losses from the frozen EfficientNet-Lite0, both relative errors, the
+style's weighted by the reference's texture share; the colour distribution
+(``colour.py``), total variation, and a temporal term (on real motion of
+the style videos every other step, ``motion.py``); once the config's adversarial phase begins, a hinge
 adversarial term from a PatchGAN that sees crops of the style images as
 real. The discriminator then takes its own step (G step, then D step, as in
 Real-ESRGAN). The generator's learning rate follows the config's schedule
