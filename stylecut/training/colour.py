@@ -12,6 +12,10 @@ distance, as in Pitie et al.'s colour transfer), carry the palette and which
 colours go with which tones. Pixels are pooled over the batch: one crop of
 sky need not hold the reference's whole range, a batch of crops should.
 
+How much the texture term matters is read from the same statistics:
+:func:`texture_share` is the part of the reference's Gram distance that a
+plain colour transfer (each RGB channel's histogram matched) leaves.
+
 CIELAB values are divided by 100, so L runs 0..1 and a and b about -1..1.
 """
 
