@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from fidelity import CONTENT_LAYER, STYLE_LAYERS
+
 from stylecut.models.features import style_grams
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network, load_efficientnet
 from stylecut.quality import CONTENT_BLOCK, STYLE_DISTANCE_BLOCKS, gram_distance, relative_error
@@ -68,7 +68,10 @@ def reference_file(kind: str, media: Path, scratch: Path) -> tuple[str, Path]:
         return option, media / relative
     target = scratch / "flat_golden_gate.png"
     scratch.mkdir(parents=True, exist_ok=True)
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(media / relative), "-vf", FLAT_FILTER, str(target)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(media / relative), "-vf", FLAT_FILTER, str(target)],
+        check=True,
+    )
     return option, target
 
 
@@ -84,10 +87,20 @@ def networks() -> dict[str, LossNetwork]:
 
 def run_finetune(option: str, reference: Path, home: Path, name: str, extra: list[str]) -> dict:
     """The real command, timed: wall seconds and the CPU seconds of its process tree (also in timing.json)."""
-    command = [str(Path(sys.executable).with_name("stylecut")), "finetune", option, str(reference), "--name", name, *extra]
+    command = [
+        str(Path(sys.executable).with_name("stylecut")),
+        "finetune",
+        option,
+        str(reference),
+        "--name",
+        name,
+        *extra,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, "STYLECUT_HOME": str(home)}, capture_output=True, text=True)
+    done = subprocess.run(
+        command, env={**os.environ, "STYLECUT_HOME": str(home)}, capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -100,7 +113,9 @@ def run_finetune(option: str, reference: Path, home: Path, name: str, extra: lis
 
 
 @torch.inference_mode()
-def score(generator: torch.nn.Module, references: list[torch.Tensor], examples: list[torch.Tensor], nets: dict) -> dict:
+def score(
+    generator: torch.nn.Module, references: list[torch.Tensor], examples: list[torch.Tensor], nets: dict
+) -> dict:
     outputs = [generator(x[None]) for x in examples]
     scores = {}
     for key, net in nets.items():
@@ -109,7 +124,9 @@ def score(generator: torch.nn.Module, references: list[torch.Tensor], examples: 
         stylised = [net(y) for y in outputs]
         before = sum(gram_distance(f, target, BLOCKS[key]) for f in inputs) / len(inputs)
         after = sum(gram_distance(f, target, BLOCKS[key]) for f in stylised) / len(stylised)
-        content = sum(relative_error(y[CONTENT[key]], x[CONTENT[key]]) for x, y in zip(inputs, stylised)) / len(inputs)
+        content = sum(
+            relative_error(y[CONTENT[key]], x[CONTENT[key]]) for x, y in zip(inputs, stylised)
+        ) / len(inputs)
         scores[key] = {"style_ratio": round(after / before, 3), "content_distance": round(content, 3)}
     return scores
 
@@ -125,9 +142,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--only", default=",".join(REFERENCES), help="comma-separated: " + ", ".join(REFERENCES))
+    parser.add_argument(
+        "--only", default=",".join(REFERENCES), help="comma-separated: " + ", ".join(REFERENCES)
+    )
     parser.add_argument("--docs", type=Path, help="also write sheets of our own media here (safe to commit)")
-    parser.add_argument("--home", type=Path, help="keep each look's STYLECUT_HOME here (default: a scratch folder)")
+    parser.add_argument(
+        "--home", type=Path, help="keep each look's STYLECUT_HOME here (default: a scratch folder)"
+    )
     parser.add_argument("--score-only", action="store_true", help="score the looks already in --home")
     parser.add_argument("finetune_args", nargs="*", help="extra arguments for every finetune (after --)")
     args = parser.parse_args()
@@ -149,8 +170,11 @@ def main() -> None:
             generator.eval()
             references = load_media([reference], STYLE_SIDE, 20)
             results[kind] = {
-                "reference": reference.name, **score(generator, references, examples, nets),
-                "steps": metadata["training"]["steps"], "base": metadata.get("base"), **timing,
+                "reference": reference.name,
+                **score(generator, references, examples, nets),
+                "steps": metadata["training"]["steps"],
+                "base": metadata.get("base"),
+                **timing,
             }
             shown = references[len(references) // 2]
             contact_sheet(generator, shown, examples, args.out / f"{kind}.png", height=240)
@@ -159,8 +183,10 @@ def main() -> None:
                 contact_sheet(generator, ours[0], ours, args.docs / f"{kind}.jpg", height=200)
             print(json.dumps({k: v for k, v in results[kind].items() if k != "log"}), flush=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    rows = ["| look | reference | base | steps | Lite0 style ratio | Lite2 style ratio | content Lite0 / Lite2 | wall s | CPU s |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| look | reference | base | steps | Lite0 style ratio | Lite2 style ratio | content Lite0 / Lite2 | wall s | CPU s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for kind, r in results.items():
         rows.append(
             f"| {kind} | {r['reference']} | {r['base']} | {r['steps']} | {r['lite0']['style_ratio']} | {r['lite2']['style_ratio']} "
