@@ -43,9 +43,10 @@ def preview_sheet() -> Path:
     return run_preview(request, print)
 
 
-def _at_scale(generator: torch.nn.Module, frame: Image.Image, scale: float) -> Image.Image:
-    """The frame stylised at ``scale`` times its size and brought back to it, as `apply --scale` does."""
-    height, width = working_size(frame.width, frame.height, scale)
+def _at_scale(generator: torch.nn.Module, frame: Image.Image, scale: float, side: int | None) -> Image.Image:
+    """The frame stylised at ``scale`` times the working size of a style with working side ``side`` and
+    brought back to the frame's size, as `apply --scale` does."""
+    height, width = working_size(frame.width, frame.height, scale, working_side=side)
     small = np.asarray(frame.resize((width, height), Image.Resampling.BILINEAR))[None]
     stylised = stylise_frames(generator, small, Controls(), torch.device("cpu"))[0]
     return Image.fromarray(stylised).resize(frame.size, Image.Resampling.BICUBIC)
@@ -53,24 +54,26 @@ def _at_scale(generator: torch.nn.Module, frame: Image.Image, scale: float) -> I
 
 def scale_figure() -> Path:
     frame = Image.fromarray(FrameReader(EXAMPLE).read([FRAME])[0])
-    columns = [("original", lambda generator: frame)]
+    columns = [("original", lambda style: frame)]
     for scale in SCALES:
+        # The example clip is smaller than the bundled styles' working side: it runs at its own size.
         height, width = working_size(frame.width, frame.height, scale)
         label = f"scale {scale:g} ({width}x{height})"
-        columns.append((label, lambda generator, scale=scale: _at_scale(generator, frame, scale)))
+        columns.append((label, lambda style, scale=scale: _at_scale(*style, frame, scale)))
     crop_w, crop_h = CROP[2] - CROP[0], CROP[3] - CROP[1]
     size = (len(columns) * (crop_w + GAP), len(SCALE_STYLES) * (LABEL_HEIGHT + crop_h))
     sheet = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=FONT_SIZE)
     for row, name in enumerate(SCALE_STYLES):
-        generator, _ = load_style(resolve_style(name))
+        generator, metadata = load_style(resolve_style(name))
+        style = (generator, metadata["working_side"])
         top = row * (LABEL_HEIGHT + crop_h)
         for column, (label, render) in enumerate(columns):
             left = column * (crop_w + GAP)
             text = label if column == 0 else f"{name}, {label}"
             draw.text((left + GAP, top + (LABEL_HEIGHT - FONT_SIZE) // 2), text, fill="black", font=font)
-            sheet.paste(render(generator).crop(CROP), (left, top + LABEL_HEIGHT))
+            sheet.paste(render(style).crop(CROP), (left, top + LABEL_HEIGHT))
     target = DOCS / "scale.jpg"
     sheet.save(target, quality=JPEG_QUALITY)
     return target

@@ -109,6 +109,21 @@ def test_working_size(size, scale, max_side, expected):
 
 
 @pytest.mark.parametrize(
+    ("size", "scale", "max_side", "expected"),
+    [
+        ((1920, 1080), 1.0, None, (480, 853)),  # the style's short side, whatever the clip's size
+        ((3840, 2160), 1.0, None, (480, 853)),
+        ((1080, 1920), 1.0, None, (853, 480)),  # portrait: the short side is the width
+        ((3840, 2160), 0.5, None, (240, 427)),  # --scale multiplies it
+        ((640, 360), 1.0, None, (360, 640)),  # never above the clip's own size
+        ((3840, 2160), 1.0, 640, (360, 640)),  # --max-side still caps the longer side
+    ],
+)
+def test_working_size_of_a_style_with_a_working_side(size, scale, max_side, expected):
+    assert working_size(*size, scale=scale, max_side=max_side, working_side=480) == expected
+
+
+@pytest.mark.parametrize(
     "values",
     [
         {"strength": 1.5},
@@ -227,6 +242,17 @@ def test_scale_sets_the_working_size(clip, tiny_style, tmp_path):
         ClipStyliser(generator, options).run(info, target)
         assert seen == {expected}
         assert (probe(target).display_width, probe(target).frame_count) == (64, info.frame_count)
+
+
+def test_a_style_with_a_working_side_runs_there_and_keeps_the_clip_size(clip, tiny_style, tmp_path):
+    generator, _ = load_generator(tiny_style)
+    seen = set()
+    generator.register_forward_hook(lambda module, args, out: seen.add(tuple(args[0].shape[-2:])))
+    info = probe(clip)  # 64x48
+    target = tmp_path / "sized.mp4"
+    ClipStyliser(generator, ApplyOptions(temporal=False), working_side=32).run(info, target)
+    assert seen == {(32, 43)}
+    assert (probe(target).display_width, probe(target).display_height) == (64, 48)
 
 
 @pytest.mark.parametrize(

@@ -470,3 +470,19 @@ def test_the_trainer_resumes_only_under_its_own_settings(tmp_path, style_clip, c
     assert longer.step == 3
     with pytest.raises(ChangedSettings):
         Trainer(replace(config, style_weight=1.0), tmp_path).resume()
+
+
+def test_a_working_side_trains_on_content_at_that_side_with_the_content_videos_motion(
+    tmp_path, style_clip, content_image, make_clip
+):
+    painting = tmp_path / "painting.png"
+    Image.new("RGB", (96, 96), (200, 120, 40)).save(painting)
+    content_clip = make_clip(size="160x128", frames=12)
+    config = tiny_config(
+        painting, content_image, content=[str(content_image), str(content_clip)], working_side=72
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    assert max(min(image.shape[-2:]) for image in trainer.content.images) == 72
+    assert trainer.motion is not None  # a style given by an image: the motion of the content's clip
+    assert min(trainer.motion.pairs[0][0].shape[-2:]) == 72
+    assert trainer.style_metadata("recipe", {})["working_side"] == 72

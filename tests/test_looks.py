@@ -90,7 +90,7 @@ def test_the_base_is_the_candidate_closest_to_the_reference_or_none():
 
 def test_motion_pairs_come_with_a_flow_that_lines_up_consecutive_frames(make_clip):
     clip = make_clip(size="128x96", frames=12)
-    pairs = MotionPairs([clip], pairs_per_video=3, max_side=128, crop=64, seed=0)
+    pairs = MotionPairs([clip], pairs_per_video=3, side=128, crop=64, seed=0)
     assert len(pairs) >= 1
     a, b, flow_ba, mask = pairs.sample(2)
     assert (

@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from stylecut.errors import StyleError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry, style_file
-from stylecut.styles.metadata import FORMAT, MAX_WIDTH, read_metadata
+from stylecut.styles.metadata import FORMAT, MAX_WIDTH, MAX_WORKING_SIDE, MIN_WORKING_SIDE, read_metadata
 from stylecut.styles.names import is_valid_name
 from stylecut.styles.style_file import load_generator
 
@@ -141,6 +141,12 @@ def test_architectures_up_to_the_bounds_are_accepted(tmp_path):
     assert read_metadata(path)["architecture"] == widest
 
 
+@pytest.mark.parametrize("side", [None, MIN_WORKING_SIDE, 480, MAX_WORKING_SIDE])
+def test_working_sides_within_the_bounds_are_accepted(tmp_path, side):
+    path = write_style(tmp_path / "sized.safetensors", document(working_side=side))
+    assert read_metadata(path)["working_side"] == side
+
+
 def test_a_safetensors_file_that_is_not_a_style_is_refused(tmp_path):
     path = tmp_path / "model.safetensors"
     save_file(tiny_weights(), str(path), metadata={"format": "pt"})
@@ -175,6 +181,10 @@ def test_a_safetensors_file_that_is_not_a_style_is_refused(tmp_path):
         (document(description="x" * 100_000), "description"),
         (document(description="bell\x07 and \x1b[2J escape"), "description"),
         (document(style_image=12), "style_image"),
+        (document(working_side=64), "working_side"),
+        (document(working_side=100_000), "working_side"),
+        (document(working_side="480"), "working_side"),
+        (document(working_side=480.5), "working_side"),
     ],
 )
 def test_damaged_metadata_is_refused_before_building_anything(tmp_path, monkeypatch, metadata, problem):

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Train (or resume) every bundled style in two lanes of one thread each, the
 # fastest layout on a 2-core machine. Safe to re-run: finished styles resume
-# at their last step and are only re-exported.
+# at their last step and are only re-exported. Arguments go to each
+# train_style.py (e.g. --media DIR).
 set -u
 cd "$(dirname "$0")/.."
 mkdir -p runs
 lane() {
-  for name in "$@"; do
-    python training/train_style.py "training/configs/$name.toml" --threads 1 >> "runs/$name.out" 2>&1
+  for name in $1; do
+    python training/train_style.py "training/configs/$name.toml" --threads 1 "${@:2}" >> "runs/$name.out" 2>&1
   done
 }
-lane starry-night great-wave composition-vii parasol &
-lane udnie the-scream shipwreck &
+lane "starry-night great-wave composition-vii" "$@" &
+lane "udnie the-scream shipwreck" "$@" &
 wait

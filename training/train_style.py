@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from stylecut.errors import StylecutError
+from stylecut.styles.style_file import load_generator
 from stylecut.training.config import TrainConfig
 from stylecut.training.export import export_style
 from stylecut.training.trainer import CHECKPOINT, LOG, Trainer
@@ -41,13 +42,17 @@ def main() -> None:
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
+    parser.add_argument(
+        "--base", type=Path, help="a style file to fine-tune from (default: a fresh generator)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
     config = load_config(args.config, args.media.resolve())
     run_dir = args.runs / config.name
-    trainer = Trainer(config, run_dir)
+    base = load_generator(args.base)[0] if args.base else None
+    trainer = Trainer(config, run_dir, base=base)
     if (run_dir / CHECKPOINT).exists():
         try:
             trainer.resume()

@@ -127,14 +127,16 @@ def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
     options = request.options()
     entry = resolve_style(request.style)
-    generator, _ = load_style(entry)
+    generator, metadata = load_style(entry)
     jobs = plan_jobs(
         request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
     )
     with thread_limit(options.threads):
         # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
         cache_key = entry.sha256 or sha256_of(entry.path)
-        styliser, notices = create_styliser(generator, options, style=entry.name, cache_key=cache_key)
+        styliser, notices = create_styliser(
+            generator, options, style=entry.name, cache_key=cache_key, working_side=metadata["working_side"]
+        )
         infos = _probe_jobs(jobs, request.overwrite)
         console = stderr_console()
         total = sum(info.frame_count for info in infos.values())

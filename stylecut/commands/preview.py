@@ -5,9 +5,11 @@ read once and scaled to the sheet's row height; every style stylises them there,
 of `apply` (strength, keep colours), frame by frame without the temporal module. The sheet has a header
 line, then one labelled row per style below a row of the original frames.
 
-Stroke size: strokes are a fixed number of pixels at the size a network runs at, so the frames, stylised
-at the row height rather than at the clip's size, show the strokes of `apply --scale ROW/CLIP HEIGHT`; the
-header says which scale that is. A clip smaller than the row height is stylised at its own size.
+Stroke size: strokes are a fixed number of pixels at the size a network runs at. A style with a working
+size (every bundled one) is stylised at that size, as `apply` does, and scaled to the row height, so its
+row shows `apply`'s look. A style without one (an older file) is stylised at the row height rather than at
+the clip's size, which shows the strokes of `apply --scale ROW/CLIP HEIGHT`; the header then says which
+scale that is. A clip smaller than the row height is stylised at its own size.
 
 Every style is found before any frame is read (an unknown name is a usage error); a user style that is
 damaged is skipped with a notice when all styles are asked for. The sheet is written under a temporary
@@ -30,7 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 from stylecut.device import select_device
 from stylecut.errors import OutputError, UsageError
 from stylecut.models.generator import Generator
-from stylecut.pipeline.controls import Controls, generator_at_strength
+from stylecut.pipeline.controls import Controls, generator_at_strength, working_size
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
 from stylecut.video.decode import FrameReader
@@ -106,13 +108,21 @@ def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 @torch.inference_mode()
 def stylise_frames(
-    generator: Generator, frames: np.ndarray, controls: Controls, device: torch.device
+    generator: Generator,
+    frames: np.ndarray,
+    controls: Controls,
+    device: torch.device,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(n, h, w, 3)`` uint8 frames through one style and the pixel controls, at their own size."""
+    """``(n, h, w, 3)`` uint8 frames through one style and the pixel controls, at their own size.
+
+    With ``source`` (the same frames at another size: the style's working size), the network runs on it
+    and its output is scaled to the frames' size before the pixel controls.
+    """
     network = generator_at_strength(generator, controls.strength).to(device).eval()
-    batch = torch.tensor(frames, device=device).permute(0, 3, 1, 2).float().div_(255)
-    stylised = network(batch).clamp_(0, 1).mul_(255).round_().byte()
-    stylised = stylised.permute(0, 2, 3, 1).cpu().numpy()
+    batch = torch.tensor(frames if source is None else source, device=device).permute(0, 3, 1, 2)
+    stylised = network(batch.float().div_(255)).clamp_(0, 1).mul_(255).round_().byte()
+    stylised = _resize(stylised.permute(0, 2, 3, 1).cpu().numpy(), frames.shape[1:3])
     return finish(stylised, frames, controls)
 
 
@@ -153,27 +163,37 @@ def run_preview(request: PreviewRequest, note: Callable[[str], None]) -> Path:
 
     indices = sample_indices(info.frame_count, request.frames)
     size = tile_size(info, request.height)
-    originals = _resize(FrameReader(info.path).read(indices), size)
+    full = FrameReader(info.path).read(indices)
+    originals = _resize(full, size)
     rows = [(ORIGINAL, originals)]
+    at_row_height = False  # whether a style without a working size ran at the row height
     for entry in styles:
         started = time.perf_counter()
-        generator, _ = load_style(entry)
-        rows.append((entry.name, stylise_frames(generator, originals, request.controls, device)))
+        generator, metadata = load_style(entry)
+        side = metadata["working_side"]
+        at_row_height |= side is None
+        height, width = full.shape[1:3]
+        source = None if side is None else _resize(full, working_size(width, height, working_side=side))
+        rows.append((entry.name, stylise_frames(generator, originals, request.controls, device, source)))
         note(f"{entry.name}: {time.perf_counter() - started:.1f} s")
 
-    _save(compose_sheet(_header(request, info, indices, size), rows), target)
+    _save(compose_sheet(_header(request, info, indices, size, at_row_height), rows), target)
     return target
 
 
-def _header(request: PreviewRequest, info: VideoInfo, indices: Sequence[int], size: tuple[int, int]) -> str:
+def _header(
+    request: PreviewRequest, info: VideoInfo, indices: Sequence[int], size: tuple[int, int], scaled: bool
+) -> str:
+    """What the sheet shows; ``scaled``: a style without a working size ran at the row height, which is
+    the stroke size of an ``apply --scale`` below 1 (styles with one run at their working size, as apply)."""
     frames = ", ".join(str(index + 1) for index in indices)
     controls = request.controls
-    options = [f"--scale {size[0] / info.display_height:.2g}"]
+    options = [f"--scale {size[0] / info.display_height:.2g}"] if scaled else []
     if controls.strength != 1.0:
         options.append(f"--strength {controls.strength:g}")
     if controls.keep_colours:
         options.append("--keep-colours")
     return (
         f"{request.clip.name}: frames {frames} of {info.frame_count} at {size[1]}x{size[0]},"
-        f" as apply {' '.join(options)}"
+        f" as {' '.join(['apply', *options])}"
     )

@@ -19,9 +19,13 @@ in the paper's luminance matching, the output's lightness is first given the inp
 frame, so the footage's exposure and contrast (its grade) stay too. A saturated colour that does not exist
 at its new lightness is clipped to the RGB gamut.
 
-Scale: the network runs at the clip's display size times ``scale``, and the result is scaled back;
-strokes keep their size in pixels at the working size, so a lower scale gives bigger strokes relative to
-the frame (and a faster run). ``--max-side`` stays what it was, a cap in pixels on the working size's
+Scale: the network runs at a working size, and the result is scaled back. A style trained for a working
+side (its metadata's ``working_side``, the short side in pixels) runs at that side whatever the clip's
+size, so its strokes keep their size relative to the frame at 720p, 1080p or 4K, and the footage's detail
+finer than the working size is restored at the clip's size (detail.py); a clip smaller than that runs at
+its own size. A style without one runs at the clip's size. ``scale`` multiplies that working size: strokes
+keep their size in pixels at the working size, so a lower scale gives bigger strokes relative to the frame
+(and a faster run). ``--max-side`` stays what it was, a cap in pixels on the working size's
 longer side, applied after the scale: ``--scale`` chooses the look, ``--max-side`` bounds the cost.
 
 Where the controls run: the generator step of strength before the temporal fusion (it is the generator);
@@ -60,10 +64,16 @@ class Controls:
             raise UsageError(f"--scale must be a number from {MIN_SCALE} to {MAX_SCALE:g}, not {self.scale}.")
 
 
-def working_size(width: int, height: int, scale: float = 1.0, max_side: int | None = None) -> tuple[int, int]:
-    """(height, width) the network runs at: the display size times ``scale``, its longer side then capped at
-    ``max_side``; never below what the generator needs."""
-    factor = scale if max_side is None else min(scale, max_side / max(width, height))
+def working_size(
+    width: int, height: int, scale: float = 1.0, max_side: int | None = None, working_side: int | None = None
+) -> tuple[int, int]:
+    """(height, width) the network runs at: the style's ``working_side`` as the short side (never above the
+    clip's; None: the clip's size), times ``scale``, its longer side then capped at ``max_side``; never below
+    what the generator needs."""
+    factor = 1.0 if working_side is None else min(1.0, working_side / min(width, height))
+    factor *= scale
+    if max_side is not None:
+        factor = min(factor, max_side / max(width, height))
     if factor == 1.0:
         return height, width
     return max(MIN_WORKING_SIDE, round(height * factor)), max(MIN_WORKING_SIDE, round(width * factor))

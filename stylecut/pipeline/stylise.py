@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
 from stylecut.pipeline.controls import generator_at_strength, working_size
+from stylecut.pipeline.detail import with_detail
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
@@ -128,11 +129,13 @@ class ClipStyliser:
         temporal: TemporalStage | None = None,
         style: str | None = None,
         min_side: int | None = None,
+        working_side: int | None = None,
     ) -> None:
         if (flow is None) != (temporal is None):
             raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
+        self.working_side = working_side  # the style's short side in pixels (controls.working_size)
         self.device = select_device(options.device)
         self.generator = generator
         self.min_side = network_min_side(generator) if min_side is None else min_side
@@ -152,7 +155,9 @@ class ClipStyliser:
         kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
         controls = self.options.controls
         # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
-        height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
+        height, width = working_size(
+            *info.square_size, controls.scale, self.options.max_side, self.working_side
+        )
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
@@ -178,9 +183,7 @@ class ClipStyliser:
                     if self.temporal is not None:
                         stylised, previous = self._make_consistent(frames, stylised, previous, timer)
                     with timer("encode"):
-                        output = finish(
-                            self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls
-                        )
+                        output = finish(self._to_display(stylised, chunk), chunk, controls)
                         if retiming is not None:
                             repeats = retiming.repeats[decoded : decoded + len(chunk)]
                             output = np.repeat(output, repeats, axis=0)
@@ -227,6 +230,19 @@ class ClipStyliser:
             )
         return frames
 
+    def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray) -> np.ndarray:
+        """The stylisation at the chunk's display size, as uint8; from a smaller working size, with the
+        footage's finer detail restored (detail.py)."""
+        height, width = chunk.shape[1:3]
+        if stylised.shape[-2] * stylised.shape[-1] >= height * width:
+            return self._to_uint8(stylised, height, width)
+        output = np.empty_like(chunk)
+        # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
+        for i, frame in enumerate(chunk):
+            full = torch.from_numpy(frame).to(self.device).permute(2, 0, 1)[None].float().div_(255)
+            output[i] = self._to_uint8(with_detail(stylised[i : i + 1].float(), full), height, width)[0]
+        return output
+
     @staticmethod
     def _to_uint8(frames: torch.Tensor, height: int, width: int) -> np.ndarray:
         if frames.shape[-2:] != (height, width):
@@ -235,7 +251,11 @@ class ClipStyliser:
 
 
 def create_styliser(
-    generator: torch.nn.Module, options: ApplyOptions, style: str | None = None, cache_key: str | None = None
+    generator: torch.nn.Module,
+    options: ApplyOptions,
+    style: str | None = None,
+    cache_key: str | None = None,
+    working_side: int | None = None,
 ) -> tuple[ClipStyliser, list[str]]:
     """The styliser `apply` runs: the generator on the runtime, flow backend and temporal fuser ``options`` ask for.
 
@@ -253,7 +273,7 @@ def create_styliser(
         network, device, options.runtime, threads=options.threads, cache_key=cache_key
     )
     notices = [runtime_notice] if runtime_notice else []
-    parts: dict = {"style": style, "min_side": network_min_side(generator)}
+    parts: dict = {"style": style, "min_side": network_min_side(generator), "working_side": working_side}
     if options.temporal:
         flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)
         parts.update(flow=flow, temporal=TemporalFuser())

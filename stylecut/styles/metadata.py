@@ -3,8 +3,9 @@
 A style is one ``.safetensors`` file. Its header (JSON, read without loading
 any tensor) holds ``format`` (:data:`FORMAT`) and, under the key
 ``stylecut``, a JSON object: name, description, the style image's file
-name, the generator's architecture, and fields stylecut only stores
-(recipe, training, metrics). Listing styles reads nothing but headers, so
+name, the generator's architecture, optionally the working side (the
+short side in pixels the generator runs at, whatever the clip's size), and
+fields stylecut only stores (recipe, training, metrics). Listing styles reads nothing but headers, so
 it needs no torch.
 
 Everything in a file is untrusted: a style given by path has no checksum.
@@ -37,6 +38,9 @@ MAX_WIDTH = 128
 MAX_RESIDUAL_BLOCKS = 16
 MAX_STEM_KERNEL = 9
 MAX_TEXT = 1000  # characters in a description or the style image's file name
+# The short side a style runs at (optional; without it, at the clip's size): from a sixteenth of a 4K
+# frame's short side to all of it.
+MIN_WORKING_SIDE, MAX_WORKING_SIDE = 128, 2160
 
 TensorLayout = dict[str, tuple[str, tuple[int, ...]]]
 
@@ -83,6 +87,7 @@ def read_metadata(path: Path) -> dict:
     for key in ("description", "style_image"):
         document[key] = _text(path, key, document.get(key, ""))
     document["architecture"] = _architecture(path, document["architecture"])
+    document["working_side"] = _working_side(path, document.get("working_side"))
     document["name"] = _usable_name(path, document["name"])
     return document
 
@@ -103,6 +108,14 @@ def _text(path: Path, key: str, value: object) -> str:
 
 def _whole(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _working_side(path: Path, value: object) -> int | None:
+    """The short side in pixels the style's generator runs at, or None (the clip's own size)."""
+    if value is None or _whole(value, MIN_WORKING_SIDE, MAX_WORKING_SIDE):
+        return value
+    why = f"a whole number of pixels from {MIN_WORKING_SIDE} to {MAX_WORKING_SIDE}"
+    raise _damaged(path, f"its working_side must be {why}")
 
 
 def _architecture(path: Path, value: object) -> dict:

@@ -43,6 +43,10 @@ class TrainConfig:
     fine_tune_final_lr: float = 0.1  # ... linearly down to this fraction of `lr`
     content_max_side: int = 640
     content_scale: tuple[float, float] = (0.4, 1.0)
+    # The short side, in pixels, that `apply` runs the generator at, whatever the clip's size, so strokes
+    # keep their size relative to the frame; content is trained at that size (then content_scale). None:
+    # the generator runs at the clip's own size and content is read at content_max_side.
+    working_side: int | None = None
     style_max_side: int = 512
     frames_per_video: int = 12
     # Block 0 (half resolution) printed a regular cross-hatch over everything; strokes come from 2-10.
@@ -59,7 +63,12 @@ class TrainConfig:
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     temporal_max_disp: float = 6.0
-    motion_pairs: int = 8  # consecutive frame pairs per style video for the temporal term (0: none)
+    # Gupta et al. (2017): a generator that amplifies tiny input changes flickers; the still-image temporal
+    # term adds this much sensor-like noise to the moved frame, so the output must not follow it.
+    stability_noise: float = 0.02
+    # Consecutive frame pairs per video for the temporal term (0: none): of the style videos, or, for a
+    # style given by images, of the content videos.
+    motion_pairs: int = 8
     adversarial_weight: float = 0.05
     adversarial_start: float = 0.3
     d_lr: float = 2e-4

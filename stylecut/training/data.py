@@ -43,10 +43,15 @@ def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
     return t[0]
 
 
-def fit(image: torch.Tensor, side: int) -> torch.Tensor:
-    """``(3, H, W)`` scaled down (area average) so its longer side is at most `side`."""
-    scale = side / max(image.shape[-2:])
-    return F.interpolate(image[None], scale_factor=scale, mode="area")[0] if scale < 1 else image
+def fit(image: torch.Tensor, side: int, short: bool = False) -> torch.Tensor:
+    """``(3, H, W)`` or ``(N, 3, H, W)`` scaled down (area average) so its longer side, or with `short` its
+    shorter side, is at most `side`."""
+    scale = side / (min if short else max)(image.shape[-2:])
+    if scale >= 1:
+        return image
+    batch = image if image.dim() == 4 else image[None]
+    scaled = F.interpolate(batch, scale_factor=scale, mode="area")
+    return scaled if image.dim() == 4 else scaled[0]
 
 
 def read_image(path: Path, max_side: int) -> torch.Tensor:

@@ -17,28 +17,33 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.warp import in_frame_mask, occlusion_mask
+from stylecut.training.data import fit
 from stylecut.video.decode import FrameReader
 
 MIN_TRUSTED = 0.5  # a pair whose flow is trusted on less of the frame (a cut, a flash) teaches nothing
 MIN_MOTION = 0.25  # px: a pair that does not move (a still shot, a repeated frame) teaches nothing
 
 
-def _frames(pair: np.ndarray, max_side: int) -> torch.Tensor:
-    t = torch.from_numpy(np.array(pair, copy=True)).permute(0, 3, 1, 2).float().div(255)
-    scale = max_side / max(t.shape[-2:])
-    return F.interpolate(t, scale_factor=scale, mode="area") if scale < 1 else t
+def _frames(pair: np.ndarray, side: int, short: bool) -> torch.Tensor:
+    return fit(torch.from_numpy(np.array(pair, copy=True)).permute(0, 3, 1, 2).float().div(255), side, short)
 
 
 class MotionPairs:
     """Consecutive frame pairs of videos with flow and mask; random aligned crops of them."""
 
     def __init__(
-        self, videos: Sequence[Path], pairs_per_video: int, max_side: int, crop: int, seed: int
+        self,
+        videos: Sequence[Path],
+        pairs_per_video: int,
+        side: int,
+        crop: int,
+        seed: int,
+        short: bool = False,
     ) -> None:
+        """Frames are scaled down so their longer side, or with `short` their shorter side, is at most `side`."""
         flow = DISFlow()
         self.pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
         for path in videos:
@@ -47,7 +52,7 @@ class MotionPairs:
                 continue
             starts = np.linspace(len(reader) * 0.05, len(reader) * 0.95 - 2, num=pairs_per_video)
             for start in sorted({int(s) for s in starts}):
-                a, b = _frames(reader.read([start, start + 1]), max_side).split(1)
+                a, b = _frames(reader.read([start, start + 1]), side, short).split(1)
                 flow_ba, flow_ab = flow(b, a), flow(a, b)
                 mask = occlusion_mask(flow_ba, flow_ab) * in_frame_mask(flow_ba)
                 if mask.mean() >= MIN_TRUSTED and flow_ba.norm(dim=1).mean() >= MIN_MOTION:

@@ -45,7 +45,7 @@ from stylecut.styles.style_file import save_style
 from stylecut.training import losses
 from stylecut.training.colour import ReferenceColours, texture_share
 from stylecut.training.config import TrainConfig
-from stylecut.training.data import CropSampler, expand_media, load_media
+from stylecut.training.data import CropSampler, expand_media, fit, load_media
 from stylecut.training.motion import MotionPairs
 
 CHECKPOINT = "checkpoint.pt"
@@ -62,6 +62,7 @@ ENTRIES = {
     "config": str,
 }
 
+GRID_SHIFT = 7  # px: the largest whole-pixel shift in the still-image temporal term
 SHARE_IMAGES = 8  # content images the texture share is measured on
 MIN_TEXTURE_SHARE = 0.25  # even a pure grade keeps some of the texture term: grain, softness
 StepCallback = Callable[[int, int, dict[str, float]], None]
@@ -119,6 +120,8 @@ class Trainer:
         content_images = load_media(
             [Path(p) for p in config.content], config.content_max_side, config.frames_per_video
         )
+        if config.working_side is not None:
+            content_images = [fit(x, config.working_side, short=True) for x in content_images]
         # The texture term's weight follows the share of the look that its colours do not explain.
         self.texture_share = 1.0
         if config.auto_texture_weight:
@@ -134,14 +137,21 @@ class Trainer:
             config.jitter,
             config.seed,
         )
-        videos = [
-            p for p in expand_media([Path(p) for p in config.style]) if p.suffix.lower() in VIDEO_SUFFIXES
-        ]
-        motion = MotionPairs(videos, config.motion_pairs, config.style_max_side, config.crop, config.seed)
+        motion = self._motion_pairs()
         self.motion = motion if len(motion) else None
         # Style crops for the discriminator, at the scale the Gram targets were taken at.
         style_crop = min(config.crop, *(min(i.shape[-2:]) for i in style_images))
         self.style_crops = CropSampler(style_images, style_crop, (0.8, 1.25), 0.0, config.seed + 1)
+
+    def _motion_pairs(self) -> MotionPairs:
+        """Real motion: the style videos' at the style's size; without any, the content videos' at the content's."""
+        cfg = self.config
+        style_videos = _videos(cfg.style)
+        if style_videos:
+            return MotionPairs(style_videos, cfg.motion_pairs, cfg.style_max_side, cfg.crop, cfg.seed)
+        short = cfg.working_side is not None
+        side = cfg.working_side if short else cfg.content_max_side
+        return MotionPairs(_videos(cfg.content), cfg.motion_pairs, side, cfg.crop, cfg.seed, short=short)
 
     def _temporal_term(self, content: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
         """Every other step on real motion of the style videos, when there is any; else on warped crops."""
@@ -152,10 +162,15 @@ class Trainer:
             out_a, out_b = self.generator(torch.cat([a, b])).chunk(2)
             return losses.temporal_loss(out_b, warp(out_a, flow_ba), mask)
         n, _, h, w = content.shape
-        flow = random_smooth_flow(n, h, w, self.config.temporal_max_disp).to(self.device)
+        flow = random_smooth_flow(n, h, w, self.config.temporal_max_disp)
+        # Plus a whole-pixel shift, mostly off the generator's stride-8 grid: strokes that belong to the
+        # picture follow it, a pattern printed on that grid does not (measured: shifted 3 px, a pilot's
+        # output moved 9x more off the picture than shifted 8 px, and printed a diagonal weave).
+        shift = torch.randint(-GRID_SHIFT, GRID_SHIFT + 1, (n, 2, 1, 1)).float()
+        flow = (flow + shift).to(self.device)
         moved = warp(content, flow)
         # Sensor noise differs from frame to frame; the output must not follow it.
-        moved = (moved + 0.02 * torch.randn_like(moved)).clamp(0, 1)
+        moved = (moved + self.config.stability_noise * torch.randn_like(moved)).clamp(0, 1)
         target = warp(stylised, flow)
         return losses.temporal_loss(self.generator(moved), target, in_frame_mask(flow))
 
@@ -325,6 +340,7 @@ class Trainer:
             "name": cfg.name,
             "description": cfg.description,
             "style_image": Path(cfg.style[0]).name,
+            "working_side": cfg.working_side,
             "recipe": recipe,
             "training": {"steps": self.step, "seconds": round(self.elapsed, 1), "config": portable},
             "metrics": metrics,
@@ -357,6 +373,10 @@ class _Pace:
         if done == 0:
             return None
         return step + int((deadline - now) * done / since)
+
+
+def _videos(paths: list[str]) -> list[Path]:
+    return [p for p in expand_media([Path(p) for p in paths]) if p.suffix.lower() in VIDEO_SUFFIXES]
 
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:

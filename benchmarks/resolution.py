@@ -1,0 +1,327 @@
+"""Bold at editor resolutions, without a printed pattern: the bundled styles before and after retraining.
+
+    python benchmarks/resolution.py --before OLD_WEIGHTS_DIR --out out/resolution [--docs docs/resolution]
+
+For each style, the old style file (run at the clip's size, as apply used to) and the new one (run as
+apply runs it: controls.working_size, then detail.py at the clip's size), on still frames:
+
+- structure left untouched: SSIM of the CIELAB lightness between output and input, both at 384 px on the
+  short side (1 = unchanged, as a colour grade); on 720p footage (a frame of the cockatoo clip, the
+  vacation photo at 1280x720) and on 1080p (the vacation photo at 1920x1080, the amber photo at 1080x1080,
+  the size media/reference stylises). The VGG references on amber score 0.37-0.66;
+- sharpness at 100%: the mean absolute Laplacian of the output's grey level over the input's, at full size
+  (1080p and 4K; 4K is the vacation photo enlarged to 3840x2160);
+- the printed pattern: on the flat sky of the green landscape photo (CC0), the peak of the 2-D power
+  spectrum of the output's grey level over the median power of its frequency ring, at the ring where it
+  stands out most (above the lowest frequencies); a stripe of one angle and spacing is a peak of hundreds
+  or thousands, brush strokes of many directions stay in the tens, like the painting's own (measured the
+  same way on 128x256 tiles of the painting at 512 px, median over tiles);
+- style ratio: Gram distance to the painting of the outputs over that of the inputs, in Lite0 and Lite2
+  (benchmarks/looks.py's measure), on export's held-out stills at 480 px.
+
+Writes results.json and table.md to --out, and with --docs small JPEG crops at 100% of CC0 and public
+domain media only (the landscape's sky, the astronaut, and one CC0 photo at 720p, 1080p and 4K: the same
+part of the frame, so a stroke's size relative to the frame can be compared), safe to commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from statistics import mean
+
+import cv2
+import numpy as np
+import torch
+from looks import networks, score
+
+from stylecut.models.generator import Generator
+from stylecut.pipeline.controls import working_size
+from stylecut.pipeline.detail import shrink, with_detail
+from stylecut.styles.style_file import load_generator
+from stylecut.training.data import load_media
+from stylecut.training.export import evaluation_media
+
+ROOT = Path(__file__).resolve().parent.parent
+STYLES = ("composition-vii", "great-wave", "shipwreck", "starry-night", "the-scream", "udnie")
+SSIM_SIDE = 384
+SKY = (slice(16, 208), slice(300, 812))  # rows, columns of the landscape's sky at 1280x552
+LOW_FREQUENCY = 4  # rings (of 1% of the sampling rate) left out: shading and gradients, not patterns
+RING_COUNT = 50
+JPEG_QUALITY = 85
+CROP = (0.42, 0.30, 0.25)  # top, left and side of the crop, as fractions of the frame's height and width
+BORDER = 64  # px of context around a crop when the old style runs on it alone (it sees no further)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    rgb = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if rgb is None:
+        raise SystemExit(f"{path} cannot be read.")
+    return cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB)
+
+
+def video_frame(path: Path, index: int) -> np.ndarray:
+    from stylecut.video.decode import FrameReader
+
+    return FrameReader(path).read([index])[0]
+
+
+def fill(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Centre-cropped to the aspect ratio of width x height, then resized to it (area down, cubic up)."""
+    h, w = rgb.shape[:2]
+    scale = max(width / w, height / h)
+    crop_w, crop_h = round(width / scale), round(height / scale)
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    cropped = rgb[top : top + crop_h, left : left + crop_w]
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(cropped, (width, height), interpolation=method)
+
+
+def tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255)
+
+
+def pixels(frames: torch.Tensor) -> np.ndarray:
+    return frames[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+
+
+@torch.inference_mode()
+def stylise_as_apply(generator: Generator, rgb: np.ndarray, working_side: int | None) -> np.ndarray:
+    """What apply makes of one frame at --scale 1: the working size, then the footage's detail restored."""
+    frame = tensor(rgb)
+    height, width = rgb.shape[:2]
+    working = working_size(width, height, working_side=working_side)
+    if working == (height, width):
+        return pixels(generator(frame))
+    return pixels(with_detail(generator(shrink(frame, working)), frame))
+
+
+@torch.inference_mode()
+def stylise_region(generator: Generator, rgb: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
+    """A full-size style's output on one region, computed from the region and a border of context."""
+    rows, columns = region
+    top, left = max(0, rows.start - BORDER), max(0, columns.start - BORDER)
+    window = rgb[top : rows.stop + BORDER, left : columns.stop + BORDER]
+    out = pixels(generator(tensor(window)))
+    return out[rows.start - top : rows.stop - top, columns.start - left : columns.stop - left]
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM of two grey images (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, 8-bit range)."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(z: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(z, (11, 11), 1.5)
+
+    ma, mb = blur(a), blur(b)
+    va, vb, cov = blur(a * a) - ma * ma, blur(b * b) - mb * mb, blur(a * b) - ma * mb
+    return float((((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))).mean())
+
+
+def lightness_ssim(source: np.ndarray, output: np.ndarray) -> float:
+    h, w = source.shape[:2]
+    size = (round(w * SSIM_SIDE / min(h, w)), round(h * SSIM_SIDE / min(h, w)))
+    small = [cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in (source, output)]
+    return ssim(lightness(small[0]), lightness(small[1]))
+
+
+def mean_abs_laplacian(rgb: np.ndarray) -> float:
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F))[8:-8, 8:-8].mean())
+
+
+def pattern_peak(grey: np.ndarray) -> float:
+    """The largest power of the windowed spectrum over the median power of its frequency ring."""
+    g = grey.astype(np.float64) - grey.mean()
+    window = np.outer(np.hanning(g.shape[0]), np.hanning(g.shape[1]))
+    power = np.abs(np.fft.fftshift(np.fft.fft2(g * window))) ** 2
+    h, w = power.shape
+    yy, xx = np.mgrid[:h, :w]
+    radius = np.hypot((yy - h // 2) / h, (xx - w // 2) / w)
+    rings = np.minimum((radius * 100).astype(int), RING_COUNT)
+    peaks = []
+    for k in range(LOW_FREQUENCY, RING_COUNT):
+        ring = power[rings == k]
+        peaks.append(ring.max() / max(float(np.median(ring)), 1e-12))
+    return float(max(peaks))
+
+
+def painting_pattern(path: Path) -> float:
+    grey = cv2.cvtColor(fill_long_side(read_rgb(path), 512), cv2.COLOR_RGB2GRAY)
+    tiles = [
+        grey[y : y + 128, x : x + 256]
+        for y in range(0, grey.shape[0] - 127, 96)
+        for x in range(0, grey.shape[1] - 255, 128)
+    ]
+    return float(np.median([pattern_peak(t) for t in tiles]))
+
+
+def fill_long_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = side / max(h, w)
+    return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+def footage(media: Path) -> dict[str, list[np.ndarray]]:
+    vacation = read_rgb(media / "photos" / "photo_moviepy_vacation_2017.jpg")
+    return {
+        "720p": [
+            video_frame(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4", 100),
+            fill(vacation, 1280, 720),
+        ],
+        "1080p": [fill(vacation, 1920, 1080), read_rgb(media / "photos" / "photo_pytorch_amber.jpg")],
+        "4K": [fill(vacation, 3840, 2160)],
+    }
+
+
+def crop_box(height: int, width: int) -> tuple[slice, slice]:
+    top, left, side = CROP
+    rows, columns = round(height * top), round(width * left)
+    return slice(rows, rows + round(height * side)), slice(columns, columns + round(width * side))
+
+
+def style_images(metadata: dict, media: Path) -> list[torch.Tensor]:
+    return load_media([media / "styles" / metadata["style_image"]], 512, 1)
+
+
+def measure_style(old: Path, new: Path, media: Path, nets: dict, examples: list[torch.Tensor]) -> dict:
+    """Before (the old file at the clip's size) and after (the new one as apply runs it)."""
+    new_generator, metadata = load_generator(new)
+    runs = {
+        "before": (load_generator(old)[0].eval(), None),
+        "after": (new_generator.eval(), metadata["working_side"]),
+    }
+    painting = media / "styles" / metadata["style_image"]
+    result: dict = {
+        "working_side": metadata["working_side"],
+        "painting_pattern": round(painting_pattern(painting), 1),
+    }
+    frames = footage(media)
+    sky = read_rgb(media / "photos" / "photo_mdn_cc0_green_landscape.jpg")
+    for label, (generator, side) in runs.items():
+        row: dict = {}
+        for size in ("720p", "1080p"):
+            outputs = [stylise_as_apply(generator, f, side) for f in frames[size]]
+            row[f"ssim_{size}"] = round(mean(lightness_ssim(f, o) for f, o in zip(frames[size], outputs)), 3)
+            if size == "1080p":
+                row["laplacian_1080p"] = round(
+                    mean(laplacian_ratio(f, o) for f, o in zip(frames[size], outputs)), 2
+                )
+        # At 4K, on the crop: the old style at the clip's size runs on it and a border of context alone.
+        big = frames["4K"][0]
+        box = crop_box(*big.shape[:2])
+        out = (
+            stylise_region(generator, big, box)
+            if side is None
+            else stylise_as_apply(generator, big, side)[box]
+        )
+        row["laplacian_4K"] = round(laplacian_ratio(big[box], out), 2)
+        grey = cv2.cvtColor(stylise_as_apply(generator, sky, side), cv2.COLOR_RGB2GRAY)
+        row["pattern_sky"] = round(pattern_peak(grey[SKY]), 1)
+        row |= score(generator, style_images(metadata, media), examples, nets)
+        result[label] = row
+    return result
+
+
+def laplacian_ratio(source: np.ndarray, output: np.ndarray) -> float:
+    return mean_abs_laplacian(output) / mean_abs_laplacian(source)
+
+
+def crop_sheet(old: Path, new: Path, media: Path, target: Path) -> None:
+    """One JPEG per style, at 100%: the sky before | after; a CC0 photo at 720p, 1080p and 4K (the same part
+    of the frame) before, then after; the astronaut before | after."""
+    old_generator = load_generator(old)[0].eval()
+    new_generator, metadata = load_generator(new)
+    new_generator.eval()
+    side = metadata["working_side"]
+    sky = read_rgb(media / "photos" / "photo_mdn_cc0_green_landscape.jpg")
+    photo = read_rgb(media / "photos" / "photo_mdn_cc0_tiger.jpg")
+    astronaut = read_rgb(media / "photos" / "photo_skimage_astronaut.png")
+    rows = [
+        [stylise_as_apply(old_generator, sky, None)[SKY], stylise_as_apply(new_generator, sky, side)[SKY]]
+    ]
+    for generator, working in ((old_generator, None), (new_generator, side)):
+        crops = []
+        for width, height in ((1280, 720), (1920, 1080), (3840, 2160)):
+            frame = fill(photo, width, height)
+            box = crop_box(height, width)
+            crops.append(
+                stylise_region(generator, frame, box)
+                if working is None
+                else stylise_as_apply(generator, frame, working)[box]
+            )
+        rows.append(crops)
+    rows.append(
+        [stylise_as_apply(old_generator, astronaut, None), stylise_as_apply(new_generator, astronaut, side)]
+    )
+    sheet = stack([hstack(row) for row in rows])
+    cv2.imwrite(str(target), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+
+
+def hstack(images: list[np.ndarray], gap: int = 6) -> np.ndarray:
+    height = max(i.shape[0] for i in images)
+    padded = [np.pad(i, ((0, height - i.shape[0]), (0, gap), (0, 0)), constant_values=255) for i in images]
+    return np.hstack(padded)[:, :-gap]
+
+
+def stack(rows: list[np.ndarray], gap: int = 6) -> np.ndarray:
+    width = max(r.shape[1] for r in rows)
+    padded = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.vstack(padded)[:-gap]
+
+
+def arrow(before: dict, after: dict, key: str) -> str:
+    return f"{before[key]} → {after[key]}"
+
+
+def table(results: dict) -> str:
+    lines = [
+        "| style | working side | SSIM(L) 720p | SSIM(L) 1080p | Laplacian 1080p | Laplacian 4K "
+        "| pattern on sky (painting) | style ratio Lite0 | style ratio Lite2 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results.items():
+        b, a = r["before"], r["after"]
+
+        lines.append(
+            f"| {name} | {r['working_side']} | {arrow(b, a, 'ssim_720p')} | {arrow(b, a, 'ssim_1080p')} | {arrow(b, a, 'laplacian_1080p')} "
+            f"| {arrow(b, a, 'laplacian_4K')} | {b['pattern_sky']} → {a['pattern_sky']} ({r['painting_pattern']}) "
+            f"| {b['lite0']['style_ratio']} → {a['lite0']['style_ratio']} "
+            f"| {b['lite2']['style_ratio']} → {a['lite2']['style_ratio']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, required=True, help="a folder with the old style files")
+    parser.add_argument("--after", type=Path, default=ROOT / "weights", help="a folder with the new ones")
+    parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--docs", type=Path, help="also write the crops at 100% here (safe to commit)")
+    parser.add_argument("--styles", default=",".join(STYLES), help="comma-separated style names")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    examples, _ = evaluation_media(args.media)
+    nets = networks()
+    results = {}
+    for name in args.styles.split(","):
+        old, new = args.before / f"{name}.safetensors", args.after / f"{name}.safetensors"
+        results[name] = measure_style(old, new, args.media, nets, examples)
+        print(name, json.dumps(results[name]), flush=True)
+        if args.docs:
+            args.docs.mkdir(parents=True, exist_ok=True)
+            crop_sheet(old, new, args.media, args.docs / f"{name}.jpg")
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "table.md").write_text(table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Detail at the clip's size for a stylisation made at a smaller working size.
+
+A style with a working size paints its strokes there, so they keep their size relative to the frame at
+any resolution; scaled back up alone, the picture would be as soft as the working size at 100% (a 1080p
+clip stylised at 480 lines and enlarged has a fifth of the footage's fine contrast). What the working size
+cannot hold is exactly the footage's band above it: its lightness minus the same lightness taken down to
+the working size and back up. That band is added to every channel of the enlarged stylisation, so edges,
+hair and texture are as crisp as the footage's while colours, strokes and shapes stay the painting's. Flat
+areas have no such band, so nothing is printed on a sky.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Rec. 601 luma weights: the band is added equally to R, G and B, so it changes lightness, not hue.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(N, C, h, w)`` scaled to ``size`` (height, width) the way stylisations are scaled back: bicubic."""
+    return F.interpolate(frames, size=size, mode="bicubic", align_corners=False)
+
+
+def shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(N, C, H, W)`` scaled to ``size`` the way frames go to the network: bilinear with antialiasing."""
+    return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def fine_detail(frames: torch.Tensor, working: tuple[int, int]) -> torch.Tensor:
+    """The lightness band of ``(N, 3, H, W)`` frames in [0, 1] that a ``working`` (height, width) size loses,
+    as ``(N, 1, H, W)``."""
+    weights = torch.tensor(_LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
+    luma = (frames * weights).sum(1, keepdim=True)
+    return luma - enlarge(shrink(luma, working), frames.shape[-2:])
+
+
+def with_detail(stylised: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """The ``(N, 3, h, w)`` stylisation at the size of its ``(N, 3, H, W)`` frames, with their fine detail.
+
+    Only for a working size below the frames' size; both in [0, 1], the result clamped to it.
+    """
+    working = tuple(stylised.shape[-2:])
+    return (enlarge(stylised, frames.shape[-2:]) + fine_detail(frames, working)).clamp_(0, 1)
