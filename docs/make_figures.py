@@ -59,7 +59,7 @@ def scale_figure() -> Path:
         # The example clip is smaller than the bundled styles' working side: it runs at its own size.
         height, width = working_size(frame.width, frame.height, scale)
         label = f"scale {scale:g} ({width}x{height})"
-        columns.append((label, lambda style, scale=scale: _at_scale(*style, frame, scale)))
+        columns.append((label, lambda style, scale=scale: _at_scale(style[0], frame, scale, style[1])))
     crop_w, crop_h = CROP[2] - CROP[0], CROP[3] - CROP[1]
     size = (len(columns) * (crop_w + GAP), len(SCALE_STYLES) * (LABEL_HEIGHT + crop_h))
     sheet = Image.new("RGB", size, "white")
