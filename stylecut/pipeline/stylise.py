@@ -180,7 +180,8 @@ class ClipStyliser:
         try:
             decoded = written = 0
             prepared = self._prepare(iter_frames(info, self.options.chunk), height, width, timer)
-            with closing(_prefetch(prepared)) as chunks:
+            # One chunk ahead: a prepared chunk at 1080p holds ~0.5 GB of frames and flows.
+            with closing(_prefetch(prepared, depth=1)) as chunks:
                 while True:
                     with timer("decode"):
                         ready = next(chunks, None)
