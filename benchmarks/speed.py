@@ -190,18 +190,20 @@ def main() -> None:
     sizes = [s for s in args.sizes.split(",") if s]
     source = find_clip(args.media, args.clip)
     results: dict = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_at_start": os.getloadavg()[0]}
+    results |= {"alone": {}, "speed": {}}
     with tempfile.TemporaryDirectory(prefix="stylecut-speed-") as scratch:
-        if not args.no_alone:
-            results["alone"] = stage_runs(
-                source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
+        for size in sizes:  # size by size, saving as it goes: a long run on a shared machine may be cut short
+            if not args.no_alone:
+                results["alone"] |= stage_runs(
+                    source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
+                )
+            results["speed"] |= speed_runs(
+                source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
             )
-        results["speed"] = speed_runs(
-            source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
-        )
-    results["load_at_end"] = os.getloadavg()[0]
+            results["load_at_end"] = os.getloadavg()[0]
+            if args.out:
+                args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(markdown(results))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
