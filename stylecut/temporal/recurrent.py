@@ -1,0 +1,338 @@
+"""The learned temporal stage: a small recurrent network that steadies a stylised clip without softening it.
+
+In the spirit of Lai et al., "Learning Blind Video Temporal Consistency"
+(ECCV 2018): at every frame a ConvGRU network sees the input frame, the
+previous input frame warped onto it, the per-frame stylisation ``S_t``, the
+previous output warped along the flow, and the occlusion mask of the flow,
+keeps a hidden state that is carried along the flow too, and predicts the
+output as a correction of ``S_t``. One set of weights serves every style.
+
+Three choices keep it sharp, cheap and safe:
+
+* Sample once from an anchor. A stylisation's flicker is fine texture
+  (strokes a few pixels wide), so only history carried at full resolution
+  removes it; but resampling a carried image at sub-pixel offsets frame
+  after frame blurs it away (the fixed fuser's trade-off). So the fine
+  detail is not re-warped every frame: the stage keeps an *anchor* (a past
+  full-resolution output) and the *composed* flow from the current frame to
+  it, ``D_t = f_t + warp(D_{t-1}, f_t)``, and samples the anchor once through
+  ``D_t``. The composed flow is smooth, so it is carried on the coarse grid,
+  where re-warping it costs nothing in sharpness. A coarse cell loses the
+  anchor for good once the chain meets an occlusion (the forward-backward
+  and motion-boundary mask) or leaves the frame; whether the chain still
+  lands on the same content is judged by the network from the anchor's
+  input frame warped through ``D_t``. When less than ``refresh_coverage`` of
+  the frame still sees the anchor, the current output becomes the new
+  anchor. A pixel is therefore resampled once per anchor, not once per
+  frame, and the network may sharpen the sampled anchor in proportion to
+  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
+  sampling is exact) to make up for that one resampling.
+* Decide coarsely, compose finely. The network runs on a grid ``scale``
+  times coarser than the frame (4: 320x180 cells for 720p) and outputs, per
+  cell, how much of the anchor to take (never where it is invalid), a
+  smooth colour correction (which also steadies regions the anchor cannot
+  see, from the warped previous output), and the sharpening amount. Only
+  their bilinear upsampling, one bicubic sample of the anchor and a few
+  elementwise operations touch full-resolution pixels. The previous output,
+  the input frames and the hidden state are carried at the coarse
+  resolution only.
+* Cuts. As in the fixed fuser, trust is the occlusion mask times a
+  photometric confidence ``exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)``; when its
+  mean over the frame falls below ``cut_threshold`` the history (anchor,
+  previous output, hidden state) is dropped and the frame starts afresh
+  with its own stylisation.
+
+Flows follow ``stylecut.flow``: ``flow_to_prev`` maps frame t to frame t-1
+in pixels. All tensors are ``(N, C, H, W)``; samples of a batch are
+independent clips (training runs several at once, the pipeline one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from stylecut.flow.warp import in_frame_mask, occlusion_mask, warp
+from stylecut.temporal.scaling import downscale, upscale
+
+# Network inputs on the coarse grid: frame, stylisation, anchor - stylisation, previous output - stylisation,
+# warped previous frame - frame, warped anchor frame - frame (3 each), anchor validity, occlusion mask,
+# sub-pixel phase of D in x and y.
+INPUT_CHANNELS = 22
+# Outputs: anchor weight (logit), colour correction (3, tanh), sharpening (logit).
+OUTPUT_CHANNELS = 5
+SCALES = (1, 2, 4, 8)
+MAX_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """Architecture (``scale``, ``features``, ``hidden``) and run-time rules of the stage; stored with its weights."""
+
+    scale: int = 4
+    features: int = 16
+    hidden: int = 24
+    correction_limit: float = 0.25  # largest colour correction, in [0, 1] RGB units
+    max_sharpening: float = 1.0
+    refresh_coverage: float = 0.8
+    cut_threshold: float = 0.25
+    photometric_tolerance: float = 0.05
+    sample_mode: str = "bicubic"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RecurrentConfig":
+        """A config from untrusted JSON; ValueError names the first field out of bounds."""
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError("unknown fields")
+        config = cls(**data)
+        checks = {
+            "scale": config.scale in SCALES,
+            "features": _whole(config.features, 1, MAX_WIDTH),
+            "hidden": _whole(config.hidden, 1, MAX_WIDTH),
+            "correction_limit": _number(config.correction_limit, 0.0, 1.0),
+            "max_sharpening": _number(config.max_sharpening, 0.0, 4.0),
+            "refresh_coverage": _number(config.refresh_coverage, 0.0, 1.0),
+            "cut_threshold": _number(config.cut_threshold, 0.0, 1.0),
+            "photometric_tolerance": _number(config.photometric_tolerance, 1e-3, 1.0),
+            "sample_mode": config.sample_mode in ("bilinear", "bicubic"),
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(name)
+        return config
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _number(value: object, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, padding_mode="replicate")
+
+
+class ConvGRUCell(nn.Module):
+    """A convolutional GRU (Ballas et al., 2016): ``h' = (1 - z) h + z tanh(W [x, r h])``."""
+
+    def __init__(self, in_ch: int, hidden: int) -> None:
+        super().__init__()
+        self.gates = _conv(in_ch + hidden, 2 * hidden)
+        self.candidate = _conv(in_ch + hidden, hidden)
+
+    def forward(self, x: Tensor, h: Tensor) -> Tensor:
+        update, reset = torch.sigmoid(self.gates(torch.cat([x, h], dim=1))).chunk(2, dim=1)
+        candidate = torch.tanh(self.candidate(torch.cat([x, reset * h], dim=1)))
+        return h + update * (candidate - h)
+
+
+class TemporalNet(nn.Module):
+    """One step on the coarse grid: inputs ``(N, 19, h, w)`` and the hidden state -> outputs ``(N, 5, h, w)``, new state.
+
+    The recurrent cell runs at half the coarse resolution (``ceil(h/2) x
+    ceil(w/2)``, :meth:`hidden_shape`) between a one-layer encoder and decoder.
+    """
+
+    def __init__(self, features: int, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.encode = _conv(INPUT_CHANNELS, features)
+        self.down = _conv(features, 2 * features, stride=2)
+        self.cell = ConvGRUCell(2 * features, hidden)
+        self.decode = _conv(hidden + features, features)
+        self.head = nn.Conv2d(features, OUTPUT_CHANNELS, 1)
+        with torch.no_grad():
+            # Start as a plain anchor-carrying fuser: take the anchor where valid, no correction, no sharpening.
+            self.head.weight.mul_(0.1)
+            self.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0, -2.0]))
+
+    def hidden_shape(self, n: int, h: int, w: int) -> tuple[int, int, int, int]:
+        return n, self.hidden, -(-h // 2), -(-w // 2)
+
+    def forward(self, x: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        skip = F.relu(self.encode(x))
+        hidden = self.cell(F.relu(self.down(skip)), hidden)
+        up = F.interpolate(hidden, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(F.relu(self.decode(torch.cat([up, skip], dim=1)))), hidden
+
+
+def _erode(mask: Tensor) -> Tensor:
+    return -F.max_pool2d(-mask, 3, stride=1, padding=1)
+
+
+def _phase(displacement: Tensor) -> Tensor:
+    """``4 d (1 - d)`` of the sub-pixel part ``d`` of each component: 0 at whole pixels, 1 half-way."""
+    frac = displacement - displacement.floor()
+    return 4.0 * frac * (1.0 - frac)
+
+
+def _select(choose: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Per sample: ``a`` where ``choose`` (N,) is true, else ``b``."""
+    return torch.where(choose.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+@dataclass
+class _State:
+    anchor: Tensor  # full-resolution output the fine detail is sampled from
+    anchor_small: Tensor  # its coarse version
+    anchor_frame: Tensor  # coarse input frame of the anchor, to check the chain of flows against
+    displacement: Tensor  # coarse composed flow current frame -> anchor, in frame pixels
+    valid: Tensor  # coarse: 1 where the chain of flows to the anchor never met an occlusion or the frame edge
+    output_small: Tensor  # coarse version of the previous output
+    frame_small: Tensor  # coarse previous input frame
+    hidden: Tensor
+
+    def where(self, choose: Tensor, other: "_State") -> "_State":
+        return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+
+
+class RecurrentTemporal(nn.Module):
+    """The recurrent temporal stage: ``reset()``, then ``step()`` (or ``fuse_chunk()``) frame after frame.
+
+    After each step ``last_trust`` holds the per-sample mean trust ``(N,)``
+    (None without history), as the fixed fuser's does. Differentiable: the
+    trainer runs the same steps with gradients over a window of frames.
+    """
+
+    def __init__(self, config: RecurrentConfig = RecurrentConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.net = TemporalNet(config.features, config.hidden)
+        self._state: _State | None = None
+        self.last_trust: Tensor | None = None
+        self.chunk_trust: list[Tensor | None] = []
+
+    def reset(self) -> None:
+        """Forget the history (call between clips)."""
+        self._state = None
+        self.last_trust = None
+        self.chunk_trust = []
+
+    def fuse_chunk(
+        self,
+        frames: Tensor,
+        stylised: Tensor,
+        flows_to_prev: Tensor | None,
+        flows_from_prev: Tensor | None,
+        previous_frames: Tensor | None,
+    ) -> Tensor:
+        """The next ``T`` consecutive frames of a clip through :meth:`step`; the pipeline's stage interface.
+
+        The last ``K`` frames have a predecessor (``K = len(flows_to_prev)``, 0
+        when None); their flows and previous frames are given in order.
+        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
+        """
+        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
+
+        def before(values: Tensor | None, i: int) -> Tensor | None:
+            return None if values is None or i < offset else values[i - offset : i - offset + 1]
+
+        fused, self.chunk_trust = [], []
+        for i in range(len(frames)):
+            args = (before(flows_to_prev, i), before(flows_from_prev, i), before(previous_frames, i))
+            fused.append(self.step(frames[i : i + 1], stylised[i : i + 1], *args))
+            self.chunk_trust.append(self.last_trust)
+        return torch.cat(fused)
+
+    def step(
+        self,
+        frame: Tensor,
+        stylised: Tensor,
+        flow_to_prev: Tensor | None,
+        flow_from_prev: Tensor | None,
+        prev_frame: Tensor | None = None,
+    ) -> Tensor:
+        """The output ``O_t`` ``(N, 3, H, W)`` for the next frame.
+
+        ``frame``/``stylised`` are the input frame and its per-frame
+        stylisation in [0, 1]; the flows are between the current and previous
+        INPUT frames. Without ``flow_to_prev`` (first frame) the stylisation
+        is returned as is and the history starts from it; without
+        ``flow_from_prev`` the forward-backward check is skipped.
+        ``prev_frame`` is accepted for the stage interface only: the stage
+        keeps its own coarse copy of the previous frame.
+        """
+        cfg = self.config
+        frame_small, stylised_small = downscale(frame, cfg.scale), downscale(stylised, cfg.scale)
+        state = self._state
+        if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
+            self._state = self._fresh(stylised, stylised_small, frame_small)
+            self.last_trust = None
+            return stylised
+
+        flow_px = downscale(flow_to_prev, cfg.scale)
+        flow = flow_px / cfg.scale
+        back_px = None if flow_from_prev is None else downscale(flow_from_prev, cfg.scale)
+        mask = _erode(occlusion_mask(flow_px, back_px, stride=cfg.scale))
+        moved_frame = warp(state.frame_small, flow)
+        error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
+        self.last_trust = (mask * torch.exp(-error / cfg.photometric_tolerance**2)).mean(dim=(1, 2, 3))
+        is_cut = self.last_trust < cfg.cut_threshold
+
+        displacement = flow_px + warp(state.displacement, flow)
+        chain = displacement / cfg.scale
+        # Geometric validity persists (a cell once occluded stays invalid until the next anchor); whether
+        # the chain of flows still lands on the same content is the network's call, from the input frames.
+        valid = (warp(state.valid, flow) > 0.5).to(mask.dtype) * mask * in_frame_mask(chain)
+        chain_error = warp(state.anchor_frame, chain) - frame_small
+        anchor_small = warp(state.anchor_small, chain)
+        moved_output = warp(state.output_small, flow)
+        hidden = warp(state.hidden, downscale(flow, 2) / 2)
+        phase = _phase(displacement)
+        inputs = torch.cat(
+            [frame_small - 0.5, stylised_small - 0.5, anchor_small - stylised_small, moved_output - stylised_small,
+             moved_frame - frame_small, chain_error, valid, mask, phase],
+            dim=1,
+        )
+        raw, hidden = self.net(inputs, hidden)
+        weight = valid * torch.sigmoid(raw[:, :1])
+        correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
+        sharpening = cfg.max_sharpening * torch.sigmoid(raw[:, 4:]) * phase.mean(dim=1, keepdim=True)
+        output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
+        output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+
+        # A cut starts afresh from the stylisation; a fading anchor is replaced by this output.
+        output = _select(is_cut, stylised, output)
+        output_small = _select(is_cut, stylised_small, output_small)
+        hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
+        refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage)
+        carried = _State(
+            state.anchor, state.anchor_small, state.anchor_frame, displacement, valid, output_small, frame_small, hidden
+        )
+        self._state = self._fresh(output, output_small, frame_small, hidden).where(refresh, carried)
+        return output
+
+    def _compose(
+        self, anchor: Tensor, stylised: Tensor, displacement: Tensor, weight: Tensor, correction: Tensor, sharpening: Tensor
+    ) -> Tensor:
+        """The full-resolution output: the anchor sampled once, sharpened, blended into ``S_t``, corrected."""
+        cfg = self.config
+        h, w = stylised.shape[-2:]
+        sampled = warp(anchor, upscale(displacement, cfg.scale, h, w), mode=cfg.sample_mode)
+        controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
+        weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
+        blurred = F.avg_pool2d(sampled, 3, stride=1, padding=1, count_include_pad=False)
+        detail = sampled + sharpening_full * (sampled - blurred)
+        return (stylised + weight_full * (detail - stylised) + correction_full).clamp(0.0, 1.0)
+
+    def _fresh(self, output: Tensor, output_small: Tensor, frame_small: Tensor, hidden: Tensor | None = None) -> _State:
+        """A history whose anchor is this frame's ``output``."""
+        n, _, h, w = output_small.shape
+        return _State(
+            anchor=output,
+            anchor_small=output_small,
+            anchor_frame=frame_small,
+            displacement=output_small.new_zeros(n, 2, h, w),
+            valid=output_small.new_ones(n, 1, h, w),
+            output_small=output_small,
+            frame_small=frame_small,
+            hidden=output_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
+        )
