@@ -271,17 +271,19 @@ class RecurrentTemporal(nn.Module):
         flow_px = downscale(flow_to_prev, cfg.scale)
         flow = flow_px / cfg.scale
         back_px = None if flow_from_prev is None else downscale(flow_from_prev, cfg.scale)
-        mask = _erode(occlusion_mask(flow_px, back_px, stride=cfg.scale))
+        mask = occlusion_mask(flow_px, back_px, stride=cfg.scale)
         moved_frame = warp(state.frame_small, flow)
         error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
-        self.last_trust = (mask * torch.exp(-error / cfg.photometric_tolerance**2)).mean(dim=(1, 2, 3))
+        self.last_trust = (_erode(mask) * torch.exp(-error / cfg.photometric_tolerance**2)).mean(dim=(1, 2, 3))
         is_cut = self.last_trust < cfg.cut_threshold
 
         displacement = flow_px + warp(state.displacement, flow)
         chain = displacement / cfg.scale
-        # Geometric validity persists (a cell once occluded stays invalid until the next anchor); whether
-        # the chain of flows still lands on the same content is the network's call, from the input frames.
-        valid = (warp(state.valid, flow) > 0.5).to(mask.dtype) * mask * in_frame_mask(chain)
+        # A cell loses the anchor for good where the flow is occluded; entering the frame is judged on the
+        # chain as a whole (a cell at the edge is mostly old content when the motion is sub-pixel). Whether
+        # the chain still lands on the same content is the network's call, from the anchor's input frame.
+        kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
+        valid = (warp(state.valid, flow) > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
         chain_error = warp(state.anchor_frame, chain) - frame_small
         anchor_small = warp(state.anchor_small, chain)
         moved_output = warp(state.output_small, flow)
@@ -293,7 +295,8 @@ class RecurrentTemporal(nn.Module):
             dim=1,
         )
         raw, hidden = self.net(inputs, hidden)
-        weight = valid * torch.sigmoid(raw[:, :1])
+        # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
+        weight = _erode(valid) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         sharpening = cfg.max_sharpening * torch.sigmoid(raw[:, 4:]) * phase.mean(dim=1, keepdim=True)
         output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
