@@ -76,11 +76,14 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=default_runs())
     parser.add_argument("--export", type=Path, default=ROOT / "weights", help="folder for the weights and manifest")
     parser.add_argument("--threads", type=int, default=1, help="torch and OpenCV threads")
+    parser.add_argument("--steps", type=int, default=None, help="train to this many steps instead of the config's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
 
     config = load_config(args.config, args.media.resolve())
+    if args.steps is not None:
+        config = replace(config, steps=args.steps)
     run_dir = args.runs / config.name
     saved = checkpoint_config(run_dir)
     if saved is not None and replace(saved, steps=config.steps) != config:
