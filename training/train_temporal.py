@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -69,7 +70,15 @@ def export(trainer: TemporalTrainer, folder: Path, recipe: str) -> dict:
     return entry
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # A job stopped by a signal (kill, a scheduler's SIGTERM, SIGINT to a background job, which the shell
+    # ignores by default) checkpoints like Ctrl-C does.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")

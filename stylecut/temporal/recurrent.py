@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylecut.flow.warp import in_frame_mask, occlusion_mask, warp
-from stylecut.temporal.scaling import downscale, upscale
+from stylecut.temporal.scaling import downscale, sample_down, upscale
 
 # Network inputs on the coarse grid: frame, stylisation, anchor - stylisation, previous output - stylisation,
 # warped previous frame - frame, warped anchor frame - frame (3 each), anchor validity, occlusion mask,
@@ -168,6 +168,12 @@ def _erode(mask: Tensor) -> Tensor:
     return -F.max_pool2d(-mask, 3, stride=1, padding=1)
 
 
+def _laplacian(x: Tensor) -> Tensor:
+    """4-neighbour Laplacian with replicated borders."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4.0 * x
+
+
 def _phase(displacement: Tensor) -> Tensor:
     """``4 d (1 - d)`` of the sub-pixel part ``d`` of each component: 0 at whole pixels, 1 half-way."""
     frac = displacement - displacement.floor()
@@ -209,6 +215,8 @@ class RecurrentTemporal(nn.Module):
         self._state: _State | None = None
         self.last_trust: Tensor | None = None
         self.chunk_trust: list[Tensor | None] = []
+        self._grid: Tensor | None = None  # pixel grid in grid_sample's units, for the last frame size
+        self._grid_key: tuple | None = None
 
     def reset(self) -> None:
         """Forget the history (call between clips)."""
@@ -268,9 +276,9 @@ class RecurrentTemporal(nn.Module):
             self.last_trust = None
             return stylised
 
-        flow_px = downscale(flow_to_prev, cfg.scale)
+        flow_px = sample_down(flow_to_prev, cfg.scale)
         flow = flow_px / cfg.scale
-        back_px = None if flow_from_prev is None else downscale(flow_from_prev, cfg.scale)
+        back_px = None if flow_from_prev is None else sample_down(flow_from_prev, cfg.scale)
         mask = occlusion_mask(flow_px, back_px, stride=cfg.scale)
         moved_frame = warp(state.frame_small, flow)
         error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
@@ -319,12 +327,30 @@ class RecurrentTemporal(nn.Module):
         """The full-resolution output: the anchor sampled once, sharpened, blended into ``S_t``, corrected."""
         cfg = self.config
         h, w = stylised.shape[-2:]
-        sampled = warp(anchor, upscale(displacement, cfg.scale, h, w), mode=cfg.sample_mode)
+        sampled = self._sample(anchor, displacement)
         controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
-        blurred = F.avg_pool2d(sampled, 3, stride=1, padding=1, count_include_pad=False)
-        detail = sampled + sharpening_full * (sampled - blurred)
-        return (stylised + weight_full * (detail - stylised) + correction_full).clamp(0.0, 1.0)
+        detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
+        return (torch.lerp(stylised, detail, weight_full) + correction_full).clamp(0.0, 1.0)
+
+    def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
+        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``stylecut.flow.warp``'s convention).
+
+        The grid is built in grid_sample's normalised units directly, from a
+        cached pixel grid: at 720p its construction costs as much as the sampling.
+        """
+        cfg = self.config
+        n, _, h, w = image.shape
+        units = displacement.new_tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]).view(1, 2, 1, 1)
+        key = (h, w, image.device, image.dtype)
+        if self._grid_key != key:
+            ys, xs = torch.meshgrid(
+                torch.arange(h, device=image.device, dtype=image.dtype), torch.arange(w, device=image.device, dtype=image.dtype),
+                indexing="ij",
+            )
+            self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
+        grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
+        return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
 
     def _fresh(self, output: Tensor, output_small: Tensor, frame_small: Tensor, hidden: Tensor | None = None) -> _State:
         """A history whose anchor is this frame's ``output``."""
