@@ -102,7 +102,10 @@ def main() -> None:
         if done % 10 == 0 or done == total:
             print(f"cache {done}/{total} {name}", flush=True)
 
-    build_cache(config, run_dir / "cache", cached)
+    try:
+        build_cache(config, run_dir / "cache", cached)
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted while caching windows (finished ones are kept); run the same command to resume.") from None
     trainer = TemporalTrainer(config, run_dir, run_dir / "cache")
     if saved is not None:
         trainer.load_checkpoint()
@@ -114,7 +117,10 @@ def main() -> None:
             extra = f" validation {record['validation']}" if "validation" in record else ""
             print(f"{config.name} {step}/{config.steps} {trainer.elapsed:.0f}s {shown}{extra}", flush=True)
 
-    trainer.run(report)
+    try:
+        trainer.run(report)
+    except KeyboardInterrupt:
+        raise SystemExit(f"interrupted at step {trainer.step} (checkpoint saved); run the same command to resume.") from None
     recipe = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else args.config.name
     entry = export(trainer, args.export, recipe)
     if args.export.resolve() == (ROOT / "weights").resolve():

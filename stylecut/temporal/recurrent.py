@@ -117,7 +117,7 @@ def _number(value: object, low: float, high: float) -> bool:
 
 
 def _conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, padding_mode="replicate")
+    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1)
 
 
 class ConvGRUCell(nn.Module):
@@ -135,22 +135,24 @@ class ConvGRUCell(nn.Module):
 
 
 class TemporalNet(nn.Module):
-    """One step on the coarse grid: inputs ``(N, 19, h, w)`` and the hidden state -> outputs ``(N, 5, h, w)``, new state.
+    """One step on the coarse grid: inputs ``(N, 22, h, w)`` and the hidden state -> outputs ``(N, 5, h, w)``, new state.
 
-    The recurrent cell runs at half the coarse resolution (``ceil(h/2) x
-    ceil(w/2)``, :meth:`hidden_shape`) between a one-layer encoder and decoder.
+    A strided convolution takes the inputs to half the coarse resolution
+    (``ceil(h/2) x ceil(w/2)``, :meth:`hidden_shape`), where the recurrent
+    cell and a decoding convolution run; the outputs are upsampled back to
+    the coarse grid. Validity and occlusions are applied on the coarse grid
+    by the caller, so only the network's own decisions are at half its resolution.
     """
 
     def __init__(self, features: int, hidden: int) -> None:
         super().__init__()
         self.hidden = hidden
-        self.encode = _conv(INPUT_CHANNELS, features)
-        self.down = _conv(features, 2 * features, stride=2)
-        self.cell = ConvGRUCell(2 * features, hidden)
+        self.encode = _conv(INPUT_CHANNELS, features, stride=2)
+        self.cell = ConvGRUCell(features, hidden)
         self.decode = _conv(hidden + features, features)
         self.head = nn.Conv2d(features, OUTPUT_CHANNELS, 1)
         with torch.no_grad():
-            # Start as a plain anchor-carrying fuser: take the anchor where valid, no correction, no sharpening.
+            # Start as a plain anchor-carrying fuser: take the anchor where valid, no correction, little sharpening.
             self.head.weight.mul_(0.1)
             self.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0, -2.0]))
 
@@ -158,10 +160,10 @@ class TemporalNet(nn.Module):
         return n, self.hidden, -(-h // 2), -(-w // 2)
 
     def forward(self, x: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
-        skip = F.relu(self.encode(x))
-        hidden = self.cell(F.relu(self.down(skip)), hidden)
-        up = F.interpolate(hidden, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-        return self.head(F.relu(self.decode(torch.cat([up, skip], dim=1)))), hidden
+        encoded = F.relu(self.encode(x))
+        hidden = self.cell(encoded, hidden)
+        out = self.head(F.relu(self.decode(torch.cat([hidden, encoded], dim=1))))
+        return F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False), hidden
 
 
 def _erode(mask: Tensor) -> Tensor:
@@ -181,7 +183,11 @@ def _phase(displacement: Tensor) -> Tensor:
 
 
 def _select(choose: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """Per sample: ``a`` where ``choose`` (N,) is true, else ``b``."""
+    """Per sample: ``a`` where ``choose`` (N,) is true, else ``b`` (no copy when all samples agree)."""
+    if bool(choose.all()):
+        return a
+    if not bool(choose.any()):
+        return b
     return torch.where(choose.view(-1, *([1] * (a.dim() - 1))), a, b)
 
 
@@ -269,7 +275,7 @@ class RecurrentTemporal(nn.Module):
         keeps its own coarse copy of the previous frame.
         """
         cfg = self.config
-        frame_small, stylised_small = downscale(frame, cfg.scale), downscale(stylised, cfg.scale)
+        frame_small, stylised_small = downscale(torch.cat([frame, stylised], dim=1), cfg.scale).split(3, dim=1)
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
             self._state = self._fresh(stylised, stylised_small, frame_small)
@@ -280,21 +286,22 @@ class RecurrentTemporal(nn.Module):
         flow = flow_px / cfg.scale
         back_px = None if flow_from_prev is None else sample_down(flow_from_prev, cfg.scale)
         mask = occlusion_mask(flow_px, back_px, stride=cfg.scale)
-        moved_frame = warp(state.frame_small, flow)
+        # Everything carried along the last flow in one resampling, everything read through the chain in another.
+        moved = warp(torch.cat([state.frame_small, state.output_small, state.displacement, state.valid], dim=1), flow)
+        moved_frame, moved_output, moved_displacement, moved_valid = moved.split([3, 3, 2, 1], dim=1)
         error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
         self.last_trust = (_erode(mask) * torch.exp(-error / cfg.photometric_tolerance**2)).mean(dim=(1, 2, 3))
         is_cut = self.last_trust < cfg.cut_threshold
 
-        displacement = flow_px + warp(state.displacement, flow)
+        displacement = flow_px + moved_displacement
         chain = displacement / cfg.scale
         # A cell loses the anchor for good where the flow is occluded; entering the frame is judged on the
         # chain as a whole (a cell at the edge is mostly old content when the motion is sub-pixel). Whether
         # the chain still lands on the same content is the network's call, from the anchor's input frame.
         kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
-        valid = (warp(state.valid, flow) > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
-        chain_error = warp(state.anchor_frame, chain) - frame_small
-        anchor_small = warp(state.anchor_small, chain)
-        moved_output = warp(state.output_small, flow)
+        valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
+        anchor_frame, anchor_small = warp(torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain).split(3, dim=1)
+        chain_error = anchor_frame - frame_small
         hidden = warp(state.hidden, downscale(flow, 2) / 2)
         phase = _phase(displacement)
         inputs = torch.cat(
