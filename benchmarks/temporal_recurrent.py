@@ -11,7 +11,8 @@ over the whole clip and its last 10 frames, and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
 one recurrent step on a 720p frame. Run on one thread:
 
-    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors --clips bear --styles starry-night
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors \
+        --clips bear --styles starry-night
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-
 from fidelity import Fidelity, loss_networks
 from media import find_clip, prepare_clip, read_frames, to_tensor
+from temporal import clip_consistency, evaluation_flow
+
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.warp import random_smooth_flow, warp
 from stylecut.models.temporal import TemporalFuser
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
-from temporal import clip_consistency, evaluation_flow
 
 
 def _uint8(frames: torch.Tensor) -> np.ndarray:
@@ -43,17 +44,29 @@ def _uint8(frames: torch.Tensor) -> np.ndarray:
 
 
 @torch.inference_mode()
-def run_stage(stage, frames: torch.Tensor, stylised: torch.Tensor, to_prev: torch.Tensor, from_prev: torch.Tensor) -> np.ndarray:
+def run_stage(
+    stage, frames: torch.Tensor, stylised: torch.Tensor, to_prev: torch.Tensor, from_prev: torch.Tensor
+) -> np.ndarray:
     """The stage's output for a whole clip, frame by frame as the pipeline drives it."""
     stage.reset()
     outputs = [stage.step(frames[:1], stylised[:1], None, None, None)]
     for t in range(1, len(frames)):
-        outputs.append(stage.step(frames[t : t + 1], stylised[t : t + 1], to_prev[t - 1 : t], from_prev[t - 1 : t], frames[t - 1 : t]))
+        outputs.append(
+            stage.step(
+                frames[t : t + 1],
+                stylised[t : t + 1],
+                to_prev[t - 1 : t],
+                from_prev[t - 1 : t],
+                frames[t - 1 : t],
+            )
+        )
     return _uint8(torch.cat(outputs))
 
 
 @torch.inference_mode()
-def step_cost(stage: RecurrentTemporal, size: tuple[int, int] = (720, 1280), repeats: int = 8) -> dict[str, float]:
+def step_cost(
+    stage: RecurrentTemporal, size: tuple[int, int] = (720, 1280), repeats: int = 8
+) -> dict[str, float]:
     """Median CPU and wall milliseconds of one step with history on a frame of ``size``."""
     h, w = size
     g = torch.Generator().manual_seed(0)
@@ -95,7 +108,9 @@ def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)")
+    parser.add_argument(
+        "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
+    )
     parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
     parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
     parser.add_argument("--clips", default="bear")
@@ -136,7 +151,13 @@ def main() -> None:
                 results["clips"][f"{key} {style_name}"] = rows
                 print(f"\n{key} / {style_name} ({frames.shape[-1]}x{frames.shape[-2]}, {len(frames)} frames)")
                 for name, row in rows.items():
-                    print(f"  {name:32s} " + "  ".join(f"{k} {v:+.3f}" if k.startswith("style") else f"{k} {v:.3f}" for k, v in row.items()))
+                    print(
+                        f"  {name:32s} "
+                        + "  ".join(
+                            f"{k} {v:+.3f}" if k.startswith("style") else f"{k} {v:.3f}"
+                            for k, v in row.items()
+                        )
+                    )
     for name, stage in stages.items():
         if isinstance(stage, RecurrentTemporal):
             results["speed_720p"][name] = step_cost(stage)

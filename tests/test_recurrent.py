@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from flow_synthetic import constant_flow, laplacian_variance, shift, single_thread, texture  # noqa: F401
 from safetensors import safe_open
 from safetensors.torch import save_file
+from test_temporal import blotch_noise, stylise
 
-from flow_synthetic import constant_flow, laplacian_variance, shift, single_thread, texture  # noqa: F401
 from stylecut.errors import UsageError
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask
@@ -25,7 +26,6 @@ from stylecut.temporal.recurrent import ConvGRUCell, RecurrentConfig, RecurrentT
 from stylecut.temporal.recurrent_file import FORMAT, load_recurrent, save_recurrent
 from stylecut.training.temporal_data import save_window
 from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
-from test_temporal import blotch_noise, stylise
 
 SIZE = 64
 
@@ -41,7 +41,10 @@ def pan(frames: int, size: int = SIZE, step: tuple[float, float] = (0.37, 0.21),
 def run(stage: RecurrentTemporal, clip, stylised, to_prev, from_prev) -> list[torch.Tensor]:
     stage.reset()
     with torch.no_grad():
-        return [stage.step(f, s, a, b, clip[t - 1] if t else None) for t, (f, s, a, b) in enumerate(zip(clip, stylised, to_prev, from_prev))]
+        return [
+            stage.step(f, s, a, b, clip[t - 1] if t else None)
+            for t, (f, s, a, b) in enumerate(zip(clip, stylised, to_prev, from_prev))
+        ]
 
 
 def make_stage(**config) -> RecurrentTemporal:
@@ -121,7 +124,9 @@ def test_steadies_a_flickering_pan_and_stays_sharp_to_frame_100() -> None:
     steadied = warping_error(torch.cat(run(stage, clip, flicker, to_prev, from_prev)), flows, masks)
     assert steadied <= 0.5 * warping_error(torch.cat(flicker), flows, masks)
     out = run(stage, clip, clean, to_prev, from_prev)
-    sharpness = [laplacian_variance(o, margin=4) / laplacian_variance(s, margin=4) for o, s in zip(out, clean)]
+    sharpness = [
+        laplacian_variance(o, margin=4) / laplacian_variance(s, margin=4) for o, s in zip(out, clean)
+    ]
     first, last = sum(sharpness[1:11]) / 10, sum(sharpness[-10:]) / 10
     assert last >= 0.9 * first and last >= 0.5
 
@@ -132,8 +137,20 @@ def test_fuse_chunk_is_step_by_step() -> None:
     expected = run(make_stage(), clip, stylised, to_prev, from_prev)
     stage = make_stage()
     with torch.no_grad():
-        first = stage.fuse_chunk(torch.cat(clip[:3]), torch.cat(stylised[:3]), torch.cat(to_prev[1:3]), torch.cat(from_prev[1:3]), torch.cat(clip[:2]))
-        rest = stage.fuse_chunk(torch.cat(clip[3:]), torch.cat(stylised[3:]), torch.cat(to_prev[3:]), torch.cat(from_prev[3:]), torch.cat(clip[2:4]))
+        first = stage.fuse_chunk(
+            torch.cat(clip[:3]),
+            torch.cat(stylised[:3]),
+            torch.cat(to_prev[1:3]),
+            torch.cat(from_prev[1:3]),
+            torch.cat(clip[:2]),
+        )
+        rest = stage.fuse_chunk(
+            torch.cat(clip[3:]),
+            torch.cat(stylised[3:]),
+            torch.cat(to_prev[3:]),
+            torch.cat(from_prev[3:]),
+            torch.cat(clip[2:4]),
+        )
     torch.testing.assert_close(torch.cat([first, rest]), torch.cat(expected))
     assert len(stage.chunk_trust) == 2
 
@@ -153,7 +170,11 @@ def _rewrite(path: Path, tensors: dict | None = None, document: dict | None = No
     with safe_open(str(path), framework="pt") as handle:
         original = {k: handle.get_tensor(k) for k in handle.keys()}
         header = json.loads(handle.metadata()["stylecut"])
-    save_file(tensors or original, str(path), metadata={"format": FORMAT, "stylecut": json.dumps(document or header)})
+    save_file(
+        tensors or original,
+        str(path),
+        metadata={"format": FORMAT, "stylecut": json.dumps(document or header)},
+    )
 
 
 @pytest.mark.parametrize(
@@ -195,12 +216,17 @@ def _synthetic_window(path: Path, frames: int = 6, seed: int = 0) -> None:
     def quantise(x: torch.Tensor) -> torch.Tensor:
         return x.clamp(0, 1).mul(255).round().to(torch.uint8)
 
-    save_window(path, {
-        "frames": quantise(torch.cat(clip)),
-        "stylised": quantise(torch.cat(stylised)),
-        "to_prev": to_prev.half(), "from_prev": (-to_prev).half(),
-        "to_first": to_first.half(), "from_first": (-to_first).half(),
-    })
+    save_window(
+        path,
+        {
+            "frames": quantise(torch.cat(clip)),
+            "stylised": quantise(torch.cat(stylised)),
+            "to_prev": to_prev.half(),
+            "from_prev": (-to_prev).half(),
+            "to_first": to_first.half(),
+            "from_first": (-to_first).half(),
+        },
+    )
 
 
 def test_a_few_training_steps_lower_the_loss_and_resume(tmp_path: Path) -> None:
@@ -209,7 +235,14 @@ def test_a_few_training_steps_lower_the_loss_and_resume(tmp_path: Path) -> None:
     _synthetic_window(cache / "train-pan.safetensors")
     _synthetic_window(cache / "val-pan.safetensors", seed=1)
     config = TemporalTrainConfig(
-        crop=SIZE, batch=1, steps=12, lr=3e-3, final_lr=1.0, checkpoint_every=6, eval_every=6, stage=RecurrentConfig(hidden=8, features=8).to_dict()
+        crop=SIZE,
+        batch=1,
+        steps=12,
+        lr=3e-3,
+        final_lr=1.0,
+        checkpoint_every=6,
+        eval_every=6,
+        stage=RecurrentConfig(hidden=8, features=8).to_dict(),
     )
     trainer = TemporalTrainer(config, tmp_path / "run", cache)
     batch = trainer.sample()

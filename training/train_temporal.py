@@ -34,7 +34,13 @@ import torch
 from stylecut.styles.registry import bundled_styles
 from stylecut.temporal.recurrent_file import MANIFEST, MANIFEST_KEY, save_recurrent
 from stylecut.training.data import expand_media
-from stylecut.training.temporal_trainer import LOG, TemporalTrainConfig, TemporalTrainer, build_cache, checkpoint_config
+from stylecut.training.temporal_trainer import (
+    LOG,
+    TemporalTrainConfig,
+    TemporalTrainer,
+    build_cache,
+    checkpoint_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,8 +65,16 @@ def export(trainer: TemporalTrainer, folder: Path, recipe: str) -> dict:
     validation = next((r["validation"] for r in reversed(log) if r.get("validation")), {})
     training = {"steps": trainer.step, "seconds": round(trainer.elapsed, 1), "styles": cfg.styles}
     path = folder / f"{cfg.name}.safetensors"
-    sha256 = save_recurrent(path, trainer.stage, {"recipe": recipe, "training": training, "validation": validation})
-    entry = {"file": path.name, "sha256": sha256, "recipe": recipe, "steps": trainer.step, "validation": validation}
+    sha256 = save_recurrent(
+        path, trainer.stage, {"recipe": recipe, "training": training, "validation": validation}
+    )
+    entry = {
+        "file": path.name,
+        "sha256": sha256,
+        "recipe": recipe,
+        "steps": trainer.step,
+        "validation": validation,
+    }
     manifest_path = folder / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[MANIFEST_KEY] = entry
@@ -83,9 +97,13 @@ def main() -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
     parser.add_argument("--runs", type=Path, default=default_runs())
-    parser.add_argument("--export", type=Path, default=ROOT / "weights", help="folder for the weights and manifest")
+    parser.add_argument(
+        "--export", type=Path, default=ROOT / "weights", help="folder for the weights and manifest"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch and OpenCV threads")
-    parser.add_argument("--steps", type=int, default=None, help="train to this many steps instead of the config's")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="train to this many steps instead of the config's"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
@@ -105,7 +123,9 @@ def main() -> None:
     try:
         build_cache(config, run_dir / "cache", cached)
     except KeyboardInterrupt:
-        raise SystemExit("interrupted while caching windows (finished ones are kept); run the same command to resume.") from None
+        raise SystemExit(
+            "interrupted while caching windows (finished ones are kept); run the same command to resume."
+        ) from None
     trainer = TemporalTrainer(config, run_dir, run_dir / "cache")
     if saved is not None:
         trainer.load_checkpoint()
@@ -113,15 +133,23 @@ def main() -> None:
 
     def report(step: int, record: dict) -> None:
         if step % 10 == 0 or "validation" in record:
-            shown = " ".join(f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
+            shown = " ".join(
+                f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds"
+            )
             extra = f" validation {record['validation']}" if "validation" in record else ""
             print(f"{config.name} {step}/{config.steps} {trainer.elapsed:.0f}s {shown}{extra}", flush=True)
 
     try:
         trainer.run(report)
     except KeyboardInterrupt:
-        raise SystemExit(f"interrupted at step {trainer.step} (checkpoint saved); run the same command to resume.") from None
-    recipe = str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT) else args.config.name
+        raise SystemExit(
+            f"interrupted at step {trainer.step} (checkpoint saved); run the same command to resume."
+        ) from None
+    recipe = (
+        str(args.config.resolve().relative_to(ROOT))
+        if args.config.resolve().is_relative_to(ROOT)
+        else args.config.name
+    )
     entry = export(trainer, args.export, recipe)
     if args.export.resolve() == (ROOT / "weights").resolve():
         (ROOT / "training" / "logs").mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ MAX_WIDTH = 64
 
 @dataclass(frozen=True)
 class RecurrentConfig:
-    """Architecture (``scale``, ``features``, ``hidden``) and run-time rules of the stage; stored with its weights."""
+    """Architecture (``scale``, ``features``, ``hidden``) and run-time rules; stored with the weights."""
 
     scale: int = 4
     features: int = 16
@@ -135,7 +135,7 @@ class ConvGRUCell(nn.Module):
 
 
 class TemporalNet(nn.Module):
-    """One step on the coarse grid: inputs ``(N, 22, h, w)`` and the hidden state -> outputs ``(N, 5, h, w)``, new state.
+    """One step on the coarse grid: inputs ``(N, 22, h, w)``, hidden state -> outputs ``(N, 5, h, w)``, state.
 
     A strided convolution takes the inputs to half the coarse resolution
     (``ceil(h/2) x ceil(w/2)``, :meth:`hidden_shape`), where the recurrent
@@ -152,7 +152,7 @@ class TemporalNet(nn.Module):
         self.decode = _conv(hidden + features, features)
         self.head = nn.Conv2d(features, OUTPUT_CHANNELS, 1)
         with torch.no_grad():
-            # Start as a plain anchor-carrying fuser: take the anchor where valid, no correction, little sharpening.
+            # Start as an anchor-carrying fuser: the anchor where valid, no correction, little sharpening.
             self.head.weight.mul_(0.1)
             self.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0, -2.0]))
 
@@ -275,7 +275,9 @@ class RecurrentTemporal(nn.Module):
         keeps its own coarse copy of the previous frame.
         """
         cfg = self.config
-        frame_small, stylised_small = downscale(torch.cat([frame, stylised], dim=1), cfg.scale).split(3, dim=1)
+        frame_small, stylised_small = downscale(torch.cat([frame, stylised], dim=1), cfg.scale).split(
+            3, dim=1
+        )
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
             self._state = self._fresh(stylised, stylised_small, frame_small)
@@ -286,11 +288,15 @@ class RecurrentTemporal(nn.Module):
         flow = flow_px / cfg.scale
         back_px = None if flow_from_prev is None else sample_down(flow_from_prev, cfg.scale)
         mask = occlusion_mask(flow_px, back_px, stride=cfg.scale)
-        # Everything carried along the last flow in one resampling, everything read through the chain in another.
-        moved = warp(torch.cat([state.frame_small, state.output_small, state.displacement, state.valid], dim=1), flow)
+        # What is carried along the last flow in one resampling, what is read through the chain in another.
+        moved = warp(
+            torch.cat([state.frame_small, state.output_small, state.displacement, state.valid], dim=1), flow
+        )
         moved_frame, moved_output, moved_displacement, moved_valid = moved.split([3, 3, 2, 1], dim=1)
         error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
-        self.last_trust = (_erode(mask) * torch.exp(-error / cfg.photometric_tolerance**2)).mean(dim=(1, 2, 3))
+        self.last_trust = (_erode(mask) * torch.exp(-error / cfg.photometric_tolerance**2)).mean(
+            dim=(1, 2, 3)
+        )
         is_cut = self.last_trust < cfg.cut_threshold
 
         displacement = flow_px + moved_displacement
@@ -300,13 +306,24 @@ class RecurrentTemporal(nn.Module):
         # the chain still lands on the same content is the network's call, from the anchor's input frame.
         kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
         valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
-        anchor_frame, anchor_small = warp(torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain).split(3, dim=1)
+        anchor_frame, anchor_small = warp(
+            torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain
+        ).split(3, dim=1)
         chain_error = anchor_frame - frame_small
         hidden = warp(state.hidden, downscale(flow, 2) / 2)
         phase = _phase(displacement)
         inputs = torch.cat(
-            [frame_small - 0.5, stylised_small - 0.5, anchor_small - stylised_small, moved_output - stylised_small,
-             moved_frame - frame_small, chain_error, valid, mask, phase],
+            [
+                frame_small - 0.5,
+                stylised_small - 0.5,
+                anchor_small - stylised_small,
+                moved_output - stylised_small,
+                moved_frame - frame_small,
+                chain_error,
+                valid,
+                mask,
+                phase,
+            ],
             dim=1,
         )
         raw, hidden = self.net(inputs, hidden)
@@ -323,13 +340,26 @@ class RecurrentTemporal(nn.Module):
         hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
         refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage)
         carried = _State(
-            state.anchor, state.anchor_small, state.anchor_frame, displacement, valid, output_small, frame_small, hidden
+            state.anchor,
+            state.anchor_small,
+            state.anchor_frame,
+            displacement,
+            valid,
+            output_small,
+            frame_small,
+            hidden,
         )
         self._state = self._fresh(output, output_small, frame_small, hidden).where(refresh, carried)
         return output
 
     def _compose(
-        self, anchor: Tensor, stylised: Tensor, displacement: Tensor, weight: Tensor, correction: Tensor, sharpening: Tensor
+        self,
+        anchor: Tensor,
+        stylised: Tensor,
+        displacement: Tensor,
+        weight: Tensor,
+        correction: Tensor,
+        sharpening: Tensor,
     ) -> Tensor:
         """The full-resolution output: the anchor sampled once, sharpened, blended into ``S_t``, corrected."""
         cfg = self.config
@@ -341,7 +371,7 @@ class RecurrentTemporal(nn.Module):
         return (torch.lerp(stylised, detail, weight_full) + correction_full).clamp(0.0, 1.0)
 
     def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
-        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``stylecut.flow.warp``'s convention).
+        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
 
         The grid is built in grid_sample's normalised units directly, from a
         cached pixel grid: at 720p its construction costs as much as the sampling.
@@ -352,14 +382,17 @@ class RecurrentTemporal(nn.Module):
         key = (h, w, image.device, image.dtype)
         if self._grid_key != key:
             ys, xs = torch.meshgrid(
-                torch.arange(h, device=image.device, dtype=image.dtype), torch.arange(w, device=image.device, dtype=image.dtype),
+                torch.arange(h, device=image.device, dtype=image.dtype),
+                torch.arange(w, device=image.device, dtype=image.dtype),
                 indexing="ij",
             )
             self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
         grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
         return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
 
-    def _fresh(self, output: Tensor, output_small: Tensor, frame_small: Tensor, hidden: Tensor | None = None) -> _State:
+    def _fresh(
+        self, output: Tensor, output_small: Tensor, frame_small: Tensor, hidden: Tensor | None = None
+    ) -> _State:
         """A history whose anchor is this frame's ``output``."""
         n, _, h, w = output_small.shape
         return _State(

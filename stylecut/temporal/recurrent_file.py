@@ -36,7 +36,9 @@ def save_recurrent(path: Path, stage: RecurrentTemporal, metadata: dict) -> str:
     tensors = {k: v.detach().cpu().float().contiguous() for k, v in stage.net.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "stylecut": json.dumps(document, sort_keys=True)})
+    save_file(
+        tensors, str(tmp), metadata={"format": FORMAT, "stylecut": json.dumps(document, sort_keys=True)}
+    )
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
     return sha256_of(path)
@@ -79,7 +81,10 @@ def load_recurrent(path: Path, expected_sha256: str | None = None) -> tuple[Recu
     except (TypeError, ValueError) as exc:
         raise _refuse(path, "its config is missing or out of bounds") from exc
     with torch.device("meta"):
-        expected = {k: ("F32", tuple(v.shape)) for k, v in TemporalNet(config.features, config.hidden).state_dict().items()}
+        expected = {
+            k: ("F32", tuple(v.shape))
+            for k, v in TemporalNet(config.features, config.hidden).state_dict().items()
+        }
     if layout != expected:
         raise _refuse(path, "its weights do not fit its config")
     try:

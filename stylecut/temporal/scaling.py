@@ -45,5 +45,7 @@ def upscale(x: Tensor, scale: int, h: int, w: int) -> Tensor:
     n, c = x.shape[:2]
     # One channel per image: with several channels the CPU kernel round-trips
     # through channels-last copies and takes 2-3x longer.
-    up = F.interpolate(x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False)
+    up = F.interpolate(
+        x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False
+    )
     return up.view(n, c, *up.shape[-2:])[..., :h, :w]

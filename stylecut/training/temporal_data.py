@@ -1,4 +1,4 @@
-"""Training windows for the recurrent temporal stage: consecutive frames, their stylisations and flows, cached.
+"""Training windows for the recurrent temporal stage: consecutive frames, stylisations and flows, cached.
 
 A window is ``T`` consecutive frames, either read from a clip (every
 ``frame_step``-th frame) or synthesised from a still photo by a smooth
@@ -54,9 +54,16 @@ class WindowSpec:
 
 
 def clip_specs(
-    path: Path, frame_count: int, length: int, steps: tuple[int, ...], count: int, skip: int, styles: list[str], rng: random.Random
+    path: Path,
+    frame_count: int,
+    length: int,
+    steps: tuple[int, ...],
+    count: int,
+    skip: int,
+    styles: list[str],
+    rng: random.Random,
 ) -> list[WindowSpec]:
-    """Up to ``count`` windows spread evenly over a clip's frames ``skip..``, styles and frame steps drawn by ``rng``."""
+    """Up to ``count`` windows spread evenly over a clip's frames ``skip..``; styles drawn by ``rng``."""
     specs = []
     for step in steps:
         span = (length - 1) * step + 1
@@ -80,7 +87,7 @@ def read_clip_window(spec: WindowSpec, length: int) -> Tensor:
 
 
 def synthesise_photo_window(spec: WindowSpec, length: int, size: tuple[int, int]) -> Tensor:
-    """``(T, 3, H, W)`` frames of a smooth camera motion over a photo: pan, zoom and roll, plus sensor noise."""
+    """``(T, 3, H, W)`` frames of a smooth camera motion over a photo: pan, zoom, roll, sensor noise."""
     rng = random.Random(spec.seed)
     h, w = size
     photo = read_image(Path(spec.source), max_side=2 * max(h, w))[None]
@@ -97,7 +104,10 @@ def synthesise_photo_window(spec: WindowSpec, length: int, size: tuple[int, int]
         s = 1.0 + zoom * t
         c, si = math.cos(roll * t), math.sin(roll * t)
         theta = torch.tensor(
-            [[c * s * w / pw, -si * s * h / pw, 2 * pan[0] * t / pw], [si * s * w / ph, c * s * h / ph, 2 * pan[1] * t / ph]]
+            [
+                [c * s * w / pw, -si * s * h / pw, 2 * pan[0] * t / pw],
+                [si * s * w / ph, c * s * h / ph, 2 * pan[1] * t / ph],
+            ]
         )
         grid = F.affine_grid(theta[None], [1, 3, h, w], align_corners=False)
         frame = F.grid_sample(photo, grid, mode="bicubic", padding_mode="reflection", align_corners=False)
@@ -129,7 +139,11 @@ def build_window(frames: Tensor, generator: torch.nn.Module, flow: DISFlow) -> d
     later, earlier = frames[1:], frames[:-1]
     both = flow(torch.cat([later, earlier, later, first]), torch.cat([earlier, later, first, later]))
     flows = dict(zip(FLOW_KEYS, both.split(len(later))))
-    return {"frames": _quantise(frames), "stylised": _quantise(stylised), **{k: v.half() for k, v in flows.items()}}
+    return {
+        "frames": _quantise(frames),
+        "stylised": _quantise(stylised),
+        **{k: v.half() for k, v in flows.items()},
+    }
 
 
 def save_window(path: Path, tensors: dict[str, Tensor]) -> None:
@@ -140,7 +154,7 @@ def save_window(path: Path, tensors: dict[str, Tensor]) -> None:
 
 @dataclass
 class Batch:
-    """Time-major float tensors of B window crops: frames/stylised ``(T, B, 3, c, c)``, flows ``(T-1, B, 2, c, c)``."""
+    """Time-major floats of B window crops: images ``(T, B, 3, c, c)``, flows ``(T-1, B, 2, c, c)``."""
 
     frames: Tensor
     stylised: Tensor
@@ -151,12 +165,14 @@ class Batch:
 
 
 def read_crop(path: Path, crop: int | None, rng: random.Random) -> dict[str, Tensor]:
-    """A window's tensors as floats, cropped to a random ``crop`` square (None: whole) and flipped at random."""
+    """A window's tensors as floats, cropped to a random ``crop`` square (None: whole), randomly flipped."""
     with safe_open(str(path), framework="pt") as handle:
         h, w = handle.get_slice("frames").get_shape()[-2:]
         size_h, size_w = (h, w) if crop is None else (min(crop, h), min(crop, w))
         top, left = rng.randrange(h - size_h + 1), rng.randrange(w - size_w + 1)
-        window = {k: handle.get_slice(k)[:, :, top : top + size_h, left : left + size_w] for k in handle.keys()}
+        window = {
+            k: handle.get_slice(k)[:, :, top : top + size_h, left : left + size_w] for k in handle.keys()
+        }
     out = {k: v.float() / 255 if v.dtype == torch.uint8 else v.float() for k, v in window.items()}
     if crop is not None and rng.random() < 0.5:
         out = {k: v.flip(-1) for k, v in out.items()}
@@ -166,4 +182,6 @@ def read_crop(path: Path, crop: int | None, rng: random.Random) -> dict[str, Ten
 
 
 def collate(windows: list[dict[str, Tensor]]) -> Batch:
-    return Batch(**{k: torch.stack([w[k] for w in windows], dim=1) for k in ("frames", "stylised", *FLOW_KEYS)})
+    return Batch(
+        **{k: torch.stack([w[k] for w in windows], dim=1) for k in ("frames", "stylised", *FLOW_KEYS)}
+    )

@@ -39,11 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from stylecut.flow.dis import DISFlow
 from stylecut.flow.warp import occlusion_mask, warp
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.temporal.recurrent import RecurrentConfig, RecurrentTemporal
 from stylecut.training.losses import gram
-from stylecut.flow.dis import DISFlow
 from stylecut.training.temporal_data import (
     Batch,
     WindowSpec,
@@ -119,13 +119,22 @@ def plan_windows(config: TemporalTrainConfig) -> list[tuple[str, WindowSpec, int
     for clip in config.clips:
         frames = len(decord.VideoReader(clip, ctx=decord.cpu(0)))
         specs = clip_specs(
-            Path(clip), frames, config.window, tuple(config.frame_steps), config.windows_per_clip,
-            _holdout(config, clip), config.styles, rng,
+            Path(clip),
+            frames,
+            config.window,
+            tuple(config.frame_steps),
+            config.windows_per_clip,
+            _holdout(config, clip),
+            config.styles,
+            rng,
         )
         planned += [(TRAIN_PREFIX, spec, config.window) for spec in specs]
         if any(key in Path(clip).name for key in config.validation):
             length = min(config.validation_length, _holdout(config, clip), frames)
-            planned += [(VALIDATION_PREFIX, WindowSpec(clip, "clip", style), length) for style in config.styles[: config.validation_styles]]
+            planned += [
+                (VALIDATION_PREFIX, WindowSpec(clip, "clip", style), length)
+                for style in config.styles[: config.validation_styles]
+            ]
     for photo in config.photos:
         for _ in range(config.windows_per_photo):
             spec = WindowSpec(photo, "photo", rng.choice(config.styles), seed=rng.randrange(1 << 30))
@@ -133,8 +142,10 @@ def plan_windows(config: TemporalTrainConfig) -> list[tuple[str, WindowSpec, int
     return planned
 
 
-def build_cache(config: TemporalTrainConfig, cache_dir: Path, report: Callable[[int, int, str], None] | None = None) -> None:
-    """Stylise and flow every planned window not yet in ``cache_dir`` (resumable: finished windows are kept)."""
+def build_cache(
+    config: TemporalTrainConfig, cache_dir: Path, report: Callable[[int, int, str], None] | None = None
+) -> None:
+    """Stylise and flow every planned window not yet in ``cache_dir`` (finished windows are kept)."""
     from stylecut.styles.registry import load_style, resolve_style
 
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +158,9 @@ def build_cache(config: TemporalTrainConfig, cache_dir: Path, report: Callable[[
             if spec.style not in generators:
                 generators[spec.style] = load_style(resolve_style(spec.style))[0]
             if spec.kind == "clip":
-                frames = fit_short_side(read_clip_window(spec, length), config.short_side, config.max_long_side)
+                frames = fit_short_side(
+                    read_clip_window(spec, length), config.short_side, config.max_long_side
+                )
             else:
                 frames = synthesise_photo_window(spec, length, (config.short_side, config.max_long_side))
             save_window(path, build_window(frames, generators[spec.style], flow))
@@ -157,12 +170,18 @@ def build_cache(config: TemporalTrainConfig, cache_dir: Path, report: Callable[[
 
 def _masked_error(a: Tensor, b: Tensor, mask: Tensor) -> Tensor:
     """Per sample: squared RGB error summed over channels, mean over the mask (as E_warp)."""
-    return ((a - b).square().sum(dim=1, keepdim=True) * mask).sum(dim=(1, 2, 3)) / mask.sum(dim=(1, 2, 3)).clamp_min(1.0)
+    return ((a - b).square().sum(dim=1, keepdim=True) * mask).sum(dim=(1, 2, 3)) / mask.sum(
+        dim=(1, 2, 3)
+    ).clamp_min(1.0)
 
 
 def _laplacian_energy(images: Tensor, cell: int = 8) -> Tensor:
     """RMS of the 4-neighbour Laplacian over ``cell`` x ``cell`` cells, per channel."""
-    kernel = images.new_tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3).repeat(images.shape[1], 1, 1, 1)
+    kernel = (
+        images.new_tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])
+        .view(1, 1, 3, 3)
+        .repeat(images.shape[1], 1, 1, 1)
+    )
     lap = F.conv2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), kernel, groups=images.shape[1])
     return (F.avg_pool2d(lap.square(), cell) + 1e-8).sqrt()
 
@@ -185,14 +204,24 @@ def _masks(batch: Batch) -> tuple[Tensor, Tensor]:
     return short, long
 
 
-def temporal_errors(outputs: list[Tensor], batch: Batch, masks: tuple[Tensor, Tensor], mode: str = "bicubic") -> tuple[Tensor, Tensor]:
+def temporal_errors(
+    outputs: list[Tensor], batch: Batch, masks: tuple[Tensor, Tensor], mode: str = "bicubic"
+) -> tuple[Tensor, Tensor]:
     """Mean short-term and long-term masked warping errors of ``outputs`` (frame 0 -> 2.. for long-term)."""
     short_masks, long_masks = masks
     short = torch.stack(
-        [_masked_error(outputs[t], warp(outputs[t - 1], batch.to_prev[t - 1], mode=mode), short_masks[t - 1]) for t in range(1, len(outputs))]
+        [
+            _masked_error(
+                outputs[t], warp(outputs[t - 1], batch.to_prev[t - 1], mode=mode), short_masks[t - 1]
+            )
+            for t in range(1, len(outputs))
+        ]
     )
     long = torch.stack(
-        [_masked_error(outputs[t], warp(outputs[0], batch.to_first[t - 1], mode=mode), long_masks[t - 1]) for t in range(2, len(outputs))]
+        [
+            _masked_error(outputs[t], warp(outputs[0], batch.to_first[t - 1], mode=mode), long_masks[t - 1])
+            for t in range(2, len(outputs))
+        ]
     )
     return short.mean(), long.mean()
 
@@ -241,7 +270,8 @@ class TemporalTrainer:
         with torch.no_grad():
             targets = self.loss_net(reference)
         gram_term = sum(
-            w * F.mse_loss(gram(features[k]), gram(targets[k])) / gram(targets[k]).square().mean() for k, w in self.gram_weights.items()
+            w * F.mse_loss(gram(features[k]), gram(targets[k])) / gram(targets[k]).square().mean()
+            for k, w in self.gram_weights.items()
         )
         k = cfg.content_layer
         content_term = F.mse_loss(features[k], targets[k]) / targets[k].square().mean()
@@ -255,7 +285,10 @@ class TemporalTrainer:
             "detail": cfg.detail_weight * detail_term,
         }
         sharpness = float(_laplacian_energy(later.detach()).square().mean() / target_energy.square().mean())
-        ratios = {"short_ratio": float(short.detach() / base_short), "long_ratio": float(long.detach() / base_long)}
+        ratios = {
+            "short_ratio": float(short.detach() / base_short),
+            "long_ratio": float(long.detach() / base_long),
+        }
         return terms, {**ratios, "sharpness": sharpness}
 
     def train_step(self) -> dict[str, float]:
@@ -267,22 +300,34 @@ class TemporalTrainer:
         total.backward()
         torch.nn.utils.clip_grad_norm_(self.stage.parameters(), 1.0)
         self.optimiser.step()
-        return {**{k: float(v.detach()) for k, v in terms.items()}, "total": float(total.detach()), **diagnostics}
+        return {
+            **{k: float(v.detach()) for k, v in terms.items()},
+            "total": float(total.detach()),
+            **diagnostics,
+        }
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Mean over the validation windows (whole frames) of short/long E_warp and sharpness ratios to per-frame."""
+        """Mean over validation windows (whole frames) of E_warp and sharpness ratios to per-frame."""
         if not self.validation_windows:
             return {}
         self.stage.eval()
-        scores: dict[str, list[float]] = {"short_ratio": [], "long_ratio": [], "sharpness": [], "sharpness_last": []}
+        scores: dict[str, list[float]] = {
+            "short_ratio": [],
+            "long_ratio": [],
+            "sharpness": [],
+            "sharpness_last": [],
+        }
         for path in self.validation_windows:
             batch = collate([read_crop(path, None, self.rng)])
             outputs = run_window(self.stage, batch)
             masks = _masks(batch)
             short, long = temporal_errors(outputs, batch, masks, mode="bilinear")
             base_short, base_long = temporal_errors(list(batch.stylised), batch, masks, mode="bilinear")
-            ratios = [float(_laplacian_energy(o).square().mean() / _laplacian_energy(s).square().mean()) for o, s in zip(outputs, batch.stylised)]
+            ratios = [
+                float(_laplacian_energy(o).square().mean() / _laplacian_energy(s).square().mean())
+                for o, s in zip(outputs, batch.stylised)
+            ]
             scores["short_ratio"].append(float(short / base_short))
             scores["long_ratio"].append(float(long / base_long))
             scores["sharpness"].append(sum(ratios) / len(ratios))
@@ -304,7 +349,11 @@ class TemporalTrainer:
                     self.elapsed += time.perf_counter() - started
                     if not all(math.isfinite(v) for v in values.values()):
                         raise FloatingPointError(f"training diverged at step {self.step}: {values}")
-                    record = {"step": self.step, "seconds": round(self.elapsed, 1), **{k: round(v, 5) for k, v in values.items()}}
+                    record = {
+                        "step": self.step,
+                        "seconds": round(self.elapsed, 1),
+                        **{k: round(v, 5) for k, v in values.items()},
+                    }
                     if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
                         record["validation"] = self.validate()
                     self._log(log, record)
