@@ -27,15 +27,16 @@ Three choices keep it sharp, cheap and safe:
   frame, and the network may sharpen the sampled anchor in proportion to
   the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
   sampling is exact) to make up for that one resampling.
-* Decide coarsely, compose finely. The network runs on a grid ``scale``
-  times coarser than the frame (4: 320x180 cells for 720p) and outputs, per
-  cell, how much of the anchor to take (never where it is invalid), a
-  smooth colour correction (which also steadies regions the anchor cannot
-  see, from the warped previous output), and the sharpening amount. Only
-  their bilinear upsampling, one bicubic sample of the anchor and a few
-  elementwise operations touch full-resolution pixels. The previous output,
-  the input frames and the hidden state are carried at the coarse
-  resolution only.
+* Decide coarsely, compose finely. The stage's inputs and validity live on
+  a grid ``scale`` times coarser than the frame (4: 320x180 cells for
+  720p); the network's recurrent core runs at half of that. Per cell it
+  outputs how much of the anchor to take (never where the anchor is
+  invalid), a smooth colour correction (which also steadies regions the
+  anchor cannot see, from the warped previous output), and the sharpening
+  amount. Only their bilinear upsampling, one bicubic sample of the anchor,
+  a Laplacian and a few elementwise operations touch full-resolution
+  pixels. The previous output, the input frames and the hidden state are
+  carried at the coarse resolution only.
 * Cuts. As in the fixed fuser, trust is the occlusion mask times a
   photometric confidence ``exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)``; when its
   mean over the frame falls below ``cut_threshold`` the history (anchor,

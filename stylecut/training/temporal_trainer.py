@@ -92,7 +92,7 @@ class TemporalTrainConfig:
     gram_layers: dict[str, float] = field(default_factory=lambda: {"0": 1.0, "2": 1.0, "4": 1.0})
     gram_weight: float = 1.0
     content_layer: int = 7
-    content_weight: float = 1.0
+    content_weight: float = 0.2  # S_t's own structure flickers: a strong pull towards it is a pull towards flicker
     detail_weight: float = 1.0
     fidelity_frames: int = 3  # later frames of each window the fidelity and detail terms score
     stage: dict = field(default_factory=lambda: RecurrentConfig().to_dict())
