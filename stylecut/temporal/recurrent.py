@@ -224,6 +224,9 @@ class RecurrentTemporal(nn.Module):
         self.last_trust: Tensor | None = None
         self.chunk_trust: list[Tensor | None] = []
         self._grid: Tensor | None = None  # pixel grid in grid_sample's units, for the last frame size
+        # Training only: the chance per frame that the anchor is replaced anyway, so that short training
+        # windows show the network outputs resampled from outputs, as long clips do after each refresh.
+        self.forced_refresh = 0.0
         self._grid_key: tuple | None = None
 
     def reset(self) -> None:
@@ -341,6 +344,8 @@ class RecurrentTemporal(nn.Module):
         output_small = _select(is_cut, stylised_small, output_small)
         hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
         refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage)
+        if self.forced_refresh:
+            refresh = refresh | (torch.rand(refresh.shape, device=refresh.device) < self.forced_refresh)
         carried = _State(
             state.anchor,
             state.anchor_small,

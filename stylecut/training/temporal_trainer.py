@@ -96,6 +96,9 @@ class TemporalTrainConfig:
     content_weight: float = 0.2  # S_t's own structure flickers: a strong pull to it is a pull to flicker
     detail_weight: float = 1.0
     fidelity_frames: int = 3  # later frames of each window the fidelity and detail terms score
+    # Chance per frame of a forced anchor refresh in training (none in validation): an 8-frame window
+    # then holds outputs resampled from resampled outputs, which long clips meet after each refresh.
+    forced_refresh: float = 0.3
     stage: dict = field(default_factory=lambda: RecurrentConfig().to_dict())
     checkpoint_every: int = 25
     eval_every: int = 100
@@ -231,6 +234,7 @@ class TemporalTrainer:
         self.run_dir = run_dir
         torch.manual_seed(config.seed)
         self.stage = RecurrentTemporal(RecurrentConfig.from_dict(config.stage)).train()
+        self.stage.forced_refresh = config.forced_refresh
         self.optimiser = torch.optim.Adam(self.stage.parameters(), lr=config.lr)
         self.step = 0
         self.elapsed = 0.0
@@ -308,6 +312,7 @@ class TemporalTrainer:
         if not self.validation_windows:
             return {}
         self.stage.eval()
+        self.stage.forced_refresh = 0.0
         scores: dict[str, list[float]] = {
             "short_ratio": [],
             "long_ratio": [],
@@ -326,6 +331,7 @@ class TemporalTrainer:
             scores["sharpness"].append(sum(ratios) / len(ratios))
             scores["sharpness_last"].append(sum(ratios[-10:]) / len(ratios[-10:]))
         self.stage.train()
+        self.stage.forced_refresh = self.config.forced_refresh
         return {k: round(sum(v) / len(v), 4) for k, v in scores.items()}
 
     def run(self, on_step: Callable[[int, dict[str, float]], None] | None = None) -> None:
