@@ -94,7 +94,7 @@ class TemporalTrainConfig:
     gram_weight: float = 1.0
     content_layer: int = 7
     content_weight: float = 0.2  # S_t's own structure flickers: a strong pull to it is a pull to flicker
-    detail_weight: float = 1.0
+    detail_weight: float = 2.0
     fidelity_frames: int = 3  # later frames of each window the fidelity and detail terms score
     # Chance per frame of a forced anchor refresh in training (none in validation): an 8-frame window
     # then holds outputs resampled from resampled outputs, which long clips meet after each refresh.
