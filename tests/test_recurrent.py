@@ -263,3 +263,21 @@ def test_a_few_training_steps_lower_the_loss_and_resume(tmp_path: Path) -> None:
     assert resumed.step == 12
     for a, b in zip(resumed.stage.net.state_dict().values(), trainer.stage.net.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_a_cached_window_reads_back_as_crops_with_its_flows(tmp_path: Path) -> None:
+    import random
+
+    from stylecut.flow.dis import DISFlow
+    from stylecut.models.generator import Generator, GeneratorConfig
+    from stylecut.training.temporal_data import build_window, read_crop
+
+    clip, _, _ = pan(4, step=(1.5, 0.0))
+    generator = Generator(GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)).eval()
+    save_window(tmp_path / "w.safetensors", build_window(torch.cat(clip), generator, DISFlow(max_side=1 << 30)))
+    window = read_crop(tmp_path / "w.safetensors", 32, random.Random(1))
+    assert window["frames"].shape == window["stylised"].shape == (4, 3, 32, 32)
+    assert all(window[k].shape == (3, 2, 32, 32) for k in ("to_prev", "from_prev", "to_first", "from_first"))
+    # The pan moves content right by 1.5 px a frame (the crop may be flipped): |flow to frame 0| grows with t.
+    speed = window["to_first"][:, 0].abs().mean(dim=(1, 2))
+    assert 1.0 < speed[0] < 2.0 and 3.5 < speed[2] < 5.5

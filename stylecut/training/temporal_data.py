@@ -5,14 +5,15 @@ A window is ``T`` consecutive frames, either read from a clip (every
 camera motion (pan, zoom, rotation, and sensor noise; each frame is sampled
 once from the photo, so the motion adds no blur of its own). Each window is
 stylised frame by frame by one bundled generator and gets OpenCV DIS flow
-(the pipeline's estimator) between consecutive frames in both directions
-and between its first frame and every later one (the long-term pairs), all
-computed on the INPUT frames.
+(the pipeline's estimator, at the pipeline's flow resolution) between
+consecutive frames in both directions and between its first frame and every
+later one (the long-term pairs), all computed on the INPUT frames.
 
 The cache is one safetensors file per window (no pickle), written
 atomically, so an interrupted cache build resumes where it stopped. A
 training step reads a random crop of a few windows straight from disk.
-Frames and stylisations are stored as uint8, flows as float16.
+Frames and stylisations are stored as uint8, flows as float16 at the flow
+resolution (upsampled when read, as the pipeline upsamples them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from stylecut.flow.dis import DISFlow
+from stylecut.flow.estimators import DEFAULT_MAX_SIDE
+from stylecut.flow.scaling import grow_flow, shrink_to_max_side
 from stylecut.training.data import read_image
 
 FLOW_KEYS = ("to_prev", "from_prev", "to_first", "from_first")
@@ -132,18 +135,21 @@ def _quantise(images: Tensor) -> Tensor:
 
 @torch.no_grad()
 def build_window(frames: Tensor, generator: torch.nn.Module, flow: DISFlow) -> dict[str, Tensor]:
-    """The cached tensors of one window from its ``(T, 3, H, W)`` frames (quantised like a decoded clip)."""
+    """The cached tensors of one window from its ``(T, 3, H, W)`` frames (quantised like a decoded clip).
+
+    Flows are computed, and stored, at the pipeline's flow resolution (longer
+    side :data:`DEFAULT_MAX_SIDE`); :func:`read_crop` upsamples them to the
+    frames' size as the pipeline does. ``flow`` must not shrink frames itself.
+    """
     frames = _quantise(frames).float().div(255)
     stylised = torch.cat([generator(frames[i : i + 2]) for i in range(0, len(frames), 2)])
-    first = frames[:1].expand(len(frames) - 1, -1, -1, -1)
-    later, earlier = frames[1:], frames[:-1]
+    small = shrink_to_max_side(frames, DEFAULT_MAX_SIDE)
+    first = small[:1].expand(len(small) - 1, -1, -1, -1)
+    later, earlier = small[1:], small[:-1]
     both = flow(torch.cat([later, earlier, later, first]), torch.cat([earlier, later, first, later]))
     flows = dict(zip(FLOW_KEYS, both.split(len(later))))
-    return {
-        "frames": _quantise(frames),
-        "stylised": _quantise(stylised),
-        **{k: v.half() for k, v in flows.items()},
-    }
+    images = {"frames": _quantise(frames), "stylised": _quantise(stylised)}
+    return {**images, **{k: v.half() for k, v in flows.items()}}
 
 
 def save_window(path: Path, tensors: dict[str, Tensor]) -> None:
@@ -170,10 +176,10 @@ def read_crop(path: Path, crop: int | None, rng: random.Random) -> dict[str, Ten
         h, w = handle.get_slice("frames").get_shape()[-2:]
         size_h, size_w = (h, w) if crop is None else (min(crop, h), min(crop, w))
         top, left = rng.randrange(h - size_h + 1), rng.randrange(w - size_w + 1)
-        window = {
-            k: handle.get_slice(k)[:, :, top : top + size_h, left : left + size_w] for k in handle.keys()
-        }
-    out = {k: v.float() / 255 if v.dtype == torch.uint8 else v.float() for k, v in window.items()}
+        rows, cols = slice(top, top + size_h), slice(left, left + size_w)
+        out = {k: handle.get_slice(k)[:, :, rows, cols].float() / 255 for k in ("frames", "stylised")}
+        for k in FLOW_KEYS:
+            out[k] = grow_flow(handle.get_tensor(k).float(), (h, w))[:, :, rows, cols]
     if crop is not None and rng.random() < 0.5:
         out = {k: v.flip(-1) for k, v in out.items()}
         for k in FLOW_KEYS:

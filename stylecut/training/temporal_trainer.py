@@ -155,7 +155,7 @@ def build_cache(
     cache_dir.mkdir(parents=True, exist_ok=True)
     planned = plan_windows(config)
     generators: dict[str, torch.nn.Module] = {}
-    flow = DISFlow()  # the pipeline's estimator: DIS "medium", at most 512 px
+    flow = DISFlow(max_side=1 << 30)  # the pipeline's DIS "medium"; build_window shrinks the frames itself
     for done, (prefix, spec, length) in enumerate(planned, 1):
         path = cache_dir / f"{prefix}{spec.file_name}"
         if not path.exists():
