@@ -66,6 +66,9 @@ INPUT_CHANNELS = 22
 # Outputs: anchor weight (logit), colour correction (3, tanh), sharpening (logit).
 OUTPUT_CHANNELS = 5
 SCALES = (1, 2, 4, 8)
+# How fast (an exponent per frame) and how far the sharpening servo may move the learned sharpening.
+SERVO_RATE = 0.3
+SERVO_MAX = 2.0
 MAX_WIDTH = 64
 
 
@@ -179,6 +182,15 @@ def _laplacian(x: Tensor) -> Tensor:
     return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4.0 * x
 
 
+def _row_sharpness(images: Tensor, every: int = 8) -> Tensor:
+    """Per image, the mean square of the 4-neighbour Laplacian on every ``every``-th row (cheap sharpness)."""
+    bands = images.unfold(2, 3, every)  # (N, C, rows, W, 3): rows y-1, y, y+1 around every sampled y
+    centre = bands[..., 1]
+    vertical = bands[..., 1:-1, 0] + bands[..., 1:-1, 2]
+    lap = vertical + centre[..., :-2] + centre[..., 2:] - 4.0 * centre[..., 1:-1]
+    return lap.square().mean(dim=(1, 2, 3))
+
+
 def _phase(displacement: Tensor) -> Tensor:
     """``4 d (1 - d)`` of the sub-pixel part ``d`` of each component: 0 at whole pixels, 1 half-way."""
     frac = displacement - displacement.floor()
@@ -204,6 +216,7 @@ class _State:
     output_small: Tensor  # coarse version of the previous output
     frame_small: Tensor  # coarse previous input frame
     hidden: Tensor
+    servo: Tensor  # (N,) factor on the sharpening that holds the output's detail at the stylisation's
 
     def where(self, choose: Tensor, other: "_State") -> "_State":
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
@@ -336,15 +349,23 @@ class RecurrentTemporal(nn.Module):
         # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
         weight = _erode(valid) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
-        sharpening = cfg.max_sharpening * torch.sigmoid(raw[:, 4:]) * phase.mean(dim=1, keepdim=True)
+        servo = state.servo.view(-1, 1, 1, 1)
+        sharpening = cfg.max_sharpening * torch.sigmoid(raw[:, 4:]) * phase.mean(dim=1, keepdim=True) * servo
         output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
         output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+
+        # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
+        # sampling and sharpening do to it, so a small error per refresh would add up over a long clip.
+        detail_ratio = _row_sharpness(output.detach()) / _row_sharpness(stylised).clamp_min(1e-12)
+        servo = (state.servo * detail_ratio.clamp_min(1e-3).pow(-SERVO_RATE)).clamp(0.0, SERVO_MAX)
 
         # A cut starts afresh from the stylisation; a fading anchor is replaced by this output.
         output = _select(is_cut, stylised, output)
         output_small = _select(is_cut, stylised_small, output_small)
         hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
-        refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage)
+        servo = _select(is_cut, torch.ones_like(servo), servo)
+        # Refresh when the anchor is seen from markedly less of the frame than the last flow covers.
+        refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(dim=(1, 2, 3)))
         if self.forced_refresh:
             refresh = refresh | (torch.rand(refresh.shape, device=refresh.device) < self.forced_refresh)
         carried = _State(
@@ -356,8 +377,9 @@ class RecurrentTemporal(nn.Module):
             output_small,
             frame_small,
             hidden,
+            servo,
         )
-        self._state = self._fresh(output, output_small, frame_small, hidden).where(refresh, carried)
+        self._state = self._fresh(output, output_small, frame_small, hidden, servo).where(refresh, carried)
         return output
 
     def _compose(
@@ -399,7 +421,12 @@ class RecurrentTemporal(nn.Module):
         return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
 
     def _fresh(
-        self, output: Tensor, output_small: Tensor, frame_small: Tensor, hidden: Tensor | None = None
+        self,
+        output: Tensor,
+        output_small: Tensor,
+        frame_small: Tensor,
+        hidden: Tensor | None = None,
+        servo: Tensor | None = None,
     ) -> _State:
         """A history whose anchor is this frame's ``output``."""
         n, _, h, w = output_small.shape
@@ -412,4 +439,5 @@ class RecurrentTemporal(nn.Module):
             output_small=output_small,
             frame_small=frame_small,
             hidden=output_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
+            servo=output_small.new_ones(n) if servo is None else servo,
         )
