@@ -21,12 +21,15 @@ Three choices keep it sharp, cheap and safe:
   anchor for good once the chain meets an occlusion (the forward-backward
   and motion-boundary mask) or leaves the frame; whether the chain still
   lands on the same content is judged by the network from the anchor's
-  input frame warped through ``D_t``. When less than ``refresh_coverage`` of
-  the frame still sees the anchor, the current output becomes the new
-  anchor. A pixel is therefore resampled once per anchor, not once per
-  frame, and the network may sharpen the sampled anchor in proportion to
-  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
-  sampling is exact) to make up for that one resampling.
+  input frame warped through ``D_t``. When the anchor is seen from less
+  than ``refresh_coverage`` of what the last flow covers, the current output
+  becomes the new anchor. A pixel is therefore resampled once per anchor,
+  not once per frame, and the network sharpens the sampled anchor in
+  proportion to the sub-pixel phase of ``D_t`` (no sharpening at whole
+  pixels, where sampling is exact) to make up for that one resampling.
+  Refreshes still compound whatever error that leaves, so a servo scales
+  the sharpening to hold the output's Laplacian energy at the
+  stylisation's, frame by frame.
 * Decide coarsely, compose finely. The stage's inputs and validity live on
   a grid ``scale`` times coarser than the frame (4: 320x180 cells for
   720p); the network's recurrent core runs at half of that. Per cell it
