@@ -22,6 +22,20 @@ from torch import Tensor
 WORKING_SIZE = 512
 
 
+def flow_at_max_side(
+    compute: Callable[[Tensor, Tensor], Tensor], a: Tensor, b: Tensor, max_side: int
+) -> Tensor:
+    """``compute(a, b)`` evaluated with the longer side capped at ``max_side``.
+
+    ``compute`` takes and returns batched tensors; the result has ``a``'s
+    spatial size whatever size ``compute`` saw.
+    """
+    small_a = shrink_to_max_side(a, max_side)
+    if small_a is a:
+        return compute(a, b)
+    return grow_flow(compute(small_a, shrink_to_max_side(b, max_side)), a.shape[-2:])
+
+
 def shrink_to_max_side(images: Tensor, max_side: int) -> Tensor:
     """``(N, C, H, W)`` images with the longer side at most ``max_side`` (unchanged when already small)."""
     h, w = images.shape[-2:]
@@ -40,17 +54,3 @@ def grow_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
         return flow
     factors = torch.tensor([w / flow.shape[-1], h / flow.shape[-2]], device=flow.device, dtype=flow.dtype)
     return F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False) * factors.view(1, 2, 1, 1)
-
-
-def flow_at_max_side(
-    compute: Callable[[Tensor, Tensor], Tensor], a: Tensor, b: Tensor, max_side: int
-) -> Tensor:
-    """``compute(a, b)`` evaluated with the longer side capped at ``max_side``.
-
-    ``compute`` takes and returns batched tensors; the result has ``a``'s
-    spatial size whatever size ``compute`` saw.
-    """
-    small_a = shrink_to_max_side(a, max_side)
-    if small_a is a:
-        return compute(a, b)
-    return grow_flow(compute(small_a, shrink_to_max_side(b, max_side)), a.shape[-2:])

@@ -32,8 +32,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from stylecut.flow.dis import DISFlow
-from stylecut.flow.estimators import DEFAULT_MAX_SIDE
-from stylecut.flow.scaling import grow_flow, shrink_to_max_side
+from stylecut.flow.scaling import WORKING_SIZE, grow_flow, shrink_to_max_side
 from stylecut.training.data import read_image
 
 FLOW_KEYS = ("to_prev", "from_prev", "to_first", "from_first")
@@ -138,12 +137,12 @@ def build_window(frames: Tensor, generator: torch.nn.Module, flow: DISFlow) -> d
     """The cached tensors of one window from its ``(T, 3, H, W)`` frames (quantised like a decoded clip).
 
     Flows are computed, and stored, at the pipeline's flow resolution (longer
-    side :data:`DEFAULT_MAX_SIDE`); :func:`read_crop` upsamples them to the
+    side :data:`WORKING_SIZE`); :func:`read_crop` upsamples them to the
     frames' size as the pipeline does. ``flow`` must not shrink frames itself.
     """
     frames = _quantise(frames).float().div(255)
     stylised = torch.cat([generator(frames[i : i + 2]) for i in range(0, len(frames), 2)])
-    small = shrink_to_max_side(frames, DEFAULT_MAX_SIDE)
+    small = shrink_to_max_side(frames, WORKING_SIZE)
     first = small[:1].expand(len(small) - 1, -1, -1, -1)
     later, earlier = small[1:], small[:-1]
     both = flow(torch.cat([later, earlier, later, first]), torch.cat([earlier, later, first, later]))
