@@ -59,11 +59,13 @@ def load_config(path: Path, media: Path) -> TemporalTrainConfig:
 
 
 def export(trainer: TemporalTrainer, folder: Path, recipe: str) -> dict:
-    """Write the weights and enter them in the folder's manifest; returns the manifest entry."""
+    """Write the best validated network and enter it in the folder's manifest; returns the manifest entry."""
     cfg = trainer.config
     log = [json.loads(line) for line in (trainer.run_dir / LOG).read_text().splitlines()]
-    validation = next((r["validation"] for r in reversed(log) if r.get("validation")), {})
-    training = {"steps": trainer.step, "seconds": round(trainer.elapsed, 1), "styles": cfg.styles}
+    step = trainer.load_best()
+    validation = next((r["validation"] for r in log if r["step"] == step and r.get("validation")), {})
+    training = {"steps": trainer.step, "chosen_step": step, "seconds": round(trainer.elapsed, 1)}
+    training["styles"] = cfg.styles
     path = folder / f"{cfg.name}.safetensors"
     sha256 = save_recurrent(
         path, trainer.stage, {"recipe": recipe, "training": training, "validation": validation}
@@ -73,6 +75,7 @@ def export(trainer: TemporalTrainer, folder: Path, recipe: str) -> dict:
         "sha256": sha256,
         "recipe": recipe,
         "steps": trainer.step,
+        "chosen_step": step,
         "validation": validation,
     }
     manifest_path = folder / MANIFEST

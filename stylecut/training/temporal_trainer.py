@@ -59,6 +59,7 @@ from stylecut.training.temporal_data import (
 )
 
 CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"  # the network at its best validation score so far: what is exported
 LOG = "log.jsonl"
 TRAIN_PREFIX = "train-"
 VALIDATION_PREFIX = "val-"
@@ -245,6 +246,7 @@ class TemporalTrainer:
         if not self.windows:
             raise FileNotFoundError(f"no training windows in {cache_dir}")
         self.rng = random.Random(config.seed)
+        self.best_score: float | None = None
 
     def learning_rate(self) -> float:
         cfg = self.config
@@ -340,7 +342,7 @@ class TemporalTrainer:
         try:
             with open(self.run_dir / LOG, "a") as log:
                 if self.step == 0:
-                    self._log(log, {"step": 0, "validation": self.validate()})
+                    self._log(log, {"step": 0, "validation": self._validate_and_keep()})
                 while self.step < self.config.steps:
                     started = time.perf_counter()
                     values = self.train_step()
@@ -354,7 +356,7 @@ class TemporalTrainer:
                         **{k: round(v, 5) for k, v in values.items()},
                     }
                     if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
-                        record["validation"] = self.validate()
+                        record["validation"] = self._validate_and_keep()
                     self._log(log, record)
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
@@ -362,6 +364,39 @@ class TemporalTrainer:
                         on_step(self.step, record)
         finally:
             self.save_checkpoint()
+
+    def validation_score(self, validation: dict[str, float]) -> float:
+        """Lower is better: the training loss's balance on the held-out clips, with the sharpness of
+        their last frames, where a long clip's loss of detail shows."""
+        cfg = self.config
+        return (
+            cfg.short_weight * validation["short_ratio"]
+            + cfg.long_weight * validation["long_ratio"]
+            + cfg.detail_weight * abs(math.log(validation["sharpness_last"]))
+        )
+
+    def _validate_and_keep(self) -> dict[str, float]:
+        """Validate, and keep the network in ``best.pt`` when it scores better than any before."""
+        validation = self.validate()
+        if not validation:
+            return validation
+        score = self.validation_score(validation)
+        if self.best_score is None or score < self.best_score:
+            self.best_score = score
+            state = {"net": self.stage.net.state_dict(), "step": self.step, "score": score}
+            tmp = self.run_dir / f".{BEST}.tmp"
+            torch.save(state, tmp)
+            os.replace(tmp, self.run_dir / BEST)
+        return validation
+
+    def load_best(self) -> int:
+        """Put the best validated network (the last one without validation) into the stage; its step."""
+        path = self.run_dir / BEST
+        if not path.exists():
+            return self.step
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.stage.net.load_state_dict(state["net"])
+        return int(state["step"])
 
     @staticmethod
     def _log(log, record: dict) -> None:
@@ -386,6 +421,8 @@ class TemporalTrainer:
         self.optimiser.load_state_dict(state["optimiser"])
         self.step = int(state["step"])
         self.elapsed = float(state["elapsed"])
+        if (self.run_dir / BEST).exists():
+            self.best_score = float(torch.load(self.run_dir / BEST, weights_only=True)["score"])
         path = self.run_dir / LOG
         if path.exists():  # steps past the checkpoint are about to be trained again
             lines = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= self.step]
