@@ -131,17 +131,15 @@ def test_steadies_a_flickering_pan_and_stays_sharp_to_frame_100() -> None:
     assert last >= 0.9 * first and last >= 0.5
 
 
-@pytest.mark.parametrize("sharpening", [-0.5, 8.0])
+@pytest.mark.parametrize("sharpening", [0.19, 1.0])
 def test_detail_holds_when_the_anchor_is_replaced_every_frame(sharpening: float) -> None:
     # The worst case for compounding: every output is resampled (and sharpened) from the last one.
-    # Whatever sharpening the network asks for (its initial -0.5, or the most), the servo holds the
-    # detail near the stylisation's; without it the detail grew 20x and 56x over these 100 frames.
+    # With the default gain or one five times too strong, the servo holds the detail near the
+    # stylisation's (without it, 20x the detail after these 100 frames at the default gain).
     clip, to_prev, from_prev = pan(100, step=(0.23, 0.11))
     clean = [stylise(f) for f in clip]
-    stage = make_stage()
+    stage = make_stage(sharpening=sharpening)
     stage.forced_refresh = 1.0
-    with torch.no_grad():
-        stage.net.head.bias[4] = sharpening
     out = run(stage, clip, clean, to_prev, from_prev)
     last = [laplacian_variance(o, margin=4) / laplacian_variance(s, margin=4) for o, s in zip(out, clean)]
     assert 0.5 <= sum(last[-10:]) / 10 <= 1.5

@@ -24,19 +24,20 @@ Three choices keep it sharp, cheap and safe:
   input frame warped through ``D_t``. When the anchor is seen from less
   than ``refresh_coverage`` of what the last flow covers, the current output
   becomes the new anchor. A pixel is therefore resampled once per anchor,
-  not once per frame, and the network sharpens the sampled anchor in
-  proportion to the sub-pixel phase of ``D_t`` (no sharpening at whole
-  pixels, where sampling is exact) to make up for that one resampling.
-  Refreshes still compound whatever error that leaves, so a servo scales
-  the sharpening to hold the output's Laplacian energy at the
-  stylisation's, frame by frame.
+  not once per frame, and the sampled anchor is sharpened in proportion to
+  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
+  sampling is exact) to make up for that one resampling. Refreshes still
+  compound whatever error that leaves, so a servo scales the sharpening to
+  hold the output's Laplacian energy at the stylisation's, frame by frame.
+  Sharpness is this rule's job, not the network's: a learned sharpening,
+  trained on short windows, gave up detail on long clips.
 * Decide coarsely, compose finely. The stage's inputs and validity live on
   a grid ``scale`` times coarser than the frame (4: 320x180 cells for
   720p); the network's recurrent core runs at half of that. Per cell it
   outputs how much of the anchor to take (never where the anchor is
   invalid), a smooth colour correction (which also steadies regions the
-  anchor cannot see, from the warped previous output), and the sharpening
-  amount. Only their bilinear upsampling, one bicubic sample of the anchor,
+  anchor cannot see, from the warped previous output). Only their bilinear
+  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor,
   a Laplacian and a few elementwise operations touch full-resolution
   pixels. The previous output, the input frames and the hidden state are
   carried at the coarse resolution only.
@@ -66,10 +67,10 @@ from stylecut.temporal.scaling import downscale, sample_down, upscale
 # warped previous frame - frame, warped anchor frame - frame (3 each), anchor validity, occlusion mask,
 # sub-pixel phase of D in x and y.
 INPUT_CHANNELS = 22
-# Outputs: anchor weight (logit), colour correction (3, tanh), sharpening (logit).
-OUTPUT_CHANNELS = 5
+# Outputs: anchor weight (logit), colour correction (3, tanh).
+OUTPUT_CHANNELS = 4
 SCALES = (1, 2, 4, 8)
-# How fast (an exponent per frame) and how far the sharpening servo may move the learned sharpening.
+# How fast (an exponent per frame) and how far the servo may scale the sharpening.
 SERVO_RATE = 0.3
 SERVO_MAX = 2.0
 MAX_WIDTH = 64
@@ -83,7 +84,9 @@ class RecurrentConfig:
     features: int = 16
     hidden: int = 24
     correction_limit: float = 0.25  # largest colour correction, in [0, 1] RGB units
-    max_sharpening: float = 0.5  # bounds the learned gain; 0.2 about undoes one bicubic resampling
+    # Sharpening gain at a half-pixel phase, before the servo: about what one bicubic resampling of a
+    # stylisation costs (measured on DAVIS bear with starry-night).
+    sharpening: float = 0.19
     refresh_coverage: float = 0.8
     cut_threshold: float = 0.25
     photometric_tolerance: float = 0.05
@@ -103,7 +106,7 @@ class RecurrentConfig:
             "features": _whole(config.features, 1, MAX_WIDTH),
             "hidden": _whole(config.hidden, 1, MAX_WIDTH),
             "correction_limit": _number(config.correction_limit, 0.0, 1.0),
-            "max_sharpening": _number(config.max_sharpening, 0.0, 4.0),
+            "sharpening": _number(config.sharpening, 0.0, 2.0),
             "refresh_coverage": _number(config.refresh_coverage, 0.0, 1.0),
             "cut_threshold": _number(config.cut_threshold, 0.0, 1.0),
             "photometric_tolerance": _number(config.photometric_tolerance, 1e-3, 1.0),
@@ -160,10 +163,9 @@ class TemporalNet(nn.Module):
         self.head = nn.Conv2d(features, OUTPUT_CHANNELS, 1)
         with torch.no_grad():
             # Start as an anchor-carrying fuser: the anchor outright where valid (a blend of two stroke
-            # patterns loses their fine detail), no correction, and a sharpening gain of 0.19, which about
-            # undoes one bicubic resampling of a stylisation (measured on DAVIS bear with starry-night).
+            # patterns loses their fine detail), and no correction.
             self.head.weight.mul_(0.1)
-            self.head.bias.copy_(torch.tensor([6.0, 0.0, 0.0, 0.0, -0.5]))
+            self.head.bias.copy_(torch.tensor([6.0, 0.0, 0.0, 0.0]))
 
     def hidden_shape(self, n: int, h: int, w: int) -> tuple[int, int, int, int]:
         return n, self.hidden, -(-h // 2), -(-w // 2)
@@ -361,7 +363,7 @@ class RecurrentTemporal(nn.Module):
         weight = _erode(valid) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         servo = state.servo.view(-1, 1, 1, 1)
-        sharpening = cfg.max_sharpening * torch.sigmoid(raw[:, 4:]) * phase.mean(dim=1, keepdim=True) * servo
+        sharpening = cfg.sharpening * phase.mean(dim=1, keepdim=True) * servo
         output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
         output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
 
