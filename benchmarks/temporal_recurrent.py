@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 import torch
 from fidelity import Fidelity, loss_networks
-from media import find_clip, prepare_clip, read_frames, to_tensor
 from temporal import clip_consistency, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
@@ -37,6 +36,8 @@ from stylecut.models.temporal import TemporalFuser
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
+
+from media import find_clip, prepare_clip, read_frames, to_tensor
 
 
 def _uint8(frames: torch.Tensor) -> np.ndarray:

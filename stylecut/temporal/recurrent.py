@@ -96,7 +96,7 @@ class RecurrentConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RecurrentConfig":
+    def from_dict(cls, data: dict) -> RecurrentConfig:
         """A config from untrusted JSON; ValueError names the first field out of bounds."""
         if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
             raise ValueError("unknown fields")
@@ -231,7 +231,7 @@ class _State:
     hidden: Tensor
     servo: Tensor  # (N,) factor on the sharpening that holds the output's detail at the stylisation's
 
-    def where(self, choose: Tensor, other: "_State") -> "_State":
+    def where(self, choose: Tensor, other: _State) -> _State:
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
 
 

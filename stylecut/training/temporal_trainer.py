@@ -106,7 +106,7 @@ class TemporalTrainConfig:
     seed: int = 0
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TemporalTrainConfig":
+    def from_dict(cls, data: dict) -> TemporalTrainConfig:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
