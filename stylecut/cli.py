@@ -28,6 +28,7 @@ from stylecut.flow import KINDS
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
+from stylecut.temporal import KINDS as TEMPORAL_KINDS
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
@@ -67,6 +68,7 @@ CodecChoice = Enum("CodecChoice", {codec: codec for codec in CODECS}, type=str)
 
 PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
 RuntimeChoice = Enum("RuntimeChoice", {name: name for name in RUNTIMES}, type=str)
+TemporalChoice = Enum("TemporalChoice", {kind: kind for kind in TEMPORAL_KINDS}, type=str)
 
 
 def _print_json_error(message: str, code: int) -> None:
@@ -137,12 +139,19 @@ def apply(
             help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.",
         ),
     ] = False,
+    temporal: Annotated[
+        TemporalChoice,
+        typer.Option(
+            "--temporal",
+            help="The temporal module: the trained recurrent network, or the fixed fuser (for comparison).",
+        ),
+    ] = TemporalChoice(ApplyOptions.temporal),
     no_temporal: Annotated[
         bool,
         typer.Option(
             "--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison)."
         ),
-    ] = not ApplyOptions.temporal,
+    ] = False,
     flow: Annotated[
         FlowChoice,
         typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS."),
@@ -244,7 +253,7 @@ def apply(
             output=output,
             recursive=recursive,
             overwrite=overwrite,
-            temporal=not no_temporal,
+            temporal=None if no_temporal else temporal.value,
             flow=flow.value,
             raft_weights=raft_weights,
             device=device.value,

@@ -22,8 +22,9 @@ from stylecut.errors import UsageError
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
+from stylecut.styles.style_file import sha256_of
 from stylecut.temporal.recurrent import ConvGRUCell, RecurrentConfig, RecurrentTemporal
-from stylecut.temporal.recurrent_file import FORMAT, load_recurrent, save_recurrent
+from stylecut.temporal.recurrent_file import FORMAT, bundled_recurrent, load_recurrent, save_recurrent
 from stylecut.training.temporal_data import save_window
 from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
 
@@ -86,6 +87,15 @@ def test_first_frame_is_its_stylisation_and_the_output_is_finite() -> None:
     torch.testing.assert_close(out[0], stylised[0])
     assert all(o.shape == (1, 3, SIZE, SIZE) and torch.isfinite(o).all() for o in out)
     assert all(o.min() >= 0 and o.max() <= 1 for o in out)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (1, 9), (5, 2)])
+def test_frames_smaller_than_a_cell_stay_finite(size: tuple[int, int]) -> None:
+    stage = make_stage()
+    frames = [texture(*size, seed=t) for t in range(4)]
+    zero = torch.zeros(1, 2, *size)
+    out = run(stage, frames, [stylise(f) for f in frames], [None] + [zero] * 3, [None] + [zero] * 3)
+    assert all(o.shape == (1, 3, *size) and torch.isfinite(o).all() for o in out)
 
 
 def test_scene_cut_starts_afresh_from_the_new_stylisation() -> None:
@@ -180,6 +190,27 @@ def test_weights_round_trip_with_checksum(tmp_path: Path) -> None:
         torch.testing.assert_close(a, b)
     with pytest.raises(UsageError, match="checksum"):
         load_recurrent(tmp_path / "t.safetensors", expected_sha256="0" * 64)
+
+
+def test_the_shipped_weights_load_with_their_checksum() -> None:
+    path, sha256 = bundled_recurrent()
+    stage, meta = load_recurrent(path, expected_sha256=sha256)
+    assert sha256_of(path) == sha256 and isinstance(stage, RecurrentTemporal)
+    assert meta["recipe"].startswith("training/configs/") and meta["training"]["chosen_step"] >= 0
+
+
+def test_the_network_in_autocast_leaves_the_frame_path_in_fp32() -> None:
+    # On CUDA the network runs in fp16 autocast, as the generator does; bfloat16, the CPU's autocast
+    # type, takes the same path here. Flows, sampling and the carried state must stay fp32.
+    clip, to_prev, from_prev = pan(8)
+    stylised = [(stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE]).clamp(0, 1) for t, f in enumerate(clip)]
+    stage, _ = load_recurrent(*bundled_recurrent())
+    full = run(stage, clip, stylised, to_prev, from_prev)
+    stage.autocast = torch.bfloat16
+    low = run(stage, clip, stylised, to_prev, from_prev)
+    assert all(o.dtype == torch.float32 for o in low)
+    assert stage._state.hidden.dtype == stage._state.displacement.dtype == torch.float32
+    assert max(float((a - b).abs().max()) for a, b in zip(low, full)) < 0.02
 
 
 def _rewrite(path: Path, tensors: dict | None = None, document: dict | None = None) -> None:

@@ -5,8 +5,9 @@ device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
 skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
-input is never an output. The ``--json`` report gives, per clip, the seconds
-spent in each stage (``timing.PROBE`` and ``timing.STAGES``).
+input is never an output. The ``--json`` report names the temporal stage that
+ran (None frame by frame) and gives, per clip, the seconds spent in each
+stage (``timing.PROBE`` and ``timing.STAGES``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ApplyRequest:
     output: Path | None = None
     recursive: bool = False
     overwrite: bool = False
-    temporal: bool = ApplyOptions.temporal
+    temporal: str | None = ApplyOptions.temporal
     flow: str = ApplyOptions.flow
     raft_weights: Path | None = ApplyOptions.raft_weights
     device: str = ApplyOptions.device
@@ -153,6 +154,7 @@ def run_apply(request: ApplyRequest) -> int:
         report = {
             "style": entry.name,
             "ffmpeg": ffmpeg_choice().to_json(),
+            "temporal": None if styliser.temporal is None else styliser.temporal.name,
             "notices": notices,
             "jobs": [job.to_json() for job in jobs],
         }

@@ -37,7 +37,7 @@ from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
-from stylecut.temporal.fuser import TemporalFuser
+from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
@@ -261,12 +261,12 @@ class ClipStyliser:
 def create_styliser(
     generator: torch.nn.Module, options: ApplyOptions, style: str | None = None, cache_key: str | None = None
 ) -> tuple[ClipStyliser, list[str]]:
-    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal fuser ``options`` ask for.
+    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal stage ``options`` ask for.
 
     ``cache_key`` (the style file's sha256) names the compiled generator's
-    cache entry. Also returns the notices to show (which flow backend runs;
-    why the runtime fell back to PyTorch). Raises StylecutError for an
-    unusable device, runtime or flow.
+    cache entry. Also returns the notices to show (which temporal stage and
+    flow backend run; why the runtime fell back to PyTorch). Raises
+    StylecutError for an unusable device, runtime, temporal stage or flow.
     """
     device = select_device(options.device)
     strength = options.controls.strength
@@ -278,8 +278,9 @@ def create_styliser(
     )
     notices = [runtime_notice] if runtime_notice else []
     parts: dict = {"style": style, "min_side": network_min_side(generator)}
-    if options.temporal:
+    if options.temporal is not None:
+        temporal, temporal_notice = create_temporal_stage(options.temporal, device)
         flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)
-        parts.update(flow=flow, temporal=TemporalFuser())
-        notices.append(flow_notice)
+        parts.update(flow=flow, temporal=temporal)
+        notices += [temporal_notice, flow_notice]
     return ClipStyliser(runner, options, **parts), [notice for notice in notices if notice]

@@ -195,6 +195,8 @@ def _row_sharpness(images: Tensor, every: int = 7, margin: int = 8) -> Tensor:
     ``every`` is odd: the generators' strides give their detail an 8-pixel
     period, which rows 8 apart would sample at one phase only.
     """
+    if min(images.shape[-2:]) < 3:  # no 3x3 neighbourhood to sample: every pixel, borders replicated
+        return _laplacian(images).square().mean(dim=(1, 2, 3))
     if min(images.shape[-2:]) > 4 * margin:
         images = images[..., margin:-margin, margin:-margin]
     bands = images.unfold(2, 3, every)  # (N, C, rows, W, 3): rows y-1, y, y+1 around every sampled y
@@ -241,12 +243,19 @@ class RecurrentTemporal(nn.Module):
     After each step ``last_trust`` holds the per-sample mean trust ``(N,)``
     (None without history), as the fixed fuser's does. Differentiable: the
     trainer runs the same steps with gradients over a window of frames.
+    ``autocast`` is the dtype the network runs in under autocast (fp16 on
+    CUDA, as the generator does), None for fp32; whatever it is, only the
+    network's own layers use it: flows, sampling and the state stay fp32,
+    since fp16 cannot hold a pixel coordinate past 2048 to a sub-pixel.
     """
+
+    name = "recurrent"
 
     def __init__(self, config: RecurrentConfig = RecurrentConfig()) -> None:
         super().__init__()
         self.config = config
         self.net = TemporalNet(config.features, config.hidden)
+        self.autocast: torch.dtype | None = None
         self._state: _State | None = None
         self.last_trust: Tensor | None = None
         self.chunk_trust: list[Tensor | None] = []
@@ -358,7 +367,7 @@ class RecurrentTemporal(nn.Module):
             ],
             dim=1,
         )
-        raw, hidden = self.net(inputs, hidden)
+        raw, hidden = self._network(inputs, hidden)
         # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
         weight = _erode(valid) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
@@ -394,6 +403,13 @@ class RecurrentTemporal(nn.Module):
         )
         self._state = self._fresh(output, output_small, frame_small, hidden, servo).where(refresh, carried)
         return output
+
+    def _network(self, inputs: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        if self.autocast is None:
+            return self.net(inputs, hidden)
+        with torch.autocast(inputs.device.type, dtype=self.autocast):
+            raw, hidden = self.net(inputs, hidden)
+        return raw.float(), hidden.float()
 
     def _compose(
         self,
