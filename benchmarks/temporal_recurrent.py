@@ -9,10 +9,10 @@ short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
-one recurrent step on a 720p frame. Run on one thread:
+one step of each stage on a 720p frame. Run on one thread:
 
-    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors \
-        --clips bear --styles starry-night
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \
+        --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from temporal import clip_consistency, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.warp import random_smooth_flow, warp
-from stylecut.models.temporal import TemporalFuser
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.temporal.fuser import TemporalFuser
 from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
 
@@ -66,7 +66,7 @@ def run_stage(
 
 @torch.inference_mode()
 def step_cost(
-    stage: RecurrentTemporal, size: tuple[int, int] = (720, 1280), repeats: int = 8
+    stage: RecurrentTemporal | TemporalFuser, size: tuple[int, int] = (720, 1280), repeats: int = 8
 ) -> dict[str, float]:
     """Median CPU and wall milliseconds of one step with history on a frame of ``size``."""
     h, w = size
@@ -160,9 +160,8 @@ def main() -> None:
                         )
                     )
     for name, stage in stages.items():
-        if isinstance(stage, RecurrentTemporal):
-            results["speed_720p"][name] = step_cost(stage)
-            print(f"{name}: one 720p step {results['speed_720p'][name]}")
+        results["speed_720p"][name] = step_cost(stage)
+        print(f"{name}: one 720p step {results['speed_720p'][name]}")
     if args.out is not None:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
 
