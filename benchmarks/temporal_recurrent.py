@@ -9,10 +9,12 @@ short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
-one step of each stage on a 720p frame. Run on one thread:
+one step of each stage on a 720p frame. ``--plot`` draws E_warp against
+sharpness, one point per clip, style and variant. Run on one thread:
 
-    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \
-        --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \\
+        --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained \\
+        --out results.json --plot docs/temporal-tradeoff.png
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import cv2
 import numpy as np
 import torch
 from fidelity import Fidelity, loss_networks
+from plots import plot_tradeoff
 from temporal import clip_consistency, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
@@ -38,6 +41,10 @@ from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
 
 from media import find_clip, prepare_clip, read_frames, to_tensor
+
+# Issue 10's targets: short- and long-term E_warp at most these times the per-frame output's, sharpness
+# at least this times its.
+TARGETS = (0.25, 0.5, 0.92)
 
 
 def _uint8(frames: torch.Tensor) -> np.ndarray:
@@ -120,6 +127,7 @@ def main() -> None:
     parser.add_argument("--fidelity-every", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--plot", type=Path, default=None, help="draw E_warp against sharpness here (PNG)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
@@ -164,6 +172,8 @@ def main() -> None:
         print(f"{name}: one 720p step {results['speed_720p'][name]}")
     if args.out is not None:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.plot is not None:
+        plot_tradeoff(results["clips"], args.plot, TARGETS)
 
 
 if __name__ == "__main__":
