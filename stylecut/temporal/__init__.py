@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from torch import Tensor
 
-KINDS = ("recurrent", "fuser")  # the first is apply's default
+KINDS = ("recurrent", "fuser")
 
 
 class TemporalStage(Protocol):
