@@ -116,24 +116,53 @@ class ClipStyliser:
         with self._autocast():
             return self.generator(frames).float()
 
-    @torch.inference_mode()
     def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
-        retiming = plan_retiming(info)
-        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
         video_tmp.unlink(missing_ok=True)  # left over by a killed run
+        try:
+            result = self.write_video(info, video_tmp, on_frames=on_frames)
+            tick = time.perf_counter()
+            finalize(video_tmp, info, target)
+            result.stage_seconds["remux"] = time.perf_counter() - tick
+            result.seconds += result.stage_seconds["remux"]
+        finally:
+            video_tmp.unlink(missing_ok=True)
+        return result
+
+    # Hook for segmented runs (stylecut.pipeline.segments): a frame range, video only, no remux.
+    @torch.inference_mode()
+    def write_video(
+        self,
+        info: VideoInfo,
+        path: Path,
+        start: int = 0,
+        stop: int | None = None,
+        warmup: int = 0,
+        on_frames: Callable[[int], None] | None = None,
+    ) -> ClipResult:
+        """Stylise input frames ``[start, stop)`` (default: all) into the video-only file ``path``.
+
+        The ``warmup`` frames before ``start`` go through the whole pipeline,
+        so the temporal state is built as in a run from the clip's start, but
+        are not written; ``on_frames`` counts written input frames only. The
+        file is encoded at the output rate, so segments written this way
+        concatenate into the whole clip; on any error it is deleted.
+        """
+        stop = info.frame_count if stop is None else stop
+        retiming = plan_retiming(info)
+        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
         stages = {"decode": 0.0, "generator": 0.0, "flow": 0.0, "temporal": 0.0, "encode": 0.0, "remux": 0.0}
         fuser = TemporalFuser() if self.options.temporal else None
         previous: torch.Tensor | None = None
         started = time.perf_counter()
         fps = info.fps if retiming is None else retiming.rate
-        writer = VideoWriter(video_tmp, info.display_width, info.display_height, fps, self.options.encode, info)
+        writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
         try:
-            decoded = 0
+            index = start - warmup  # of the chunk's first frame
             tick = time.perf_counter()
-            for chunk in _prefetch(iter_frames(info, self.options.chunk)):
+            for chunk in _prefetch(iter_frames(info, self.options.chunk, index, stop)):
                 frames = self._to_tensor(chunk, height, width)
                 stages["decode"] += time.perf_counter() - tick
 
@@ -145,28 +174,25 @@ class ClipStyliser:
                     stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
 
                 tick = time.perf_counter()
-                output = self._to_uint8(stylised, info.display_height, info.display_width)
-                if retiming is not None:
-                    output = np.repeat(output, retiming.repeats[decoded : decoded + len(chunk)], axis=0)
-                decoded += len(chunk)
-                writer.write(output)
+                skip = max(start - index, 0)  # warm-up frames in this chunk
+                if skip < len(chunk):
+                    output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
+                    if retiming is not None:
+                        output = np.repeat(output, retiming.repeats[index + skip : index + len(chunk)], axis=0)
+                    writer.write(output)
+                    if on_frames is not None:
+                        on_frames(len(chunk) - skip)
+                index += len(chunk)
                 stages["encode"] += time.perf_counter() - tick
-                if on_frames is not None:
-                    on_frames(len(chunk))
                 tick = time.perf_counter()
             tick = time.perf_counter()
             writer.close()
             stages["encode"] += time.perf_counter() - tick
-            tick = time.perf_counter()
-            finalize(video_tmp, info, target)
-            stages["remux"] += time.perf_counter() - tick
         except BaseException:
             writer.abort()
             raise
-        finally:
-            video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
-        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
+        return ClipResult(stop - start, time.perf_counter() - started, self.flow_notice, stages, notice)
 
     def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""

@@ -21,18 +21,25 @@ from stylecut.errors import MediaError
 from stylecut.video.probe import VideoInfo
 
 
-def iter_frames(info: VideoInfo, chunk_size: int) -> Iterator[np.ndarray]:
-    """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks, ``info.frame_count`` frames in all."""
+def iter_frames(info: VideoInfo, chunk_size: int, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks of frames ``start`` to ``stop``.
+
+    The default range is the whole clip, ``info.frame_count`` frames; a range
+    (a segment of a long clip) starts with a seek, frame-accurate like the rest.
+    """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    stop = info.frame_count if stop is None else stop
+    if not 0 <= start <= stop <= info.frame_count:
+        raise ValueError(f"frames {start}-{stop} are not within the clip's {info.frame_count}")
     reader = _open(info)
     if len(reader) < info.frame_count:
         raise MediaError(
             f"{info.path.name} is corrupt or truncated: the decoder finds only "
             f"{len(reader)} of its {info.frame_count} frames."
         )
-    for start in range(0, info.frame_count, chunk_size):
-        yield _read_chunk(reader, info, start, min(start + chunk_size, info.frame_count))
+    for first in range(start, stop, chunk_size):
+        yield _read_chunk(reader, info, first, min(first + chunk_size, stop))
 
 
 def _open(info: VideoInfo) -> decord.VideoReader:
