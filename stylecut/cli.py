@@ -15,9 +15,11 @@ from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
+from typer import _click as click
+from typer.core import TyperCommand
 
 from stylecut import __version__
-from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
 
@@ -69,7 +71,28 @@ def main_options(
     """Turn clips into stylised clips that drop straight into an editing timeline."""
 
 
-@app.command()
+class _ApplyCommand(TyperCommand):
+    """`apply`, whose `--ray` may stand alone (a local runtime) or take an address: typer has no
+    optional option values, so a bare `--ray` becomes `--ray=local` before parsing."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _bare_ray_flag(args))
+
+
+def _bare_ray_flag(args: list[str]) -> list[str]:
+    """`--ray` not followed by a Ray address (an input path, another option, nothing) means `--ray=local`."""
+    from stylecut.pipeline.cluster import LOCAL, is_ray_address
+
+    rewritten = list(args)
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--ray" and (i + 1 == len(args) or not is_ray_address(args[i + 1])):
+            rewritten[i] = f"--ray={LOCAL}"
+    return rewritten
+
+
+@app.command(cls=_ApplyCommand)
 def apply(
     inputs: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)],
     style: Annotated[str, typer.Option("--style", "-s", help="An installed style's name (see `stylecut styles`) or a path to a style file.")],
@@ -86,13 +109,25 @@ def apply(
     codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="[ADDRESS]", help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto, ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node sees at the same path.", show_default=False)] = None,
+    segment_seconds: Annotated[Optional[float], typer.Option("--segment-seconds", min=1.0, help="With --ray: split clips longer than 1.5x this into segments of about this length, stylised in parallel (default 30).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: how many clips or segments are stylised at once. Default: one per CPU of the cluster (one per GPU where it has GPUs).", show_default=False)] = None,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
     def command() -> int:
         from stylecut.commands.apply import run_apply
+        from stylecut.pipeline.cluster import ClusterOptions, is_ray_address
         from stylecut.pipeline.stylise import ApplyOptions
         from stylecut.video.encode import EncodeSettings
+
+        cluster = None
+        if ray is None and (segment_seconds is not None or workers is not None):
+            raise UsageError("--segment-seconds and --workers only apply with --ray.")
+        if ray is not None:
+            if not is_ray_address(ray):
+                raise UsageError(f"--ray {ray} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, or --ray alone for a local runtime.")
+            cluster = ClusterOptions(ray, workers) if segment_seconds is None else ClusterOptions(ray, workers, segment_seconds)
 
         options = ApplyOptions(
             temporal=not no_temporal,
@@ -102,7 +137,7 @@ def apply(
             max_side=max_side,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
         )
-        return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report)
+        return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report, cluster=cluster)
 
     _run(command, "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.")
 

@@ -86,3 +86,66 @@ def progress_mode(quiet: bool, console: Console) -> str:
 def stderr_console() -> Console:
     # No wrapping: in a pipe rich would break long notices and paths at 80 columns.
     return Console(file=sys.stderr, soft_wrap=True)
+
+
+class ClusterProgress(AbstractContextManager):
+    """A batch running on many workers at once: frames done of all clips, with fps and ETA, and clips done.
+
+    Frames arrive from every worker in any order, so there is no per-clip bar;
+    a clip that fails takes its remaining frames out of the total.
+    """
+
+    def __init__(self, clips: int, total_frames: int, mode: str, console: Console) -> None:
+        self.mode = mode  # "rich", "plain" or "quiet"
+        self.console = console
+        self.clips, self.clips_done = clips, 0
+        self.total, self.done = total_frames, 0
+        self._started = time.monotonic()
+        self._last_line = 0.0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> "ClusterProgress":
+        if self.mode == "rich":
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _FramesPerSecond(),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._description(), total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, frames: int) -> None:
+        self.done += frames
+        self._update(advance=frames)
+
+    def clip_finished(self, frames_left: int = 0) -> None:
+        """A clip is done (or failed, leaving ``frames_left`` frames that will never come)."""
+        self.clips_done += 1
+        self.total -= frames_left
+        self._update(total=self.total)
+
+    def _description(self) -> str:
+        return f"clips {self.clips_done}/{self.clips}"
+
+    def _update(self, **changes: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=self._description(), **changes)
+        elif self.mode == "plain" and (time.monotonic() - self._last_line > 5 or self.done == self.total):
+            self._last_line = time.monotonic()
+            elapsed = max(time.monotonic() - self._started, 1e-6)
+            fps = self.done / elapsed
+            eta = f", ETA {(self.total - self.done) / fps:.0f} s" if fps else ""
+            self.console.print(f"{self._description()}, {self.done}/{self.total} frames, {fps:.2f} fps{eta}", highlight=False)
+
+    def note(self, message: str) -> None:
+        if self.mode != "quiet":
+            self.console.print(message, highlight=False, markup=False)
+
+    def error(self, message: str) -> None:
+        """Printed even when quiet: a failure must never pass silently."""
+        self.console.print(message, highlight=False, markup=False)

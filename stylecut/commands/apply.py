@@ -4,7 +4,9 @@ Problems with the command itself (an unknown style, an unusable `-o`, a
 device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
-skipped unless `--overwrite`, so a re-run resumes an interrupted batch.
+skipped unless `--overwrite`, so a re-run resumes an interrupted batch. With
+`--ray` the same planned jobs go to the distributed driver
+(stylecut.pipeline.distributed), with the same reports and summary.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.console import Console
+
 from stylecut.errors import StylecutError
+from stylecut.models.generator import Generator
 from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_jobs
+from stylecut.pipeline.cluster import ClusterOptions, load_driver
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
-from stylecut.progress import BatchProgress, progress_mode, stderr_console
+from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.video.probe import VideoInfo, probe
 
@@ -59,22 +65,42 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
-def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool) -> int:
-    """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
+def _run_on_cluster(jobs: list[Job], infos: dict[Path, VideoInfo], generator: Generator, options: ApplyOptions, cluster: ClusterOptions, mode: str, console: Console) -> ClusterProgress:
+    """The distributed branch: the pending jobs go to the Ray driver, the others are reported at once."""
+    pending = [job for job in jobs if job.status == "pending"]
+    with ClusterProgress(len(pending), sum(info.frame_count for info in infos.values()), mode, console) as progress:
+        for job in jobs:
+            if job.status != "pending":
+                _report(job, progress)
+        if pending:
+            load_driver().run_jobs(pending, infos, generator, options, cluster, progress, lambda job: _report(job, progress))
+    return progress
+
+
+def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool, cluster: ClusterOptions | None = None) -> int:
+    """Stylise every input (on Ray with ``cluster``); 0 when none failed, 1 when any did.
+
+    Raises StylecutError when the command cannot start.
+    """
+    if cluster is not None:
+        load_driver()  # without Ray, say how to install it before anything else
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options)
+    styliser = ClipStyliser(generator, options) if cluster is None else None  # on Ray, each worker has its own
     infos = _probe_jobs(jobs, overwrite)
     console = stderr_console()
 
-    with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
-        if infos and styliser.flow_notice:
-            progress.note(styliser.flow_notice)
-        for job in jobs:
-            if job.status == "pending":
-                _run_job(styliser, job, infos[job.source], progress)
-            _report(job, progress)
+    if cluster is not None:
+        progress = _run_on_cluster(jobs, infos, generator, options, cluster, progress_mode(quiet, console), console)
+    else:
+        with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
+            if infos and styliser.flow_notice:
+                progress.note(styliser.flow_notice)
+            for job in jobs:
+                if job.status == "pending":
+                    _run_job(styliser, job, infos[job.source], progress)
+                _report(job, progress)
 
     failures = [job for job in jobs if job.status == "failed"]
     if json_report:

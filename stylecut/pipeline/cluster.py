@@ -1,0 +1,50 @@
+"""How a batch reaches Ray: the options of `apply --ray` and the optional import of the driver.
+
+Ray is an optional extra (``pip install 'stylecut[ray]'``); this module never
+imports it, so the command line can parse and check ``--ray`` without it and
+say in one sentence how to install it when it is missing. The driver itself
+is :mod:`stylecut.pipeline.distributed`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import ModuleType
+
+from stylecut.errors import UsageError
+
+LOCAL = "local"  # the `--ray` value for a Ray runtime started on this machine for the command
+INSTALL_HINT = "pip install 'stylecut[ray]'"
+# Chosen from benchmarks/cluster.py: long enough that a segment's fixed cost (warm-up frames, seek,
+# encoder start) stays near 1% of its work, short enough that a 20-minute clip keeps 40 workers busy.
+DEFAULT_SEGMENT_SECONDS = 30.0
+
+_HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """`--ray [ADDRESS] --workers N --segment-seconds S`."""
+
+    address: str = LOCAL  # "local", "auto", "ray://HOST:PORT" or "HOST:PORT"
+    workers: int | None = None  # tasks at once; None: what the cluster's CPUs (or GPUs) allow
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+
+
+def is_ray_address(value: str) -> bool:
+    """Whether ``value`` names a Ray runtime: local, auto, ray://HOST:PORT or HOST:PORT."""
+    if value in (LOCAL, "auto"):
+        return True
+    return bool(_HOST_PORT.fullmatch(value.removeprefix("ray://")))
+
+
+def load_driver() -> ModuleType:
+    """The distributed driver, or a UsageError saying how to install Ray when it is missing."""
+    try:
+        import ray  # noqa: F401  (the optional extra)
+    except ImportError:
+        raise UsageError(f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}.") from None
+    from stylecut.pipeline import distributed
+
+    return distributed

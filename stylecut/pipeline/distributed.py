@@ -1,0 +1,475 @@
+"""`stylecut apply --ray`: the batch's clips, and the segments of long clips, as Ray tasks.
+
+Storage. Tasks read each input and write each output at the path the
+command resolved, so every node must see the inputs and outputs at the same
+paths as the machine running the command (a shared folder, as render farms
+have). A task that cannot see them fails its clip with one sentence.
+
+The same code. A clip runs in the same ``ClipStyliser.run`` as a local run,
+so its output is the same, bit for bit, on the same hardware: torch's CPU
+kernels give the same numbers whatever their thread count, and the encoder
+runs as it does locally. A long clip is split into segments
+(:mod:`stylecut.pipeline.segments`): one task per boundary searches its
+neighbourhood for a scene cut, one task per segment stylises and encodes it,
+and one task stitches the parts and remuxes the source's other streams.
+
+Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs and runs
+torch with that many threads, or for one GPU (and one CPU) when the cluster
+has GPUs and ``--device`` is not ``cpu``. At most ``workers`` tasks are
+handed to Ray at once: by default as many as the cluster's CPUs (or GPUs)
+hold, so every worker is busy and the queue stays in this process, where
+Ctrl-C can drop it.
+
+Failures. A task returns its clip's failure as the one sentence the local
+batch would print. A worker or node that dies is retried by Ray up to
+``MAX_RETRIES`` times, then its clip fails. A failed clip's other tasks are
+cancelled and its temporary files removed once they have stopped; the other
+clips go on. Ctrl-C cancels every task (each deletes its partial file as it
+stops; after ``CANCEL_GRACE_SECONDS`` the rest are killed) and removes the
+temporary files of every unfinished clip before it ends the command.
+
+Progress. Tasks send their frame counts to a small actor on this machine's
+node at most every ``POLL_SECONDS``; the driver reads it as often.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import ray
+import torch
+from ray.exceptions import RayError, TaskCancelledError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from stylecut.errors import MediaError, UsageError
+from stylecut.models.generator import Generator
+from stylecut.pipeline import segments
+from stylecut.pipeline.batch import Job, describe_failure
+from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
+from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.progress import ClusterProgress
+from stylecut.video.probe import VideoInfo
+from stylecut.video.scenes import scene_cuts
+
+# Measured by benchmarks/cluster.py on 2 cores: two 1-thread tasks beat one 2-thread task.
+CPUS_PER_TASK = 1
+MAX_RETRIES = 3
+CANCEL_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.5
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+# --- connecting -------------------------------------------------------------------------
+
+
+@contextmanager
+def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
+    """Ray for the duration of the block: the runtime this process already has, a new local one, or a cluster."""
+    if ray.is_initialized():  # started by the caller (a test, a notebook): theirs to shut down
+        yield
+        return
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+    try:
+        if cluster.address == LOCAL:
+            cpus = (cluster.workers * CPUS_PER_TASK) if cluster.workers else os.cpu_count()
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
+        else:
+            _check_reachable(cluster.address)
+            ray.init(address=cluster.address, **quiet)
+    except ValueError as exc:
+        if "ray[client]" not in str(exc):
+            raise
+        raise UsageError(f"Joining a cluster through ray:// needs Ray's client: install it with {INSTALL_HINT}.") from None
+    except ConnectionError as exc:
+        reason = str(exc).split(". ")[0].rstrip(".")
+        raise UsageError(f"Cannot connect to the Ray cluster {cluster.address}: {reason}.") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on an address nobody answers (Ray itself retries for minutes, then exits)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        raise UsageError(f"Cannot reach the Ray cluster at {address}: {exc.strerror or exc}.") from None
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """What each stylising task asks Ray for, and how many run at once."""
+
+    cpus: int
+    gpus: int
+    workers: int
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.gpus else "cpu"
+
+
+def task_shape(resources: dict[str, float], device: str, workers: int | None) -> TaskShape:
+    """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else CPUS_PER_TASK CPUs."""
+    gpus = int(resources.get("GPU", 0))
+    if device == "cuda" and not gpus:
+        raise UsageError("--device cuda was asked for, but the Ray cluster has no GPU.")
+    if device != "cpu" and gpus:
+        return TaskShape(1, 1, workers or gpus)
+    return TaskShape(CPUS_PER_TASK, 0, workers or max(1, int(resources.get("CPU", 0)) // CPUS_PER_TASK))
+
+
+# --- what runs on the workers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A task's result: its seconds, what the pipeline noted, or the one sentence it failed with."""
+
+    seconds: float = 0.0
+    flow: str | None = None
+    notice: str | None = None
+    error: str | None = None
+    cuts: tuple[int, ...] = ()
+
+
+_stylisers: dict[tuple[str, ApplyOptions], ClipStyliser] = {}
+
+
+def _styliser(style: list[ray.ObjectRef], options: ApplyOptions, threads: int) -> ClipStyliser:
+    """This worker process's styliser: built by its first task for a style and options, reused by the next."""
+    torch.set_num_threads(threads)
+    key = (style[0].hex(), options)
+    if key not in _stylisers:
+        _stylisers.clear()
+        _stylisers[key] = ClipStyliser(ray.get(style[0]), options)
+    return _stylisers[key]
+
+
+def _check_shared(info: VideoInfo, target: Path) -> None:
+    for path in (info.path, target.parent):
+        if not path.exists():
+            raise MediaError(
+                f"{path} is not visible on the Ray node {socket.gethostname()}: inputs and outputs must be "
+                "on storage that every node mounts at the same path."
+            )
+
+
+def _attempt(source: Path, work: Callable[[], _Outcome]) -> _Outcome:
+    try:
+        return work()
+    except Exception as exc:  # the clip's failure, as a sentence; Ctrl-C (cancel) is no Exception
+        return _Outcome(error=describe_failure(source, exc))
+
+
+class _Reporter:
+    """``on_frames`` for a task: frame counts go to the driver's counter at most every POLL_SECONDS."""
+
+    def __init__(self, counter: ray.actor.ActorHandle, key: int) -> None:
+        self._counter, self._key = counter, key
+        self._pending, self._sent = 0, time.monotonic()
+
+    def __call__(self, frames: int) -> None:
+        self._pending += frames
+        if time.monotonic() - self._sent >= POLL_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._counter.add.remote(self._key, self._pending)
+            self._pending, self._sent = 0, time.monotonic()
+
+
+@ray.remote
+def _clip_task(style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, counter, key: int) -> _Outcome:
+    def work() -> _Outcome:
+        _check_shared(info, target)
+        report = _Reporter(counter, key)
+        try:
+            result = _styliser(style, options, threads).run(info, target, report)
+        finally:
+            report.flush()
+        return _Outcome(result.seconds, result.flow, result.notice)
+
+    return _attempt(info.path, work)
+
+
+@ray.remote
+def _segment_task(
+    style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, segment: segments.Segment, counter, key: int
+) -> _Outcome:
+    def work() -> _Outcome:
+        _check_shared(info, target)
+        report = _Reporter(counter, key)
+        try:
+            result = segments.write_segment(_styliser(style, options, threads), info, target, segment, report)
+        finally:
+            report.flush()
+        return _Outcome(result.seconds, result.flow)
+
+    return _attempt(info.path, work)
+
+
+@ray.remote
+def _cuts_task(info: VideoInfo, start: int, stop: int) -> _Outcome:
+    return _attempt(info.path, lambda: _Outcome(cuts=tuple(scene_cuts(info, start, stop))))
+
+
+@ray.remote
+def _stitch_task(info: VideoInfo, target: Path, planned: list[segments.Segment], codec: str) -> _Outcome:
+    def work() -> _Outcome:
+        started = time.perf_counter()
+        segments.stitch(info, target, planned, codec)
+        return _Outcome(time.perf_counter() - started)
+
+    return _attempt(info.path, work)
+
+
+@ray.remote(num_cpus=0)
+class _FrameCounter:
+    """Frames written per clip since the driver last asked."""
+
+    def __init__(self) -> None:
+        self._frames: dict[int, int] = {}
+
+    def add(self, key: int, frames: int) -> None:
+        self._frames[key] = self._frames.get(key, 0) + frames
+
+    def take(self) -> dict[int, int]:
+        frames, self._frames = self._frames, {}
+        return frames
+
+
+# --- the driver ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Clip:
+    key: int
+    job: Job
+    info: VideoInfo
+    points: list[int] = field(default_factory=list)  # even boundaries, before moving them to cuts
+    cuts: list[int] = field(default_factory=list)
+    searches_left: int = 0
+    segments: list[segments.Segment] = field(default_factory=list)
+    segments_left: int = 0
+    running: set[ray.ObjectRef] = field(default_factory=set)
+    seconds: float = 0.0
+    frames_shown: int = 0
+
+    @property
+    def target(self) -> Path:
+        assert self.job.target is not None
+        return self.job.target
+
+    @property
+    def finished(self) -> bool:
+        return self.job.status != "pending"
+
+
+_Handler = Callable[[_Clip, _Outcome], None]
+
+
+class _Driver:
+    """Hands the clips' tasks to Ray, at most ``shape.workers`` at a time, and follows them to the end."""
+
+    def __init__(
+        self,
+        clips: list[_Clip],
+        style: ray.ObjectRef,
+        options: ApplyOptions,
+        cluster: ClusterOptions,
+        shape: TaskShape,
+        counter: ray.actor.ActorHandle,
+        progress: ClusterProgress,
+        on_finished: Callable[[Job], None],
+    ) -> None:
+        self.clips = {clip.key: clip for clip in clips}
+        self.style = [style]  # in a list, so that tasks receive the reference and fetch it once per worker
+        self.options = replace(options, device=shape.device)
+        self.cluster, self.shape, self.counter = cluster, shape, counter
+        self.progress, self.on_finished = progress, on_finished
+        # Short tasks that unblock a clip (cut search, stitching) go before the stylising queue.
+        self.urgent: deque[tuple[_Clip, Callable[[], ray.ObjectRef], _Handler]] = deque()
+        self.queue: deque[tuple[_Clip, Callable[[], ray.ObjectRef], _Handler]] = deque()
+        self.running: dict[ray.ObjectRef, tuple[_Clip, _Handler]] = {}
+        self.flow_noted = False
+
+    def run(self) -> None:
+        for clip in self.clips.values():
+            self._start(clip)
+        try:
+            while self.urgent or self.queue or self.running:
+                self._submit()
+                ready, _ = ray.wait(list(self.running), num_returns=len(self.running), timeout=POLL_SECONDS)
+                self._show_progress()
+                for ref in ready:
+                    self._collect(ref)
+        except BaseException:
+            self._cancel(list(self.running))
+            raise
+        finally:
+            for clip in self.clips.values():
+                if clip.job.status != "done":
+                    _remove_temp_files(clip.target)
+
+    # -- planning
+
+    def _start(self, clip: _Clip) -> None:
+        info = clip.info
+        clip.points = segments.split_points(info, max(1, round(self.cluster.segment_seconds * info.fps)))
+        if not clip.points:
+            self.queue.append((clip, lambda: self._stylise(_clip_task, clip), self._clip_done))
+        elif not self.options.temporal:
+            self._plan(clip)  # without temporal state every frame is a clean boundary: no cut search
+        else:
+            clip.searches_left = len(clip.points)
+            for start, stop in segments.search_ranges(info, clip.points):
+                submit = lambda start=start, stop=stop: _cuts_task.options(num_cpus=1).remote(info, start, stop)
+                self.urgent.append((clip, submit, self._cuts_found))
+
+    def _cuts_found(self, clip: _Clip, outcome: _Outcome) -> None:
+        clip.cuts += outcome.cuts
+        clip.searches_left -= 1
+        if clip.searches_left == 0:
+            self._plan(clip)
+
+    def _plan(self, clip: _Clip) -> None:
+        warmup = segments.WARMUP_FRAMES if self.options.temporal else 0
+        clip.segments = segments.plan_segments(clip.info, clip.points, clip.cuts, warmup)
+        clip.segments_left = len(clip.segments)
+        # First in the queue: the clip was started in its turn, and its output comes sooner.
+        for segment in reversed(clip.segments):
+            submit = lambda segment=segment: self._stylise(_segment_task, clip, segment)
+            self.queue.appendleft((clip, submit, self._segment_done))
+
+    def _segment_done(self, clip: _Clip, outcome: _Outcome) -> None:
+        clip.seconds += outcome.seconds
+        clip.segments_left -= 1
+        if clip.segments_left == 0:
+            codec = self.options.encode.codec
+            submit = lambda: _stitch_task.options(num_cpus=1).remote(clip.info, clip.target, clip.segments, codec)
+            self.urgent.append((clip, submit, self._clip_done))
+
+    def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
+        job = clip.job
+        job.status, job.frames, job.notice = "done", clip.info.frame_count, outcome.notice
+        job.seconds = clip.seconds + outcome.seconds
+        split = f", {len(clip.segments)} segments" if clip.segments else ""
+        job.message = f"{job.frames} frames in {job.seconds:.1f} s ({job.frames / job.seconds:.2f} fps{split})"
+        self.progress.advance(clip.info.frame_count - clip.frames_shown)
+        self.progress.clip_finished()
+        self.on_finished(job)
+
+    def _fail(self, clip: _Clip, message: str) -> None:
+        clip.job.status, clip.job.message = "failed", message
+        self.urgent = deque(item for item in self.urgent if item[0] is not clip)
+        self.queue = deque(item for item in self.queue if item[0] is not clip)
+        self._cancel(list(clip.running), wait=False)
+        if not clip.running:  # else its files go when its last task has stopped
+            _remove_temp_files(clip.target)
+        self.progress.clip_finished(frames_left=clip.info.frame_count - clip.frames_shown)
+        self.on_finished(clip.job)
+
+    # -- talking to Ray
+
+    def _stylise(self, task: ray.remote_function.RemoteFunction, clip: _Clip, *args: object) -> ray.ObjectRef:
+        shape = self.shape
+        return task.options(num_cpus=shape.cpus, num_gpus=shape.gpus, max_retries=MAX_RETRIES).remote(
+            self.style, self.options, shape.cpus, clip.info, clip.target, *args, self.counter, clip.key
+        )
+
+    def _submit(self) -> None:
+        while (self.urgent or self.queue) and len(self.running) < self.shape.workers:
+            clip, submit, handler = (self.urgent or self.queue).popleft()
+            ref = submit()
+            self.running[ref] = (clip, handler)
+            clip.running.add(ref)
+
+    def _collect(self, ref: ray.ObjectRef) -> None:
+        clip, handler = self.running.pop(ref)
+        clip.running.discard(ref)
+        if clip.finished:  # a cancelled task of a failed clip: clean up after the last one
+            if not clip.running:
+                _remove_temp_files(clip.target)
+            return
+        try:
+            outcome = ray.get(ref)
+        except TaskCancelledError:
+            return
+        except RayError as exc:  # the worker or its node died, and so did every retry
+            outcome = _Outcome(error=f"Could not process {clip.info.path}: its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included.")
+        if outcome.flow and not self.flow_noted:
+            self.progress.note(outcome.flow)
+            self.flow_noted = True
+        if outcome.error:
+            self._fail(clip, outcome.error)
+        else:
+            handler(clip, outcome)
+
+    def _show_progress(self) -> None:
+        try:
+            counts = ray.get(self.counter.take.remote(), timeout=CONNECT_TIMEOUT_SECONDS)
+        except RayError:
+            return  # a late progress figure is no reason to stop the batch
+        for key, frames in counts.items():
+            clip = self.clips[key]
+            frames = min(frames, clip.info.frame_count - clip.frames_shown)  # a retried task counts again
+            if not clip.finished and frames > 0:
+                clip.frames_shown += frames
+                self.progress.advance(frames)
+
+    def _cancel(self, refs: list[ray.ObjectRef], wait: bool = True) -> None:
+        """Ask the tasks to stop (they delete their partial files); with ``wait``, kill those that do not."""
+        for ref in refs:
+            _quietly(ray.cancel, ref)
+        if wait and refs:
+            done = _quietly(ray.wait, refs, num_returns=len(refs), timeout=CANCEL_GRACE_SECONDS)
+            for ref in set(refs) - set(done[0] if done else ()):
+                _quietly(ray.cancel, ref, force=True)
+
+
+def _quietly(call: Callable, *args: object, **kwargs: object) -> object:
+    """For clean-up after Ctrl-C or a failure: the cluster may be going away, which must not hide the cause."""
+    try:
+        return call(*args, **kwargs)
+    except Exception:
+        return None
+
+
+def _remove_temp_files(target: Path) -> None:
+    for path in segments.temp_files(target):
+        path.unlink(missing_ok=True)
+
+
+def run_jobs(
+    jobs: list[Job],
+    infos: dict[Path, VideoInfo],
+    generator: Generator,
+    options: ApplyOptions,
+    cluster: ClusterOptions,
+    progress: ClusterProgress,
+    on_finished: Callable[[Job], None],
+) -> None:
+    """Run the pending ``jobs`` on Ray; each job's status and message are set as it ends."""
+    with ray_runtime(cluster):
+        shape = task_shape(ray.cluster_resources(), options.device, cluster.workers)
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        counter = _FrameCounter.options(scheduling_strategy=here).remote()
+        clips = [_Clip(key, job, infos[job.source]) for key, job in enumerate(jobs)]
+        try:
+            _Driver(clips, ray.put(generator), options, cluster, shape, counter, progress, on_finished).run()
+        finally:
+            _quietly(ray.kill, counter)
