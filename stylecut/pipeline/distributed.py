@@ -73,6 +73,8 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 @contextmanager
 def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
     """Ray for the duration of the block: the runtime this process already has, a new local one, or a cluster."""
+    if cluster.address != LOCAL:
+        _check_reachable(cluster.address)
     if ray.is_initialized():  # started by the caller (a test, a notebook): theirs to shut down
         yield
         return
@@ -82,7 +84,6 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
             cpus = (cluster.workers * CPUS_PER_TASK) if cluster.workers else os.cpu_count()
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
         else:
-            _check_reachable(cluster.address)
             ray.init(address=cluster.address, **quiet)
     except ValueError as exc:
         if "ray[client]" not in str(exc):

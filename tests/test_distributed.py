@@ -1,0 +1,250 @@
+"""`stylecut apply --ray` on a local Ray runtime with 2 workers, started once for the module.
+
+The runtime starts in a few seconds and its workers import torch once, so
+the tests share it (the CLI uses a runtime its process already has). Clips
+are tiny and the style is the tiny random one; a "long" clip is 75 frames
+split into 3 segments by ``--segment-seconds 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import media
+from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.probe import probe
+
+ray = pytest.importorskip("ray")
+
+FAST = ("--preset", "ultrafast")
+SEGMENTED = ("--ray", "--segment-seconds", "1")
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
+    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
+    sources = [f"testsrc2=size={size}:rate=25", f"mandelbrot=size={size}:rate=25", f"testsrc2=size={size}:rate=25,negate,hflip"]
+    shots = "".join(f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths))
+    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
+    media.run_ffmpeg(
+        "-f", "lavfi", "-i", f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
+        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+    )
+    return path
+
+
+def video_md5(path: Path) -> str:
+    """The video packets' hash, without decoding them."""
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+
+
+def jobs(result) -> list[dict]:
+    return json.loads(result.stdout)["jobs"]
+
+
+def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
+    shutil.copy(make_clip(frames=8, fps="30000/1001", audio=True, container="mkv"), shoot / "b.mkv")
+    shutil.copy(make_clip(frames=6, size="63x47"), shoot / "c.mp4")
+
+    # A bare --ray before the inputs: the local runtime (here the one this process already has).
+    result = run_cli("apply", "--ray", shoot, "--style", tiny_style, "-o", tmp_path / "ray", "--json", *FAST)
+    local = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "local", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert [(job["status"], Path(job["output"]).name) for job in jobs(result)] == [
+        ("done", "a.tiny.mp4"), ("done", "b.tiny.mkv"), ("done", "c.tiny.mp4"),
+    ]
+    for name in ("a.tiny.mp4", "b.tiny.mkv", "c.tiny.mp4"):
+        source = next(shoot.glob(name.split(".")[0] + ".*"))
+        out = tmp_path / "ray" / name
+        assert_same_timing(probe(source), out)
+        if probe(source).has_audio:
+            assert media.audio_md5(out) == media.audio_md5(source)
+        # The same ClipStyliser and encoder on the same machine: the same video packets, and for MP4
+        # the same file bit for bit (Matroska writes a random segment UID into every file).
+        assert video_md5(out) == video_md5(tmp_path / "local" / name)
+        if out.suffix == ".mp4":
+            assert sha256(out) == sha256(tmp_path / "local" / name)
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == ["a.tiny.mp4", "b.tiny.mkv", "c.tiny.mp4"]
+
+    again = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "ray", "--ray", "--json", *FAST)
+    assert again.exit_code == 0, again.stderr
+    assert [job["status"] for job in jobs(again)] == ["skipped"] * 3
+
+
+def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(ray_runtime, tiny_style, stylecut_home, tmp_path):
+    # Cuts at frames 20 and 50; even boundaries would be 25 and 50, so the first one moves to the cut.
+    source = make_shots(tmp_path / "long.mp4", (20, 30, 25))
+    # ProRes is intra-only: equal frames encode to equal packets, so any difference would be the seams'.
+    ray_out, local_out = tmp_path / "ray.mov", tmp_path / "local.mov"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out, "--codec", "prores", "--json", *SEGMENTED)
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, "--codec", "prores")
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert jobs(result)[0]["message"].endswith("3 segments)")
+    info = probe(source)
+    assert_same_timing(info, ray_out)
+    assert media.audio_md5(ray_out) == media.audio_md5(source)
+    assert np.array_equal(media.decode_reference(ray_out), media.decode_reference(local_out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mov", "long.mp4", "ray.mov"]
+
+
+def test_long_clip_split_within_a_shot_keeps_the_contract(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    source = make_clip(size="64x48", fps="30000/1001", frames=90, audio=True, container="mkv")
+    ray_out, local_out = tmp_path / "ray.mkv", tmp_path / "local.mkv"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out, "--json", *SEGMENTED, *FAST)
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert jobs(result)[0]["message"].endswith("3 segments)")
+    info = probe(source)
+    out = assert_same_timing(info, ray_out)
+    assert (out.frame_count, out.fps, out.duration) == (probe(local_out).frame_count, probe(local_out).fps, probe(local_out).duration)
+    assert media.audio_md5(ray_out) == media.audio_md5(source)
+    # Separate x264 encodes (each segment starts a new GOP and rate control) plus the warm-up's
+    # approximation of the temporal state: close to the single run, not equal.
+    difference = np.abs(media.decode_reference(ray_out).astype(int) - media.decode_reference(local_out)).mean(axis=(1, 2, 3))
+    assert difference.max() < 4.0, difference
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
+
+
+def in_thread(*args: object) -> tuple[threading.Thread, list]:
+    """`stylecut ARGS` in this process, in a thread, so the test can act while it runs."""
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(run_cli(*args)))
+    thread.start()
+    return thread, results
+
+
+def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
+    long = shutil.copy(make_clip(size="160x120", frames=100, audio=True), shoot / "long.mp4")  # 4 segments
+    shutil.copy(make_clip(frames=12), shoot / "z.mp4")
+    out = tmp_path / "out"
+
+    run, results = in_thread("apply", shoot, "--style", tiny_style, "-o", out, "--json", *SEGMENTED, *FAST)
+    # Once its first segments run, the long clip vanishes from the storage, as from a node that lost
+    # the shared folder: the segments that start after that fail, and with them the clip.
+    while run.is_alive() and not list(out.glob(".long.tiny.mp4.stylecut-part*")):
+        time.sleep(0.01)
+    long.unlink()
+    run.join(timeout=300)
+
+    result = results[0]
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert {Path(job["input"]).name: job["status"] for job in jobs(result)} == {"a.mp4": "done", "long.mp4": "failed", "z.mp4": "done"}
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "long.mp4 is not visible on the Ray node" in failed[0], result.stderr
+    summary = result.stderr[result.stderr.index("1 of 3 inputs failed:") :]
+    assert "long.mp4" in summary
+    assert sorted(p.name for p in out.iterdir()) == ["a.tiny.mp4", "z.tiny.mp4"]  # no part of the failed clip
+
+
+def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    source = make_clip(size="320x240", frames=100, audio=True)
+    target = tmp_path / "out.mp4"
+    run, results = in_thread("apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST)
+    killed = None
+    while run.is_alive() and killed is None:
+        killed = next(iter(ray_worker_pids("ray::_segment_task")), None)
+        time.sleep(0.02)
+    if killed is not None:
+        os.kill(killed, signal.SIGKILL)  # a worker of this module's runtime, as if its node went away
+    run.join(timeout=300)
+
+    assert killed is not None, "no segment task was seen running"
+    result = results[0]
+    assert result.exit_code == 0, result.stderr
+    assert_same_timing(probe(source), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def ray_worker_pids(title: str) -> list[int]:
+    """Processes whose title (Ray names a worker after the task it runs) starts with ``title``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(title.encode()):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path):
+    """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would."""
+    source = make_clip(size="320x240", frames=250, audio=True)
+    out = tmp_path / "out"
+    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        cli_command("apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".*part*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 130, stderr
+    assert_one_sentence(stderr, "Interrupted")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--workers", "2"), "only apply with --ray"),
+        (("--ray=nowhere",), "is not a Ray address"),
+        (("--ray", "127.0.0.1:9"), "Cannot reach the Ray cluster at 127.0.0.1:9"),
+    ],
+    ids=["workers-without-ray", "bad-address", "nobody-there"],
+)
+def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, args, problem):
+    result = run_cli("apply", make_clip(), "--style", tiny_style, *args)
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, problem)
+
+
+def test_without_ray_installed_says_how_to_install_it(make_clip, tiny_style, stylecut_home, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
+    result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", tmp_path / "out.mp4", "--ray")
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, "pip install 'stylecut[ray]'")
+    assert not (tmp_path / "out.mp4").exists()
