@@ -135,7 +135,7 @@ class ClusterProgress(AbstractContextManager):
     def _update(self, **changes: int) -> None:
         if self._progress is not None:
             self._progress.update(self._task, description=self._description(), **changes)
-        elif self.mode == "plain" and (time.monotonic() - self._last_line > 5 or self.done == self.total):
+        elif self.mode == "plain" and (time.monotonic() - self._last_line > 5 or self.clips_done == self.clips):
             self._last_line = time.monotonic()
             elapsed = max(time.monotonic() - self._started, 1e-6)
             fps = self.done / elapsed

@@ -64,15 +64,16 @@ def jobs(result) -> list[dict]:
     return json.loads(result.stdout)["jobs"]
 
 
-def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch):
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
     shutil.copy(make_clip(frames=8, fps="30000/1001", audio=True, container="mkv"), shoot / "b.mkv")
     shutil.copy(make_clip(frames=6, size="63x47"), shoot / "c.mp4")
+    monkeypatch.chdir(tmp_path)  # relative paths: the workers' working directories are their own
 
     # A bare --ray before the inputs: the local runtime (here the one this process already has).
-    result = run_cli("apply", "--ray", shoot, "--style", tiny_style, "-o", tmp_path / "ray", "--json", *FAST)
+    result = run_cli("apply", "--ray", "shoot", "--style", tiny_style, "-o", "ray", "--json", *FAST)
     local = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "local", *FAST)
 
     assert result.exit_code == 0, result.stderr
@@ -117,11 +118,12 @@ def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(ray_runtime, ti
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mov", "long.mp4", "ray.mov"]
 
 
-def test_long_clip_split_within_a_shot_keeps_the_contract(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+def test_long_clip_split_within_a_shot_keeps_the_contract(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch):
     source = make_clip(size="64x48", fps="30000/1001", frames=90, audio=True, container="mkv")
     ray_out, local_out = tmp_path / "ray.mkv", tmp_path / "local.mkv"
 
-    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out, "--json", *SEGMENTED, *FAST)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out.name, "--json", *SEGMENTED, *FAST)
     local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, *FAST)
 
     assert result.exit_code == 0, result.stderr
@@ -174,7 +176,7 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
 
 
 def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
-    source = make_clip(size="320x240", frames=100, audio=True)
+    source = make_clip(size="160x120", frames=100, audio=True)
     target = tmp_path / "out.mp4"
     run, results = in_thread("apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST)
     killed = None
@@ -206,7 +208,7 @@ def ray_worker_pids(title: str) -> list[int]:
 
 def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path):
     """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would."""
-    source = make_clip(size="320x240", frames=250, audio=True)
+    source = make_clip(size="160x120", frames=250, audio=True)
     out = tmp_path / "out"
     env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(

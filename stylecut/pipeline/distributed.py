@@ -29,7 +29,8 @@ stops; after ``CANCEL_GRACE_SECONDS`` the rest are killed) and removes the
 temporary files of every unfinished clip before it ends the command.
 
 Progress. Tasks send their frame counts to a small actor on this machine's
-node at most every ``POLL_SECONDS``; the driver reads it as often.
+node (:mod:`stylecut.pipeline.frame_counter`); the driver reads it without
+ever waiting for it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from stylecut.models.generator import Generator
 from stylecut.pipeline import segments
 from stylecut.pipeline.batch import Job, describe_failure
 from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
+from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.progress import ClusterProgress
 from stylecut.video.probe import VideoInfo
@@ -175,29 +177,11 @@ def _attempt(source: Path, work: Callable[[], _Outcome]) -> _Outcome:
         return _Outcome(error=describe_failure(source, exc))
 
 
-class _Reporter:
-    """``on_frames`` for a task: frame counts go to the driver's counter at most every POLL_SECONDS."""
-
-    def __init__(self, counter: ray.actor.ActorHandle, key: int) -> None:
-        self._counter, self._key = counter, key
-        self._pending, self._sent = 0, time.monotonic()
-
-    def __call__(self, frames: int) -> None:
-        self._pending += frames
-        if time.monotonic() - self._sent >= POLL_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self._counter.add.remote(self._key, self._pending)
-            self._pending, self._sent = 0, time.monotonic()
-
-
 @ray.remote
 def _clip_task(style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, counter, key: int) -> _Outcome:
     def work() -> _Outcome:
         _check_shared(info, target)
-        report = _Reporter(counter, key)
+        report = FrameReporter(counter, key)
         try:
             result = _styliser(style, options, threads).run(info, target, report)
         finally:
@@ -213,7 +197,7 @@ def _segment_task(
 ) -> _Outcome:
     def work() -> _Outcome:
         _check_shared(info, target)
-        report = _Reporter(counter, key)
+        report = FrameReporter(counter, key)
         try:
             result = segments.write_segment(_styliser(style, options, threads), info, target, segment, report)
         finally:
@@ -238,21 +222,6 @@ def _stitch_task(info: VideoInfo, target: Path, planned: list[segments.Segment],
     return _attempt(info.path, work)
 
 
-@ray.remote(num_cpus=0)
-class _FrameCounter:
-    """Frames written per clip since the driver last asked."""
-
-    def __init__(self) -> None:
-        self._frames: dict[int, int] = {}
-
-    def add(self, key: int, frames: int) -> None:
-        self._frames[key] = self._frames.get(key, 0) + frames
-
-    def take(self) -> dict[int, int]:
-        frames, self._frames = self._frames, {}
-        return frames
-
-
 # --- the driver ---------------------------------------------------------------------------
 
 
@@ -270,10 +239,14 @@ class _Clip:
     seconds: float = 0.0
     frames_shown: int = 0
 
+    def __post_init__(self) -> None:
+        # Workers have working directories of their own: they get absolute paths.
+        self.info = replace(self.info, path=self.info.path.absolute())
+
     @property
     def target(self) -> Path:
         assert self.job.target is not None
-        return self.job.target
+        return self.job.target.absolute()
 
     @property
     def finished(self) -> bool:
@@ -307,6 +280,7 @@ class _Driver:
         self.queue: deque[tuple[_Clip, Callable[[], ray.ObjectRef], _Handler]] = deque()
         self.running: dict[ray.ObjectRef, tuple[_Clip, _Handler]] = {}
         self.flow_noted = False
+        self.counts: ray.ObjectRef | None = None  # the counter's answer to come
 
     def run(self) -> None:
         for clip in self.clips.values():
@@ -314,7 +288,9 @@ class _Driver:
         try:
             while self.urgent or self.queue or self.running:
                 self._submit()
-                ready, _ = ray.wait(list(self.running), num_returns=len(self.running), timeout=POLL_SECONDS)
+                refs = list(self.running)
+                ray.wait(refs, num_returns=1, timeout=POLL_SECONDS)
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
                 self._show_progress()
                 for ref in ready:
                     self._collect(ref)
@@ -421,10 +397,16 @@ class _Driver:
             handler(clip, outcome)
 
     def _show_progress(self) -> None:
-        try:
-            counts = ray.get(self.counter.take.remote(), timeout=CONNECT_TIMEOUT_SECONDS)
-        except RayError:
-            return  # a late progress figure is no reason to stop the batch
+        """Count the frames reported since the last answer, if it has come, and ask again."""
+        counts: dict[int, int] = {}
+        if self.counts is not None:
+            if not ray.wait([self.counts], timeout=0)[0]:
+                return
+            try:
+                counts = ray.get(self.counts)
+            except RayError:
+                pass  # a lost progress figure is no reason to stop the batch
+        self.counts = self.counter.take.remote()
         for key, frames in counts.items():
             clip = self.clips[key]
             frames = min(frames, clip.info.frame_count - clip.frames_shown)  # a retried task counts again
@@ -468,7 +450,7 @@ def run_jobs(
     with ray_runtime(cluster):
         shape = task_shape(ray.cluster_resources(), options.device, cluster.workers)
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-        counter = _FrameCounter.options(scheduling_strategy=here).remote()
+        counter = FrameCounter.options(scheduling_strategy=here).remote()
         clips = [_Clip(key, job, infos[job.source]) for key, job in enumerate(jobs)]
         try:
             _Driver(clips, ray.put(generator), options, cluster, shape, counter, progress, on_finished).run()

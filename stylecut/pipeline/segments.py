@@ -116,7 +116,7 @@ def stitch(info: VideoInfo, target: Path, segments: Sequence[Segment], codec: st
     parts = [(part_path(target, segment, codec), segment.frames) for segment in segments]
     joined = target.with_name(f".{target.name}.stylecut-joined{parts[0][0].suffix}")
     try:
-        concat_videos(parts, info.fps, joined)
+        concat_videos(parts, info.fps, joined, target.name)
         frames = probe(joined).frame_count
         if frames != info.frame_count:
             raise MediaError(f"The segments of {target.name} joined into {frames} frames instead of {info.frame_count}.")

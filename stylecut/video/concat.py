@@ -23,8 +23,11 @@ from stylecut.errors import OutputError
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 
 
-def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path) -> None:
-    """Write ``target`` from ``parts`` ((file, frames) in order, each at ``fps``), video only, stream copy."""
+def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path, name: str) -> None:
+    """Write ``target`` from ``parts`` ((file, frames) in order, each at ``fps``), video only, stream copy.
+
+    ``name`` is the file a failure is reported for (the final output, when ``target`` is a temporary file).
+    """
     with tempfile.TemporaryDirectory(prefix="stylecut-concat-") as folder:
         listing = Path(folder) / "segments.txt"
         listing.write_text(_listing(parts, fps))
@@ -36,14 +39,15 @@ def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path
     if proc.returncode != 0:
         target.unlink(missing_ok=True)
         last = proc.stderr.strip().splitlines()[-1:] or ["ffmpeg exited with an error"]
-        raise OutputError(f"ffmpeg could not join the segments of {target.name}: {last[0].rstrip('.')}.")
+        raise OutputError(f"ffmpeg could not join the segments of {name}: {last[0].rstrip('.')}.")
 
 
 def _listing(parts: Sequence[tuple[Path, int]], fps: Fraction) -> str:
     lines = ["ffconcat version 1.0"]
     start = 0
     for path, frames in parts:
-        quoted = str(path).replace("'", "'\\''")
+        # The demuxer resolves relative names against the list file's folder, not the working directory.
+        quoted = str(path.absolute()).replace("'", "'\\''")
         duration = _microseconds(start + frames, fps) - _microseconds(start, fps)
         lines += [f"file '{quoted}'", f"duration {duration}us"]
         start += frames
