@@ -23,6 +23,7 @@ import pytest
 
 import media
 from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
+from test_segments import make_shots
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import probe
 
@@ -37,19 +38,6 @@ def ray_runtime():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
-
-
-def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
-    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
-    sources = [f"testsrc2=size={size}:rate=25", f"mandelbrot=size={size}:rate=25", f"testsrc2=size={size}:rate=25,negate,hflip"]
-    shots = "".join(f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths))
-    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
-    media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
-    )
-    return path
 
 
 def video_md5(path: Path) -> str:

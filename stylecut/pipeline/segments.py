@@ -58,7 +58,7 @@ def split_points(info: VideoInfo, segment_frames: int) -> list[int]:
     if info.is_vfr:
         return []
     count = max(1, round(info.frame_count / segment_frames))
-    return [round(i * info.frame_count / count) for i in range(1, count)]
+    return [i * info.frame_count // count for i in range(1, count)]
 
 
 def snap_window(info: VideoInfo, points: Sequence[int]) -> int:

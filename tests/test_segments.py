@@ -1,0 +1,100 @@
+"""Long clips in segments, without Ray: where a clip is split, scene cuts, exact joins, temporary files."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+import media
+from stylecut.pipeline.segments import Segment, part_path, plan_segments, search_ranges, split_points, temp_files
+from stylecut.video.concat import concat_videos
+from stylecut.video.decode import iter_frames
+from stylecut.video.encode import EncodeSettings, VideoWriter
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.probe import probe
+from stylecut.video.scenes import scene_cuts
+
+
+def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
+    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
+    sources = [f"testsrc2=size={size}:rate=25", f"mandelbrot=size={size}:rate=25", f"testsrc2=size={size}:rate=25,negate,hflip"]
+    shots = "".join(f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths))
+    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
+    media.run_ffmpeg(
+        "-f", "lavfi", "-i", f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
+        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+    )
+    return path
+
+
+def test_split_points_and_plan(make_clip):
+    info = replace(probe(make_clip(frames=10)), frame_count=250)  # 10 s at 25 fps
+    assert split_points(info, 250) == [] and split_points(info, 170) == []  # under 1.5 segments: whole
+    points = split_points(info, 60)
+    assert points == [62, 125, 187]  # 4 even segments
+
+    # A cut within reach (a third of the spacing: 20 frames) moves the boundary; one beyond does not.
+    assert search_ranges(info, points) == [(41, 83), (104, 146), (166, 208)]
+    plan = plan_segments(info, points, cuts=[50, 100, 199], warmup=16)
+    assert plan == [Segment(0, 0, 50, 0), Segment(1, 50, 125, 16), Segment(2, 125, 199, 16), Segment(3, 199, 250, 16)]
+    assert sum(segment.frames for segment in plan) == 250
+
+    assert split_points(replace(info, is_vfr=True), 60) == []  # variable rate: timing belongs to the whole clip
+
+
+def test_scene_cuts_finds_hard_cuts_in_a_window(tmp_path):
+    info = probe(make_shots(tmp_path / "shots.mp4", (20, 30, 25)))
+    assert scene_cuts(info, 0, info.frame_count) == [20, 50]
+    assert scene_cuts(info, 12, 35) == [20]
+    assert scene_cuts(info, 20, 50) == []  # the cut at 20 is against frame 19, outside the window
+
+
+def test_segments_join_on_the_exact_ticks_of_a_single_encode(make_clip, tmp_path):
+    """At 30000/1001 fps, MP4's millisecond durations would shift every frame after a join."""
+    info = probe(make_clip(frames=45, fps="30000/1001"))
+    frames = np.concatenate(list(iter_frames(info, 16)))
+    settings = EncodeSettings(preset="ultrafast")
+    single = tmp_path / "single.mp4"
+    with VideoWriter(single, info.width, info.height, info.fps, settings, info) as writer:
+        writer.write(frames)
+    parts = []
+    for i, (start, stop) in enumerate([(0, 13), (13, 31), (31, 45)]):
+        part = tmp_path / f"part{i}.mp4"
+        with VideoWriter(part, info.width, info.height, info.fps, settings, info) as writer:
+            writer.write(frames[start:stop])
+        parts.append((part, stop - start))
+
+    joined = tmp_path / "joined.mp4"
+    concat_videos(parts, info.fps, joined, "out.mp4")
+
+    out = probe(joined)
+    assert (out.frame_count, out.fps, out.duration, out.is_vfr) == (45, Fraction(30000, 1001), info.duration, False)
+    assert packet_times(joined) == packet_times(single)
+    assert np.array_equal(media.decode_reference(joined), np.concatenate([media.decode_reference(p) for p, _ in parts]))
+
+
+def packet_times(path: Path) -> list[str]:
+    listing = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return sorted(line.split(",")[2].strip() for line in listing.splitlines() if not line.startswith("#"))
+
+
+def test_temp_files_of_a_target_and_only_of_it(tmp_path):
+    target = tmp_path / "clip.ink.mkv"
+    ours = [
+        tmp_path / ".clip.ink.stylecut-video.mkv",  # the pipeline's
+        tmp_path / ".clip.ink.stylecut-tmp.mkv",  # finalize's
+        part_path(target, Segment(3, 0, 1, 0), "h264"),
+        tmp_path / ".clip.ink.mkv.stylecut-joined.mp4",
+    ]
+    theirs = [tmp_path / ".clip.ink.stylecut-video.mp4", tmp_path / ".clip.ink.mp4.stylecut-part0000.mp4", target]
+    for path in ours + theirs:
+        path.touch()
+    assert temp_files(target) == sorted(ours)
