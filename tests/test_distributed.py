@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ import media
 from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
 from test_segments import make_shots
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
-from stylecut.video.probe import probe
+from stylecut.errors import UsageError
+from stylecut.video.probe import VideoInfo, probe
 
 ray = pytest.importorskip("ray")
 
@@ -238,3 +240,24 @@ def test_without_ray_installed_says_how_to_install_it(make_clip, tiny_style, sty
     assert result.exit_code == 2, result.stderr
     assert_one_sentence(result.stderr, "pip install 'stylecut[ray]'")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
+    from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
+
+    cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
+    assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(cpus=1, gpus=0, workers=32, node_memory=64e9)
+    assert task_shape([cpu_node, gpu_node], "auto", None) == TaskShape(cpus=1, gpus=1, workers=2, node_memory=64e9)
+    assert task_shape([cpu_node, gpu_node], "cpu", 5) == TaskShape(cpus=1, gpus=0, workers=5, node_memory=64e9)
+    with pytest.raises(UsageError, match="no GPU"):
+        task_shape([cpu_node], "cuda", None)
+
+    hd, uhd = frame_size(1920, 1080), frame_size(3840, 2160)
+    assert 5e9 < task_memory(hd, 64e9) < 7e9  # measured at 1080p: 6.3 GB
+    assert task_memory(uhd, 64e9) > task_memory(hd, 64e9)
+    assert task_memory(uhd, 8e9) == 8e9  # a request no node can meet would wait forever
+
+
+def frame_size(width: int, height: int) -> VideoInfo:
+    """A probed clip's description, only its size mattering."""
+    return VideoInfo(Path("x.mp4"), width, height, 0, Fraction(25), 25, 1.0, "h264", "yuv420p", None, None, None, None, False, False)

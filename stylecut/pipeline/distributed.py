@@ -15,10 +15,12 @@ and one task stitches the parts and remuxes the source's other streams.
 
 Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs and runs
 torch with that many threads, or for one GPU (and one CPU) when the cluster
-has GPUs and ``--device`` is not ``cpu``. At most ``workers`` tasks are
-handed to Ray at once: by default as many as the cluster's CPUs (or GPUs)
-hold, so every worker is busy and the queue stays in this process, where
-Ctrl-C can drop it.
+has GPUs and ``--device`` is not ``cpu``; and for the memory a process
+stylising frames of its clip's size needs (:func:`task_memory`), so that Ray
+never packs more tasks onto a node than its memory holds. At most
+``workers`` tasks are handed to Ray at once: by default as many as the
+cluster's CPUs (or GPUs) hold, so every worker is busy and the queue stays
+in this process, where Ctrl-C can drop it.
 
 Failures. A task returns its clip's failure as the one sentence the local
 batch would print. A worker or node that dies is retried by Ray up to
@@ -118,20 +120,37 @@ class TaskShape:
     cpus: int
     gpus: int
     workers: int
+    node_memory: float  # bytes of the largest node: no task may ask for more
 
     @property
     def device(self) -> str:
         return "cuda" if self.gpus else "cpu"
 
 
-def task_shape(resources: dict[str, float], device: str, workers: int | None) -> TaskShape:
-    """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else CPUS_PER_TASK CPUs."""
-    gpus = int(resources.get("GPU", 0))
+def task_shape(nodes: list[dict[str, float]], device: str, workers: int | None) -> TaskShape:
+    """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else CPUS_PER_TASK CPUs.
+
+    ``nodes`` holds the resources of each live node, as Ray counts them.
+    """
+    gpus = sum(int(node.get("GPU", 0)) for node in nodes)
+    memory = max(node.get("memory", 0.0) for node in nodes)
     if device == "cuda" and not gpus:
         raise UsageError("--device cuda was asked for, but the Ray cluster has no GPU.")
     if device != "cpu" and gpus:
-        return TaskShape(1, 1, workers or gpus)
-    return TaskShape(CPUS_PER_TASK, 0, workers or max(1, int(resources.get("CPU", 0)) // CPUS_PER_TASK))
+        return TaskShape(1, 1, workers or gpus, memory)
+    cpus = sum(int(node.get("CPU", 0)) // CPUS_PER_TASK for node in nodes)
+    return TaskShape(CPUS_PER_TASK, 0, workers or max(1, cpus), memory)
+
+
+# Peak RSS of one stylising process at 8-frame chunks, fitted to benchmarks/report/REPORT.md's
+# measurements (360p 2.1 GB, 720p 3.8 GB, 1080p 6.3 GB): a base (torch, codecs) plus a cost per pixel.
+BASE_MEMORY = 1.6e9
+MEMORY_PER_PIXEL = 2300.0
+
+
+def task_memory(info: VideoInfo, largest_node: float) -> int:
+    """Bytes of memory a task stylising ``info`` asks for; never more than the largest node has."""
+    return int(min(BASE_MEMORY + MEMORY_PER_PIXEL * info.display_width * info.display_height, largest_node))
 
 
 # --- what runs on the workers -------------------------------------------------------------
@@ -364,7 +383,8 @@ class _Driver:
 
     def _stylise(self, task: ray.remote_function.RemoteFunction, clip: _Clip, *args: object) -> ray.ObjectRef:
         shape = self.shape
-        return task.options(num_cpus=shape.cpus, num_gpus=shape.gpus, max_retries=MAX_RETRIES).remote(
+        memory = task_memory(clip.info, shape.node_memory)
+        return task.options(num_cpus=shape.cpus, num_gpus=shape.gpus, memory=memory, max_retries=MAX_RETRIES).remote(
             self.style, self.options, shape.cpus, clip.info, clip.target, *args, self.counter, clip.key
         )
 
@@ -448,7 +468,8 @@ def run_jobs(
 ) -> None:
     """Run the pending ``jobs`` on Ray; each job's status and message are set as it ends."""
     with ray_runtime(cluster):
-        shape = task_shape(ray.cluster_resources(), options.device, cluster.workers)
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+        shape = task_shape(nodes, options.device, cluster.workers)
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         counter = FrameCounter.options(scheduling_strategy=here).remote()
         clips = [_Clip(key, job, infos[job.source]) for key, job in enumerate(jobs)]
