@@ -1,0 +1,305 @@
+"""`stylecut apply --ray` on this machine: Ray's overhead against a plain local batch, and a long clip in segments.
+
+Run by hand from the repository root, with the shared media beside the checkout (an hour or so on
+the shared 2-core machine):
+
+    .venv/bin/python benchmarks/cluster.py --media ../shared/media --style starry-night --max-side 256 --out /tmp/cluster-bench
+
+1. Batch: every shared clip (symlinked into OUT, nothing is copied into the repository) through
+   `stylecut apply` locally (one clip at a time, torch on 2 threads), with `--ray` (a local runtime,
+   two 1-CPU tasks at once) and with `--ray --workers 1` at 2 CPUs per task (the local run's layout:
+   what is left is Ray's own cost). Wall time of each whole command and the load average before it.
+2. Long clip: the shared clips scaled to 640x360 and joined end to end at 25 fps with a sine
+   soundtrack (about 108 s, 8 hard cuts), in OUT; stylised locally and with `--ray` at two segment
+   lengths. For each: wall time, the contract (frames, exact rate, duration, audio packets), and
+   per seam its kind (scene cut or frame boundary), E_warp of the seam pair in the Ray output and in
+   the local one, the clip's mean E_warp (every 5th pair), and whether the seam's frames equal the
+   local run's.
+3. Warm-up: at frame boundaries inside long shots, E_warp of (local frame s-1, segment frame s) for
+   a growing warm-up, the segment frame written by ``ClipStyliser.write_video`` as a segment task
+   writes it; this is what chose ``segments.WARMUP_FRAMES``.
+4. The costs a speed-up estimate needs: Ray start-up, a cut search per boundary, the stitch.
+
+E_warp is benchmarks/temporal.py's: DIS "medium" flow and the occlusion mask on the INPUT frames.
+Everything goes to OUT/results.json; a markdown summary is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from temporal import evaluation_flow, warping_errors
+from stylecut.pipeline.segments import WARMUP_FRAMES, plan_segments, search_ranges, split_points
+from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.styles.registry import load_style, resolve_style
+from stylecut.video.decode import iter_frames
+from stylecut.video.encode import EncodeSettings
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.probe import probe
+from stylecut.video.scenes import scene_cuts
+
+STYLECUT = Path(sys.executable).with_name("stylecut")
+# The driver with 2 CPUs (and torch threads) per task: the same layout as a local run.
+TWO_CPU_TASKS = "import sys, stylecut.pipeline.distributed as d; d.CPUS_PER_TASK = 2; from stylecut.cli import main; sys.argv[0] = 'stylecut'; main()"
+LONG_SIZE = (640, 360)
+LONG_ORDER = ("bear", "flower", "cockatoo", "car-detection", "sintel", "pancake", "backpack", "mmaction2", "car-detection")
+SWEEP = (0, 2, 4, 8, 16, 32, 64)
+STRIDE = 5
+
+
+def run_apply(args: list[str], two_cpu_tasks: bool = False) -> dict:
+    """`stylecut apply ARGS --json -q` in a child process: its wall time, load average before, jobs."""
+    command = [sys.executable, "-c", TWO_CPU_TASKS] if two_cpu_tasks else [str(STYLECUT)]
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    proc = subprocess.run([*command, "apply", *args, "--json", "-q"], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"stylecut apply {' '.join(args)} exited with {proc.returncode}: {proc.stderr[-2000:]}")
+    jobs = json.loads(proc.stdout)["jobs"]
+    return {"wall": wall, "load_before": load, "frames": sum(job["frames"] for job in jobs), "jobs": jobs}
+
+
+def batch(media: Path, out: Path, style: list[str]) -> dict:
+    folder = out / "batch-in"
+    folder.mkdir(parents=True, exist_ok=True)
+    for clip in sorted((media / "clips").iterdir()):
+        if not (folder / clip.name).exists():
+            (folder / clip.name).symlink_to(clip)
+    runs = {
+        "local": run_apply([str(folder), "-o", str(out / "batch-local"), "--overwrite", *style]),
+        "ray 2 tasks x 1 CPU": run_apply([str(folder), "-o", str(out / "batch-ray"), "--overwrite", "--ray", *style]),
+        "ray 1 task x 2 CPUs": run_apply([str(folder), "-o", str(out / "batch-ray1"), "--overwrite", "--ray", "--workers", "1", *style], two_cpu_tasks=True),
+    }
+    return runs
+
+
+def make_long_clip(media: Path, path: Path) -> Path:
+    if path.exists():
+        return path
+    clips = [next(p for p in sorted((media / "clips").iterdir()) if key in p.name) for key in LONG_ORDER]
+    width, height = LONG_SIZE
+    inputs, filters = [], []
+    for i, clip in enumerate(clips):
+        inputs += ["-i", str(clip)]
+        filters.append(
+            f"[{i}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{i}]"
+        )
+    graph = ";".join(filters) + ";" + "".join(f"[v{i}]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=1:a=0[v]"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", *inputs, "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
+         "-filter_complex", graph, "-map", "[v]", "-map", f"{len(clips)}:a", "-shortest",
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
+        check=True,
+    )
+    return path
+
+
+def audio_md5(path: Path) -> str:
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+
+
+def contract(source: Path, output: Path) -> dict:
+    a, b = probe(source), probe(output)
+    return {
+        "frames": [a.frame_count, b.frame_count], "fps": [str(a.fps), str(b.fps)], "duration": [a.duration, b.duration],
+        "audio_identical": audio_md5(source) == audio_md5(output),
+        "holds": a.frame_count == b.frame_count and a.fps == b.fps and abs(a.duration - b.duration) <= 1 / a.fps,
+    }
+
+
+def pair_errors(source: Path, outputs: dict[str, Path], wanted: set[int]) -> dict[str, dict[int, float]]:
+    """E_warp of the pair (t - 1, t) for every t in ``wanted``, in each output, read chunk by chunk."""
+    flow = evaluation_flow()
+    readers = [iter_frames(probe(path), 32) for path in (source, *outputs.values())]
+    errors: dict[str, dict[int, float]] = {name: {} for name in outputs}
+    previous, t = None, 0
+    for chunks in zip(*readers):
+        for i in range(len(chunks[0])):
+            frames = [chunk[i] for chunk in chunks]
+            if previous is not None and t in wanted:
+                pairs = {name: np.stack([previous[k + 1], frames[k + 1]]) for k, name in enumerate(outputs)}
+                scored = warping_errors(pairs, np.stack([previous[0], frames[0]]), flow, gap=1)
+                for name in outputs:
+                    errors[name][t] = scored[name][0]
+            previous, t = frames, t + 1
+    return errors
+
+
+def frames_at(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
+    info = probe(path)
+    return {index: next(iter_frames(info, 1, index, index + 1))[0] for index in indices}
+
+
+def long_clip(media: Path, out: Path, style: list[str], segment_seconds: list[float]) -> dict:
+    source = make_long_clip(media, out / "long.mp4")
+    info = probe(source)
+    cuts = scene_cuts(info, 0, info.frame_count)
+    local = out / "long-local.mp4"
+    runs = {"local": run_apply([str(source), "-o", str(local), "--overwrite", *style])}
+    runs["local"]["contract"] = contract(source, local)
+    outputs = {"local": local}
+    for seconds in segment_seconds:
+        name = f"ray {seconds:g} s segments"
+        target = out / f"long-ray-{seconds:g}.mp4"
+        runs[name] = run_apply([str(source), "-o", str(target), "--overwrite", "--ray", "--segment-seconds", str(seconds), *style])
+        runs[name]["contract"] = contract(source, target)
+        outputs[name] = target
+
+    # Where the segments started: the first frame of each segment is the one after a seam.
+    seams: dict[str, list[int]] = {}
+    for seconds in segment_seconds:
+        points = split_points(info, round(seconds * info.fps))
+        found = [cut for start, stop in search_ranges(info, points) for cut in cuts if start < cut < stop]
+        seams[f"ray {seconds:g} s segments"] = [s.start for s in plan_segments(info, points, found, WARMUP_FRAMES)[1:]]
+    every_seam = {s for starts in seams.values() for s in starts}
+    errors = pair_errors(source, outputs, set(range(STRIDE, info.frame_count, STRIDE)) | every_seam)
+    for name, starts in seams.items():
+        sampled = [errors[name][t] for t in range(STRIDE, info.frame_count, STRIDE) if t not in cuts]
+        local_sampled = [errors["local"][t] for t in range(STRIDE, info.frame_count, STRIDE) if t not in cuts]
+        ray_frames = frames_at(outputs[name], sorted({s - 1 for s in starts} | set(starts)))
+        local_frames = frames_at(local, sorted(ray_frames))
+        runs[name]["mean_ewarp"] = float(np.mean(sampled))
+        runs["local"]["mean_ewarp"] = float(np.mean(local_sampled))
+        runs[name]["seams"] = [
+            {
+                "frame": s,
+                "kind": "cut" if s in cuts else "frame boundary",
+                "ewarp": errors[name][s],
+                "ewarp_local": errors["local"][s],
+                "ratio_to_mean": errors[name][s] / float(np.mean(sampled)),
+                "max_abs_diff_to_local": int(np.abs(ray_frames[s].astype(int) - local_frames[s]).max()),
+                "mean_abs_diff_to_local": float(np.abs(ray_frames[s].astype(int) - local_frames[s]).mean()),
+            }
+            for s in starts
+        ]
+    return {"cuts": cuts, "frames": info.frame_count, "fps": str(info.fps), "runs": runs}
+
+
+def warmup_sweep(source: Path, local: Path, style_name: str, max_side: int | None, out: Path, seams: list[int]) -> dict:
+    """E_warp of (local s-1, segment s) and the difference to the local frame s, per warm-up length."""
+    info = probe(source)
+    generator, _ = load_style(resolve_style(style_name))
+    styliser = ClipStyliser(generator, ApplyOptions(max_side=max_side, encode=EncodeSettings()))
+    flow = evaluation_flow()
+    around = sorted({i for s in seams for i in (s - 1, s)})
+    inputs, local_frames = frames_at(source, around), frames_at(local, around)
+    results: dict[int, list[dict]] = {}
+    for warmup in SWEEP:
+        rows = []
+        for s in seams:
+            part = out / f"sweep-{s}-{warmup}.mp4"
+            part.unlink(missing_ok=True)
+            styliser.write_video(info, part, s, s + 1, min(warmup, s))
+            segment_frame = next(iter_frames(probe(part), 1))[0]
+            part.unlink()
+            scored = warping_errors(
+                {"segment": np.stack([local_frames[s - 1], segment_frame]), "local": np.stack([local_frames[s - 1], local_frames[s]])},
+                np.stack([inputs[s - 1], inputs[s]]), flow, gap=1,
+            )
+            rows.append({
+                "frame": s, "ewarp": scored["segment"][0], "ewarp_local": scored["local"][0],
+                "mean_abs_diff_to_local": float(np.abs(segment_frame.astype(int) - local_frames[s]).mean()),
+            })
+        results[warmup] = rows
+    return results
+
+
+def costs(source: Path, out: Path) -> dict:
+    """Ray start-up, one cut search (a 10 s window), and a stitch's I/O (two stream copies of the output)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import ray; ray.init(address='local', num_cpus=2, include_dashboard=False, logging_level='ERROR'); ray.shutdown()"], check=True, capture_output=True)
+    ray_start = time.perf_counter() - started
+    info = probe(source)
+    started = time.perf_counter()
+    scene_cuts(info, 1000, 1250)
+    search = time.perf_counter() - started
+    copy = out / "copy.mp4"
+    started = time.perf_counter()
+    for _ in range(2):
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(out / "long-local.mp4"), "-map", "0", "-c", "copy", str(copy)], check=True)
+    stitch = time.perf_counter() - started
+    copy.unlink()
+    return {"ray_start_seconds": ray_start, "cut_search_seconds_per_boundary": search, "stitch_seconds": stitch, "load": os.getloadavg()[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--media", type=Path, required=True)
+    parser.add_argument("--style", default="starry-night")
+    parser.add_argument("--max-side", type=int, default=256)
+    parser.add_argument("--out", type=Path, required=True, help="a scratch folder outside the repository")
+    parser.add_argument("--segment-seconds", type=float, nargs="+", default=[20.0, 10.0])
+    parser.add_argument("--parts", nargs="+", default=["batch", "long", "sweep", "costs"])
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    style = ["--style", args.style, "--max-side", str(args.max_side)]
+    results_path = args.out / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results["machine"] = {"cpus": os.cpu_count(), "style": args.style, "max_side": args.max_side}
+
+    if "batch" in args.parts:
+        results["batch"] = batch(args.media, args.out, style)
+        results_path.write_text(json.dumps(results, indent=2))
+    if "long" in args.parts:
+        results["long"] = long_clip(args.media, args.out, style, args.segment_seconds)
+        results_path.write_text(json.dumps(results, indent=2))
+    if "sweep" in args.parts:
+        long = results["long"]
+        frame_seams = sorted({s["frame"] for run in long["runs"].values() for s in run.get("seams", []) if s["kind"] != "cut"})
+        results["sweep"] = warmup_sweep(args.out / "long.mp4", args.out / "long-local.mp4", args.style, args.max_side, args.out, frame_seams)
+        results_path.write_text(json.dumps(results, indent=2))
+    if "costs" in args.parts:
+        results["costs"] = costs(args.out / "long.mp4", args.out)
+        results_path.write_text(json.dumps(results, indent=2))
+    print(summary(results))
+
+
+def summary(results: dict) -> str:
+    lines = []
+    if "batch" in results:
+        runs = results["batch"]
+        base = runs["local"]["wall"]
+        lines += ["| batch run | frames | wall s | vs local | load before |", "|---|---|---|---|---|"]
+        for name, run in runs.items():
+            lines.append(f"| {name} | {run['frames']} | {run['wall']:.1f} | {run['wall'] / base:.2f}x | {run['load_before']:.1f} |")
+        lines.append("")
+    if "long" in results:
+        long = results["long"]
+        lines += [f"Long clip: {long['frames']} frames at {long['fps']} fps, cuts at {long['cuts']}.", ""]
+        lines += ["| long run | wall s | contract | audio identical | mean E_warp | load before |", "|---|---|---|---|---|---|"]
+        for name, run in long["runs"].items():
+            c = run["contract"]
+            lines.append(f"| {name} | {run['wall']:.1f} | {'holds' if c['holds'] else c} | {c['audio_identical']} | {run.get('mean_ewarp', float('nan')):.4f} | {run['load_before']:.1f} |")
+        lines += ["", "| run | seam at frame | kind | E_warp | E_warp local | x clip mean | mean abs diff to local |", "|---|---|---|---|---|---|---|"]
+        for name, run in long["runs"].items():
+            for s in run.get("seams", []):
+                lines.append(f"| {name} | {s['frame']} | {s['kind']} | {s['ewarp']:.4f} | {s['ewarp_local']:.4f} | {s['ratio_to_mean']:.2f} | {s['mean_abs_diff_to_local']:.2f} |")
+        lines.append("")
+    if "sweep" in results:
+        lines += ["| warm-up frames | mean seam E_warp | mean E_warp local (same pairs) | mean abs diff to local |", "|---|---|---|---|"]
+        for warmup, rows in results["sweep"].items():
+            lines.append(
+                f"| {warmup} | {np.mean([r['ewarp'] for r in rows]):.4f} | {np.mean([r['ewarp_local'] for r in rows]):.4f} "
+                f"| {np.mean([r['mean_abs_diff_to_local'] for r in rows]):.2f} |"
+            )
+        lines.append("")
+    if "costs" in results:
+        lines.append(f"Costs: {json.dumps({k: round(v, 2) for k, v in results['costs'].items()})}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
