@@ -29,14 +29,14 @@ from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.errors import UsageError
 from stylecut.video.probe import VideoInfo, probe
 
-ray = pytest.importorskip("ray")
-
 FAST = ("--preset", "ultrafast")
 SEGMENTED = ("--ray", "--segment-seconds", "1")
 
 
 @pytest.fixture(scope="module")
 def ray_runtime():
+    """Ray with 2 CPUs for the module (the tests that do not need it also run without Ray installed)."""
+    ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
@@ -198,6 +198,7 @@ def ray_worker_pids(title: str) -> list[int]:
 
 def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path):
     """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would."""
+    pytest.importorskip("ray")
     source = make_clip(size="160x120", frames=250, audio=True)
     out = tmp_path / "out"
     env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
@@ -229,6 +230,8 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
     ids=["workers-without-ray", "bad-address", "nobody-there"],
 )
 def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, args, problem):
+    if "--ray" in args:
+        pytest.importorskip("ray")
     result = run_cli("apply", make_clip(), "--style", tiny_style, *args)
     assert result.exit_code == 2, result.stderr
     assert_one_sentence(result.stderr, problem)
@@ -243,6 +246,7 @@ def test_without_ray_installed_says_how_to_install_it(make_clip, tiny_style, sty
 
 
 def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
+    pytest.importorskip("ray")
     from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
 
     cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
