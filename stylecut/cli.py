@@ -109,15 +109,28 @@ def apply(
     codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
-    ray: Annotated[Optional[str], typer.Option("--ray", metavar="[ADDRESS]", help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto, ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node sees at the same path.", show_default=False)] = None,
-    segment_seconds: Annotated[Optional[float], typer.Option("--segment-seconds", min=1.0, help="With --ray: split clips longer than 1.5x this into segments of about this length, stylised in parallel (default 30).", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: how many clips or segments are stylised at once. Default: one per CPU of the cluster (one per GPU where it has GPUs).", show_default=False)] = None,
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", metavar="[ADDRESS]", show_default=False,
+        help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto, "
+        "ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node sees "
+        "at the same path.",
+    )] = None,
+    segment_seconds: Annotated[Optional[float], typer.Option(
+        "--segment-seconds", min=1.0, show_default=False,
+        help="With --ray: split clips longer than 1.5x this into segments of about this length, "
+        "stylised in parallel (default 30).",
+    )] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1, show_default=False,
+        help="With --ray: how many clips or segments are stylised at once. "
+        "Default: one per CPU of the cluster (one per GPU where it has GPUs).",
+    )] = None,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
     def command() -> int:
         from stylecut.commands.apply import run_apply
-        from stylecut.pipeline.cluster import ClusterOptions, is_ray_address
+        from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, ClusterOptions, is_ray_address
         from stylecut.pipeline.stylise import ApplyOptions
         from stylecut.video.encode import EncodeSettings
 
@@ -126,8 +139,11 @@ def apply(
             raise UsageError("--segment-seconds and --workers only apply with --ray.")
         if ray is not None:
             if not is_ray_address(ray):
-                raise UsageError(f"--ray {ray} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, or --ray alone for a local runtime.")
-            cluster = ClusterOptions(ray, workers) if segment_seconds is None else ClusterOptions(ray, workers, segment_seconds)
+                raise UsageError(
+                    f"--ray {ray} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "
+                    "or --ray alone for a local runtime."
+                )
+            cluster = ClusterOptions(ray, workers, segment_seconds or DEFAULT_SEGMENT_SECONDS)
 
         options = ApplyOptions(
             temporal=not no_temporal,
@@ -137,7 +153,10 @@ def apply(
             max_side=max_side,
             encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
         )
-        return run_apply(inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet, json_report=json_report, cluster=cluster)
+        return run_apply(
+            inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet,
+            json_report=json_report, cluster=cluster,
+        )
 
     _run(command, "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.")
 

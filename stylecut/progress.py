@@ -135,12 +135,13 @@ class ClusterProgress(AbstractContextManager):
     def _update(self, **changes: int) -> None:
         if self._progress is not None:
             self._progress.update(self._task, description=self._description(), **changes)
-        elif self.mode == "plain" and (time.monotonic() - self._last_line > 5 or self.clips_done == self.clips):
+        elif self.mode == "plain" and (self.clips_done == self.clips or time.monotonic() - self._last_line > 5):
             self._last_line = time.monotonic()
             elapsed = max(time.monotonic() - self._started, 1e-6)
             fps = self.done / elapsed
             eta = f", ETA {(self.total - self.done) / fps:.0f} s" if fps else ""
-            self.console.print(f"{self._description()}, {self.done}/{self.total} frames, {fps:.2f} fps{eta}", highlight=False)
+            line = f"{self._description()}, {self.done}/{self.total} frames, {fps:.2f} fps{eta}"
+            self.console.print(line, highlight=False)
 
     def note(self, message: str) -> None:
         if self.mode != "quiet":

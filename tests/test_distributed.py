@@ -25,8 +25,8 @@ import pytest
 import media
 from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
 from test_segments import make_shots
-from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.errors import UsageError
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import VideoInfo, probe
 
 FAST = ("--preset", "ultrafast")
@@ -46,7 +46,9 @@ def video_md5(path: Path) -> str:
     """The video packets' hash, without decoding them."""
     return subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
@@ -54,7 +56,9 @@ def jobs(result) -> list[dict]:
     return json.loads(result.stdout)["jobs"]
 
 
-def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch):
+def test_folder_batch_matches_a_local_run_and_resumes(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
@@ -69,7 +73,9 @@ def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, ti
     assert result.exit_code == 0, result.stderr
     assert local.exit_code == 0, local.stderr
     assert [(job["status"], Path(job["output"]).name) for job in jobs(result)] == [
-        ("done", "a.tiny.mp4"), ("done", "b.tiny.mkv"), ("done", "c.tiny.mp4"),
+        ("done", "a.tiny.mp4"),
+        ("done", "b.tiny.mkv"),
+        ("done", "c.tiny.mp4"),
     ]
     for name in ("a.tiny.mp4", "b.tiny.mkv", "c.tiny.mp4"):
         source = next(shoot.glob(name.split(".")[0] + ".*"))
@@ -89,13 +95,17 @@ def test_folder_batch_matches_a_local_run_and_resumes(ray_runtime, make_clip, ti
     assert [job["status"] for job in jobs(again)] == ["skipped"] * 3
 
 
-def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(ray_runtime, tiny_style, stylecut_home, tmp_path):
+def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
+    ray_runtime, tiny_style, stylecut_home, tmp_path
+):
     # Cuts at frames 20 and 50; even boundaries would be 25 and 50, so the first one moves to the cut.
     source = make_shots(tmp_path / "long.mp4", (20, 30, 25))
     # ProRes is intra-only: equal frames encode to equal packets, so any difference would be the seams'.
     ray_out, local_out = tmp_path / "ray.mov", tmp_path / "local.mov"
 
-    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out, "--codec", "prores", "--json", *SEGMENTED)
+    result = run_cli(
+        "apply", source, "--style", tiny_style, "-o", ray_out, "--codec", "prores", "--json", *SEGMENTED
+    )
     local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, "--codec", "prores")
 
     assert result.exit_code == 0, result.stderr
@@ -108,7 +118,9 @@ def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(ray_runtime, ti
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mov", "long.mp4", "ray.mov"]
 
 
-def test_long_clip_split_within_a_shot_keeps_the_contract(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch):
+def test_long_clip_split_within_a_shot_keeps_the_contract(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
     source = make_clip(size="64x48", fps="30000/1001", frames=90, audio=True, container="mkv")
     ray_out, local_out = tmp_path / "ray.mkv", tmp_path / "local.mkv"
 
@@ -121,11 +133,17 @@ def test_long_clip_split_within_a_shot_keeps_the_contract(ray_runtime, make_clip
     assert jobs(result)[0]["message"].endswith("3 segments)")
     info = probe(source)
     out = assert_same_timing(info, ray_out)
-    assert (out.frame_count, out.fps, out.duration) == (probe(local_out).frame_count, probe(local_out).fps, probe(local_out).duration)
+    assert (out.frame_count, out.fps, out.duration) == (
+        probe(local_out).frame_count,
+        probe(local_out).fps,
+        probe(local_out).duration,
+    )
     assert media.audio_md5(ray_out) == media.audio_md5(source)
     # Separate x264 encodes (each segment starts a new GOP and rate control) plus the warm-up's
     # approximation of the temporal state: close to the single run, not equal.
-    difference = np.abs(media.decode_reference(ray_out).astype(int) - media.decode_reference(local_out)).mean(axis=(1, 2, 3))
+    difference = np.abs(media.decode_reference(ray_out).astype(int) - media.decode_reference(local_out)).mean(
+        axis=(1, 2, 3)
+    )
     assert difference.max() < 4.0, difference
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
 
@@ -157,7 +175,11 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
     result = results[0]
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert {Path(job["input"]).name: job["status"] for job in jobs(result)} == {"a.mp4": "done", "long.mp4": "failed", "z.mp4": "done"}
+    assert {Path(job["input"]).name: job["status"] for job in jobs(result)} == {
+        "a.mp4": "done",
+        "long.mp4": "failed",
+        "z.mp4": "done",
+    }
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
     assert len(failed) == 1 and "long.mp4 is not visible on the Ray node" in failed[0], result.stderr
     summary = result.stderr[result.stderr.index("1 of 3 inputs failed:") :]
@@ -168,7 +190,9 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
 def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
     source = make_clip(size="160x120", frames=100, audio=True)
     target = tmp_path / "out.mp4"
-    run, results = in_thread("apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST)
+    run, results = in_thread(
+        "apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST
+    )
     killed = None
     while run.is_alive() and killed is None:
         killed = next(iter(ray_worker_pids("ray::_segment_task")), None)
@@ -203,8 +227,15 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
     out = tmp_path / "out"
     env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
-        cli_command("apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        cli_command(
+            "apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -237,7 +268,9 @@ def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, args, problem
     assert_one_sentence(result.stderr, problem)
 
 
-def test_without_ray_installed_says_how_to_install_it(make_clip, tiny_style, stylecut_home, monkeypatch, tmp_path):
+def test_without_ray_installed_says_how_to_install_it(
+    make_clip, tiny_style, stylecut_home, monkeypatch, tmp_path
+):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
     result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", tmp_path / "out.mp4", "--ray")
     assert result.exit_code == 2, result.stderr
@@ -250,9 +283,15 @@ def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
     from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
 
     cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
-    assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(cpus=1, gpus=0, workers=32, node_memory=64e9)
-    assert task_shape([cpu_node, gpu_node], "auto", None) == TaskShape(cpus=1, gpus=1, workers=2, node_memory=64e9)
-    assert task_shape([cpu_node, gpu_node], "cpu", 5) == TaskShape(cpus=1, gpus=0, workers=5, node_memory=64e9)
+    assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(
+        cpus=1, gpus=0, workers=32, node_memory=64e9
+    )
+    assert task_shape([cpu_node, gpu_node], "auto", None) == TaskShape(
+        cpus=1, gpus=1, workers=2, node_memory=64e9
+    )
+    assert task_shape([cpu_node, gpu_node], "cpu", 5) == TaskShape(
+        cpus=1, gpus=0, workers=5, node_memory=64e9
+    )
     with pytest.raises(UsageError, match="no GPU"):
         task_shape([cpu_node], "cuda", None)
 
@@ -264,4 +303,20 @@ def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
 
 def frame_size(width: int, height: int) -> VideoInfo:
     """A probed clip's description, only its size mattering."""
-    return VideoInfo(Path("x.mp4"), width, height, 0, Fraction(25), 25, 1.0, "h264", "yuv420p", None, None, None, None, False, False)
+    return VideoInfo(
+        Path("x.mp4"),
+        width,
+        height,
+        0,
+        Fraction(25),
+        25,
+        1.0,
+        "h264",
+        "yuv420p",
+        None,
+        None,
+        None,
+        None,
+        False,
+        False,
+    )

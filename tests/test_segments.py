@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 import media
-from stylecut.pipeline.segments import Segment, part_path, plan_segments, search_ranges, split_points, temp_files
+from stylecut.pipeline.segments import (
+    Segment,
+    part_path,
+    plan_segments,
+    search_ranges,
+    split_points,
+    temp_files,
+)
 from stylecut.video.concat import concat_videos
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter
@@ -21,13 +28,35 @@ from stylecut.video.scenes import scene_cuts
 
 def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
     """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
-    sources = [f"testsrc2=size={size}:rate=25", f"mandelbrot=size={size}:rate=25", f"testsrc2=size={size}:rate=25,negate,hflip"]
-    shots = "".join(f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths))
+    sources = [
+        f"testsrc2=size={size}:rate=25",
+        f"mandelbrot=size={size}:rate=25",
+        f"testsrc2=size={size}:rate=25,negate,hflip",
+    ]
+    shots = "".join(
+        f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths)
+    )
     joined = "".join(f"[v{i}]" for i in range(len(lengths)))
     media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
     )
     return path
 
@@ -41,10 +70,17 @@ def test_split_points_and_plan(make_clip):
     # A cut within reach (a third of the spacing: 20 frames) moves the boundary; one beyond does not.
     assert search_ranges(info, points) == [(41, 83), (104, 146), (166, 208)]
     plan = plan_segments(info, points, cuts=[50, 100, 199], warmup=16)
-    assert plan == [Segment(0, 0, 50, 0), Segment(1, 50, 125, 16), Segment(2, 125, 199, 16), Segment(3, 199, 250, 16)]
+    assert plan == [
+        Segment(0, 0, 50, 0),
+        Segment(1, 50, 125, 16),
+        Segment(2, 125, 199, 16),
+        Segment(3, 199, 250, 16),
+    ]
     assert sum(segment.frames for segment in plan) == 250
 
-    assert split_points(replace(info, is_vfr=True), 60) == []  # variable rate: timing belongs to the whole clip
+    assert (
+        split_points(replace(info, is_vfr=True), 60) == []
+    )  # variable rate: timing belongs to the whole clip
 
 
 def test_scene_cuts_finds_hard_cuts_in_a_window(tmp_path):
@@ -73,15 +109,24 @@ def test_segments_join_on_the_exact_ticks_of_a_single_encode(make_clip, tmp_path
     concat_videos(parts, info.fps, joined, "out.mp4")
 
     out = probe(joined)
-    assert (out.frame_count, out.fps, out.duration, out.is_vfr) == (45, Fraction(30000, 1001), info.duration, False)
+    assert (out.frame_count, out.fps, out.duration, out.is_vfr) == (
+        45,
+        Fraction(30000, 1001),
+        info.duration,
+        False,
+    )
     assert packet_times(joined) == packet_times(single)
-    assert np.array_equal(media.decode_reference(joined), np.concatenate([media.decode_reference(p) for p, _ in parts]))
+    assert np.array_equal(
+        media.decode_reference(joined), np.concatenate([media.decode_reference(p) for p, _ in parts])
+    )
 
 
 def packet_times(path: Path) -> list[str]:
     listing = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return sorted(line.split(",")[2].strip() for line in listing.splitlines() if not line.startswith("#"))
 
@@ -94,7 +139,11 @@ def test_temp_files_of_a_target_and_only_of_it(tmp_path):
         part_path(target, Segment(3, 0, 1, 0), "h264"),
         tmp_path / ".clip.ink.mkv.stylecut-joined.mp4",
     ]
-    theirs = [tmp_path / ".clip.ink.stylecut-video.mp4", tmp_path / ".clip.ink.mp4.stylecut-part0000.mp4", target]
+    theirs = [
+        tmp_path / ".clip.ink.stylecut-video.mp4",
+        tmp_path / ".clip.ink.mp4.stylecut-part0000.mp4",
+        target,
+    ]
     for path in ours + theirs:
         path.touch()
     assert temp_files(target) == sorted(ours)

@@ -12,6 +12,7 @@ skipped unless `--overwrite`, so a re-run resumes an interrupted batch. With
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -65,19 +66,27 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
-def _run_on_cluster(jobs: list[Job], infos: dict[Path, VideoInfo], generator: Generator, options: ApplyOptions, cluster: ClusterOptions, mode: str, console: Console) -> ClusterProgress:
+def _run_on_cluster(
+    jobs: list[Job], infos: dict[Path, VideoInfo], generator: Generator, options: ApplyOptions,
+    cluster: ClusterOptions, mode: str, console: Console,
+) -> ClusterProgress:
     """The distributed branch: the pending jobs go to the Ray driver, the others are reported at once."""
     pending = [job for job in jobs if job.status == "pending"]
-    with ClusterProgress(len(pending), sum(info.frame_count for info in infos.values()), mode, console) as progress:
+    total = sum(info.frame_count for info in infos.values())
+    with ClusterProgress(len(pending), total, mode, console) as progress:
         for job in jobs:
             if job.status != "pending":
                 _report(job, progress)
         if pending:
-            load_driver().run_jobs(pending, infos, generator, options, cluster, progress, lambda job: _report(job, progress))
+            report = partial(_report, progress=progress)
+            load_driver().run_jobs(pending, infos, generator, options, cluster, progress, report)
     return progress
 
 
-def run_apply(inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool, overwrite: bool, quiet: bool, json_report: bool, cluster: ClusterOptions | None = None) -> int:
+def run_apply(
+    inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool,
+    overwrite: bool, quiet: bool, json_report: bool, cluster: ClusterOptions | None = None,
+) -> int:
     """Stylise every input (on Ray with ``cluster``); 0 when none failed, 1 when any did.
 
     Raises StylecutError when the command cannot start.
@@ -87,14 +96,15 @@ def run_apply(inputs: list[Path], style: str, output: Path | None, options: Appl
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options) if cluster is None else None  # on Ray, each worker has its own
+    styliser = ClipStyliser(generator, options) if cluster is None else None  # on Ray: one per worker
     infos = _probe_jobs(jobs, overwrite)
     console = stderr_console()
 
+    mode = progress_mode(quiet, console)
     if cluster is not None:
-        progress = _run_on_cluster(jobs, infos, generator, options, cluster, progress_mode(quiet, console), console)
+        progress = _run_on_cluster(jobs, infos, generator, options, cluster, mode, console)
     else:
-        with BatchProgress(sum(info.frame_count for info in infos.values()), progress_mode(quiet, console), console) as progress:
+        with BatchProgress(sum(info.frame_count for info in infos.values()), mode, console) as progress:
             if infos and styliser.flow_notice:
                 progress.note(styliser.flow_notice)
             for job in jobs:

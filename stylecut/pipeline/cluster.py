@@ -44,7 +44,9 @@ def load_driver() -> ModuleType:
     try:
         import ray  # noqa: F401  (the optional extra)
     except ImportError:
-        raise UsageError(f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}.") from None
+        raise UsageError(
+            f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}."
+        ) from None
     from stylecut.pipeline import distributed
 
     return distributed

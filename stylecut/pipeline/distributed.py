@@ -92,7 +92,9 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
     except ValueError as exc:
         if "ray[client]" not in str(exc):
             raise
-        raise UsageError(f"Joining a cluster through ray:// needs Ray's client: install it with {INSTALL_HINT}.") from None
+        raise UsageError(
+            f"Joining a cluster through ray:// needs Ray's client: install it with {INSTALL_HINT}."
+        ) from None
     except ConnectionError as exc:
         reason = str(exc).split(". ")[0].rstrip(".")
         raise UsageError(f"Cannot connect to the Ray cluster {cluster.address}: {reason}.") from None
@@ -197,7 +199,9 @@ def _attempt(source: Path, work: Callable[[], _Outcome]) -> _Outcome:
 
 
 @ray.remote
-def _clip_task(style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, counter, key: int) -> _Outcome:
+def _clip_task(
+    style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, counter, key: int
+) -> _Outcome:
     def work() -> _Outcome:
         _check_shared(info, target)
         report = FrameReporter(counter, key)
@@ -212,7 +216,14 @@ def _clip_task(style, options: ApplyOptions, threads: int, info: VideoInfo, targ
 
 @ray.remote
 def _segment_task(
-    style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, segment: segments.Segment, counter, key: int
+    style,
+    options: ApplyOptions,
+    threads: int,
+    info: VideoInfo,
+    target: Path,
+    segment: segments.Segment,
+    counter,
+    key: int,
 ) -> _Outcome:
     def work() -> _Outcome:
         _check_shared(info, target)
@@ -333,7 +344,9 @@ class _Driver:
         else:
             clip.searches_left = len(clip.points)
             for start, stop in segments.search_ranges(info, clip.points):
-                submit = lambda start=start, stop=stop: _cuts_task.options(num_cpus=1).remote(info, start, stop)
+                submit = lambda start=start, stop=stop: _cuts_task.options(num_cpus=1).remote(
+                    info, start, stop
+                )
                 self.urgent.append((clip, submit, self._cuts_found))
 
     def _cuts_found(self, clip: _Clip, outcome: _Outcome) -> None:
@@ -356,7 +369,9 @@ class _Driver:
         clip.segments_left -= 1
         if clip.segments_left == 0:
             codec = self.options.encode.codec
-            submit = lambda: _stitch_task.options(num_cpus=1).remote(clip.info, clip.target, clip.segments, codec)
+            submit = lambda: _stitch_task.options(num_cpus=1).remote(
+                clip.info, clip.target, clip.segments, codec
+            )
             self.urgent.append((clip, submit, self._clip_done))
 
     def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
@@ -364,7 +379,9 @@ class _Driver:
         job.status, job.frames, job.notice = "done", clip.info.frame_count, outcome.notice
         job.seconds = clip.seconds + outcome.seconds
         split = f", {len(clip.segments)} segments" if clip.segments else ""
-        job.message = f"{job.frames} frames in {job.seconds:.1f} s ({job.frames / job.seconds:.2f} fps{split})"
+        job.message = (
+            f"{job.frames} frames in {job.seconds:.1f} s ({job.frames / job.seconds:.2f} fps{split})"
+        )
         self.progress.advance(clip.info.frame_count - clip.frames_shown)
         self.progress.clip_finished()
         self.on_finished(job)
@@ -384,9 +401,9 @@ class _Driver:
     def _stylise(self, task: ray.remote_function.RemoteFunction, clip: _Clip, *args: object) -> ray.ObjectRef:
         shape = self.shape
         memory = task_memory(clip.info, shape.node_memory)
-        return task.options(num_cpus=shape.cpus, num_gpus=shape.gpus, memory=memory, max_retries=MAX_RETRIES).remote(
-            self.style, self.options, shape.cpus, clip.info, clip.target, *args, self.counter, clip.key
-        )
+        return task.options(
+            num_cpus=shape.cpus, num_gpus=shape.gpus, memory=memory, max_retries=MAX_RETRIES
+        ).remote(self.style, self.options, shape.cpus, clip.info, clip.target, *args, self.counter, clip.key)
 
     def _submit(self) -> None:
         while (self.urgent or self.queue) and len(self.running) < self.shape.workers:
@@ -407,7 +424,9 @@ class _Driver:
         except TaskCancelledError:
             return
         except RayError as exc:  # the worker or its node died, and so did every retry
-            outcome = _Outcome(error=f"Could not process {clip.info.path}: its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included.")
+            outcome = _Outcome(
+                error=f"Could not process {clip.info.path}: its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included."
+            )
         if outcome.flow and not self.flow_noted:
             self.progress.note(outcome.flow)
             self.flow_noted = True

@@ -26,6 +26,7 @@ in their suffix never share one); :func:`temp_files` finds both kinds.
 from __future__ import annotations
 
 import glob
+from itertools import pairwise
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def plan_segments(info: VideoInfo, points: Sequence[int], cuts: Sequence[int], w
         near = [cut for cut in cuts if abs(cut - point) <= window]
         bounds.append(min(near, key=lambda cut: (abs(cut - point), cut)) if near else point)
     bounds.append(info.frame_count)
-    return [Segment(i, a, b, min(warmup, a)) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return [Segment(i, a, b, min(warmup, a)) for i, (a, b) in enumerate(pairwise(bounds))]
 
 
 def part_path(target: Path, segment: Segment, codec: str) -> Path:
@@ -94,7 +95,10 @@ def part_path(target: Path, segment: Segment, codec: str) -> Path:
 def temp_files(target: Path) -> list[Path]:
     """Every temporary file a run for ``target`` may have left beside it."""
     folder = glob.escape(str(target.parent))
-    patterns = (f".{glob.escape(target.stem)}.stylecut-*{glob.escape(target.suffix)}", f".{glob.escape(target.name)}.stylecut-*")
+    patterns = (
+        f".{glob.escape(target.stem)}.stylecut-*{glob.escape(target.suffix)}",
+        f".{glob.escape(target.name)}.stylecut-*",
+    )
     return sorted({Path(p) for pattern in patterns for p in glob.glob(f"{folder}/{pattern}")})
 
 
@@ -119,7 +123,9 @@ def stitch(info: VideoInfo, target: Path, segments: Sequence[Segment], codec: st
         concat_videos(parts, info.fps, joined, target.name)
         frames = probe(joined).frame_count
         if frames != info.frame_count:
-            raise MediaError(f"The segments of {target.name} joined into {frames} frames instead of {info.frame_count}.")
+            raise MediaError(
+                f"The segments of {target.name} joined into {frames} frames instead of {info.frame_count}."
+            )
         finalize(joined, info, target)
     finally:
         joined.unlink(missing_ok=True)

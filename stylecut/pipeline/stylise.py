@@ -178,7 +178,8 @@ class ClipStyliser:
                 if skip < len(chunk):
                     output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
                     if retiming is not None:
-                        output = np.repeat(output, retiming.repeats[index + skip : index + len(chunk)], axis=0)
+                        repeats = retiming.repeats[index + skip : index + len(chunk)]
+                        output = np.repeat(output, repeats, axis=0)
                     writer.write(output)
                     if on_frames is not None:
                         on_frames(len(chunk) - skip)

@@ -32,10 +32,28 @@ def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path
         listing = Path(folder) / "segments.txt"
         listing.write_text(_listing(parts, fps))
         args = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy", "-y", str(target),
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-nostats",
+            "-loglevel",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-y",
+            str(target),
         ]
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+        proc = subprocess.run(
+            args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
+        )
     if proc.returncode != 0:
         target.unlink(missing_ok=True)
         last = proc.stderr.strip().splitlines()[-1:] or ["ffmpeg exited with an error"]

@@ -21,7 +21,9 @@ from stylecut.errors import MediaError
 from stylecut.video.probe import VideoInfo
 
 
-def iter_frames(info: VideoInfo, chunk_size: int, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+def iter_frames(
+    info: VideoInfo, chunk_size: int, start: int = 0, stop: int | None = None
+) -> Iterator[np.ndarray]:
     """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks of frames ``start`` to ``stop``.
 
     The default range is the whole clip, ``info.frame_count`` frames; a range

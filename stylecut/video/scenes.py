@@ -33,9 +33,24 @@ def scene_cuts(info: VideoInfo, start: int, stop: int, threshold: float = CUT_SC
     # Half a frame early, so that rounding the seek time can never drop the first frame.
     seek = max(Fraction(0), first - (times[start + 1] - first) / 2) if stop - start > 1 else first
     args = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{float(seek):.6f}", "-i", str(info.path),
-        "-map", f"0:{info.stream_index}", "-frames:v", str(stop - start),
-        "-vf", "select='gte(scene,0)',metadata=print:key=lavfi.scene_score:file=-", "-f", "null", "-",
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-ss",
+        f"{float(seek):.6f}",
+        "-i",
+        str(info.path),
+        "-map",
+        f"0:{info.stream_index}",
+        "-frames:v",
+        str(stop - start),
+        "-vf",
+        "select='gte(scene,0)',metadata=print:key=lavfi.scene_score:file=-",
+        "-f",
+        "null",
+        "-",
     ]
     proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
