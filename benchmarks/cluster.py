@@ -1,23 +1,27 @@
-"""`stylecut apply --ray` on this machine: Ray's overhead against a plain local batch, and a long clip in segments.
+"""`stylecut apply --ray` on this machine: Ray's overhead against a plain local batch, a long clip in segments.
 
-Run by hand from the repository root, with the shared media beside the checkout (an hour or so on
+Run by hand from the repository root, with the shared media beside the checkout (about an hour on
 the shared 2-core machine):
 
-    .venv/bin/python benchmarks/cluster.py --media ../shared/media --style starry-night --max-side 128 --out /tmp/cluster-bench
+    .venv/bin/python benchmarks/cluster.py --media ../shared/media --out /tmp/cluster-bench
+
+Defaults: starry-night at --max-side 128 with x264 --preset ultrafast, so that each run takes
+minutes; Ray's own costs do not depend on them.
 
 1. Batch: every shared clip (symlinked into OUT, nothing is copied into the repository) through
    `stylecut apply` locally (one clip at a time, torch on 2 threads), with `--ray` (a local runtime,
-   two 1-CPU tasks at once) and with `--ray --workers 1` at 2 CPUs per task (the local run's layout:
-   what is left is Ray's own cost). Wall time of each whole command and the load average before it.
+   two 1-CPU tasks at once) and with `--ray --workers 1` at 2 CPUs per task (the local run's
+   layout, so what is left is Ray's own cost). Wall time of each whole command, load average before.
 2. Long clip: five shared clips scaled to 640x360 and joined end to end at 25 fps with a sine
-   soundtrack (57 s, 4 hard cuts, shots of 14 and 30 s), in OUT; stylised locally and with `--ray` at two segment
-   lengths. For each: wall time, the contract (frames, exact rate, duration, audio packets), and
-   per seam its kind (scene cut or frame boundary), E_warp of the seam pair in the Ray output and in
-   the local one, the clip's mean E_warp (every 5th pair), and whether the seam's frames equal the
-   local run's.
-3. Warm-up: at frame boundaries inside long shots, E_warp of (local frame s-1, segment frame s) for
-   a growing warm-up, the segment frame written by ``ClipStyliser.write_video`` as a segment task
-   writes it; this is what chose ``segments.WARMUP_FRAMES``.
+   soundtrack (57 s, 4 hard cuts, shots of 14 and 30 s), in OUT; stylised locally and with `--ray`
+   at each --segment-seconds (default 10: 6 segments). For each: wall time, the contract (frames,
+   exact rate, duration, audio packets), and per seam its kind (scene cut or frame boundary), E_warp
+   of the seam pair in the Ray output and in the local one against the clip's mean E_warp (every
+   5th pair, cuts left out), and the difference of the seam's frame to the local run's.
+3. Warm-up: at the Ray runs' frame-boundary seams and at three points inside each shot longer than
+   10 s, E_warp of (local frame s-1, segment frame s) for a growing warm-up, the segment frame
+   written by ``ClipStyliser.write_video`` as a segment task writes it: what chose
+   ``segments.WARMUP_FRAMES``.
 4. The costs a speed-up estimate needs: Ray start-up, a cut search per boundary, the stitch.
 
 E_warp is benchmarks/temporal.py's: DIS "medium" flow and the occlusion mask on the INPUT frames.
@@ -32,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +56,21 @@ STYLECUT = Path(sys.executable).with_name("stylecut")
 TWO_CPU_TASKS = "import sys, stylecut.pipeline.distributed as d; d.CPUS_PER_TASK = 2; from stylecut.cli import main; sys.argv[0] = 'stylecut'; main()"
 LONG_SIZE = (640, 360)
 LONG_ORDER = ("bear", "flower", "cockatoo", "car-detection", "sintel")
-SWEEP = (0, 2, 4, 8, 16, 32, 64)
+SWEEP = (0, 4, 8, 16, 32)
 STRIDE = 5
 
 
-def run_apply(args: list[str], two_cpu_tasks: bool = False) -> dict:
+def run_apply(args: list[str], two_cpu_tasks: bool = False, env: dict[str, str] | None = None) -> dict:
     """`stylecut apply ARGS --json -q` in a child process: its wall time, load average before, jobs."""
     command = [sys.executable, "-c", TWO_CPU_TASKS] if two_cpu_tasks else [str(STYLECUT)]
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run([*command, "apply", *args, "--json", "-q"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*command, "apply", *args, "--json", "-q"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(
@@ -86,6 +96,26 @@ def batch(media: Path, out: Path, style: list[str]) -> dict:
             two_cpu_tasks=True,
         ),
     }
+    return runs
+
+
+def overhead(out: Path, style: list[str], rounds: int) -> list[dict]:
+    """Ray's own cost: one clip at a time on one thread, plainly and as 1-CPU Ray tasks, interleaved.
+
+    The same compute layout on both sides, so that what differs is Ray: its start-up, the workers'
+    imports, scheduling and progress. Interleaving spreads the shared machine's changing load over both.
+    """
+    folder = out / "batch-in"
+    runs = []
+    for i in range(rounds):
+        local = run_apply(
+            [str(folder), "-o", str(out / "overhead-local"), "--overwrite", *style],
+            env={"OMP_NUM_THREADS": "1"},
+        )
+        ray = run_apply(
+            [str(folder), "-o", str(out / "overhead-ray"), "--overwrite", "--ray", "--workers", "1", *style]
+        )
+        runs.append({"round": i, "local 1 thread": local, "ray 1 task x 1 CPU": ray})
     return runs
 
 
@@ -246,12 +276,12 @@ def long_clip(media: Path, out: Path, style: list[str], segment_seconds: list[fl
 
 
 def warmup_sweep(
-    source: Path, local: Path, style_name: str, max_side: int | None, out: Path, seams: list[int]
+    source: Path, local: Path, style_name: str, max_side: int | None, preset: str, out: Path, seams: list[int]
 ) -> dict:
     """E_warp of (local s-1, segment s) and the difference to the local frame s, per warm-up length."""
     info = probe(source)
     generator, _ = load_style(resolve_style(style_name))
-    styliser = ClipStyliser(generator, ApplyOptions(max_side=max_side, encode=EncodeSettings()))
+    styliser = ClipStyliser(generator, ApplyOptions(max_side=max_side, encode=EncodeSettings(preset=preset)))
     flow = evaluation_flow()
     around = sorted({i for s in seams for i in (s - 1, s)})
     inputs, local_frames = frames_at(source, around), frames_at(local, around)
@@ -285,6 +315,12 @@ def warmup_sweep(
             )
         results[warmup] = rows
     return results
+
+
+def inside_long_shots(cuts: list[int], frames: int, fps: Fraction) -> list[int]:
+    """Three evenly spaced frames inside each shot longer than 10 s."""
+    bounds = [0, *cuts, frames]
+    return [a + (b - a) * k // 4 for a, b in zip(bounds, bounds[1:]) if b - a > 10 * fps for k in (1, 2, 3)]
 
 
 def costs(source: Path, out: Path) -> dict:
@@ -338,18 +374,23 @@ def main() -> None:
     parser.add_argument("--media", type=Path, required=True)
     parser.add_argument("--style", default="starry-night")
     parser.add_argument("--max-side", type=int, default=128)
+    parser.add_argument("--preset", default="ultrafast")
     parser.add_argument("--out", type=Path, required=True, help="a scratch folder outside the repository")
-    parser.add_argument("--segment-seconds", type=float, nargs="+", default=[20.0, 10.0])
-    parser.add_argument("--parts", nargs="+", default=["batch", "long", "sweep", "costs"])
+    parser.add_argument("--segment-seconds", type=float, nargs="+", default=[10.0])
+    parser.add_argument("--parts", nargs="+", default=["batch", "overhead", "long", "sweep", "costs"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    style = ["--style", args.style, "--max-side", str(args.max_side)]
+    # A fast encoder preset, so the runs stay minutes on the shared machine; Ray's costs do not depend on it.
+    style = ["--style", args.style, "--max-side", str(args.max_side), "--preset", args.preset]
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results["machine"] = {"cpus": os.cpu_count(), "style": args.style, "max_side": args.max_side}
 
     if "batch" in args.parts:
         results["batch"] = batch(args.media, args.out, style)
+        results_path.write_text(json.dumps(results, indent=2))
+    if "overhead" in args.parts:
+        results["overhead"] = overhead(args.out, style, rounds=2)
         results_path.write_text(json.dumps(results, indent=2))
     if "long" in args.parts:
         results["long"] = long_clip(args.media, args.out, style, args.segment_seconds)
@@ -358,12 +399,14 @@ def main() -> None:
         long = results["long"]
         frame_seams = sorted(
             {s["frame"] for run in long["runs"].values() for s in run.get("seams", []) if s["kind"] != "cut"}
+            | set(inside_long_shots(long["cuts"], long["frames"], Fraction(long["fps"])))
         )
         results["sweep"] = warmup_sweep(
             args.out / "long.mp4",
             args.out / "long-local.mp4",
             args.style,
             args.max_side,
+            args.preset,
             args.out,
             frame_seams,
         )
@@ -383,6 +426,19 @@ def summary(results: dict) -> str:
         for name, run in runs.items():
             lines.append(
                 f"| {name} | {run['frames']} | {run['wall']:.1f} | {run['wall'] / base:.2f}x | {run['load_before']:.1f} |"
+            )
+        lines.append("")
+    if "overhead" in results:
+        lines += [
+            "| round | local, 1 thread: wall s | Ray, 1 task of 1 CPU: wall s | Ray's cost | in tasks (local / Ray) s |"
+        ]
+        lines += ["|---|---|---|---|---|"]
+        for run in results["overhead"]:
+            local, ray = run["local 1 thread"], run["ray 1 task x 1 CPU"]
+            inside = [sum(job["seconds"] for job in r["jobs"]) for r in (local, ray)]
+            lines.append(
+                f"| {run['round']} | {local['wall']:.1f} (load {local['load_before']:.1f}) | {ray['wall']:.1f} "
+                f"(load {ray['load_before']:.1f}) | {ray['wall'] / local['wall'] - 1:+.1%} | {inside[0]:.1f} / {inside[1]:.1f} |"
             )
         lines.append("")
     if "long" in results:
