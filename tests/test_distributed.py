@@ -139,12 +139,15 @@ def test_long_clip_split_within_a_shot_keeps_the_contract(
         probe(local_out).duration,
     )
     assert media.audio_md5(ray_out) == media.audio_md5(source)
-    # Separate x264 encodes (each segment starts a new GOP and rate control) plus the warm-up's
-    # approximation of the temporal state: close to the single run, not equal.
-    difference = np.abs(media.decode_reference(ray_out).astype(int) - media.decode_reference(local_out)).mean(
-        axis=(1, 2, 3)
-    )
-    assert difference.max() < 4.0, difference
+    # The first segment is the same frames as the single run's start, through the same encoder: equal.
+    # After it, each part is a separate x264 encode (a new GOP, rate control afresh): on these tiny,
+    # noisy frames that alone moves a frame by 1.6 grey levels on average (measured with
+    # --no-temporal, where the frames before encoding are equal); the segments' temporal state, an
+    # approximation of the single run's, blended in at each seam, adds about 0.5.
+    decoded = media.decode_reference(ray_out).astype(int), media.decode_reference(local_out)
+    difference = np.abs(decoded[0] - decoded[1]).mean(axis=(1, 2, 3))
+    assert difference[:30].max() == 0
+    assert difference.max() < 3.5, difference
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
 
 

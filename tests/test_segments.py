@@ -12,6 +12,7 @@ import numpy as np
 import media
 from stylecut.pipeline.segments import (
     Segment,
+    cross_fade,
     part_path,
     plan_segments,
     search_ranges,
@@ -69,14 +70,17 @@ def test_split_points_and_plan(make_clip):
 
     # A cut within reach (a third of the spacing: 20 frames) moves the boundary; one beyond does not.
     assert search_ranges(info, points) == [(41, 83), (104, 146), (166, 208)]
-    plan = plan_segments(info, points, cuts=[50, 100, 199], warmup=16)
+    plan = plan_segments(info, points, cuts=[50, 100, 199], warmup=16, blend=8)
     assert plan == [
-        Segment(0, 0, 50, 0),
-        Segment(1, 50, 125, 16),
-        Segment(2, 125, 199, 16),
-        Segment(3, 199, 250, 16),
+        Segment(0, 0, 50, warmup=0, head=0, tail=8),
+        Segment(1, 50, 125, warmup=16, head=8, tail=8),
+        Segment(2, 125, 199, warmup=16, head=8, tail=8),
+        Segment(3, 199, 250, warmup=16, head=8, tail=0),
     ]
     assert sum(segment.frames for segment in plan) == 250
+    # A seam blends over at most half of the segment after it.
+    short = plan_segments(info, [240], cuts=[], warmup=16, blend=8)
+    assert [(segment.head, segment.tail) for segment in short] == [(0, 5), (5, 0)]
 
     assert (
         split_points(replace(info, is_vfr=True), 60) == []
@@ -129,6 +133,13 @@ def packet_times(path: Path) -> list[str]:
         check=True,
     ).stdout
     return sorted(line.split(",")[2].strip() for line in listing.splitlines() if not line.startswith("#"))
+
+
+def test_cross_fade_goes_from_tail_to_head_and_keeps_equal_frames_equal():
+    tail, head = np.zeros((3, 2, 2, 3), np.uint8), np.full((3, 2, 2, 3), 200, np.uint8)
+    assert cross_fade(tail, head)[:, 0, 0, 0].tolist() == [50, 100, 150]
+    frames = np.random.default_rng(0).integers(0, 256, (8, 4, 4, 3), dtype=np.uint8)
+    assert np.array_equal(cross_fade(frames, frames), frames)  # a seam at a cut: both sides agree
 
 
 def test_temp_files_of_a_target_and_only_of_it(tmp_path):

@@ -45,7 +45,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import ray
 import torch
@@ -60,6 +62,7 @@ from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
 from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
 from stylecut.progress import ClusterProgress
+from stylecut.video.encode import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.scenes import scene_cuts
 
@@ -76,7 +79,7 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 
 @contextmanager
 def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
-    """Ray for the duration of the block: the runtime this process already has, a new local one, or a cluster."""
+    """Ray for the block: the runtime this process already has, a new local one, or a cluster."""
     if cluster.address != LOCAL:
         _check_reachable(cluster.address)
     if ray.is_initialized():  # started by the caller (a test, a notebook): theirs to shut down
@@ -214,7 +217,7 @@ def _clip_task(
     return _attempt(info.path, work)
 
 
-@ray.remote
+@ray.remote(num_returns=2)
 def _segment_task(
     style,
     options: ApplyOptions,
@@ -224,17 +227,23 @@ def _segment_task(
     segment: segments.Segment,
     counter,
     key: int,
-) -> _Outcome:
+) -> tuple[_Outcome, segments.Edges | None]:
+    """The segment's outcome, and its raw head and tail for the stitch (in Ray's object store)."""
+    edges = None
+
     def work() -> _Outcome:
+        nonlocal edges
         _check_shared(info, target)
         report = FrameReporter(counter, key)
         try:
-            result = segments.write_segment(_styliser(style, options, threads), info, target, segment, report)
+            result, edges = segments.write_segment(
+                _styliser(style, options, threads), info, target, segment, report
+            )
         finally:
             report.flush()
         return _Outcome(result.seconds, result.flow)
 
-    return _attempt(info.path, work)
+    return _attempt(info.path, work), edges
 
 
 @ray.remote
@@ -243,10 +252,19 @@ def _cuts_task(info: VideoInfo, start: int, stop: int) -> _Outcome:
 
 
 @ray.remote
-def _stitch_task(info: VideoInfo, target: Path, planned: list[segments.Segment], codec: str) -> _Outcome:
+def _stitch_task(
+    info: VideoInfo,
+    target: Path,
+    planned: list[segments.Segment],
+    settings: EncodeSettings,
+    edges: list[ray.ObjectRef],
+) -> _Outcome:
+    """``edges`` holds each segment's Edges reference (in a list, so Ray hands over the references and
+    the stitch fetches one segment's frames at a time)."""
+
     def work() -> _Outcome:
         started = time.perf_counter()
-        segments.stitch(info, target, planned, codec)
+        segments.stitch(info, target, planned, settings, lambda index: ray.get(edges[index]))
         return _Outcome(time.perf_counter() - started)
 
     return _attempt(info.path, work)
@@ -265,6 +283,7 @@ class _Clip:
     searches_left: int = 0
     segments: list[segments.Segment] = field(default_factory=list)
     segments_left: int = 0
+    edges: dict[int, ray.ObjectRef] = field(default_factory=dict)  # per segment: its raw head and tail
     running: set[ray.ObjectRef] = field(default_factory=set)
     seconds: float = 0.0
     frames_shown: int = 0
@@ -344,9 +363,7 @@ class _Driver:
         else:
             clip.searches_left = len(clip.points)
             for start, stop in segments.search_ranges(info, clip.points):
-                submit = lambda start=start, stop=stop: _cuts_task.options(num_cpus=1).remote(
-                    info, start, stop
-                )
+                submit = partial(_cuts_task.options(num_cpus=1).remote, info, start, stop)
                 self.urgent.append((clip, submit, self._cuts_found))
 
     def _cuts_found(self, clip: _Clip, outcome: _Outcome) -> None:
@@ -356,22 +373,27 @@ class _Driver:
             self._plan(clip)
 
     def _plan(self, clip: _Clip) -> None:
-        warmup = segments.WARMUP_FRAMES if self.options.temporal else 0
-        clip.segments = segments.plan_segments(clip.info, clip.points, clip.cuts, warmup)
+        # Without temporal state every frame is a clean boundary: no warm-up, no blending.
+        temporal = self.options.temporal
+        warmup, blend = (segments.WARMUP_FRAMES, segments.BLEND_FRAMES) if temporal else (0, 0)
+        clip.segments = segments.plan_segments(clip.info, clip.points, clip.cuts, warmup, blend)
         clip.segments_left = len(clip.segments)
         # First in the queue: the clip was started in its turn, and its output comes sooner.
         for segment in reversed(clip.segments):
-            submit = lambda segment=segment: self._stylise(_segment_task, clip, segment)
+            submit = partial(self._submit_segment, clip, segment)
             self.queue.appendleft((clip, submit, self._segment_done))
+
+    def _submit_segment(self, clip: _Clip, segment: segments.Segment) -> ray.ObjectRef:
+        outcome, clip.edges[segment.index] = self._stylise(_segment_task, clip, segment)
+        return outcome
 
     def _segment_done(self, clip: _Clip, outcome: _Outcome) -> None:
         clip.seconds += outcome.seconds
         clip.segments_left -= 1
         if clip.segments_left == 0:
-            codec = self.options.encode.codec
-            submit = lambda: _stitch_task.options(num_cpus=1).remote(
-                clip.info, clip.target, clip.segments, codec
-            )
+            edges = [clip.edges[segment.index] for segment in clip.segments]
+            stitch = _stitch_task.options(num_cpus=1).remote
+            submit = partial(stitch, clip.info, clip.target, clip.segments, self.options.encode, edges)
             self.urgent.append((clip, submit, self._clip_done))
 
     def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
@@ -398,7 +420,8 @@ class _Driver:
 
     # -- talking to Ray
 
-    def _stylise(self, task: ray.remote_function.RemoteFunction, clip: _Clip, *args: object) -> ray.ObjectRef:
+    def _stylise(self, task: ray.remote_function.RemoteFunction, clip: _Clip, *args: object) -> Any:
+        """Submit a stylising task for ``clip``: its reference, or references for several returns."""
         shape = self.shape
         memory = task_memory(clip.info, shape.node_memory)
         return task.options(
@@ -424,9 +447,8 @@ class _Driver:
         except TaskCancelledError:
             return
         except RayError as exc:  # the worker or its node died, and so did every retry
-            outcome = _Outcome(
-                error=f"Could not process {clip.info.path}: its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included."
-            )
+            lost = f"its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included"
+            outcome = _Outcome(error=f"Could not process {clip.info.path}: {lost}.")
         if outcome.flow and not self.flow_noted:
             self.progress.note(outcome.flow)
             self.flow_noted = True
@@ -464,7 +486,7 @@ class _Driver:
 
 
 def _quietly(call: Callable, *args: object, **kwargs: object) -> object:
-    """For clean-up after Ctrl-C or a failure: the cluster may be going away, which must not hide the cause."""
+    """For clean-up after Ctrl-C or a failure: the cluster may be going away; that must not mask the cause."""
     try:
         return call(*args, **kwargs)
     except Exception:

@@ -6,52 +6,73 @@ Each boundary starts at its even position and moves to the nearest scene cut
 within ``snap_window`` frames, if there is one. Variable-rate clips are never
 split: their output timing is a function of the whole clip.
 
-Warm-up. A segment that does not start the clip first runs ``warmup`` frames
-before its start through the whole pipeline, writing none of them, so its
-temporal state is built before its first kept frame. At a cut the temporal
-module drops its history (when it sees the cut too, as it does for hard
-cuts), so there the segment's frames are exactly those of a single run; at
-any other boundary the state is only an approximation of a single run's, and
-``benchmarks/cluster.py`` measures the seam this leaves.
+Seams. A segment that does not start the clip first runs ``warmup`` frames
+before its start through the whole pipeline, writing none of them, so that
+its temporal state is built before its first frame. That state is still not
+a single run's: the temporal module carries a shot's look from where the
+shot began, however long ago. So the two sides of a seam overlap by
+``blend`` frames: the earlier segment runs on past its end (its *tail*), the
+later one keeps its first frames (its *head*), both raw, and the stitch
+cross-fades tail into head over those frames, which spreads the difference
+between the two states over the overlap instead of showing it at one frame.
+At a scene cut the temporal module starts afresh (when it sees the cut too,
+as it does for hard cuts): tail and head are then the same frames, and the
+seam is exactly a single run's. benchmarks/cluster.py measured the seams.
 
-Joining. Each segment is encoded to the final codec into its own file;
-:func:`stitch` concatenates them by stream copy, checks the frame count,
-then remuxes audio, subtitles, metadata and timecode once from the source
-(``finalize``) and renames into place. Temporary files live beside the
-target: the pipeline's are ``.<stem>.stylecut-*<suffix>``, this module's
-``.<name>.stylecut-*`` (name = stem + suffix, so two targets that differ only
-in their suffix never share one); :func:`temp_files` finds both kinds.
+Joining. Each segment's frames, less its head, are encoded to the final
+codec into a part file; :func:`stitch` encodes each cross-fade the same way,
+concatenates everything by stream copy, checks the frame count, then remuxes
+audio, subtitles, metadata and timecode once from the source (``finalize``)
+and renames into place. Temporary files live beside the target: the
+pipeline's are ``.<stem>.stylecut-*<suffix>``, this module's
+``.<name>.stylecut-*`` (name = stem + suffix, so two targets that differ
+only in their suffix never share one); :func:`temp_files` finds both kinds.
 """
 
 from __future__ import annotations
 
 import glob
-from itertools import pairwise
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
+
 from stylecut.errors import MediaError
-from stylecut.pipeline.stylise import ClipResult, ClipStyliser
+from stylecut.pipeline.stylise import STAGES, ClipResult, ClipStyliser
 from stylecut.video.concat import concat_videos
-from stylecut.video.encode import finalize
+from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
 from stylecut.video.probe import VideoInfo, probe
 
-# Measured by benchmarks/cluster.py: the seam's E_warp against the clip's mean as the warm-up grows.
-WARMUP_FRAMES = 16
+# Measured by benchmarks/cluster.py, where the seams' E_warp is that of a single run with these.
+WARMUP_FRAMES = 8
+BLEND_FRAMES = 8
 SNAP_SECONDS = 5.0  # the farthest a boundary moves to reach a scene cut
 
 
 @dataclass(frozen=True)
 class Segment:
     index: int
-    start: int  # first frame written
-    stop: int  # one past the last frame written
-    warmup: int  # frames before start that are run but not written
+    start: int  # first frame of the segment
+    stop: int  # one past its last frame
+    warmup: int  # frames before start that are run but not kept
+    head: int = 0  # its first frames, kept raw: the previous segment's tail is blended into them
+    tail: int = 0  # frames after stop also run and kept raw, to blend into the next segment's head
 
     @property
     def frames(self) -> int:
         return self.stop - self.start
+
+
+@dataclass
+class Edges:
+    """The raw frames a segment shares with its neighbours, ``(n, height, width, 3)`` uint8 or None."""
+
+    head: np.ndarray | None
+    tail: np.ndarray | None
 
 
 def split_points(info: VideoInfo, segment_frames: int) -> list[int]:
@@ -74,22 +95,30 @@ def search_ranges(info: VideoInfo, points: Sequence[int]) -> list[tuple[int, int
     return [(max(0, point - window - 1), min(info.frame_count, point + window + 1)) for point in points]
 
 
-def plan_segments(info: VideoInfo, points: Sequence[int], cuts: Sequence[int], warmup: int) -> list[Segment]:
-    """Segments with their boundaries moved to the nearest cut in reach, each with its warm-up."""
+def plan_segments(
+    info: VideoInfo, points: Sequence[int], cuts: Sequence[int], warmup: int, blend: int
+) -> list[Segment]:
+    """Segments with their boundaries moved to the nearest cut in reach, each with its warm-up, and each
+    seam blended over ``blend`` frames (fewer where a segment is short: at most half of it)."""
     window = snap_window(info, points)
     bounds = [0]
     for point in points:
         near = [cut for cut in cuts if abs(cut - point) <= window]
         bounds.append(min(near, key=lambda cut: (abs(cut - point), cut)) if near else point)
     bounds.append(info.frame_count)
-    return [Segment(i, a, b, min(warmup, a)) for i, (a, b) in enumerate(pairwise(bounds))]
+    overlaps = [0, *(min(blend, (b - a) // 2) for a, b in pairwise(bounds[1:])), 0]
+    return [
+        Segment(i, a, b, min(warmup, a), head=overlaps[i], tail=overlaps[i + 1])
+        for i, (a, b) in enumerate(pairwise(bounds))
+    ]
 
 
-def part_path(target: Path, segment: Segment, codec: str) -> Path:
-    """Where a segment's video goes: beside the target, in an MP4 (MOV for ProRes) whatever the target's
+def part_path(target: Path, segment: Segment, codec: str, role: str = "part") -> Path:
+    """Where a segment's video (``role`` part), the cross-fade into it (blend) or, for the first, the
+    joined video (joined) goes: beside the target, in an MP4 (MOV for ProRes) whatever the target's
     container, because MP4/MOV keep exact timestamps until the final remux."""
     suffix = ".mov" if codec == "prores" else ".mp4"
-    return target.with_name(f".{target.name}.stylecut-part{segment.index:04d}{suffix}")
+    return target.with_name(f".{target.name}.stylecut-{role}{segment.index:04d}{suffix}")
 
 
 def temp_files(target: Path) -> list[Path]:
@@ -108,18 +137,70 @@ def write_segment(
     target: Path,
     segment: Segment,
     on_frames: Callable[[int], None] | None = None,
-) -> ClipResult:
-    """Stylise one segment into its part file (replacing what an earlier, killed attempt left there)."""
+) -> tuple[ClipResult, Edges]:
+    """Stylise one segment: its frames after the head into its part file (replacing what an earlier,
+    killed attempt left there), its head and tail raw. ``on_frames`` counts the segment's own frames."""
     part = part_path(target, segment, styliser.options.encode.codec)
     part.unlink(missing_ok=True)
-    return styliser.write_video(info, part, segment.start, segment.stop, segment.warmup, on_frames)
+    stages = dict.fromkeys(STAGES, 0.0)
+    started = time.perf_counter()
+    head: list[np.ndarray] = []
+    tail: list[np.ndarray] = []
+
+    def body(chunks: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+        """The chunks' frames of the part; head and tail frames go aside."""
+        bounds = (segment.start, segment.start + segment.head, segment.stop, segment.stop + segment.tail)
+        for index, frames in chunks:
+            for (first, last), kept in zip(pairwise(bounds), (head, None, tail)):
+                piece = frames[max(first - index, 0) : max(last - index, 0)]
+                if len(piece) and kept is not None:
+                    kept.append(piece)
+                elif len(piece):
+                    yield max(first, index), piece
+            if on_frames is not None:
+                on_frames(max(0, min(index + len(frames), segment.stop) - index))
+
+    chunks = styliser.stylise_range(info, segment.start, segment.stop + segment.tail, segment.warmup, stages)
+    with closing(chunks):
+        styliser.write_video(info, part, body(chunks), stages)
+    edges = Edges(np.concatenate(head) if head else None, np.concatenate(tail) if tail else None)
+    result = ClipResult(segment.frames, time.perf_counter() - started, styliser.flow_notice, stages)
+    return result, edges
 
 
-def stitch(info: VideoInfo, target: Path, segments: Sequence[Segment], codec: str) -> None:
-    """Join the segments' parts into ``target`` (atomically) and remove the parts."""
-    parts = [(part_path(target, segment, codec), segment.frames) for segment in segments]
-    joined = target.with_name(f".{target.name}.stylecut-joined{parts[0][0].suffix}")
+def cross_fade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """From ``tail`` into ``head`` (the same frames made by two segments), linearly, excluding both ends."""
+    weights = (np.arange(1, len(head) + 1) / (len(head) + 1)).reshape(-1, 1, 1, 1)
+    return np.rint((1 - weights) * tail + weights * head).astype(np.uint8)
+
+
+def stitch(
+    info: VideoInfo,
+    target: Path,
+    segments: Sequence[Segment],
+    settings: EncodeSettings,
+    edges: Callable[[int], Edges],
+) -> None:
+    """Join the segments' parts and cross-fades into ``target`` (atomically) and remove them.
+
+    ``edges(i)`` gives segment ``i``'s raw head and tail; each is asked for once, when needed.
+    """
+    parts: list[tuple[Path, int]] = []
+    joined = part_path(target, segments[0], settings.codec, "joined")
     try:
+        tail = None  # the previous segment's
+        for segment in segments:
+            edge = edges(segment.index) if segment.head or segment.tail else Edges(None, None)
+            if segment.head:
+                fade = part_path(target, segment, settings.codec, "blend")
+                fade.unlink(missing_ok=True)
+                with VideoWriter(
+                    fade, info.display_width, info.display_height, info.fps, settings, info
+                ) as writer:
+                    writer.write(cross_fade(tail, edge.head))
+                parts.append((fade, segment.head))
+            parts.append((part_path(target, segment, settings.codec), segment.frames - segment.head))
+            tail = edge.tail
         concat_videos(parts, info.fps, joined, target.name)
         frames = probe(joined).frame_count
         if frames != info.frame_count:
@@ -129,5 +210,6 @@ def stitch(info: VideoInfo, target: Path, segments: Sequence[Segment], codec: st
         finalize(joined, info, target)
     finally:
         joined.unlink(missing_ok=True)
-        for part, _ in parts:
-            part.unlink(missing_ok=True)
+        for segment in segments:
+            for role in ("part", "blend"):
+                part_path(target, segment, settings.codec, role).unlink(missing_ok=True)

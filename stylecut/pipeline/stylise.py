@@ -12,8 +12,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,9 @@ from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
 from stylecut.video.probe import VideoInfo
+
+
+STAGES = ("decode", "generator", "flow", "temporal", "encode", "remux")
 
 
 @dataclass(frozen=True)
@@ -121,48 +124,41 @@ class ClipStyliser:
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
         video_tmp.unlink(missing_ok=True)  # left over by a killed run
+        stages = dict.fromkeys(STAGES, 0.0)
+        started = time.perf_counter()
         try:
-            result = self.write_video(info, video_tmp, on_frames=on_frames)
+            with closing(self.stylise_range(info, 0, info.frame_count, stages=stages)) as frames:
+                self.write_video(info, video_tmp, frames, stages, on_frames)
             tick = time.perf_counter()
             finalize(video_tmp, info, target)
-            result.stage_seconds["remux"] = time.perf_counter() - tick
-            result.seconds += result.stage_seconds["remux"]
+            stages["remux"] += time.perf_counter() - tick
         finally:
             video_tmp.unlink(missing_ok=True)
-        return result
+        retiming = plan_retiming(info)
+        notice = None if retiming is None else describe(info, retiming)
+        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
 
-    # Hook for segmented runs (stylecut.pipeline.segments): a frame range, video only, no remux.
+    # The two hooks below are also what a segment of a long clip runs (stylecut.pipeline.segments).
+
     @torch.inference_mode()
-    def write_video(
-        self,
-        info: VideoInfo,
-        path: Path,
-        start: int = 0,
-        stop: int | None = None,
-        warmup: int = 0,
-        on_frames: Callable[[int], None] | None = None,
-    ) -> ClipResult:
-        """Stylise input frames ``[start, stop)`` (default: all) into the video-only file ``path``.
+    def stylise_range(
+        self, info: VideoInfo, start: int, stop: int, warmup: int = 0, stages: dict[str, float] | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frames)`` for input frames ``[start, stop)``: the index of the first one and the
+        stylised frames, uint8 RGB at display size, chunk by chunk.
 
         The ``warmup`` frames before ``start`` go through the whole pipeline,
         so the temporal state is built as in a run from the clip's start, but
-        are not written; ``on_frames`` counts written input frames only. The
-        file is encoded at the output rate, so segments written this way
-        concatenate into the whole clip; on any error it is deleted.
+        are not yielded. Seconds per stage are added to ``stages``.
         """
-        stop = info.frame_count if stop is None else stop
-        retiming = plan_retiming(info)
+        stages = dict.fromkeys(STAGES, 0.0) if stages is None else stages
         height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
-        stages = {"decode": 0.0, "generator": 0.0, "flow": 0.0, "temporal": 0.0, "encode": 0.0, "remux": 0.0}
         fuser = TemporalFuser() if self.options.temporal else None
         previous: torch.Tensor | None = None
-        started = time.perf_counter()
-        fps = info.fps if retiming is None else retiming.rate
-        writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
-        try:
-            index = start - warmup  # of the chunk's first frame
+        index = start - warmup  # of the chunk's first frame
+        with closing(_prefetch(iter_frames(info, self.options.chunk, index, stop))) as chunks:
             tick = time.perf_counter()
-            for chunk in _prefetch(iter_frames(info, self.options.chunk, index, stop)):
+            for chunk in chunks:
                 frames = self._to_tensor(chunk, height, width)
                 stages["decode"] += time.perf_counter() - tick
 
@@ -173,27 +169,49 @@ class ClipStyliser:
                 if fuser is not None:
                     stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
 
-                tick = time.perf_counter()
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(chunk):
+                    tick = time.perf_counter()
                     output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
-                    if retiming is not None:
-                        repeats = retiming.repeats[index + skip : index + len(chunk)]
-                        output = np.repeat(output, repeats, axis=0)
-                    writer.write(output)
-                    if on_frames is not None:
-                        on_frames(len(chunk) - skip)
+                    stages["encode"] += time.perf_counter() - tick
+                    yield index + skip, output
                 index += len(chunk)
-                stages["encode"] += time.perf_counter() - tick
                 tick = time.perf_counter()
+
+    def write_video(
+        self,
+        info: VideoInfo,
+        path: Path,
+        frames: Iterable[tuple[int, np.ndarray]],
+        stages: dict[str, float],
+        on_frames: Callable[[int], None] | None = None,
+    ) -> None:
+        """Encode ``frames`` (from :meth:`stylise_range`) into the video-only file ``path``, no remux.
+
+        The file is at the clip's output rate (a variable-rate clip's frames
+        repeated or dropped by their index), so consecutive ranges written this
+        way concatenate into the whole clip; on any error it is deleted.
+        ``on_frames`` counts the input frames written.
+        """
+        retiming = plan_retiming(info)
+        fps = info.fps if retiming is None else retiming.rate
+        writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
+        try:
+            for index, output in frames:
+                tick = time.perf_counter()
+                count = len(output)
+                if retiming is not None:
+                    output = np.repeat(output, retiming.repeats[index : index + count], axis=0)
+                writer.write(output)
+                stages["encode"] += time.perf_counter() - tick
+                if on_frames is not None:
+                    on_frames(count)
             tick = time.perf_counter()
             writer.close()
             stages["encode"] += time.perf_counter() - tick
         except BaseException:
             writer.abort()
             raise
-        notice = None if retiming is None else describe(info, retiming)
-        return ClipResult(stop - start, time.perf_counter() - started, self.flow_notice, stages, notice)
 
     def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""
