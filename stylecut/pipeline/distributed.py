@@ -10,8 +10,10 @@ so its output is the same, bit for bit, on the same hardware: torch's CPU
 kernels give the same numbers whatever their thread count, and the encoder
 runs as it does locally. A long clip is split into segments
 (:mod:`stylecut.pipeline.segments`): one task per boundary searches its
-neighbourhood for a scene cut, one task per segment stylises and encodes it,
-and one task stitches the parts and remuxes the source's other streams.
+neighbourhood for a scene cut, one task per segment stylises and encodes it
+(and returns the raw frames it shares with its neighbours through Ray's
+object store), and one task cross-fades the seams, stitches the parts and
+remuxes the source's other streams.
 
 Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs and runs
 torch with that many threads, or for one GPU (and one CPU) when the cluster
