@@ -512,7 +512,57 @@ def summary(results: dict) -> str:
         lines.append("")
     if "costs" in results:
         lines.append(f"Costs: {json.dumps({k: round(v, 2) for k, v in results['costs'].items()})}")
+        lines.append("")
+    if "costs" in results and "overhead" in results:
+        lines += speedup_estimate(results)
     return "\n".join(lines)
+
+
+# benchmarks/report/REPORT.md, 1080p with the temporal module on this machine: 4.83 CPU-seconds a frame
+# for the whole pipeline, of which encoding (x264 medium) 0.57 s.
+SECONDS_PER_FRAME_1080P = 4.83
+ENCODE_SECONDS_PER_FRAME_1080P = 0.57
+
+
+def speedup_estimate(results: dict) -> list[str]:
+    """Wall time of a 20-minute 25 fps clip on P one-CPU workers, from the costs measured here.
+
+    T(P) = start + search + rounds * segment + stitch, with rounds = ceil(n / P) for n segments of
+    L frames, each segment (L + warm-up + blend frames) * s + c, the cut searches ceil((n - 1) / P)
+    rounds, and the stitch two stream copies of the output plus its cross-fades encoded one after
+    another. s: seconds a frame on one CPU; c: a task's fixed cost (measured by the overhead runs).
+    Against the same clip on one CPU: n * L * s.
+    """
+    costs = results["costs"]
+    last = results["overhead"][-1]
+    local, ray = last["local 1 thread"], last["ray 1 task x 1 CPU"]
+    tasks = len(ray["jobs"])
+    per_task = max(0.0, (ray["wall"] - local["wall"] - costs["ray_start_seconds"]) / tasks)
+    frames = 20 * 60 * 25
+    lines = [
+        f"Speed-up estimate: a 20-minute clip at 25 fps ({frames} frames), 1080p at "
+        f"{SECONDS_PER_FRAME_1080P} s a frame on one CPU; Ray start {costs['ray_start_seconds']:.0f} s, "
+        f"cut search {costs['cut_search_seconds_per_boundary']:.1f} s a boundary, a task's fixed cost "
+        f"{per_task:.1f} s, stitch {costs['stitch_seconds']:.1f} s plus {BLEND_FRAMES} frames encoded per seam.",
+        "",
+        "| workers | segments of 30 s: hours | speed-up | segments of 10 s: hours | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    single = frames * SECONDS_PER_FRAME_1080P
+    for workers in (1, 8, 40, 120, 400):
+        cells = []
+        for seconds in (30, 10):
+            count = round(frames / (seconds * 25))
+            segment = (frames / count + WARMUP_FRAMES + BLEND_FRAMES) * SECONDS_PER_FRAME_1080P + per_task
+            rounds = -(-count // workers)
+            search = -(-(count - 1) // workers) * costs["cut_search_seconds_per_boundary"]
+            # The stitch's stream copies scale with the bytes: the measured clip was 640x360 and shorter.
+            copies = costs["stitch_seconds"] * frames / results["long"]["frames"] * 1080 * 1920 / (640 * 360)
+            stitch = copies + (count - 1) * BLEND_FRAMES * ENCODE_SECONDS_PER_FRAME_1080P
+            total = costs["ray_start_seconds"] + search + rounds * segment + stitch
+            cells += [f"{total / 3600:.2f}", f"{single / total:.1f}x"]
+        lines.append(f"| {workers} | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":
