@@ -82,10 +82,9 @@ def run_apply(args: list[str], two_cpu_tasks: bool = False, env: dict[str, str] 
         env={**os.environ, **(env or {})},
     )
     wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"stylecut apply {' '.join(args)} exited with {proc.returncode}: {proc.stderr[-2000:]}"
-        )
+    if proc.returncode != 0:  # a timing with a failed clip in it means nothing: say why and stop
+        failed = [line for line in proc.stderr.splitlines() if line.startswith(("failed:", "stylecut:"))]
+        raise RuntimeError(f"stylecut apply {' '.join(args)} exited with {proc.returncode}: {failed}")
     jobs = json.loads(proc.stdout)["jobs"]
     return {"wall": wall, "load_before": load, "frames": sum(job["frames"] for job in jobs), "jobs": jobs}
 
