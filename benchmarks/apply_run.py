@@ -10,7 +10,11 @@ encoder is a separate process and is not counted. The child is the
 unmodified command line (``stylecut.cli.app``) with two recorders wrapped
 around it, because ``--json`` reports frames and seconds per clip but not
 per stage: the probe time, and the ``stage_seconds`` of every
-``ClipStyliser.run``. With ``--johnson`` the child also swaps the style's
+``ClipStyliser.run``; and CPU seconds by where they were spent: the decode
+thread (its own CPU clock), the generator (this process's CPU clock while the
+runner runs, so decoding that overlaps it is counted there too), the rest of
+this process (start-up, flow, temporal fusion, conversions) and the ffmpeg
+processes (probe, encode, remux). With ``--johnson`` the child also swaps the style's
 generator for the random-weight Johnson et al. network, so the baseline goes
 through exactly the same probe, decode, encode and remux code. With no
 command after ``--`` it only imports what `apply` imports, to measure that.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STAGES = ("probe", "decode", "generator", "flow", "temporal", "encode", "remux")
+CPU_STAGES = ("decode", "generator", "rest", "ffmpeg")  # see the module docstring
 
 
 @dataclass
@@ -42,6 +48,7 @@ class ApplyRun:
     stages: dict[str, float]
     flow: str | None  # the pipeline's notice naming the flow backend it used (None without temporal)
     clips: list[dict] = field(default_factory=list)  # the --json report's jobs
+    cpu_stages: dict[str, float] = field(default_factory=dict)  # CPU seconds per CPU_STAGES
 
     @property
     def fps(self) -> float:
@@ -55,9 +62,17 @@ class ApplyRun:
 
     def to_json(self) -> dict:
         return {
-            "wall": self.wall, "cpu": self.cpu, "max_rss_mb": self.max_rss_mb, "frames": self.frames,
-            "fps": self.fps, "pipeline_seconds": self.pipeline_seconds, "startup": self.startup,
-            "stages": self.stages, "flow": self.flow, "clips": self.clips,
+            "wall": self.wall,
+            "cpu": self.cpu,
+            "max_rss_mb": self.max_rss_mb,
+            "frames": self.frames,
+            "fps": self.fps,
+            "pipeline_seconds": self.pipeline_seconds,
+            "startup": self.startup,
+            "stages": self.stages,
+            "flow": self.flow,
+            "clips": self.clips,
+            "cpu_stages": self.cpu_stages,
         }
 
 
@@ -78,7 +93,9 @@ def _run_child(options: list[str], cli_args: list[str]) -> tuple[bytes, float, f
     """Start this file as the instrumented child: its stdout, wall and CPU seconds, and what it recorded."""
     with tempfile.TemporaryDirectory(prefix="stylecut-bench-") as scratch:
         record = Path(scratch) / "record.json"
-        stdout, wall, cpu = _measure_child([sys.executable, __file__, "--record", str(record), *options, "--", *cli_args])
+        stdout, wall, cpu = _measure_child(
+            [sys.executable, __file__, "--record", str(record), *options, "--", *cli_args]
+        )
         return stdout, wall, cpu, json.loads(record.read_text())
 
 
@@ -90,10 +107,19 @@ def import_footprint() -> dict[str, float]:
 
 def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     """Run ``stylecut apply ARGS --json -q`` (with ``johnson``: the baseline network) and measure it."""
-    stdout, wall, cpu, recorded = _run_child(["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"])
+    stdout, wall, cpu, recorded = _run_child(
+        ["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"]
+    )
     clips = json.loads(stdout)["jobs"]
     stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
     stages["probe"] = recorded["probe"]
+    cpu = recorded["cpu"]
+    cpu_stages = {
+        "decode": cpu["decode"],
+        "generator": cpu["generator"],
+        "rest": cpu["self"] - cpu["decode"] - cpu["generator"],
+        "ffmpeg": cpu["children"],
+    }
     return ApplyRun(
         wall=wall,
         cpu=cpu,
@@ -103,6 +129,7 @@ def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
         stages=stages,
         flow=recorded["runs"][0]["flow"] if recorded["runs"] else None,
         clips=clips,
+        cpu_stages=cpu_stages,
     )
 
 
@@ -116,7 +143,7 @@ def _peak_rss_mb() -> float:
 
 def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
     """The instrumented command line (or, without arguments, its imports only); see the module docstring."""
-    recorded: dict = {"probe": 0.0, "runs": []}
+    recorded: dict = {"probe": 0.0, "runs": [], "cpu": {"decode": 0.0, "generator": 0.0}}
     try:
         import stylecut.commands.apply as apply_command
         from stylecut.cli import app
@@ -127,12 +154,21 @@ def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
             app(args=cli_args, prog_name="stylecut")  # exits with the command's own code
     finally:
         recorded["max_rss_mb"] = _peak_rss_mb()
+        for who, key in ((resource.RUSAGE_SELF, "self"), (resource.RUSAGE_CHILDREN, "children")):
+            usage = resource.getrusage(who)
+            recorded["cpu"][key] = usage.ru_utime + usage.ru_stime
         record.write_text(json.dumps(recorded))
 
 
 def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) -> None:
-    """Wrap the probe and ``ClipStyliser.run`` to record their times; with ``johnson``, swap the generator."""
+    """Wrap the probe, ``ClipStyliser.run``, the runner and the decoder to record their times.
+
+    With ``johnson``, swap the generator.
+    """
+    import stylecut.pipeline.stylise as stylise
+
     probe, run = apply_command.probe, styliser.run
+    create_runner, iter_frames = stylise.create_runner, stylise.iter_frames
 
     def timed_probe(path):
         tick = time.perf_counter()
@@ -143,11 +179,44 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
     def recorded_run(self, info, target, on_frames=None):
         result = run(self, info, target, on_frames)
-        recorded["runs"].append({"frames": result.frames, "seconds": result.seconds, "stages": result.stage_seconds, "flow": result.flow})
+        recorded["runs"].append(
+            {
+                "frames": result.frames,
+                "seconds": result.seconds,
+                "stages": result.stage_seconds,
+                "flow": result.flow,
+            }
+        )
         return result
+
+    def timed_runner(*args, **kwargs):
+        runner, notice = create_runner(*args, **kwargs)
+
+        def timed(*inputs):
+            cpu = time.process_time()
+            try:
+                return runner(*inputs)
+            finally:
+                recorded["cpu"]["generator"] += time.process_time() - cpu
+
+        return timed, notice
+
+    def timed_frames(*args, **kwargs):
+        chunks = iter_frames(*args, **kwargs)
+        while True:
+            cpu = time.thread_time()  # iterated in the decode thread: its own clock
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            finally:
+                recorded["cpu"]["decode"] += time.thread_time() - cpu
+            yield chunk
 
     apply_command.probe = timed_probe
     styliser.run = recorded_run
+    stylise.create_runner = timed_runner
+    stylise.iter_frames = timed_frames
     if johnson:
         from johnson import JohnsonNet
 

@@ -42,8 +42,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-
 from temporal import evaluation_flow, warping_errors
+
 from stylecut.pipeline.segments import (
     BLEND_FRAMES,
     WARMUP_FRAMES,

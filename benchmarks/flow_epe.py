@@ -23,7 +23,9 @@ import torch
 
 from stylecut.flow.dis import PRESETS, DISFlow
 from stylecut.flow.estimators import create_flow_estimator
+from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
+from stylecut.video.decode import FrameReader
 
 
 def read_flo(path: Path) -> np.ndarray:
@@ -88,7 +90,7 @@ def epe_table(estimators: dict[str, object], media: Path) -> None:
         print(f"{name} {a.shape[-1]}x{a.shape[-2]}, |gt| mean {gt.norm(dim=1)[0][valid].mean():.2f} px")
         for label, estimator in estimators.items():
             with torch.inference_mode():
-                flow, wall, cpu = timed(lambda: estimator(a, b), repeats=3)
+                flow, wall, cpu = timed(lambda e=estimator, a=a, b=b: e(a, b), repeats=3)
                 kept = occlusion_mask(flow, estimator(b, a))[0, 0].bool() & valid
             error = (flow - gt).norm(dim=1)[0]
             epe = error[valid]
@@ -100,20 +102,13 @@ def epe_table(estimators: dict[str, object], media: Path) -> None:
 
 
 def speed_table(estimators: dict[str, object], media: Path) -> None:
-    capture = cv2.VideoCapture(str(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4"))
-    frames = [capture.read()[1] for _ in range(2)]
-    capture.release()
+    frames = FrameReader(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4").read([0, 1])
     for w, h in [(640, 360), (1280, 720)]:
-        a, b = (
-            torch.from_numpy(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)[..., ::-1].copy())
-            .permute(2, 0, 1)[None]
-            .float()
-            / 255.0
-            for f in frames
-        )
+        resized = (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames)
+        a, b = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255.0 for f in resized)
         for label, estimator in estimators.items():
             with torch.inference_mode():
-                _, wall, cpu = timed(lambda: estimator(a, b))
+                _, wall, cpu = timed(lambda e=estimator, a=a, b=b: e(a, b))
             print(f"  {w}x{h} {label:28s} {wall:6.1f} ms/pair ({cpu:.1f} CPU)")
 
 
@@ -130,13 +125,13 @@ def main() -> None:
     estimators: dict[str, object] = {}
     for preset in PRESETS:
         estimators[f"dis-{preset} full-res"] = DISFlow(preset, max_side=1 << 16)
-        estimators[f"dis-{preset} max_side=512"] = DISFlow(preset, max_side=512)
+        estimators[f"dis-{preset} max_side={WORKING_SIZE}"] = DISFlow(preset, max_side=WORKING_SIZE)
     flow, notice = create_flow_estimator("auto", raft_weights=args.raft_weights)
     print(notice)
     if not flow.name.startswith("dis"):
-        estimators[f"{flow.name} max_side=512"] = flow
+        estimators[f"{flow.name} max_side={WORKING_SIZE}"] = flow
     epe_table(estimators, args.media)
-    speed_table({k: v for k, v in estimators.items() if "512" in k}, args.media)
+    speed_table({k: v for k, v in estimators.items() if k.endswith(f"max_side={WORKING_SIZE}")}, args.media)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from media import to_tensor
 from stylecut.flow import create_flow_estimator
-from stylecut.models.temporal import TemporalFuser
+from stylecut.temporal.fuser import TemporalFuser
+
+from media import to_tensor
 
 
 def parse_settings(text: str) -> dict[str, float]:
-    """"strength=0.8,scale=2" -> keyword arguments of ``TemporalFuser``."""
+    """ "strength=0.8,scale=2" -> keyword arguments of ``TemporalFuser``."""
     pairs = (item.split("=") for item in text.split(",") if item)
     return {key: int(value) if key == "scale" else float(value) for key, value in pairs}
 
@@ -37,7 +38,9 @@ def pipeline_settings() -> str:
 
 
 @torch.inference_mode()
-def replay(inputs: np.ndarray, stylised: np.ndarray, settings: list[dict[str, float]]) -> dict[str, np.ndarray]:
+def replay(
+    inputs: np.ndarray, stylised: np.ndarray, settings: list[dict[str, float]]
+) -> dict[str, np.ndarray]:
     """``{label: (T, H, W, 3) uint8}``: ``stylised`` fused with each setting, with flow from ``inputs``."""
     flow, _ = create_flow_estimator("auto", "cpu")
     frames = to_tensor(inputs)
@@ -47,8 +50,6 @@ def replay(inputs: np.ndarray, stylised: np.ndarray, settings: list[dict[str, fl
     results = {}
     for setting in settings:
         fuser = TemporalFuser(**setting)
-        fused = [fuser.step(frames[:1], to_tensor(stylised[:1]), None, None, None)]
-        for t in range(1, len(frames)):
-            fused.append(fuser.step(frames[t : t + 1], to_tensor(stylised[t : t + 1]), to_prev[t - 1 : t], from_prev[t - 1 : t], frames[t - 1 : t]))
-        results[label(setting)] = torch.cat(fused).mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
+        fused = fuser.fuse_chunk(frames, to_tensor(stylised), to_prev, from_prev, frames[:-1])
+        results[label(setting)] = fused.mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
     return results

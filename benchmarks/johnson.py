@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 # The generator's layer helpers are the Johnson layers; sharing them keeps the two networks comparable.
-from stylecut.models.generator import ResidualBlock, Upsample, _conv, _conv_norm_relu
+from stylecut.models.generator import ResidualBlock, Upsample, conv_layer, conv_norm_relu
 
 
 class JohnsonNet(nn.Module):
@@ -26,11 +26,11 @@ class JohnsonNet(nn.Module):
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
-        self.stem = _conv_norm_relu(3, 32, 9)
-        self.down = nn.ModuleList([_conv_norm_relu(32, 64, 3, stride=2), _conv_norm_relu(64, 128, 3, stride=2)])
+        self.stem = conv_norm_relu(3, 32, 9)
+        self.down = nn.ModuleList([conv_norm_relu(32, 64, 3, stride=2), conv_norm_relu(64, 128, 3, stride=2)])
         self.residual = nn.Sequential(*(ResidualBlock(128) for _ in range(5)))
         self.up = nn.ModuleList([Upsample(128, 64), Upsample(64, 32)])
-        self.head = _conv(32, 3, 9)
+        self.head = conv_layer(32, 3, 9)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         # One frame at a time: an 8-frame chunk at 1080p would need ~10 GB of

@@ -63,11 +63,15 @@ def frame_strip(rows: dict[str, np.ndarray], indices: list[int], path: Path, til
     for name, frames in rows.items():
         h, w = frames.shape[1:3]
         size = (tile_width, round(h * tile_width / w))
-        row = [_label(Image.fromarray(frames[i]).resize(size, Image.LANCZOS), f"{name} #{i}") for i in indices]
+        row = [
+            _label(Image.fromarray(frames[i]).resize(size, Image.LANCZOS), f"{name} #{i}") for i in indices
+        ]
         # Native pixels magnified 2x: the downscaled tiles hide the fine detail that smear would remove.
         crop_w, crop_h = size[0] // 2, size[1] // 2
         left, top = (w - crop_w) // 2, (h - crop_h) // 2
-        crop = Image.fromarray(frames[indices[-1]][top : top + crop_h, left : left + crop_w]).resize(size, Image.NEAREST)
+        crop = Image.fromarray(frames[indices[-1]][top : top + crop_h, left : left + crop_w]).resize(
+            size, Image.NEAREST
+        )
         row.append(_label(crop, f"{name} #{indices[-1]} centre 2x"))
         tiles.append(row)
     width, height = tiles[0][0].size
@@ -83,5 +87,7 @@ def _save_small(image: Image.Image, path: Path) -> None:
     image.save(buffer, "PNG", optimize=True)
     if buffer.tell() > MAX_PNG_BYTES:
         buffer = io.BytesIO()
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(buffer, "PNG", optimize=True)
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+            buffer, "PNG", optimize=True
+        )
     path.write_bytes(buffer.getvalue())

@@ -41,17 +41,25 @@ def _temporal_summary(per_clip: dict) -> dict:
         row["detail_vs_input"] = mean(result["sharpness"]["no-temporal"]) / mean(result["sharpness"]["input"])
         clips[clip] = row
     overall = {
-        span: {key: mean(c[span][key] for c in clips.values()) for key in clips[next(iter(clips))][span]} for span in ("short", "long")
+        span: {key: mean(c[span][key] for c in clips.values()) for key in clips[next(iter(clips))][span]}
+        for span in ("short", "long")
     }
-    overall["sharpness"] = {key: mean(c["sharpness"][key] for c in clips.values()) for key in ("ratio", "ratio_last10")}
+    overall["sharpness"] = {
+        key: mean(c["sharpness"][key] for c in clips.values()) for key in ("ratio", "ratio_last10")
+    }
     # A median: footage with almost no fine detail (a static camera's blur) makes this ratio explode.
     overall["detail_vs_input"] = median(c["detail_vs_input"] for c in clips.values())
     return {"clips": clips, "mean": overall}
 
 
 def _fidelity_summary(per_clip: dict) -> dict:
-    style = {net: {v: mean(c["style"][v][net] for c in per_clip.values()) for v in VARIANTS} for net in NETWORKS}
-    content = {net: {v: mean(c["content"][v][net] for c in per_clip.values()) for v in VARIANTS[1:]} for net in NETWORKS}
+    style = {
+        net: {v: mean(c["style"][v][net] for c in per_clip.values()) for v in VARIANTS} for net in NETWORKS
+    }
+    content = {
+        net: {v: mean(c["content"][v][net] for c in per_clip.values()) for v in VARIANTS[1:]}
+        for net in NETWORKS
+    }
     change = {net: style[net]["temporal"] / style[net]["no-temporal"] - 1 for net in NETWORKS}
     return {"style": style, "content": content, "temporal_style_change": change}
 
@@ -65,7 +73,11 @@ def _replay_summary(results: dict) -> dict:
         per_clip = []
         for clip, result in results["temporal"].items():
             style = results["fidelity"][clip]["style"]
-            row = {f"{span} {base}": mean(result[span][name]) / mean(result[span][base]) for span in ("short", "long") for base in ("no-temporal", "input")}
+            row = {
+                f"{span} {base}": mean(result[span][name]) / mean(result[span][base])
+                for span in ("short", "long")
+                for base in ("no-temporal", "input")
+            }
             row["sharpness"] = mean(result["sharpness_ratio"][name])
             row |= {f"style {net}": style[name][net] / style["no-temporal"][net] - 1 for net in NETWORKS}
             per_clip.append(row)
@@ -90,13 +102,28 @@ def _speed_summary(speed: dict) -> dict:
     return table
 
 
-def _verdict(name: str, target: str, measured: float | None, limit: float, higher_is_better: bool, shown: str) -> dict:
+def _verdict(
+    name: str, target: str, measured: float | None, limit: float, higher_is_better: bool, shown: str
+) -> dict:
     if measured is None:
-        return {"name": name, "target": target, "measured": None, "met": None, "margin": "not measured in this run"}
+        return {
+            "name": name,
+            "target": target,
+            "measured": None,
+            "met": None,
+            "margin": "not measured in this run",
+        }
     met = measured >= limit if higher_is_better else measured <= limit
     factor = limit / measured if higher_is_better else measured / limit
     margin = "met" if met else f"missed: {factor:.2f}x off the target"
-    return {"name": name, "target": target, "measured": measured, "shown": shown, "met": met, "margin": margin}
+    return {
+        "name": name,
+        "target": target,
+        "measured": measured,
+        "shown": shown,
+        "met": met,
+        "margin": margin,
+    }
 
 
 def _targets(summary: dict) -> list[dict]:
@@ -107,16 +134,46 @@ def _targets(summary: dict) -> list[dict]:
     worst_change = max(abs(c) for c in change.values())
     sharpness = summary["temporal"]["mean"]["sharpness"]["ratio"]
     return [
-        _verdict("720p speed", f">= {SPEED_TARGET_FPS} frames/s, whole command, temporal on", fps, SPEED_TARGET_FPS, True,
-                 f"{fps:.2f} frames/s" if fps else "-"),
-        _verdict("E_warp vs frame by frame", f"temporal <= {EWARP_VS_FRAME_BY_FRAME} x no-temporal", short["temporal/no-temporal"],
-                 EWARP_VS_FRAME_BY_FRAME, False, f"{short['temporal/no-temporal']:.2f} x"),
-        _verdict("E_warp vs input", f"temporal <= {EWARP_VS_INPUT} x input", short["temporal/input"], EWARP_VS_INPUT, False,
-                 f"{short['temporal/input']:.2f} x"),
-        _verdict("style kept", f"|style distance temporal / no-temporal - 1| <= {STYLE_TOLERANCE:.0%} (Lite0 and Lite2)", worst_change,
-                 STYLE_TOLERANCE, False, ", ".join(f"{net} {c:+.1%}" for net, c in change.items())),
-        _verdict("sharpness kept", f"temporal >= {SHARPNESS_KEPT} x no-temporal (Laplacian variance; design notes, threshold ours)",
-                 sharpness, SHARPNESS_KEPT, True, f"{sharpness:.2f} x"),
+        _verdict(
+            "720p speed",
+            f">= {SPEED_TARGET_FPS} frames/s, whole command, temporal on",
+            fps,
+            SPEED_TARGET_FPS,
+            True,
+            f"{fps:.2f} frames/s" if fps else "-",
+        ),
+        _verdict(
+            "E_warp vs frame by frame",
+            f"temporal <= {EWARP_VS_FRAME_BY_FRAME} x no-temporal",
+            short["temporal/no-temporal"],
+            EWARP_VS_FRAME_BY_FRAME,
+            False,
+            f"{short['temporal/no-temporal']:.2f} x",
+        ),
+        _verdict(
+            "E_warp vs input",
+            f"temporal <= {EWARP_VS_INPUT} x input",
+            short["temporal/input"],
+            EWARP_VS_INPUT,
+            False,
+            f"{short['temporal/input']:.2f} x",
+        ),
+        _verdict(
+            "style kept",
+            f"|Gram distance temporal / no-temporal - 1| <= {STYLE_TOLERANCE:.0%} (Lite0 and Lite2)",
+            worst_change,
+            STYLE_TOLERANCE,
+            False,
+            ", ".join(f"{net} {c:+.1%}" for net, c in change.items()),
+        ),
+        _verdict(
+            "sharpness kept",
+            f"temporal >= {SHARPNESS_KEPT} x no-temporal (Laplacian variance; design notes, threshold ours)",
+            sharpness,
+            SHARPNESS_KEPT,
+            True,
+            f"{sharpness:.2f} x",
+        ),
     ]
 
 
@@ -137,8 +194,19 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _targets_section(summary: dict) -> str:
-    rows = [[t["name"], t["target"], t.get("shown", "-"), {True: "**met**", False: "**missed**", None: "-"}[t["met"]], t["margin"]] for t in summary["targets"]]
-    return "## Targets (issue 5, and the design notes' sharpness)\n\n" + _table(["", "target", "measured", "verdict", "margin"], rows)
+    rows = [
+        [
+            t["name"],
+            t["target"],
+            t.get("shown", "-"),
+            {True: "**met**", False: "**missed**", None: "-"}[t["met"]],
+            t["margin"],
+        ]
+        for t in summary["targets"]
+    ]
+    return "## Targets (issue 5, and the design notes' sharpness)\n\n" + _table(
+        ["", "target", "measured", "verdict", "margin"], rows
+    )
 
 
 def _temporal_section(results: dict, summary: dict) -> str:
@@ -147,13 +215,33 @@ def _temporal_section(results: dict, summary: dict) -> str:
     for clip, row in [*summary["temporal"]["clips"].items(), ("**mean**", summary["temporal"]["mean"])]:
         for span in ("short", "long"):
             r = row[span]
-            rows.append([clip if span == "short" else "", "t-1" if span == "short" else f"t-{gap}", f"{r['input']:.4f}", f"{r['no-temporal']:.4f}",
-                         f"{r['temporal']:.4f}", f"{r['temporal/no-temporal']:.2f}", f"{r['temporal/input']:.2f}", f"{r['coverage']:.0%}"])
+            rows.append(
+                [
+                    clip if span == "short" else "",
+                    "t-1" if span == "short" else f"t-{gap}",
+                    f"{r['input']:.4f}",
+                    f"{r['no-temporal']:.4f}",
+                    f"{r['temporal']:.4f}",
+                    f"{r['temporal/no-temporal']:.2f}",
+                    f"{r['temporal/input']:.2f}",
+                    f"{r['coverage']:.0%}",
+                ]
+            )
         sharp = row["sharpness"]
         rows[-2] += [f"{sharp['ratio']:.3f} / {sharp['ratio_last10']:.3f}", f"{row['detail_vs_input']:.1f}"]
         rows[-1] += ["", ""]
-    header = ["clip", "pair", "E_warp input", "no-temporal", "temporal", "temporal / no-temporal", "temporal / input", "mask coverage",
-              "sharpness temporal / no-temporal (all / last 10)", "fine detail no-temporal / input (median for the mean row)"]
+    header = [
+        "clip",
+        "pair",
+        "E_warp input",
+        "no-temporal",
+        "temporal",
+        "temporal / no-temporal",
+        "temporal / input",
+        "mask coverage",
+        "sharpness temporal / no-temporal (all / last 10)",
+        "fine detail no-temporal / input (median for the mean row)",
+    ]
     meta = results["meta"]
     return (
         "## Temporal consistency\n\n"
@@ -166,7 +254,8 @@ def _temporal_section(results: dict, summary: dict) -> str:
         + _table(header, rows)
         + "\n\n![E_warp per frame and sharpness ratio](consistency.png)\n\n"
         f"Frames of `{meta['options']['strip_clip']}`: input, `--no-temporal`, temporal; the last column is the centre of the "
-        "last frame in native pixels at 2x.\n\n![frame strip](strip.png)\n\n" + _replay_section(results, summary)
+        "last frame in native pixels at 2x.\n\n![frame strip](strip.png)\n\n"
+        + _replay_section(results, summary)
     )
 
 
@@ -174,11 +263,32 @@ def _replay_section(results: dict, summary: dict) -> str:
     pipeline = results["meta"]["pipeline_fuser"]
     rows = []
     for name, r in summary["replays"].items():
-        shown = {"temporal": "**real temporal output** (`apply`)", pipeline: f"`{name}` (replay of the pipeline's settings)"}.get(name, f"`{name}` (replay)")
-        rows.append([shown, *(f"{r[f'{span} {base}']:.2f}" for span in ("short", "long") for base in ("no-temporal", "input")),
-                     f"{r['sharpness']:.3f}", *(f"{r[f'style {net}']:+.1%}" for net in NETWORKS)])
-    header = ["temporal fusion", "E_warp t-1 / no-temporal", "t-1 / input", "E_warp long / no-temporal", "long / input",
-              "sharpness / no-temporal", "style lite0 vs no-temporal", "style lite2 vs no-temporal"]
+        shown = {
+            "temporal": "**real temporal output** (`apply`)",
+            pipeline: f"`{name}` (replay of the pipeline's settings)",
+        }.get(name, f"`{name}` (replay)")
+        rows.append(
+            [
+                shown,
+                *(
+                    f"{r[f'{span} {base}']:.2f}"
+                    for span in ("short", "long")
+                    for base in ("no-temporal", "input")
+                ),
+                f"{r['sharpness']:.3f}",
+                *(f"{r[f'style {net}']:+.1%}" for net in NETWORKS),
+            ]
+        )
+    header = [
+        "temporal fusion",
+        "E_warp t-1 / no-temporal",
+        "t-1 / input",
+        "E_warp long / no-temporal",
+        "long / input",
+        "sharpness / no-temporal",
+        "style lite0 vs no-temporal",
+        "style lite2 vs no-temporal",
+    ]
     return (
         "### What other fuser settings would do\n\n"
         "The `--no-temporal` output replayed through `TemporalFuser` with the pipeline's flow backend and other settings "
@@ -190,20 +300,40 @@ def _replay_section(results: dict, summary: dict) -> str:
 
 def _fidelity_section(results: dict, summary: dict) -> str:
     rows = []
-    per_clip = {clip: {"style": c["style"], "content": c["content"]} for clip, c in results["fidelity"].items()}
-    means = {"style": {v: {n: summary["fidelity"]["style"][n][v] for n in NETWORKS} for v in VARIANTS},
-             "content": {v: {n: summary["fidelity"]["content"][n][v] for n in NETWORKS} for v in VARIANTS[1:]}}
+    per_clip = {
+        clip: {"style": c["style"], "content": c["content"]} for clip, c in results["fidelity"].items()
+    }
+    means = {
+        "style": {v: {n: summary["fidelity"]["style"][n][v] for n in NETWORKS} for v in VARIANTS},
+        "content": {v: {n: summary["fidelity"]["content"][n][v] for n in NETWORKS} for v in VARIANTS[1:]},
+    }
     for clip, c in [*per_clip.items(), ("**mean**", means)]:
         for net in NETWORKS:
-            rows.append([clip if net == "lite0" else "", net, *(f"{c['style'][v][net]:.3f}" for v in VARIANTS),
-                         f"{c['style']['temporal'][net] / c['style']['no-temporal'][net] - 1:+.1%}",
-                         *(f"{c['content'][v][net]:.3f}" for v in VARIANTS[1:])])
-    header = ["clip", "network", "style input", "style no-temporal", "style temporal", "temporal vs no-temporal",
-              "content no-temporal", "content temporal"]
+            rows.append(
+                [
+                    clip if net == "lite0" else "",
+                    net,
+                    *(f"{c['style'][v][net]:.3f}" for v in VARIANTS),
+                    f"{c['style']['temporal'][net] / c['style']['no-temporal'][net] - 1:+.1%}",
+                    *(f"{c['content'][v][net]:.3f}" for v in VARIANTS[1:]),
+                ]
+            )
+    header = [
+        "clip",
+        "network",
+        "style input",
+        "style no-temporal",
+        "style temporal",
+        "temporal vs no-temporal",
+        "content no-temporal",
+        "content temporal",
+    ]
     painting = results["meta"]["style"]["painting"]
     text = (
         "## Style and content fidelity\n\n"
-        f"Style distance to `{painting}` (relative Gram error, mean over layers; lower = closer to the painting) in "
+        f"Training-block Gram distance to `{painting}` (`stylecut.quality.gram_distance`: relative Gram "
+        "error, mean over blocks; lower = closer to the painting; not the `style_distance` of "
+        "weights/manifest.json, which also counts Lite0 block 0) in "
         "EfficientNet-Lite0 (blocks 2, 4, 7, 10: what the styles were trained against) and EfficientNet-Lite2 (blocks 3, 6, 10, 14 "
         "at the same strides: never seen in training); content distance = relative feature error to the input frame "
         "(Lite0 block 7, Lite2 block 10; 0 = same structure). Every "
@@ -219,17 +349,26 @@ def _calibration_section(calibration: dict) -> str:
         return title + f"Not measured: {calibration['missing']}"
     rows = []
     for name in ("photo", "vgg-reference", "stylecut"):
-        style, moved = calibration["style_distance"][name], calibration["relative_to_photo"][name]
+        style, moved = calibration["gram_distance"][name], calibration["relative_to_photo"][name]
         content = calibration["content_distance"].get(name)
-        rows.append([name if name != "stylecut" else f"stylecut `{calibration['style']}` ({calibration['origin']})",
-                     *(f"{style[n]:.3f} ({moved[n]:.2f} x photo)" for n in NETWORKS),
-                     *((f"{content[n]:.3f}" for n in NETWORKS) if content else ("-", "-"))])
+        rows.append(
+            [
+                name
+                if name != "stylecut"
+                else f"stylecut `{calibration['style']}` ({calibration['origin']})",
+                *(f"{style[n]:.3f} ({moved[n]:.2f} x photo)" for n in NETWORKS),
+                *((f"{content[n]:.3f}" for n in NETWORKS) if content else ("-", "-")),
+            ]
+        )
     return (
-        title + "`photo_pytorch_amber.jpg`, its stylisation by the VGG16-trained Johnson network of pytorch/examples "
+        title
+        + "`photo_pytorch_amber.jpg`, its stylisation by the VGG16-trained Johnson network of pytorch/examples "
         "(`vgg_johnson_amber-udnie.jpg`) and by stylecut's style at the same 1080 px, scored against "
         "`style_pytorch_udnie.jpg`. A style should move the photo at least as far towards the painting as the reference "
         "does (a smaller 'x photo') while keeping a comparable content distance.\n\n"
-        + _table(["image", "style distance lite0", "style distance lite2", "content lite0", "content lite2"], rows)
+        + _table(
+            ["image", "Gram distance lite0", "Gram distance lite2", "content lite0", "content lite2"], rows
+        )
     )
 
 
@@ -237,10 +376,30 @@ def _speed_section(results: dict, summary: dict) -> str:
     rows = []
     for key, r in summary["speed"].items():
         stages = r["ms_per_frame"]
-        rows.append([key, str(r["frames"]), f"{r['fps']:.2f}", f"{r['pipeline_fps']:.2f}", f"{r['startup']:.1f}",
-                     *(f"{stages[s]:.0f}" for s in STAGES), f"{r['cpu_per_frame']:.2f}", f"{r['max_rss_mb']:.0f}", f"{r['load']:.1f}"])
-    header = ["run", "frames", "frames/s (whole command)", "frames/s (pipeline)", "start-up s", *(f"{s} ms/frame" for s in STAGES),
-              "CPU s/frame", "peak RSS MB", "load avg before"]
+        rows.append(
+            [
+                key,
+                str(r["frames"]),
+                f"{r['fps']:.2f}",
+                f"{r['pipeline_fps']:.2f}",
+                f"{r['startup']:.1f}",
+                *(f"{stages[s]:.0f}" for s in STAGES),
+                f"{r['cpu_per_frame']:.2f}",
+                f"{r['max_rss_mb']:.0f}",
+                f"{r['load']:.1f}",
+            ]
+        )
+    header = [
+        "run",
+        "frames",
+        "frames/s (whole command)",
+        "frames/s (pipeline)",
+        "start-up s",
+        *(f"{s} ms/frame" for s in STAGES),
+        "CPU s/frame",
+        "peak RSS MB",
+        "load avg before",
+    ]
     imports = results["imports"]
     flow = next((r["flow"] for v in results["speed"].values() for r in v.values() if r["flow"]), None)
     meta = results["meta"]
@@ -301,15 +460,24 @@ def _speed_remedy(results: dict, summary: dict) -> str:
 
 def _meets_all(r: dict) -> bool:
     """Whether a replayed fuser setting meets both E_warp targets, the style tolerance and the sharpness."""
-    return (r["short no-temporal"] <= EWARP_VS_FRAME_BY_FRAME and r["short input"] <= EWARP_VS_INPUT
-            and max(abs(r[f"style {net}"]) for net in NETWORKS) <= STYLE_TOLERANCE and r["sharpness"] >= SHARPNESS_KEPT)
+    return (
+        r["short no-temporal"] <= EWARP_VS_FRAME_BY_FRAME
+        and r["short input"] <= EWARP_VS_INPUT
+        and max(abs(r[f"style {net}"]) for net in NETWORKS) <= STYLE_TOLERANCE
+        and r["sharpness"] >= SHARPNESS_KEPT
+    )
 
 
 def _detail_range(summary: dict) -> str:
     clips = summary["temporal"]["clips"]
-    low, high = min(clips, key=lambda c: clips[c]["detail_vs_input"]), max(clips, key=lambda c: clips[c]["detail_vs_input"])
-    return (f"{clips[low]['detail_vs_input']:.1f}x on {low} with E_warp {clips[low]['short']['temporal/input']:.1f}x the input's, "
-            f"{clips[high]['detail_vs_input']:.0f}x on {high} with {clips[high]['short']['temporal/input']:.1f}x")
+    low, high = (
+        min(clips, key=lambda c: clips[c]["detail_vs_input"]),
+        max(clips, key=lambda c: clips[c]["detail_vs_input"]),
+    )
+    return (
+        f"{clips[low]['detail_vs_input']:.1f}x on {low} with E_warp {clips[low]['short']['temporal/input']:.1f}x the input's, "
+        f"{clips[high]['detail_vs_input']:.0f}x on {high} with {clips[high]['short']['temporal/input']:.1f}x"
+    )
 
 
 def _fusion_remedy(results: dict, summary: dict) -> str:
@@ -324,11 +492,14 @@ def _fusion_remedy(results: dict, summary: dict) -> str:
         f"**Temporal fusion.** With the pipeline's settings (`{results['meta']['pipeline_fuser']}`) the temporal output's "
         f"E_warp is {short['temporal/no-temporal']:.2f}x the frame-by-frame output's and {short['temporal/input']:.1f}x the "
         f"input's, at {sharp['ratio']:.2f} of the frame-by-frame sharpness ({sharp['ratio_last10']:.2f} over the last 10 "
-        f"frames{', so smear still accumulates' if sharp['ratio_last10'] < sharp['ratio'] - 0.02 else ''}) and a style "
-        f"distance changed by {change['lite0']:+.0%} (Lite0) / {change['lite2']:+.0%} (Lite2). "
-        + (f"Replayed settings meeting all four conditions: {', '.join(good)}. " if good else
-           "None of the replayed settings meets all four conditions (both E_warp targets, the style within 10%, 95% of "
-           "the sharpness); the table above shows the trade-off. ")
+        f"frames{', so smear still accumulates' if sharp['ratio_last10'] < sharp['ratio'] - 0.02 else ''}) "
+        f"and a Gram distance changed by {change['lite0']:+.0%} (Lite0) / {change['lite2']:+.0%} (Lite2). "
+        + (
+            f"Replayed settings meeting all four conditions: {', '.join(good)}. "
+            if good
+            else "None of the replayed settings meets all four conditions (both E_warp targets, the style within 10%, 95% of "
+            "the sharpness); the table above shows the trade-off. "
+        )
         + f"The lowest E_warp relative to the input, {closest[1]['short input']:.1f}x ({closest_name}), comes with "
         f"{closest[1]['sharpness']:.2f} of the sharpness and a style change of {closest[1]['style lite0']:+.0%} (Lite0). "
         f"The stylised frames carry {mean_all['detail_vs_input']:.1f}x the input's fine detail (median over clips; "
@@ -351,9 +522,16 @@ def _closing_section(results: dict, summary: dict) -> str:
     parts = []
     if verdicts["720p speed"] is False:
         parts.append(_speed_remedy(results, summary))
-    if False in (verdicts["E_warp vs frame by frame"], verdicts["E_warp vs input"], verdicts["style kept"], verdicts["sharpness kept"]):
+    if False in (
+        verdicts["E_warp vs frame by frame"],
+        verdicts["E_warp vs input"],
+        verdicts["style kept"],
+        verdicts["sharpness kept"],
+    ):
         parts.append(_fusion_remedy(results, summary))
-    return "## What would close the misses\n\n" + ("\n\n".join(parts) if parts else "Every target measured was met.")
+    return "## What would close the misses\n\n" + (
+        "\n\n".join(parts) if parts else "Every target measured was met."
+    )
 
 
 def write_report(results: dict, path: Path) -> None:
@@ -367,6 +545,12 @@ def write_report(results: dict, path: Path) -> None:
         f"{style['description'] or 'no description'}), painting `{style['painting']}`. Clips: "
         f"{', '.join(results['temporal'])}. Raw numbers: [results.json](results.json)."
     )
-    sections = [head, _targets_section(summary), _temporal_section(results, summary), _fidelity_section(results, summary),
-                _speed_section(results, summary), _closing_section(results, summary)]
+    sections = [
+        head,
+        _targets_section(summary),
+        _temporal_section(results, summary),
+        _fidelity_section(results, summary),
+        _speed_section(results, summary),
+        _closing_section(results, summary),
+    ]
     path.write_text("\n\n".join(sections) + "\n")

@@ -2,38 +2,184 @@
 
 One real clip is scaled (Lanczos) to each height and cut to its first
 frames; every run is the real command in a child process (see
-``apply_run``): with the temporal module, with ``--no-temporal``, and the
-frame-by-frame Johnson et al. network through the same command. The
-baseline runs on the first ``johnson_frames`` of the same clip, because it
-is an order of magnitude slower. Runs are sequential and the machine may be
-shared, so the load average before each run is recorded next to its figures.
+``apply_run``): with the temporal module and with ``--no-temporal``, each
+with the default runtime (OpenVINO on a CPU) and with ``--runtime torch``,
+and the frame-by-frame Johnson et al. network (PyTorch) through the same
+command. The baseline runs on the first ``johnson_frames`` of the same clip,
+because it is an order of magnitude slower. Generator only: the same frames
+through each runner in this process (best of two passes, wall and CPU).
+Runs are sequential and the machine may be shared, so the load average
+before each run is recorded next to its figures.
+Run alone: ``python benchmarks/speed.py --media ../shared/media --frames 24``
+prints the table (and ``--out FILE`` writes it as JSON).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import tempfile
+import time
 from pathlib import Path
 
-from apply_run import ApplyRun, run_apply
-from media import prepare_clip
+import torch
+from apply_run import CPU_STAGES, STAGES, ApplyRun, run_apply
+
+from media import find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
-VARIANTS = {"temporal": ([], False), "no-temporal": (["--no-temporal"], False), "johnson": (["--no-temporal"], True)}
+TORCH = ["--runtime", "torch"]
+VARIANTS = {
+    "temporal": ([], False),
+    "temporal torch": (TORCH, False),
+    "no-temporal": (["--no-temporal"], False),
+    "no-temporal torch": (["--no-temporal", *TORCH], False),
+    "johnson": (["--no-temporal", *TORCH], True),
+}
 
 
-def speed_runs(source: Path, style: str, scratch: Path, frames: int, johnson_frames: int, sizes: list[str]) -> dict:
+def speed_runs(
+    source: Path, style: str, scratch: Path, frames: int, johnson_frames: int, sizes: list[str]
+) -> dict:
     """``{size: {variant: ApplyRun.to_json() + {"load": 1-min load average before the run}}}``."""
     table: dict[str, dict] = {}
     for size in sizes:
         clips = {
             frames: prepare_clip(source, scratch / f"speed-{size}.mp4", frames, SIZES[size]),
-            johnson_frames: prepare_clip(source, scratch / f"speed-{size}-first{johnson_frames}.mp4", johnson_frames, SIZES[size]),
+            johnson_frames: prepare_clip(
+                source, scratch / f"speed-{size}-first{johnson_frames}.mp4", johnson_frames, SIZES[size]
+            ),
         }
         table[size] = {}
         for variant, (flags, johnson) in VARIANTS.items():
             clip = clips[johnson_frames if johnson else frames]
             load = os.getloadavg()[0]
-            run: ApplyRun = run_apply([str(clip), "--style", style, "-o", str(scratch / f"out-{size}-{variant}.mp4"), "--overwrite", *flags], johnson)
+            target = scratch / f"out-{size}-{variant.replace(' ', '-')}.mp4"
+            run: ApplyRun = run_apply(
+                [str(clip), "--style", style, "-o", str(target), "--overwrite", *flags], johnson
+            )
             table[size][variant] = {**run.to_json(), "load": load}
-            print(f"  speed {size} {variant}: {run.fps:.2f} frames/s whole command ({run.frames} frames, load {load:.1f})", flush=True)
+            print(
+                f"  speed {size} {variant}: {run.fps:.2f} frames/s whole command, "
+                f"{run.cpu / run.frames:.2f} CPU s/frame ({run.frames} frames, load {load:.1f})",
+                flush=True,
+            )
     return table
+
+
+def generator_runs(
+    source: Path, style: str, scratch: Path, frames: int, johnson_frames: int, sizes: list[str]
+) -> dict:
+    """``{size: {runner: {"ms_per_frame", "cpu_ms_per_frame", "load"}}}``: the generator alone, here."""
+    from johnson import JohnsonNet
+
+    from stylecut.runtime.runner import TorchRunner, create_runner
+    from stylecut.styles.registry import load_style, resolve_style
+    from stylecut.styles.style_file import sha256_of
+
+    entry = resolve_style(style)
+    generator, _ = load_style(entry)
+    cpu = torch.device("cpu")
+    runners = {
+        "openvino": create_runner(
+            generator, cpu, "openvino", cache_key=entry.sha256 or sha256_of(entry.path)
+        )[0],
+        "torch": TorchRunner(generator, cpu),
+        "johnson": TorchRunner(JohnsonNet(), cpu),
+    }
+    table: dict[str, dict] = {}
+    for size in sizes:
+        clip = prepare_clip(source, scratch / f"generator-{size}.mp4", frames, SIZES[size])
+        batch = to_tensor(read_frames(clip))
+        table[size] = {}
+        for name, runner in runners.items():
+            x = batch[:johnson_frames] if name == "johnson" else batch
+            load = os.getloadavg()[0]
+            passes = []
+            for _ in range(1 if name == "johnson" else 2):
+                tick, used = time.perf_counter(), time.process_time()
+                for start in range(0, len(x), 8):  # the pipeline's chunk
+                    runner(x[start : start + 8])
+                passes.append((time.perf_counter() - tick, time.process_time() - used))
+            wall, used = min(passes)
+            table[size][name] = {
+                "ms_per_frame": 1000 * wall / len(x),
+                "cpu_ms_per_frame": 1000 * used / len(x),
+                "load": load,
+            }
+            print(
+                f"  generator {size} {name}: {1000 * wall / len(x):.0f} ms/frame, "
+                f"{1000 * used / len(x):.0f} CPU ms/frame (load {load:.1f})",
+                flush=True,
+            )
+    return table
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def markdown(results: dict) -> str:
+    """The speed table: whole command per variant, CPU seconds per stage, and the generator alone."""
+    lines = [
+        f"{results['cpu']}, {results['cores']} cores; load average {results['load_at_start']:.1f} at the "
+        f"start, {results['load_at_end']:.1f} at the end (2.0 = both cores busy).",
+        "",
+        "| run | frames | frames/s | x Johnson | CPU s/frame | "
+        + " | ".join(f"{s} ms/frame" for s in STAGES)
+        + " | "
+        + " | ".join(f"CPU {s} s/frame" for s in CPU_STAGES)
+        + " | peak RSS MB | load |",
+        "|" + "---|" * (9 + len(STAGES) + len(CPU_STAGES)),
+    ]
+    for size, variants in results["speed"].items():
+        johnson = variants["johnson"]["fps"]
+        for variant, run in variants.items():
+            n = run["frames"]
+            stages = " | ".join(f"{1000 * run['stages'][s] / n:.0f}" for s in STAGES)
+            cpu = " | ".join(f"{run['cpu_stages'][s] / n:.2f}" for s in CPU_STAGES)
+            lines.append(
+                f"| {size} {variant} | {n} | {run['fps']:.2f} | {run['fps'] / johnson:.1f} | "
+                f"{run['cpu'] / n:.2f} | {stages} | {cpu} | {run['max_rss_mb']:.0f} | {run['load']:.1f} |"
+            )
+    lines += ["", "| generator alone | ms/frame | CPU ms/frame | load |", "|---|---|---|---|"]
+    for size, runners in results.get("generator", {}).items():
+        for name, r in runners.items():
+            lines.append(
+                f"| {size} {name} | {r['ms_per_frame']:.0f} | {r['cpu_ms_per_frame']:.0f} | {r['load']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--style", default="starry-night")
+    parser.add_argument("--clip", default="cockatoo", help="part of the clip's file name in media/clips")
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--johnson-frames", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    args = parser.parse_args()
+    sizes = [s for s in args.sizes.split(",") if s]
+    source = find_clip(args.media, args.clip)
+    results: dict = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_at_start": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory(prefix="stylecut-speed-") as scratch:
+        results["generator"] = generator_runs(
+            source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
+        )
+        results["speed"] = speed_runs(
+            source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
+        )
+    results["load_at_end"] = os.getloadavg()[0]
+    print(markdown(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,25 +8,31 @@ from the INPUT frames only, so every variant (the input itself, the
 frame-by-frame output and the temporal output) is scored against the same
 motion and the same mask. The evaluation flow is OpenCV DIS "medium" at the
 clip's full resolution, finer than the pipeline's (DIS "medium" on frames
-shrunk to 512 px); the mask is stylecut's forward-backward and
-motion-boundary test. Long-term pairs (10 frames apart) use direct flow
+shrunk to ``stylecut.flow.scaling.WORKING_SIZE``); the mask is stylecut's
+forward-backward and motion-boundary test. Long-term pairs (10 frames apart) use direct flow
 between the two frames; where it fails the mask drops the pixels, which the
-reported mask coverage shows. Sharpness is the variance of the Laplacian of
-each frame: the temporal output must keep the frame-by-frame output's.
+reported mask coverage shows. Sharpness is ``stylecut.quality.sharpness``
+(the variance of the Laplacian of each frame): the temporal output must keep
+the frame-by-frame output's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from media import to_tensor
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
+from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
+from stylecut.quality import sharpness
 
-EVALUATION_FLOW = "OpenCV DIS, preset medium, at the clip's full resolution (the pipeline: DIS medium at <= 512 px)"
+from media import to_tensor
+
+EVALUATION_FLOW = (
+    "OpenCV DIS, preset medium, at the clip's full resolution "
+    f"(the pipeline: DIS medium at <= {WORKING_SIZE} px)"
+)
 
 
 def evaluation_flow() -> DISFlow:
@@ -35,7 +41,9 @@ def evaluation_flow() -> DISFlow:
 
 
 @torch.inference_mode()
-def warping_errors(variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1) -> dict:
+def warping_errors(
+    variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1
+) -> dict:
     """E_warp per pair ``(t - gap, t)`` for every ``stride``-th t, for each variant, and the mask coverage.
 
     ``variants`` maps a name to ``(T, H, W, 3)`` uint8 frames the size of ``inputs``.
@@ -55,17 +63,14 @@ def warping_errors(variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DI
     return result
 
 
-def laplacian_variance(frames: np.ndarray) -> list[float]:
-    """Per frame, the variance of the 4-neighbour Laplacian over the RGB channels, 8 px borders left out."""
-    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
-    values = []
-    for frame in frames:
-        response = F.conv2d(to_tensor(frame[None]), kernel, groups=3)[..., 8:-8, 8:-8]
-        values.append(response.var().item())
-    return values
+def frame_sharpness(frames: np.ndarray) -> list[float]:
+    """Sharpness of each ``(H, W, 3)`` uint8 frame, converted to float one at a time to keep memory low."""
+    return [sharpness(to_tensor(frame[None]))[0] for frame in frames]
 
 
-def clip_consistency(variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2) -> dict:
+def clip_consistency(
+    variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2
+) -> dict:
     """Short-term (consecutive) and long-term E_warp of each variant, and the sharpness of the outputs.
 
     ``variants`` holds "input", "no-temporal" and any number of other
@@ -75,8 +80,12 @@ def clip_consistency(variants: dict[str, np.ndarray], flow: DISFlow, long_gap: i
     most of their frames, and the flow is the benchmark's main cost.
     """
     inputs = variants["input"]
-    sharp = {name: laplacian_variance(frames) for name, frames in variants.items()}
-    ratios = {name: [a / b for a, b in zip(values, sharp["no-temporal"])] for name, values in sharp.items() if name != "no-temporal"}
+    sharp = {name: frame_sharpness(frames) for name, frames in variants.items()}
+    ratios = {
+        name: [a / b for a, b in zip(values, sharp["no-temporal"])]
+        for name, values in sharp.items()
+        if name != "no-temporal"
+    }
     return {
         "short": warping_errors(variants, inputs, flow, gap=1),
         "long": warping_errors(variants, inputs, flow, gap=long_gap, stride=long_stride),

@@ -1,14 +1,16 @@
 """Flicker reduction, sharpness, cut detection and speed of the temporal fuser on real footage.
 
-There is no trained style yet, so the "stylisation" is a fixed colour
-transform of each frame plus independent per-frame noise blotches of a few
-pixels (a stand-in for a style network's flicker). Flow comes from DIS on the
-input frames. Reported per clip: E_warp (Lai et al.) of the noisy per-frame
-stylisation and of the fused one, their ratio; on the noise-free
-stylisation, the fused/per-frame sharpness ratio (Laplacian variance: smear)
-and the mean deviation from the per-frame stylisation (ghosts from flow
-errors); the mean trust of consecutive frames and of cuts between clips; and
-the wall and CPU time of one fuser step at 360p and 720p. Run:
+The fuser is measured apart from any style: the "stylisation" is a fixed
+colour transform of each frame plus independent per-frame noise blotches of
+a few pixels, a controlled stand-in for a style network's flicker
+(``run_all.py`` measures the fuser on a real style's output). Frames come
+through stylecut's frame reader; flow comes from DIS on the input frames.
+Reported per clip: E_warp (Lai et al.) of the noisy per-frame stylisation and
+of the fused one, their ratio; on the noise-free stylisation, the
+fused/per-frame sharpness ratio (``stylecut.quality.sharpness``: smear) and
+the mean deviation from the per-frame stylisation (ghosts from flow errors);
+the mean trust of consecutive frames and of cuts between clips; and the wall
+and CPU time of one fuser step at 360p and 720p. Run:
 ``python benchmarks/temporal_fuser.py [--media DIR] [--config strength=0.6,scale=4 ...]``.
 """
 
@@ -21,13 +23,16 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask, random_smooth_flow, warp
-from stylecut.models.temporal import TemporalFuser
+from stylecut.quality import sharpness
+from stylecut.temporal.fuser import TemporalFuser
+from stylecut.video.decode import FrameReader
 
 CLIPS = [
     "cotracker_davis_bear_854x480.mp4",
@@ -41,17 +46,11 @@ CLIPS = [
 
 def read_frames(path: Path, count: int, width: int = 640) -> torch.Tensor:
     """The first ``count`` frames, resized to ``width`` px wide, as ``(T, 3, H, W)`` RGB in [0, 1]."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < count:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        height = round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2
-        bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-        frames.append(torch.from_numpy(bgr[..., ::-1].copy()).permute(2, 0, 1).float() / 255.0)
-    capture.release()
-    return torch.stack(frames)
+    reader = FrameReader(path)
+    frames = reader.read(range(min(count, len(reader))))
+    height = round(frames.shape[1] * width / frames.shape[2] / 2) * 2
+    resized = np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames])
+    return torch.from_numpy(resized).permute(0, 3, 1, 2).float() / 255.0
 
 
 def stylise(frames: torch.Tensor) -> torch.Tensor:
@@ -66,26 +65,10 @@ def blotches(shape: torch.Size, cell: int, amplitude: float, seed: int) -> torch
 
 
 def run_fuser(fuser: TemporalFuser, frames, stylised, to_prev, from_prev) -> tuple[torch.Tensor, list[float]]:
+    """The whole clip fused in one chunk, and the mean trust of every frame with history."""
     fuser.reset()
-    outputs, trusts = [], []
-    for t in range(len(frames)):
-        history = t > 0
-        out = fuser.step(
-            frames[t : t + 1],
-            stylised[t : t + 1],
-            to_prev[t - 1 : t] if history else None,
-            from_prev[t - 1 : t] if history else None,
-            frames[t - 1 : t] if history else None,
-        )
-        outputs.append(out)
-        if fuser.last_trust is not None:
-            trusts.append(fuser.last_trust.item())
-    return torch.cat(outputs), trusts
-
-
-def sharpness(x: torch.Tensor) -> float:
-    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
-    return F.conv2d(x, kernel, groups=3)[..., 8:-8, 8:-8].var().item()
+    fused = fuser.fuse_chunk(frames, stylised, to_prev, from_prev, frames[:-1])
+    return fused, [trust.item() for trust in fuser.chunk_trust if trust is not None]
 
 
 def step_time(fuser: TemporalFuser, h: int, w: int, repeats: int = 20) -> tuple[float, float]:
@@ -138,16 +121,20 @@ def main() -> None:
             for i, (name, (frames, to_prev, from_prev, masks)) in enumerate(clips.items()):
                 clean = stylise(frames)
                 fused_clean, trusts = run_fuser(fuser, frames, clean, to_prev, from_prev)
+                sharpness_ratio = statistics.mean(sharpness(fused_clean)) / statistics.mean(sharpness(clean))
                 line = [
                     f"  {name[:28]:28s} E_warp input {warping_error(frames, to_prev, masks):.4f}",
-                    f"sharp {sharpness(fused_clean) / sharpness(clean):.3f}",
+                    f"sharp {sharpness_ratio:.3f}",
                     f"dev {(fused_clean - clean).abs().mean():.4f}",
                     f"trust {min(trusts):.2f}-{max(trusts):.2f}",
                 ]
                 for cell in ratios:
                     noisy = (clean + blotches(clean.shape, cell, 0.06, seed=i)).clamp(0, 1)
                     fused, _ = run_fuser(fuser, frames, noisy, to_prev, from_prev)
-                    raw_e, fused_e = warping_error(noisy, to_prev, masks), warping_error(fused, to_prev, masks)
+                    raw_e, fused_e = (
+                        warping_error(noisy, to_prev, masks),
+                        warping_error(fused, to_prev, masks),
+                    )
                     ratios[cell].append(fused_e / raw_e)
                     line.append(f"{cell}px noise E_warp {raw_e:.4f}->{fused_e:.4f} ({fused_e / raw_e:.2f})")
                 print(", ".join(line))
@@ -166,7 +153,9 @@ def main() -> None:
                 fuser.step(a, a, None, None, None)
                 fuser.step(b, b, zero, zero, a)
                 cut_trusts.append(fuser.last_trust.item())
-            print(f"  cuts between clips: mean trust max {max(cut_trusts):.3f}, mean {statistics.mean(cut_trusts):.3f}")
+            print(
+                f"  cuts between clips: mean trust max {max(cut_trusts):.3f}, mean {statistics.mean(cut_trusts):.3f}"
+            )
             for h, w in [(360, 640), (720, 1280)] if args.timing else []:
                 wall, cpu = step_time(fuser, h, w)
                 print(f"  step {w}x{h}: median {wall:.1f} ms wall, {cpu:.1f} ms CPU")

@@ -42,16 +42,39 @@ def frames(photo: Image.Image):
 def main() -> None:
     photo = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
     seconds = float(FRAMES / FPS)
-    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{WIDTH}x{HEIGHT}", framerate=f"{FPS.numerator}/{FPS.denominator}")
+    video = ffmpeg.input(
+        "pipe:",
+        format="rawvideo",
+        pix_fmt="rgb24",
+        s=f"{WIDTH}x{HEIGHT}",
+        framerate=f"{FPS.numerator}/{FPS.denominator}",
+    )
     # Tagged BT.709, so convert with the BT.709 matrix (swscale's default is BT.601).
     video = video.filter("scale", out_color_matrix="bt709", out_range="tv").filter(
         "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
     )
-    tones = [ffmpeg.input(f"sine=frequency={f}:sample_rate=48000:duration={seconds}", f="lavfi") for f in (220, 277.18, 329.63)]
-    audio = ffmpeg.filter(tones, "amix", inputs=3).filter("volume", 0.6).filter("afade", t="out", st=seconds - 0.5, d=0.5).filter("aformat", channel_layouts="stereo")
+    tones = [
+        ffmpeg.input(f"sine=frequency={f}:sample_rate=48000:duration={seconds}", f="lavfi")
+        for f in (220, 277.18, 329.63)
+    ]
+    audio = (
+        ffmpeg.filter(tones, "amix", inputs=3)
+        .filter("volume", 0.6)
+        .filter("afade", t="out", st=seconds - 0.5, d=0.5)
+        .filter("aformat", channel_layouts="stereo")
+    )
     out = ffmpeg.output(
-        video, audio, str(OUT), vcodec="libx264", pix_fmt="yuv420p", crf=20, preset="slow", acodec="aac", audio_bitrate="128k",
-        movflags="+faststart", shortest=None,
+        video,
+        audio,
+        str(OUT),
+        vcodec="libx264",
+        pix_fmt="yuv420p",
+        crf=20,
+        preset="slow",
+        acodec="aac",
+        audio_bitrate="128k",
+        movflags="+faststart",
+        shortest=None,
     ).overwrite_output()
     process = out.run_async(cmd=ffmpeg_exe(), pipe_stdin=True, quiet=True)
     for frame in frames(photo):

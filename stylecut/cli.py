@@ -1,60 +1,93 @@
-"""The `stylecut` command line: apply, styles, finetune.
+"""The `stylecut` command line: apply, preview, styles, finetune.
 
 Heavy imports (torch, decord) happen inside the commands so `--help` and
-`--version` answer at once. Every command runs through :func:`_run`, which
+`--version` answer at once; option defaults and choice lists are read from
+the modules that own them. Every command runs through :func:`_run`, which
 turns a StylecutError into one sentence on stderr and the error class's exit
-code (see errors.py), and Ctrl-C into exit 130.
+code (see errors.py), and Ctrl-C into exit 130; with ``--json`` the same
+error also goes to stdout as a JSON object, as do the command line's own
+usage errors.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from collections.abc import Callable
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
-from typer import _click as click
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from stylecut import __version__
-from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError, UsageError
+from stylecut.device import DEVICES
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.flow import KINDS
+from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
+from stylecut.pipeline.controls import Controls
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.runtime import RUNTIMES
+from stylecut.training.config import TrainConfig
+from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Offline video style transfer for editors.")
-
-
-class FlowChoice(str, Enum):
-    auto = "auto"
-    raft = "raft"
-    dis = "dis"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+JSON_FLAG = "--json"
+# The usage error (bad, unknown or missing option) of the click that typer runs on: its own copy since 0.2x.
+_ClickUsageError = typer.BadParameter.__base__
 
 
-class CodecChoice(str, Enum):
-    h264 = "h264"
-    h265 = "h265"
-    prores = "prores"
+class _Commands(TyperGroup):
+    """Typer's command group; with ``--json`` a usage error (a bad option) is also a JSON object on stdout."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta["json"] = JSON_FLAG in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _ClickUsageError as exc:
+            if ctx.meta.get("json"):
+                _print_json_error(exc.format_message(), exc.exit_code)
+            raise
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+app = typer.Typer(
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Offline video style transfer for editors.",
+)
+
+FlowChoice = Enum("FlowChoice", {kind: kind for kind in KINDS}, type=str)
+DeviceChoice = Enum("DeviceChoice", {device: device for device in DEVICES}, type=str)
+CodecChoice = Enum("CodecChoice", {codec: codec for codec in CODECS}, type=str)
+
+
+PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
+RuntimeChoice = Enum("RuntimeChoice", {name: name for name in RUNTIMES}, type=str)
+
+
+def _print_json_error(message: str, code: int) -> None:
+    typer.echo(json.dumps({"error": message, "exit_code": code}, indent=2))
+
+
+def _fail(message: str, code: int, json_errors: bool = False) -> typer.Exit:
+    if json_errors:
+        _print_json_error(message, code)
     typer.echo(f"stylecut: {message}", err=True)
     return typer.Exit(code)
 
 
-def _run(command: Callable[[], int | None], interrupted: str) -> None:
-    """Run a command's body; map its errors to one sentence and their exit code."""
+def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool = False) -> None:
+    """Run a command's body; map its errors to one sentence and their exit code (and JSON with ``json_errors``)."""
     try:
         code = command() or 0
     except StylecutError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise _fail(str(exc), exc.exit_code, json_errors) from None
     except KeyboardInterrupt:
-        raise _fail(interrupted, EXIT_INTERRUPTED) from None
+        raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None
     raise typer.Exit(code)
 
 
@@ -66,7 +99,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Turn clips into stylised clips that drop straight into an editing timeline."""
 
@@ -75,97 +110,216 @@ class _ApplyCommand(TyperCommand):
     """`apply`, whose `--ray` may stand alone (a local runtime) or take an address: typer has no
     optional option values, so a bare `--ray` becomes `--ray=local` before parsing."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, _bare_ray_flag(args))
-
-
-def _bare_ray_flag(args: list[str]) -> list[str]:
-    """`--ray` not followed by a Ray address (an input path, another option, nothing) means `--ray=local`."""
-    from stylecut.pipeline.cluster import LOCAL, is_ray_address
-
-    rewritten = list(args)
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == "--ray" and (i + 1 == len(args) or not is_ray_address(args[i + 1])):
-            rewritten[i] = f"--ray={LOCAL}"
-    return rewritten
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        rewritten = list(args)
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "--ray" and (i + 1 == len(args) or not is_ray_address(args[i + 1])):
+                rewritten[i] = f"--ray={LOCAL}"
+        return super().parse_args(ctx, rewritten)
 
 
 @app.command(cls=_ApplyCommand)
 def apply(
-    inputs: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)],
-    style: Annotated[str, typer.Option("--style", "-s", help="An installed style's name (see `stylecut styles`) or a path to a style file.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.")] = None,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch).")] = False,
-    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison).")] = False,
-    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS.")] = FlowChoice.auto,
-    raft_weights: Annotated[Optional[Path], typer.Option("--raft-weights", exists=True, dir_okay=False, help="A local RAFT weights file (torchvision format).")] = None,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice.auto,
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=64, help="Stylise at most at this many pixels on the longer side, then scale back (faster; bigger strokes). Default: the clip's own size.")] = None,
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")] = 18,
-    preset: Annotated[str, typer.Option("--preset", help="x264/x265 speed preset.")] = "medium",
-    codec: Annotated[CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")] = CodecChoice.h264,
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)
+    ],
+    style: Annotated[
+        str,
+        typer.Option(
+            "--style",
+            "-s",
+            help="An installed style's name (see `stylecut styles`) or a path to a style file.",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (one input) or folder. Default: beside each input, as NAME.STYLE.EXT.",
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also take videos in subfolders of input folders.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.",
+        ),
+    ] = False,
+    no_temporal: Annotated[
+        bool,
+        typer.Option(
+            "--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison)."
+        ),
+    ] = not ApplyOptions.temporal,
+    flow: Annotated[
+        FlowChoice,
+        typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS."),
+    ] = FlowChoice(ApplyOptions.flow),
+    raft_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--raft-weights",
+            exists=True,
+            dir_okay=False,
+            help="A local RAFT weights file (torchvision format).",
+        ),
+    ] = ApplyOptions.raft_weights,
+    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(
+        ApplyOptions.device
+    ),
+    runtime: Annotated[
+        RuntimeChoice,
+        typer.Option(
+            "--runtime", help="What runs the generator on a CPU: OpenVINO when installed (auto), or PyTorch."
+        ),
+    ] = RuntimeChoice(ApplyOptions.runtime),
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--max-side",
+            min=64,
+            help=(
+                "Stylise at most at this many pixels on the longer side (after --scale), then scale back"
+                " (faster; bigger strokes). Default: no cap."
+            ),
+        ),
+    ] = ApplyOptions.max_side,
+    strength: Annotated[
+        float,
+        typer.Option(
+            "--strength", help="How much of the style, from 0 (the input unchanged) to 1 (all of it)."
+        ),
+    ] = Controls.strength,
+    keep_colours: Annotated[
+        bool,
+        typer.Option(
+            "--keep-colours",
+            help="Keep the footage's colours and exposure; take only the style's lightness texture.",
+        ),
+    ] = Controls.keep_colours,
+    scale: Annotated[
+        float,
+        typer.Option(
+            "--scale",
+            help=(
+                "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
+                " --max-side then caps the longer side."
+            ),
+        ),
+    ] = Controls.scale,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.",
+            show_default=False,
+        ),
+    ] = ApplyOptions.threads,
+    crf: Annotated[
+        int, typer.Option("--crf", min=0, max=51, help="Quality for H.264/H.265 (lower is better).")
+    ] = EncodeSettings.crf,
+    preset: Annotated[PresetChoice, typer.Option("--preset", help="x264/x265 speed preset.")] = PresetChoice(
+        EncodeSettings.preset
+    ),
+    codec: Annotated[
+        CodecChoice, typer.Option("--codec", help="Output codec: H.264, H.265 or ProRes 422 HQ (.mov).")
+    ] = CodecChoice(EncodeSettings.codec),
+    cfr: Annotated[
+        bool,
+        typer.Option(
+            "--cfr",
+            help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.",
+        ),
+    ] = ApplyOptions.cfr,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    json_report: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
-    ray: Annotated[Optional[str], typer.Option(
-        "--ray", metavar="[ADDRESS]", show_default=False,
-        help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto, "
-        "ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node sees "
-        "at the same path.",
-    )] = None,
-    segment_seconds: Annotated[Optional[float], typer.Option(
-        "--segment-seconds", min=1.0, show_default=False,
-        help="With --ray: split clips longer than 1.5x this into segments of about this length, "
-        "stylised in parallel (default 30).",
-    )] = None,
-    workers: Annotated[Optional[int], typer.Option(
-        "--workers", min=1, show_default=False,
-        help="With --ray: how many clips or segments are stylised at once. "
-        "Default: one per CPU of the cluster (one per GPU where it has GPUs).",
-    )] = None,
+    json_report: Annotated[
+        bool,
+        typer.Option(
+            JSON_FLAG,
+            help="Print a machine-readable report on stdout (an error object if the command fails).",
+        ),
+    ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            show_default=False,
+            help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto,"
+            " ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node"
+            " sees at the same path.",
+        ),
+    ] = None,
+    segment_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--segment-seconds",
+            min=1.0,
+            show_default=False,
+            help="With --ray: split clips longer than 1.5x this into segments of about this length,"
+            f" stylised in parallel (default {DEFAULT_SEGMENT_SECONDS:g}).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            show_default=False,
+            help="With --ray: how many clips or segments are stylised at once. Default: one per CPU of the"
+            " cluster (or per GPU where it has GPUs).",
+        ),
+    ] = None,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
     def command() -> int:
-        from stylecut.commands.apply import run_apply
-        from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, ClusterOptions, is_ray_address
-        from stylecut.pipeline.stylise import ApplyOptions
-        from stylecut.video.encode import EncodeSettings
+        from stylecut.commands.apply import ApplyRequest, run_apply
 
-        cluster = None
-        if ray is None and (segment_seconds is not None or workers is not None):
-            raise UsageError("--segment-seconds and --workers only apply with --ray.")
-        if ray is not None:
-            if not is_ray_address(ray):
-                raise UsageError(
-                    f"--ray {ray} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "
-                    "or --ray alone for a local runtime."
-                )
-            cluster = ClusterOptions(ray, workers, segment_seconds or DEFAULT_SEGMENT_SECONDS)
-
-        options = ApplyOptions(
+        request = ApplyRequest(
+            inputs=inputs,
+            style=style,
+            output=output,
+            recursive=recursive,
+            overwrite=overwrite,
             temporal=not no_temporal,
             flow=flow.value,
             raft_weights=raft_weights,
             device=device.value,
+            runtime=runtime.value,
             max_side=max_side,
-            encode=EncodeSettings(codec=codec.value, crf=crf, preset=preset),
+            threads=threads,
+            strength=strength,
+            keep_colours=keep_colours,
+            scale=scale,
+            cfr=cfr,
+            crf=crf,
+            preset=preset.value,
+            codec=codec.value,
+            quiet=quiet,
+            json_report=json_report,
+            ray=ray,
+            segment_seconds=segment_seconds,
+            workers=workers,
         )
-        return run_apply(
-            inputs, style, output, options, recursive=recursive, overwrite=overwrite, quiet=quiet,
-            json_report=json_report, cluster=cluster,
-        )
+        return run_apply(request)
 
-    _run(command, "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch.")
+    interrupted = "Interrupted: finished outputs are kept, no partial file is left, and the same command resumes the batch."
+    _run(command, interrupted, json_errors=json_report)
 
 
 @app.command()
 def styles(
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    json_out: Annotated[bool, typer.Option(JSON_FLAG, help="Print a JSON list.")] = False,
 ) -> None:
-    """List installed styles: bundled ones and your own."""
+    """List installed styles: bundled ones and your own (a damaged file is listed with why)."""
     from stylecut.styles.registry import list_styles, user_dir
 
     entries = list_styles()
@@ -173,31 +327,167 @@ def styles(
         typer.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
         return
     if not entries:
-        typer.echo(f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}.")
+        typer.echo(
+            f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}."
+        )
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("name", "origin", "description", "trained on")
     for entry in entries:
-        table.add_row(entry.name, entry.origin, entry.description, entry.style_image)
+        # Text, not markup: names and descriptions come from files and may hold brackets.
+        if entry.problem is None:
+            table.add_row(Text(entry.name), entry.origin, Text(entry.description), Text(entry.style_image))
+        else:
+            name = Text(f"{entry.name} (damaged)", style="red")
+            table.add_row(name, entry.origin, Text(entry.problem, style="red"), "")
     Console().print(table)
 
 
 @app.command()
+def preview(
+    clip: Annotated[Path, typer.Argument(help="The clip to preview.", show_default=False)],
+    styles: Annotated[
+        str | None,
+        typer.Option(
+            "--styles",
+            show_default=False,
+            help=(
+                "Styles to show, separated by commas (names or style files). Default: every installed style."
+            ),
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            show_default=False,
+            help=("The sheet (.png or .jpg). Default: beside the clip, as NAME.preview.png."),
+        ),
+    ] = None,
+    frames: Annotated[
+        int, typer.Option("--frames", min=1, max=12, help="Frames spread across the clip.")
+    ] = 3,
+    height: Annotated[
+        int,
+        typer.Option("--height", min=64, max=2160, help="Row height in pixels: the size the styles run at."),
+    ] = 360,
+    strength: Annotated[
+        float, typer.Option("--strength", help="As for apply: how much of the style, 0 to 1.")
+    ] = 1.0,
+    keep_colours: Annotated[
+        bool, typer.Option("--keep-colours", help="As for apply: keep the clip's colours.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", help="Where the networks run.")
+    ] = DeviceChoice.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
+) -> None:
+    """A contact sheet of a few frames of a clip in every style (or the listed ones), to choose a look."""
+
+    def command() -> None:
+        from stylecut.commands.preview import PreviewRequest, run_preview
+
+        names = None if styles is None else [name.strip() for name in styles.split(",") if name.strip()]
+        request = PreviewRequest(
+            clip=clip,
+            styles=names,
+            output=output,
+            frames=frames,
+            height=height,
+            controls=Controls(strength=strength, keep_colours=keep_colours),
+            device=device.value,
+            overwrite=overwrite,
+        )
+        note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
+        typer.echo(run_preview(request, note))
+
+    _run(command, "Interrupted; no sheet was written.")
+
+
+@app.command()
 def finetune(
-    style_video: Annotated[Path, typer.Option("--style-video", help="A short clip with the look you want; frames sampled across it are the style targets.", show_default=False)],
-    name: Annotated[str, typer.Option("--name", help="The new style's name (lower-case, dashes), as `apply --style` will know it.", show_default=False)],
-    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="More style targets: stills with the same look (repeatable).", show_default=False)] = None,
-    base: Annotated[Optional[str], typer.Option("--base", help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.", show_default=False)] = None,
-    content: Annotated[Optional[list[Path]], typer.Option("--content", help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.", show_default=False)] = None,
-    steps: Annotated[int, typer.Option("--steps", min=1, max=100_000, help="Training steps (about 1-2 s each on a 2-core CPU).")] = 300,
-    size: Annotated[int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")] = 192,
-    preview_every: Annotated[Optional[int], typer.Option("--preview-every", min=1, help="Also write a preview into the run folder every K steps.", show_default=False)] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace your existing style of this name (and discard an unfinished run).")] = False,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where training runs.")] = DeviceChoice.auto,
-    train_config: Annotated[Optional[str], typer.Option("--train-config", hidden=True, help="JSON object of TrainConfig fields to override (tests, experiments).")] = None,
+    style_video: Annotated[
+        Path,
+        typer.Option(
+            "--style-video",
+            help="A short clip with the look you want; frames sampled across it are the style targets.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name",
+            help="The new style's name (lower-case, dashes), as `apply --style` will know it.",
+            show_default=False,
+        ),
+    ],
+    style_image: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--style-image",
+            help="More style targets: stills with the same look (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.",
+            show_default=False,
+        ),
+    ] = None,
+    content: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--content",
+            help="Your own clips, photos or folders to learn on (repeatable); best when they resemble the footage you will stylise. Default: a small built-in set.",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[
+        int,
+        typer.Option("--steps", min=1, max=100_000, help="Training steps (1-2 s each on a 2-core CPU)."),
+    ] = TrainConfig.steps,
+    size: Annotated[
+        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
+    ] = TrainConfig.crop,
+    preview_every: Annotated[
+        int | None,
+        typer.Option(
+            "--preview-every",
+            min=1,
+            help="Also write a preview into the run folder every K steps.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint."),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace your existing style of this name (and discard an unfinished run)."
+        ),
+    ] = False,
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", help="Where training runs.")
+    ] = DeviceChoice.auto,
+    train_config: Annotated[
+        str | None,
+        typer.Option(
+            "--train-config",
+            hidden=True,
+            help="JSON object of TrainConfig fields to override (tests, experiments).",
+        ),
+    ] = None,
 ) -> None:
     """Make your own style from a short clip with the look you want (and optional stills)."""
     try:
@@ -211,9 +501,18 @@ def finetune(
         from stylecut.commands.finetune import FinetuneRequest, run_finetune
 
         request = FinetuneRequest(
-            style_video=style_video, name=name, style_images=style_image or [], base=base, content=content or [],
-            steps=steps, size=size, preview_every=preview_every, resume=resume, overwrite=overwrite,
-            device=device.value, overrides=overrides,
+            style_video=style_video,
+            name=name,
+            style_images=style_image or [],
+            base=base,
+            content=content or [],
+            steps=steps,
+            size=size,
+            preview_every=preview_every,
+            resume=resume,
+            overwrite=overwrite,
+            device=device.value,
+            overrides=overrides,
         )
         run_finetune(request)
 

@@ -1,7 +1,10 @@
-"""Where the networks run: one choice shared by `apply` and `finetune`."""
+"""Where the networks run (one choice shared by `apply` and `finetune`), and on how many CPU threads."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from stylecut.errors import UsageError
@@ -21,5 +24,30 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto.")
+        raise UsageError(
+            "--device cuda was requested but PyTorch sees no CUDA GPU here; use --device cpu or auto."
+        )
     return torch.device(name)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, which containers and taskset narrow)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def thread_limit(count: int) -> Iterator[None]:
+    """Run torch's and OpenCV's CPU kernels on ``count`` threads; the previous counts come back afterwards."""
+    import cv2
+    import torch
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(count)
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])

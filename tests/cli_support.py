@@ -28,7 +28,11 @@ STYLECUT = Path(sys.executable).with_name("stylecut")
 def make_style(path: Path, name: str) -> Path:
     torch.manual_seed(0)
     generator = Generator(GeneratorConfig(widths=(8, 16, 16), residual_blocks=1))
-    save_style(path, generator, {"name": name, "style_image": f"{name}.png", "description": "random weights for tests"})
+    save_style(
+        path,
+        generator,
+        {"name": name, "style_image": f"{name}.png", "description": "random weights for tests"},
+    )
     return path
 
 
@@ -44,7 +48,9 @@ def cli_command(*args: object) -> list[str]:
 def run_stylecut(*args: object, home: Path) -> subprocess.CompletedProcess[str]:
     """`stylecut ARGS` as a subprocess with STYLECUT_HOME set to ``home``."""
     env = {**os.environ, "STYLECUT_HOME": str(home)}
-    return subprocess.run(cli_command(*args), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        cli_command(*args), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+    )
 
 
 def sha256(path: Path) -> str:

@@ -2,18 +2,14 @@
 
 A periodic random texture with a natural-image (1/f) spectrum can be
 translated by any subpixel amount exactly with a phase shift, so a moving
-sequence has ground-truth flow and no interpolation blur of its own. Test
-modules import ``single_thread`` (an autouse fixture) as well.
+sequence has ground-truth flow and no interpolation blur of its own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
-import pytest
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -40,21 +36,3 @@ def shift(img: Tensor, dx: float, dy: float) -> Tensor:
 def constant_flow(n: int, h: int, w: int, dx: float, dy: float) -> Tensor:
     """``(N, 2, H, W)`` flow of a global translation."""
     return torch.tensor([dx, dy], dtype=torch.float32).view(1, 2, 1, 1).expand(n, 2, h, w).clone()
-
-
-def laplacian_variance(images: Tensor, margin: int = 8) -> float:
-    """Sharpness: variance of the 4-neighbour Laplacian away from the borders."""
-    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
-    channels = images.shape[1]
-    lap = F.conv2d(images, kernel.repeat(channels, 1, 1, 1), groups=channels)
-    return lap[..., margin:-margin, margin:-margin].var().item()
-
-
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Run on one thread: these tensors are tiny, and on a busy CPU torch's
-    thread barriers made the suite 3x (some tests 20x) slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

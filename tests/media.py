@@ -1,9 +1,16 @@
 """Tiny synthetic clips for tests, made with ffmpeg's lavfi sources in a few milliseconds.
 
 ``make_clip`` writes a testsrc2 clip (optionally with a sine tone, a display
-rotation, colour tags or a timecode) and returns its path; ``decode_reference``
-decodes a clip with the ffmpeg CLI (autorotated, rgb24) as ground truth for
-the decord path; ``audio_md5`` hashes the audio packets without decoding them.
+rotation, a pixel aspect ratio, colour tags or a timecode) and returns its path;
+``decode_reference`` decodes a clip with the ffmpeg CLI (autorotated, rgb24) as
+ground truth for the decord path; ``audio_md5`` hashes the audio packets
+without decoding them.
+
+These helpers always run the bundled ffmpeg, whatever is on PATH: no option
+writes a display rotation with every supported ffmpeg (5.1 lacks
+``-display_rotation`` and cannot tag Matroska; the bundled build ignores the old
+``rotate`` tag), so test media and ground truth come from one known build,
+while stylecut itself runs the ffmpeg it chose (system or bundled).
 """
 
 from __future__ import annotations
@@ -12,15 +19,15 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 
-from stylecut.video.ffmpeg_tools import ffmpeg_exe
-
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 _CODEC = {"mp4": "aac", "mov": "aac", "mkv": "libopus", "avi": "libmp3lame"}
 
 
 def run_ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", *args], check=True)
+    subprocess.run([FFMPEG, "-v", "error", "-nostdin", "-y", *args], check=True)
 
 
 def make_clip(
@@ -30,15 +37,18 @@ def make_clip(
     size: str = "64x48",
     fps: str = "25",
     frames: int = 10,
-    audio: bool = False,
+    audio: bool | str = False,
     rotation: int = 0,
+    sar: str | None = None,
     container: str = "mp4",
     colour: tuple[str, str] | None = None,
     timecode: str | None = None,
 ) -> Path:
     """Write a clip; ``rotation`` is the clockwise turn a player must apply to show it upright.
 
-    ``colour`` is (color_range, matrix/primaries/transfer name), e.g. ("tv", "bt709").
+    ``audio`` is True (the container's usual codec) or an audio encoder's name;
+    ``sar`` is the pixel aspect ratio, e.g. "16/11". ``colour`` is
+    (color_range, matrix/primaries/transfer name), e.g. ("tv", "bt709").
     Odd sizes are encoded 4:4:4 because 4:2:0 cannot hold them.
     """
     width, height = (int(v) for v in size.split("x"))
@@ -50,6 +60,7 @@ def make_clip(
         # Frame properties, not -color_* options, are what ffmpeg 7+ encoders write.
         colour_range, tag = colour
         source += f",setparams=range={colour_range}:colorspace={tag}:color_primaries={tag}:color_trc={tag}"
+    source += f",setsar={sar or 1}"  # scale to an odd size would otherwise tag the pixels non-square
     args = ["-f", "lavfi", "-i", source]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
@@ -57,7 +68,7 @@ def make_clip(
     args += ["-frames:v", str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-g", "5"]
     args += ["-pix_fmt", "yuv444p" if odd else "yuv420p"]
     if audio:
-        args += ["-c:a", _CODEC[container]]
+        args += ["-c:a", audio if isinstance(audio, str) else _CODEC[container]]
     if timecode:
         args += ["-timecode", timecode]
     path = folder / f"{name}.{container}"
@@ -65,31 +76,85 @@ def make_clip(
         plain = folder / f".{name}.unrotated.{container}"
         run_ffmpeg(*args, str(plain))
         # -display_rotation is counter-clockwise; the clip then needs `rotation` clockwise.
-        run_ffmpeg("-display_rotation", str(-rotation), "-i", str(plain), "-map", "0", "-c", "copy", str(path))
+        run_ffmpeg(
+            "-display_rotation", str(-rotation), "-i", str(plain), "-map", "0", "-c", "copy", str(path)
+        )
         plain.unlink()
     else:
         run_ffmpeg(*args, str(path))
     return path
 
 
+def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
+    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
+    sources = [
+        f"testsrc2=size={size}:rate=25",
+        f"mandelbrot=size={size}:rate=25",
+        f"testsrc2=size={size}:rate=25,negate,hflip",
+    ]
+    shots = "".join(
+        f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths)
+    )
+    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
+    )
+    return path
+
+
 def decode_reference(path: Path) -> np.ndarray:
     """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
     probe_size = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe",
-         "-vcodec", "ppm", "-"],
-        capture_output=True, check=True,
+        [FFMPEG, "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe", "-vcodec", "ppm", "-"],
+        capture_output=True,
+        check=True,
     ).stdout
     width, height = (int(v) for v in probe_size.split(b"\n")[1].split())
     raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
-         "-pix_fmt", "rgb24", "-f", "rawvideo", "-"],
-        capture_output=True, check=True,
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 
 def audio_md5(path: Path) -> str:
     return subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
-        capture_output=True, text=True, check=True,
+        [FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()

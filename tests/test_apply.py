@@ -9,19 +9,22 @@ bit-identical, input untouched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from fractions import Fraction
+import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
-import media
-from cli_support import assert_same_timing, make_style, run_cli, sha256
-from stylecut.pipeline.retime import frame_repeats, standard_rate
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import list_streams, probe
+
+import media
+from cli_support import assert_same_timing, cli_command, make_style, run_cli, sha256
 
 FAST = ("--preset", "ultrafast")
 
@@ -46,7 +49,9 @@ def test_apply_keeps_the_editors_contract(make_clip, tiny_style, stylecut_home, 
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["style"] == "tiny"
-    assert [(job["status"], job["output"], job["frames"]) for job in report["jobs"]] == [("done", str(target), 10)]
+    assert [(job["status"], job["output"], job["frames"]) for job in report["jobs"]] == [
+        ("done", str(target), 10)
+    ]
     info = probe(source)
     out = assert_same_timing(info, target)
     assert (out.color_range, out.color_space) == (info.color_range, info.color_space)
@@ -88,7 +93,10 @@ def test_folder_to_output_folder_recursive_and_overwrite(make_clip, tiny_style, 
 
     deep = run_cli("apply", shoot, "--style", tiny_style, "-o", out, "--recursive", "--json", *FAST)
     assert deep.exit_code == 0, deep.stderr
-    jobs = {Path(job["output"]).relative_to(out).as_posix(): job["status"] for job in json.loads(deep.stdout)["jobs"]}
+    jobs = {
+        Path(job["output"]).relative_to(out).as_posix(): job["status"]
+        for job in json.loads(deep.stdout)["jobs"]
+    }
     assert jobs == {"day2/close.tiny.mkv": "done", "wide.tiny.mp4": "skipped"}
 
     stamp = (out / "wide.tiny.mp4").stat().st_mtime_ns
@@ -98,8 +106,12 @@ def test_folder_to_output_folder_recursive_and_overwrite(make_clip, tiny_style, 
     assert probe(out / "wide.tiny.mp4").frame_count == 4
 
 
-@pytest.mark.parametrize(("codec", "suffix", "expected"), [("h265", ".mp4", "hevc"), ("prores", ".mov", "prores")])
-def test_codec_option_picks_codec_and_container(make_clip, tiny_style, stylecut_home, tmp_path, codec, suffix, expected):
+@pytest.mark.parametrize(
+    ("codec", "suffix", "expected"), [("h265", ".mp4", "hevc"), ("prores", ".mov", "prores")]
+)
+def test_codec_option_picks_codec_and_container(
+    make_clip, tiny_style, stylecut_home, tmp_path, codec, suffix, expected
+):
     source = tmp_path / "clip.mp4"
     shutil.copy(make_clip(frames=4, audio=True), source)
 
@@ -121,7 +133,11 @@ def test_styles_json_lists_user_styles(tiny_style, stylecut_home):
     entries = json.loads(result.stdout)
     assert all({"name", "path", "style_image"} <= entry.keys() for entry in entries)
     ink = next(entry for entry in entries if entry["name"] == "ink")
-    assert (ink["path"], ink["style_image"], ink["origin"]) == (str(stylecut_home / "styles" / "ink.safetensors"), "ink.png", "user")
+    assert (ink["path"], ink["style_image"], ink["origin"]) == (
+        str(stylecut_home / "styles" / "ink.safetensors"),
+        "ink.png",
+        "user",
+    )
 
 
 def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path):
@@ -135,57 +151,118 @@ def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path)
     assert probe(tmp_path / "clip.ink.mp4").frame_count == 3
 
 
-# --- variable frame rate ------------------------------------------------------------------
+def test_the_temporal_stage_is_injected(make_clip, tmp_path):
+    """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out
+    every frame but the first, called chunk by chunk with one flow pair per frame with a predecessor."""
+    calls = []
+
+    class Blackout:
+        def reset(self) -> None:
+            calls.append("reset")
+
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            calls.append((len(frames), len(to_prev), len(previous)))
+            out = stylised.clone()
+            out[len(frames) - len(previous) :] = 0
+            return out
+
+    class StillFlow:
+        name = "still"
+
+        def __call__(self, a, b):
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=10)
+    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Blackout())
+    result = styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert result.flow == "still"
+    assert calls == ["reset", (4, 3, 3), (4, 4, 4), (2, 2, 2)]
+    frames = media.decode_reference(tmp_path / "out.mp4")
+    assert frames[0].mean() > 50 and frames[1:].max() <= 20  # black, give or take the codec
 
 
-def make_vfr_clip(path: Path) -> Path:
-    """One second at 10 fps, then one at 30 fps, with sound; every frame is a ramp shifted from the last,
-    so each frame is far from all others (the two seconds slope differently)."""
-    segment = "nullsrc=size=64x48:rate={rate}:duration=1,geq=lum='mod({slope}+N*{shift},256)':cb=128:cr=128,settb=1/30"
-    first = segment.format(rate=10, slope="2*X+Y", shift=40)
-    second = segment.format(rate=30, slope="X+3*Y+128", shift=7)
-    media.run_ffmpeg(
-        "-f", "lavfi", "-i", f"{first}[a];{second}[b];[a][b]concat=n=2:v=1:a=0",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", str(path),
-    )
-    return path
+# --- frames the network and the flow cannot take as they are -------------------------------
 
 
-def test_retiming_plan_maps_each_output_frame_to_the_input_frame_on_screen():
-    times = [Fraction(i, 10) for i in range(10)] + [1 + Fraction(i, 30) for i in range(30)]
-    assert standard_rate(times) == 30
-    assert frame_repeats(times, 2.0, Fraction(30)) == [3] * 10 + [1] * 30
-    # Jittered timestamps of a nominal 30000/1001 phone clip: one to one, nothing dropped.
-    jittered = [Fraction(1001 * i + (7 if i % 3 else 0), 30000) for i in range(30)]
-    assert standard_rate(jittered) == Fraction(30000, 1001)
-    assert frame_repeats(jittered, 30 * 1001 / 30000, Fraction(30000, 1001)) == [1] * 30
-
-
-def test_variable_frame_rate_is_converted_in_sync_and_said(tiny_style, stylecut_home, tmp_path):
-    source = make_vfr_clip(tmp_path / "phone.mp4")
-    assert probe(source).is_vfr
+@pytest.mark.parametrize(
+    ("size", "flags"), [("2x2", ()), ("64x1000", ("--max-side", "128"))], ids=["2x2", "64x1000-max-side-128"]
+)
+def test_tiny_and_extreme_aspect_frames_are_stylised(
+    make_clip, tiny_style, stylecut_home, tmp_path, size, flags
+):
+    source = make_clip(size=size, frames=4)
     target = tmp_path / "out.mp4"
 
-    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *FAST)
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, *FAST, *flags)
 
     assert result.exit_code == 0, result.stderr
-    notice = json.loads(result.stdout)["jobs"][0]["notice"]
-    assert "variable frame rate" in notice and "30 fps" in notice and notice in result.stderr
-    out = probe(target)
-    assert (out.frame_count, out.fps, out.is_vfr) == (60, 30, False)
-    assert out.duration == pytest.approx(2.0, abs=1 / 30)
-    assert media.audio_md5(target) == media.audio_md5(source)
+    assert_same_timing(probe(source), target)
+    inputs, outputs = media.decode_reference(source), media.decode_reference(target)
+    assert np.abs(inputs.astype(np.int16) - outputs).mean() > 5  # stylised, not passed through
 
 
-def test_variable_frame_rate_output_shows_each_input_frame_at_its_time(tmp_path):
-    """With an identity network, output frame k must be the input frame on screen at k/30 s."""
-    source = make_vfr_clip(tmp_path / "phone.mp4")
+# --- file names and runs that share an output ---------------------------------------------
+
+
+def test_a_240_character_input_name_is_stylised_beside_it(make_clip, tiny_style, stylecut_home, tmp_path):
+    source = shutil.copy(make_clip(frames=3), tmp_path / f"{'n' * 236}.mp4")
+
+    result = run_cli("apply", source, "--style", tiny_style, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert probe(tmp_path / f"{'n' * 236}.tiny.mp4").frame_count == 3
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_two_runs_writing_the_same_output_at_once_both_succeed(make_clip, tiny_style, tmp_path):
+    source = make_clip(size="128x96", frames=100, audio=True)
     target = tmp_path / "out.mp4"
-    ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False)).run(probe(source), target)
+    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+    command = cli_command("apply", source, "--style", tiny_style, "-o", target, "--overwrite", "-q", *FAST)
+    pipes = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    runs = [subprocess.Popen(command, **pipes) for _ in range(2)]
 
-    inputs = media.decode_reference(source).astype(np.float32)
-    outputs = media.decode_reference(target).astype(np.float32)
-    nearest = [int(np.argmin(((inputs - frame) ** 2).mean(axis=(1, 2, 3)))) for frame in outputs]
-    assert nearest == [k // 3 for k in range(30)] + list(range(10, 40))
+    outcomes = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert_same_timing(probe(source), target)
+    assert media.audio_md5(target) == media.audio_md5(source)
+    assert not list(tmp_path.glob(".*"))  # neither run left a temp file
+
+
+# --- threads and the per-stage report ------------------------------------------------------
+
+
+def test_threads_option_limits_torch_and_opencv_while_it_runs(
+    make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
+    seen = []
+    run = ClipStyliser.run
+
+    def recording_run(self, *args, **kwargs):
+        seen.append((torch.get_num_threads(), cv2.getNumThreads()))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClipStyliser, "run", recording_run)
+    before = (torch.get_num_threads(), cv2.getNumThreads())
+
+    clip = make_clip(frames=3)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--threads", 1, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    assert seen == [(1, 1)]
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == before  # the caller's setting is restored
+
+
+def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tmp_path):
+    clip = make_clip(frames=10)
+    result = run_cli("apply", clip, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--json", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    job = json.loads(result.stdout)["jobs"][0]
+    stages = job["stages"]
+    assert set(stages) == {"probe", "decode", "flow", "generator", "temporal", "encode", "remux"}
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert stages["generator"] > 0 and stages["flow"] > 0 and stages["temporal"] > 0
+    assert sum(seconds for stage, seconds in stages.items() if stage != "probe") <= job["seconds"] + 0.01

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-import media
-from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
 from stylecut.styles import registry
 from stylecut.video.probe import probe
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
 
 FAST = ("--preset", "ultrafast")
 
@@ -46,7 +47,10 @@ def bad_inputs(make_clip, folder: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("problem", ["does not exist", "holds no video", "ffmpeg cannot open it", "corrupt or truncated", "no video stream"])
+@pytest.mark.parametrize(
+    "problem",
+    ["does not exist", "holds no video", "ffmpeg cannot open it", "corrupt or truncated", "no video stream"],
+)
 def test_bad_input_is_one_sentence_and_exit_1(make_clip, tiny_style, stylecut_home, tmp_path, problem):
     path = bad_inputs(make_clip, tmp_path / "in")[problem]
 
@@ -60,10 +64,24 @@ def test_bad_input_is_one_sentence_and_exit_1(make_clip, tiny_style, stylecut_ho
 
 def test_batch_with_bad_files_processes_the_others_and_exits_1(make_clip, tiny_style, tmp_path):
     bad = bad_inputs(make_clip, tmp_path / "in")
-    good = [shutil.copy(make_clip(frames=3, audio=True), tmp_path / "in" / name) for name in ("a.mp4", "b.mp4")]
+    good = [
+        shutil.copy(make_clip(frames=3, audio=True), tmp_path / "in" / name) for name in ("a.mp4", "b.mp4")
+    ]
     out = tmp_path / "out"
 
-    proc = run_stylecut("apply", good[0], *bad.values(), good[1], "--style", tiny_style, "-o", out, "--json", *FAST, home=tmp_path / "home")
+    proc = run_stylecut(
+        "apply",
+        good[0],
+        *bad.values(),
+        good[1],
+        "--style",
+        tiny_style,
+        "-o",
+        out,
+        "--json",
+        *FAST,
+        home=tmp_path / "home",
+    )
 
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -115,7 +133,12 @@ def test_unwritable_output_folder(make_clip, tiny_style, stylecut_home, tmp_path
 def test_read_only_output_folder(make_clip, tiny_style, stylecut_home, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
     if not mounted:
         folder.chmod(0o555)  # enough when not running as root
     try:
@@ -154,36 +177,132 @@ def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, tmp_path, arg
     assert not list(tmp_path.iterdir())
 
 
-def test_two_inputs_for_one_output_do_not_overwrite_each_other(make_clip, tiny_style, stylecut_home, tmp_path):
+def test_two_inputs_for_one_output_do_not_overwrite_each_other(
+    make_clip, tiny_style, stylecut_home, tmp_path
+):
     for folder in ("cam_a", "cam_b"):
         (tmp_path / folder).mkdir()
         shutil.copy(make_clip(frames=3), tmp_path / folder / "take1.mp4")
 
-    result = run_cli("apply", tmp_path / "cam_a", tmp_path / "cam_b", "--style", tiny_style, "-o", tmp_path / "out", *FAST)
+    result = run_cli(
+        "apply", tmp_path / "cam_a", tmp_path / "cam_b", "--style", tiny_style, "-o", tmp_path / "out", *FAST
+    )
 
     assert result.exit_code == 1
     assert_one_sentence(result.stderr, "cam_b", "take1.tiny.mp4", "the output of")
     assert probe(tmp_path / "out" / "take1.tiny.mp4").frame_count == 3
 
 
-def test_ctrl_c_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_path):
-    source = make_clip(size="160x120", frames=150, audio=True)
-    target = tmp_path / "out.mp4"
-    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+def interrupt_apply(source: Path, target: Path, home: Path, *flags: str) -> tuple[int, str, str]:
+    """Start `stylecut apply` and press Ctrl-C once the encoder runs; its exit code, stdout and stderr."""
+    env = {**os.environ, "STYLECUT_HOME": str(home)}
     # A session of its own, signalled as a whole, like a terminal's Ctrl-C (ffmpeg children included).
     proc = subprocess.Popen(
-        cli_command("apply", source, "--style", tiny_style, "-o", target, *FAST),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        cli_command("apply", source, *flags, "-o", target, *FAST),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
     )
     try:
         for line in proc.stderr:
             if "frames" in line:  # the first chunk is written: the encoder is running
                 break
         os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
+    return proc.returncode, stdout, stderr
 
-    assert proc.returncode == 130, stderr
+
+def test_ctrl_c_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_path):
+    source = make_clip(size="160x120", frames=150, audio=True)
+    target = tmp_path / "out.mp4"
+
+    code, _, stderr = interrupt_apply(source, target, tmp_path / "home", "--style", str(tiny_style))
+
+    assert code == 130, stderr
     assert_one_sentence(stderr, "Interrupted", "no partial file")
-    assert list(tmp_path.iterdir()) == []  # neither the output nor a temp file
+    # Neither the output nor a temp file (the home holds the generator's runtime cache).
+    assert [path for path in tmp_path.iterdir() if path.name != "home"] == []
+
+
+def test_ctrl_c_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path):
+    source = make_clip(size="160x120", frames=150, audio=True)
+
+    target, home = tmp_path / "out.mp4", tmp_path / "home"
+    code, stdout, stderr = interrupt_apply(source, target, home, "--style", str(tiny_style), "--json")
+
+    assert code == 130, stderr
+    report = json.loads(stdout)
+    assert report["exit_code"] == 130 and report["error"].startswith("Interrupted")
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--style", "van-gogh"), "van-gogh"),
+        (("--crf", "99"), "--crf"),
+        (("-o", "{tmp}/one.mp4", "{clip}"), "output folder"),
+    ],
+    ids=["unknown-style", "option-out-of-range", "file-for-two-inputs"],
+)
+def test_json_reports_usage_errors_on_stdout(make_clip, tiny_style, stylecut_home, tmp_path, args, problem):
+    clip = make_clip()
+    args = [arg.format(tmp=tmp_path, clip=clip) for arg in args]
+    if "--style" not in args:
+        args += ["--style", str(tiny_style)]
+
+    result = run_cli("apply", clip, *args, "--json")
+
+    assert result.exit_code == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 2 and problem in report["error"]
+
+
+def test_an_input_is_never_the_output_of_another(make_clip, tiny_style, stylecut_home, tmp_path):
+    clip = shutil.copy(make_clip(frames=3), tmp_path / "a.mp4")
+    earlier = shutil.copy(make_clip(frames=4, audio=True), tmp_path / "a.tiny.mp4")
+    before = sha256(earlier)
+
+    forced = run_cli("apply", clip, earlier, "--style", tiny_style, "--overwrite", "--json", *FAST)
+
+    assert forced.exit_code == 1, forced.stderr
+    assert sha256(earlier) == before
+    jobs = {Path(job["input"]).name: job["status"] for job in json.loads(forced.stdout)["jobs"]}
+    assert jobs == {"a.mp4": "failed", "a.tiny.mp4": "done"}
+    assert_one_sentence(forced.stderr, "a.mp4", "a.tiny.mp4", "also an input")
+    assert probe(tmp_path / "a.tiny.tiny.mp4").frame_count == 4
+
+    again = run_cli("apply", clip, earlier, "--style", tiny_style, "--json", *FAST)
+
+    assert again.exit_code == 0, again.stderr
+    jobs = {Path(job["input"]).name: job["status"] for job in json.loads(again.stdout)["jobs"]}
+    assert jobs == {"a.mp4": "skipped", "a.tiny.mp4": "skipped"}
+    assert sha256(earlier) == before
+
+
+@pytest.mark.parametrize("output", ["{long}.mp4", "{long}/"], ids=["file", "folder"])
+def test_an_output_name_too_long_for_its_file_system_is_one_sentence(
+    make_clip, tiny_style, stylecut_home, tmp_path, output
+):
+    output = str(tmp_path / output.format(long="x" * 300))
+
+    result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", output)
+
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, "too long")
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_input_whose_output_name_is_too_long_fails_alone(make_clip, tiny_style, stylecut_home, tmp_path):
+    long = shutil.copy(make_clip(frames=3), tmp_path / f"{'n' * 247}.mp4")  # + ".tiny" is over 255 bytes
+    short = shutil.copy(make_clip(frames=3), tmp_path / "b.mp4")
+
+    result = run_cli("apply", long, short, "--style", tiny_style, "--json", *FAST)
+
+    assert result.exit_code == 1, result.stderr
+    assert [job["status"] for job in json.loads(result.stdout)["jobs"]] == ["failed", "done"]
+    assert_one_sentence(result.stderr, "too long")

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import media
-from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
-from test_segments import make_shots
 from stylecut.errors import UsageError
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import VideoInfo, probe
+
+import media
+from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
 
 FAST = ("--preset", "ultrafast")
 SEGMENTED = ("--ray", "--segment-seconds", "1")
@@ -99,7 +99,7 @@ def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
     ray_runtime, tiny_style, stylecut_home, tmp_path
 ):
     # Cuts at frames 20 and 50; even boundaries would be 25 and 50, so the first one moves to the cut.
-    source = make_shots(tmp_path / "long.mp4", (20, 30, 25))
+    source = media.make_shots(tmp_path / "long.mp4", (20, 30, 25))
     # ProRes is intra-only: equal frames encode to equal packets, so any difference would be the seams'.
     ray_out, local_out = tmp_path / "ray.mov", tmp_path / "local.mov"
 

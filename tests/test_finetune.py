@@ -15,38 +15,50 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
-import media
-from cli_support import assert_one_sentence, cli_command, make_style, run_cli
 from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
-from stylecut.training.trainer import CHECKPOINT, LOG, Trainer
+from stylecut.training.config import TrainConfig
+from stylecut.training.trainer import (
+    CHECKPOINT,
+    LOG,
+    ChangedSettings,
+    DamagedCheckpoint,
+    Trainer,
+    checkpoint_config,
+)
+
+import media
+from cli_support import assert_one_sentence, cli_command, make_style, run_cli
 
 TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
-TINY = json.dumps({"batch": 2, "generator": TINY_GENERATOR.to_dict(), "checkpoint_every": 1, "style_max_side": 96, "content_max_side": 128})
+TINY = json.dumps(
+    {
+        "batch": 2,
+        "generator": TINY_GENERATOR.to_dict(),
+        "checkpoint_every": 1,
+        "style_max_side": 96,
+        "content_max_side": 128,
+    }
+)
 STEPS = 4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")
 def style_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return media.make_clip(tmp_path_factory.mktemp("style"), "reference", size="96x64", frames=12)
+    # 96 px wide: on a CPU whose row alignment is 64 px, decord pads its rows (see test_frame_reader.py).
+    return media.make_clip(tmp_path_factory.mktemp("style"), "reference", size="96x96", frames=12)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +73,26 @@ def content_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: object) -> list[object]:
-    return ["finetune", "--style-video", style_clip, "--name", name, "--base", "none", "--content", content_image,
-            "--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY, *extra]
+    return [
+        "finetune",
+        "--style-video",
+        style_clip,
+        "--name",
+        name,
+        "--base",
+        "none",
+        "--content",
+        content_image,
+        "--steps",
+        STEPS,
+        "--size",
+        64,
+        "--device",
+        "cpu",
+        "--train-config",
+        TINY,
+        *extra,
+    ]
 
 
 def log_steps(run_dir: Path) -> list[int]:
@@ -70,7 +100,9 @@ def log_steps(run_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, style_clip: Path, content_image: Path) -> Iterator[Path]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, style_clip: Path, content_image: Path
+) -> Iterator[Path]:
     """One finished tiny finetune named 'tiny-look' in its own STYLECUT_HOME."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
@@ -86,7 +118,10 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
     assert [r["step"] for r in records] == list(range(1, STEPS + 1))
     assert all(math.isfinite(v) for r in records for v in r.values())
     assert "adv_g" in records[-1] and "adv_g" not in records[0]  # pre-training first, adversarial later
-    assert sorted(p.name for p in run_dir.glob("preview_*.png")) == ["preview_000002.png", "preview_000004.png"]
+    assert sorted(p.name for p in run_dir.glob("preview_*.png")) == [
+        "preview_000002.png",
+        "preview_000004.png",
+    ]
     assert not (run_dir / CHECKPOINT).exists()
 
     generator, metadata = load_generator(trained / "styles" / "tiny-look.safetensors")
@@ -98,7 +133,9 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
 
     assert metadata["name"] == "tiny-look" and metadata["style_image"] == "reference.mp4"
     assert metadata["description"] == "fine-tuned from reference.mp4" and metadata["base"] == "none"
-    assert metadata["recipe"].startswith("stylecut finetune --style-video reference.mp4 --name tiny-look --base none")
+    assert metadata["recipe"].startswith(
+        "stylecut finetune --style-video reference.mp4 --name tiny-look --base none"
+    )
     assert metadata["training"]["steps"] == STEPS
     assert {"style", "content", "adv_g", "training_seconds"} <= set(metadata["metrics"])
     assert Image.open(trained / "styles" / "tiny-look.png").size[1] == 360
@@ -110,7 +147,9 @@ def test_the_new_style_is_listed_and_applies_to_a_clip(trained, make_clip, tmp_p
     assert [s["name"] for s in json.loads(listed.stdout) if s["origin"] == "user"] == ["tiny-look"]
 
     target = tmp_path / "out.mp4"
-    applied = run_cli("apply", make_clip(frames=4), "--style", "tiny-look", "-o", target, "--preset", "ultrafast")
+    applied = run_cli(
+        "apply", make_clip(frames=4), "--style", "tiny-look", "-o", target, "--preset", "ultrafast"
+    )
     assert applied.exit_code == 0, applied.stderr
     assert target.exists()
 
@@ -124,15 +163,21 @@ def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, conten
     assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
 
 
-def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+def ctrl_c_after_two_steps(monkeypatch: pytest.MonkeyPatch) -> Callable[[Trainer], dict[str, float]]:
+    """Make training stop as Ctrl-C would before its third step; returns the real step to put back."""
     real_step = Trainer.train_step
 
-    def ctrl_c_after_two_steps(self: Trainer) -> dict[str, float]:
+    def stopping_step(self: Trainer) -> dict[str, float]:
         if self.step == 2:
             raise KeyboardInterrupt
         return real_step(self)
 
-    monkeypatch.setattr(Trainer, "train_step", ctrl_c_after_two_steps)
+    monkeypatch.setattr(Trainer, "train_step", stopping_step)
+    return real_step
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):
+    real_step = ctrl_c_after_two_steps(monkeypatch)
     args = finetune_args(style_clip, content_image, "resumed")
     stopped = run_cli(*args)
     assert stopped.exit_code == 130
@@ -199,7 +244,9 @@ def corrupt_copy(clip: Path, folder: Path) -> Path:
         ("nothing-to-resume", ("no unfinished run",)),
     ],
 )
-def test_bad_input_is_one_sentence_and_leaves_nothing(case, names, stylecut_home, style_clip, content_image, tmp_path):
+def test_bad_input_is_one_sentence_and_leaves_nothing(
+    case, names, stylecut_home, style_clip, content_image, tmp_path
+):
     name, video, extra = "good-name", style_clip, []
     if case == "bad-name":
         name = "Sintel Look"
@@ -239,10 +286,21 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
     env = {**os.environ, "STYLECUT_HOME": str(home), "OMP_NUM_THREADS": "1"}
     args = finetune_args(style_clip, content_image, "stopped")
     args[args.index("--steps") + 1] = 10_000
-    process = subprocess.Popen(cli_command(*args), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cli_command(*args),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = home / "runs" / "stopped" / LOG
     deadline = time.monotonic() + 60
-    while not (log.exists() and log.read_text().count("\n") >= 2) and process.poll() is None and time.monotonic() < deadline:
+    while (
+        not (log.exists() and log.read_text().count("\n") >= 2)
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -253,12 +311,91 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
 
 
 def test_the_schedule_pretrains_then_adds_the_adversarial_term_then_anneals():
-    config = finetune.TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
-    assert [finetune.phase(config, s) for s in (0, 29, 30, 79, 80, 99)] == ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
-    group = {"lr": 0.0}
-    trainer = SimpleNamespace(config=config, opt_g=SimpleNamespace(param_groups=[group]), step=0)
+    config = TrainConfig(name="x", style=[], content=[], steps=100, lr=1e-3, adversarial_start=0.3)
+    phases = ["pre-train"] * 2 + ["adversarial"] * 2 + ["fine-tune"] * 2
+    assert [config.phase(s) for s in (0, 29, 30, 79, 80, 99)] == phases
+    assert [config.generator_lr(s) for s in (0, 80, 90, 100)] == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
+
+
+@pytest.mark.parametrize("width", [24, 48, 66, 72, 96, 98, 130, 144])
+def test_a_style_video_of_any_width_is_read(make_clip, width):
+    clip = make_clip(size=f"{width}x{width}", frames=12)
+    frames = finetune.style_frames(clip, max_side=512)
+    assert len(frames) == 10 and all(f.shape == (3, width, width) for f in frames)
+
+
+def damage(path: Path, how: str) -> None:
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "garbage":
+        path.write_bytes(os.urandom(4096))
+    else:  # a valid torch file holding something else than a checkpoint
+        torch.save({"step": 2}, path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "foreign"])
+def test_a_damaged_checkpoint_is_one_sentence_and_overwrite_starts_afresh(
+    how, stylecut_home, style_clip, content_image, monkeypatch
+):
+    real_step = ctrl_c_after_two_steps(monkeypatch)
+    args = finetune_args(style_clip, content_image, "damaged")
+    assert run_cli(*args).exit_code == 130
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    checkpoint = stylecut_home / "runs" / "damaged" / CHECKPOINT
+    damage(checkpoint, how)
+
+    for flags in ([], ["--resume"]):
+        result = run_cli(*args, *flags)
+        assert result.exit_code == 1
+        assert_one_sentence(result.stderr, str(checkpoint), "damaged", "--overwrite")
+    fresh = run_cli(*args, "--overwrite")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert log_steps(checkpoint.parent) == [1, 2, 3, 4]
+    assert (stylecut_home / "styles" / "damaged.safetensors").exists()
+
+
+def test_a_checkpoint_is_loaded_without_running_its_code(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    torch.save({"config": Payload()}, tmp_path / CHECKPOINT)
+    with pytest.raises(DamagedCheckpoint):
+        checkpoint_config(tmp_path)
+    assert not marker.exists()
+
+
+def tiny_config(style_clip: Path, content_image: Path, **fields: object) -> TrainConfig:
+    files = {"style": [str(style_clip)], "content": [str(content_image)]}
+    return TrainConfig.from_dict(
+        {**json.loads(TINY), **files, "name": "tiny", "steps": 10, "crop": 64, **fields}
+    )
+
+
+def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, content_image, monkeypatch):
+    config = tiny_config(style_clip, content_image)
     rates = []
-    for trainer.step in (0, 80, 90, 100):
-        finetune.apply_schedule(trainer)
-        rates.append(group["lr"])
-    assert rates == pytest.approx([1e-3, 1e-3, 5.5e-4, 1e-4])
+
+    def record(self: Trainer) -> dict[str, float]:
+        rates.append(self.opt_g.param_groups[0]["lr"])
+        return {"total": 0.0}
+
+    monkeypatch.setattr(Trainer, "train_step", record)
+    Trainer(config, tmp_path / "run").run()
+    assert rates == pytest.approx([config.generator_lr(step) for step in range(10)])
+    assert rates[-1] < rates[0] == config.lr
+
+
+def test_the_trainer_resumes_only_under_its_own_settings(tmp_path, style_clip, content_image):
+    config = tiny_config(style_clip, content_image)
+    first = Trainer(config, tmp_path)
+    first.step = 3
+    first.save_checkpoint()
+
+    longer = Trainer(replace(config, steps=20), tmp_path)
+    longer.resume()
+    assert longer.step == 3
+    with pytest.raises(ChangedSettings):
+        Trainer(replace(config, style_weight=1.0), tmp_path).resume()

@@ -9,12 +9,15 @@ import torch
 from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
 import stylecut.flow.raft as raft
-from flow_synthetic import shift, single_thread, texture  # noqa: F401 (autouse fixture)
 from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.raft import RAFTFlow, pad_for_raft, unpad
 from stylecut.flow.scaling import flow_at_max_side
+
+from flow_synthetic import shift, texture
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture
@@ -53,7 +56,9 @@ def test_reduced_resolution_rescales_vectors_per_axis() -> None:
         seen.append(tuple(a.shape))
         return torch.ones(a.shape[0], 2, *a.shape[-2:])
 
-    flow = flow_at_max_side(one_pixel_right_and_down, torch.rand(2, 3, 90, 160), torch.rand(2, 3, 90, 160), 64)
+    flow = flow_at_max_side(
+        one_pixel_right_and_down, torch.rand(2, 3, 90, 160), torch.rand(2, 3, 90, 160), 64
+    )
     assert seen == [(2, 3, 36, 64)]
     assert flow.shape == (2, 2, 90, 160)
     torch.testing.assert_close(flow[:, 0], torch.full((2, 90, 160), 160 / 64))
@@ -138,3 +143,10 @@ def test_damaged_cached_checkpoint_raises_one_sentence(offline: Path) -> None:
     (offline / "checkpoints" / Path(Raft_Small_Weights.DEFAULT.url).name).write_bytes(b"truncated")
     with pytest.raises(StylecutError, match="Could not load"):
         create_flow_estimator("raft")
+
+
+@pytest.mark.parametrize("size", [(2, 2), (8, 200), (200, 5)])
+def test_dis_takes_frames_smaller_than_its_patches(size: tuple[int, int]) -> None:
+    a = texture(*size, seed=1)
+    flow = DISFlow()(a, a)
+    assert flow.shape == (1, 2, *size) and flow.isfinite().all()

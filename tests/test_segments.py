@@ -1,4 +1,4 @@
-"""Long clips in segments, without Ray: where a clip is split, scene cuts, exact joins, temporary files."""
+"""Long clips in segments, without Ray: where a clip is split, scene cuts, exact joins, cross-fades."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-import media
 from stylecut.pipeline.segments import (
     Segment,
     cross_fade,
-    part_path,
     plan_segments,
     search_ranges,
     split_points,
-    temp_files,
 )
 from stylecut.video.concat import concat_videos
 from stylecut.video.decode import iter_frames
@@ -26,40 +23,7 @@ from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import probe
 from stylecut.video.scenes import scene_cuts
 
-
-def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
-    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
-    sources = [
-        f"testsrc2=size={size}:rate=25",
-        f"mandelbrot=size={size}:rate=25",
-        f"testsrc2=size={size}:rate=25,negate,hflip",
-    ]
-    shots = "".join(
-        f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths)
-    )
-    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
-    media.run_ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "10",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        str(path),
-    )
-    return path
+import media
 
 
 def test_split_points_and_plan(make_clip):
@@ -88,7 +52,7 @@ def test_split_points_and_plan(make_clip):
 
 
 def test_scene_cuts_finds_hard_cuts_in_a_window(tmp_path):
-    info = probe(make_shots(tmp_path / "shots.mp4", (20, 30, 25)))
+    info = probe(media.make_shots(tmp_path / "shots.mp4", (20, 30, 25)))
     assert scene_cuts(info, 0, info.frame_count) == [20, 50]
     assert scene_cuts(info, 12, 35) == [20]
     assert scene_cuts(info, 20, 50) == []  # the cut at 20 is against frame 19, outside the window
@@ -140,21 +104,3 @@ def test_cross_fade_goes_from_tail_to_head_and_keeps_equal_frames_equal():
     assert cross_fade(tail, head)[:, 0, 0, 0].tolist() == [50, 100, 150]
     frames = np.random.default_rng(0).integers(0, 256, (8, 4, 4, 3), dtype=np.uint8)
     assert np.array_equal(cross_fade(frames, frames), frames)  # a seam at a cut: both sides agree
-
-
-def test_temp_files_of_a_target_and_only_of_it(tmp_path):
-    target = tmp_path / "clip.ink.mkv"
-    ours = [
-        tmp_path / ".clip.ink.stylecut-video.mkv",  # the pipeline's
-        tmp_path / ".clip.ink.stylecut-tmp.mkv",  # finalize's
-        part_path(target, Segment(3, 0, 1, 0), "h264"),
-        tmp_path / ".clip.ink.mkv.stylecut-joined.mp4",
-    ]
-    theirs = [
-        tmp_path / ".clip.ink.stylecut-video.mp4",
-        tmp_path / ".clip.ink.mp4.stylecut-part0000.mp4",
-        target,
-    ]
-    for path in ours + theirs:
-        path.touch()
-    assert temp_files(target) == sorted(ours)

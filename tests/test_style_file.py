@@ -6,7 +6,8 @@ import torch
 from stylecut.errors import StyleError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry
-from stylecut.styles.style_file import load_generator, read_metadata, save_style
+from stylecut.styles.metadata import read_metadata
+from stylecut.styles.style_file import load_generator, save_style
 
 TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
 
@@ -14,7 +15,9 @@ TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
 def _save(path, name="tiny"):
     torch.manual_seed(0)
     generator = Generator(TINY)
-    return generator, save_style(path, generator, {"name": name, "style_image": "painting.jpg", "description": "a test style"})
+    return generator, save_style(
+        path, generator, {"name": name, "style_image": "painting.jpg", "description": "a test style"}
+    )
 
 
 def test_round_trip_rebuilds_the_same_network(tmp_path):

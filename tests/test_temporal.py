@@ -1,4 +1,4 @@
-"""The temporal fuser (stylecut.models.temporal) on synthetic clips with exact flow.
+"""The temporal fuser (stylecut.temporal.fuser) on synthetic clips with exact flow.
 
 Frames are a 1/f texture panned by subpixel amounts (exact phase shifts, so
 the input itself carries no interpolation blur); the "stylisation" is a
@@ -12,18 +12,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flow_synthetic import (  # noqa: F401 (single_thread is an autouse fixture)
-    constant_flow,
-    laplacian_variance,
-    shift,
-    single_thread,
-    texture,
-)
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask
-from stylecut.models.temporal import TemporalFuser
+from stylecut.quality import sharpness
+from stylecut.temporal.fuser import TemporalFuser
+
+from flow_synthetic import constant_flow, shift, texture
 
 SIZE = 128
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def stylise(frame: torch.Tensor) -> torch.Tensor:
@@ -44,11 +42,10 @@ def panning_clip(frames: int, seed: int = 0):
 
 
 def fuse(clip, stylised, to_prev, from_prev, fuser: TemporalFuser | None = None) -> list[torch.Tensor]:
+    """The whole clip fused in one chunk (``to_prev``/``from_prev`` hold None for the first frame)."""
     fuser = fuser or TemporalFuser()
-    return [
-        fuser.step(frame, s, f, g, clip[t - 1] if t else None)
-        for t, (frame, s, f, g) in enumerate(zip(clip, stylised, to_prev, from_prev))
-    ]
+    flows = torch.cat(to_prev[1:]), torch.cat(from_prev[1:])
+    return list(fuser.fuse_chunk(torch.cat(clip), torch.cat(stylised), *flows, torch.cat(clip[:-1])).split(1))
 
 
 def blotch_noise(t: int, amplitude: float = 0.06, cell: int = 8) -> torch.Tensor:
@@ -78,8 +75,8 @@ def test_no_runaway_smear_over_a_long_subpixel_pan() -> None:
     clip, to_prev, from_prev = panning_clip(60)
     stylised = [stylise(f) for f in clip]
     out = fuse(clip, stylised, to_prev, from_prev)
-    sharpness = [laplacian_variance(o) / laplacian_variance(s) for o, s in zip(out, stylised)]
-    middle, end = sum(sharpness[20:40]) / 20, sum(sharpness[40:]) / 20
+    kept = [sharpness(o)[0] / sharpness(s)[0] for o, s in zip(out, stylised)]
+    middle, end = sum(kept[20:40]) / 20, sum(kept[40:]) / 20
     assert end >= 0.6
     assert end >= 0.9 * middle
 
@@ -99,16 +96,27 @@ def test_reduces_flicker_at_least_twofold() -> None:
 def test_static_frames_stay_equal_to_the_stylisation(size: tuple[int, int], full_inputs: bool) -> None:
     # (50, 70) is not a multiple of the fusion scale and omits the optional
     # backward flow and previous frame.
-    frame = texture(*size, seed=5)
-    zero = torch.zeros(1, 2, *size)
+    frames = texture(*size, seed=5).expand(30, -1, -1, -1)
+    zero = torch.zeros(29, 2, *size)
+    out = TemporalFuser().fuse_chunk(
+        frames, stylise(frames), zero, zero if full_inputs else None, frames[1:] if full_inputs else None
+    )
+    # Only float32 rounding of the sampling grid (about 1e-4 px): 1/40 of an 8-bit level.
+    torch.testing.assert_close(out, stylise(frames), atol=1e-4, rtol=0)
+
+
+def test_chunks_continue_the_clip() -> None:
+    # The pipeline fuses a clip chunk by chunk: the history carries over from one chunk to the next.
+    clip, to_prev, from_prev = panning_clip(10)
+    flicker = [stylise(f) + blotch_noise(t) for t, f in enumerate(clip)]
+    whole = torch.cat(fuse(clip, flicker, to_prev, from_prev))
     fuser = TemporalFuser()
-    for t in range(30):
-        history = t > 0
-        back = zero if history and full_inputs else None
-        prev = frame if history and full_inputs else None
-        out = fuser.step(frame, stylise(frame), zero if history else None, back, prev)
-        # Only float32 rounding of the sampling grid (about 1e-4 px): 1/40 of an 8-bit level.
-        torch.testing.assert_close(out, stylise(frame), atol=1e-4, rtol=0)
+    clip, flicker = torch.cat(clip), torch.cat(flicker)
+    to_prev, from_prev = torch.cat(to_prev[1:]), torch.cat(from_prev[1:])
+    first = fuser.fuse_chunk(clip[:4], flicker[:4], to_prev[:3], from_prev[:3], clip[:3])
+    rest = fuser.fuse_chunk(clip[4:], flicker[4:], to_prev[3:], from_prev[3:], clip[3:-1])
+    torch.testing.assert_close(torch.cat([first, rest]), whole, atol=1e-6, rtol=0)
+    assert fuser.chunk_trust[0] is not None and len(fuser.chunk_trust) == 6
 
 
 def test_disoccluded_background_takes_the_new_stylisation() -> None:

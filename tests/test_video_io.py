@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -9,14 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import media
-from stylecut.errors import MediaError, OutputError
-from stylecut.video import encode as encode_mod
+from stylecut import __version__
+from stylecut.errors import MediaError, OutputError, UsageError
+from stylecut.video import ffmpeg_tools
 from stylecut.video import probe as probe_mod
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
-from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.probe import StylecutMark, VideoInfo, probe
+from stylecut.video.remux import check_streams_fit, finalize
+
+import media
 
 
 def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
@@ -38,7 +43,7 @@ def encode_video_only(info: VideoInfo, path: Path, settings: EncodeSettings = FA
 def transcode(info: VideoInfo, target: Path, settings: EncodeSettings = FAST) -> VideoInfo:
     """Encode + finalize into ``target`` and probe the result."""
     video = encode_video_only(info, target.with_name(f"video-only{target.suffix}"), settings)
-    finalize(video, info, target)
+    finalize(video, info, target, "test-style")
     return probe(target)
 
 
@@ -72,6 +77,7 @@ def test_probe_rotation_is_clockwise_turn_to_upright(make_clip, rotation, contai
         dict(audio=True, rotation=90, container="mov", colour=("tv", "bt709"), timecode="01:00:00:00"),
         dict(fps="30000/1001", container="mkv", audio=True),
         dict(size="63x47", fps="24000/1001"),
+        dict(size="704x576", sar="16/11", frames=2),
     ],
 )
 def test_both_probe_paths_agree(make_clip, params):
@@ -81,12 +87,39 @@ def test_both_probe_paths_agree(make_clip, params):
     if "timecode" in params:
         assert fallback.timecode == "01:00:00:00"
         assert fallback.color_space == "bt709" and fallback.color_range == "tv"
+    assert fallback.sar == Fraction(params.get("sar", "1"))
     if ffprobe_exe() is None:
         pytest.skip("no ffprobe on PATH: only the ffmpeg fallback path is exercised here")
     assert probe_mod._probe(path, ffprobe_exe()) == fallback
 
 
+@pytest.mark.parametrize("name", ["-dash.mp4", "http:x.mp4"])
+def test_names_are_never_options_or_protocols(make_clip, tmp_path, monkeypatch, name):
+    shutil.copy(make_clip(frames=3, audio=True), tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    source = probe(Path(name))
+    assert probe_mod._probe(Path(name), None) == source
+    frames = np.concatenate(list(iter_frames(source, 4)))
+    assert np.array_equal(frames, media.decode_reference(tmp_path / name))
+    out = transcode(source, Path(f"-out-{name[:4]}.mkv"))
+    assert out.frame_count == 3 and out.has_audio
+
+
+@pytest.mark.parametrize(
+    ("rotation", "coded", "sar", "square"),
+    [(0, (704, 576), Fraction(16, 11), (1024, 576)), (90, (576, 704), Fraction(11, 16), (576, 1024))],
+)
+def test_pixel_aspect_ratio_gives_the_square_pixel_size(make_clip, rotation, coded, sar, square):
+    info = probe(make_clip(size="704x576", sar="16/11", frames=2, rotation=rotation))
+    display = (info.display_width, info.display_height)
+    assert (display, info.display_sar, info.square_size) == (coded, sar, square)
+    narrow = VideoInfo(**{**info.__dict__, "rotation": 0, "sar": Fraction(8, 9), "width": 720, "height": 480})
+    assert narrow.square_size == (720, 540)  # never squeezed: the height grows instead
+
+
 def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
+    anamorphic = "h264 (High), yuv420p(progressive), 704x576 [SAR 16:11 DAR 16:9], SAR 12:11 DAR 4:3, 25 fps"
+    assert probe_mod._stream_from_dump(0, "video", anamorphic).sar == Fraction(12, 11)  # the container's wins
     dump = [
         "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(pc, bt709/bt470bg/unknown, "
         "top coded first (swapped)), 1920x1080 [SAR 1:1 DAR 16:9], 30 fps (default)",
@@ -96,7 +129,10 @@ def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
     stream = probe_mod._stream_from_dump(0, "video", dump[0].split(": Video: ", 1)[1])
     assert (stream.width, stream.height, stream.pix_fmt) == (1920, 1080, "yuv420p")
     assert (stream.color_range, stream.color_space, stream.color_primaries, stream.color_transfer) == (
-        "pc", "bt709", "bt470bg", None,
+        "pc",
+        "bt709",
+        "bt470bg",
+        None,
     )
     assert probe_mod._clockwise(float(probe_mod._ROTATION.search(dump[1])[1])) == 270
     assert probe_mod._stream_from_dump(1, "video", dump[2].split(": Video: ", 1)[1]).attached_pic
@@ -104,22 +140,48 @@ def test_ffmpeg_dump_parser_handles_older_and_newer_wording():
 
 def test_ffprobe_json_parser():
     stream = probe_mod._stream_from_json(
-        {"index": 0, "codec_type": "video", "codec_name": "hevc", "width": 1920, "height": 1080,
-         "pix_fmt": "yuv420p10le", "color_range": "tv", "color_space": "bt2020nc", "color_transfer": "arib-std-b67",
-         "color_primaries": "bt2020", "disposition": {"attached_pic": 0}, "tags": {"TIMECODE": "00:59:59:00"},
-         "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]}
+        {
+            "index": 0,
+            "codec_type": "video",
+            "codec_name": "hevc",
+            "width": 1920,
+            "height": 1080,
+            "pix_fmt": "yuv420p10le",
+            "color_range": "tv",
+            "color_space": "bt2020nc",
+            "color_transfer": "arib-std-b67",
+            "color_primaries": "bt2020",
+            "disposition": {"attached_pic": 0},
+            "tags": {"TIMECODE": "00:59:59:00"},
+            "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}],
+        }
     )
     assert (stream.rotation, stream.color_space, stream.color_transfer, stream.timecode) == (
-        90, "bt2020nc", "arib-std-b67", "00:59:59:00",
+        90,
+        "bt2020nc",
+        "arib-std-b67",
+        "00:59:59:00",
     )
 
 
 def test_probe_variable_frame_rate(tmp_path):
     path = tmp_path / "vfr.mp4"
     media.run_ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "20",
-        "-vf", "setpts='(N+if(gte(N,10),N-10,0))/25/TB'", "-fps_mode", "passthrough",
-        "-c:v", "libx264", "-preset", "ultrafast", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=25",
+        "-frames:v",
+        "20",
+        "-vf",
+        "setpts='(N+if(gte(N,10),N-10,0))/25/TB'",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
     )
     info = probe(path)
     assert info.is_vfr and info.frame_count == 20
@@ -198,6 +260,9 @@ def test_decode_matches_ffmpeg_upright(make_clip, params, chunk_size):
         (dict(fps="24000/1001", size="63x47", audio=True, container="mov"), ".mov", "h264"),
         (dict(audio=True, container="mov", colour=("tv", "bt709")), ".mov", "prores"),
         (dict(audio=True, rotation=270, colour=("tv", "smpte170m")), ".mp4", "h265"),
+        (dict(size="704x576", sar="16/11", audio=True, container="mkv"), ".mkv", "h264"),
+        (dict(size="704x576", sar="16/11", rotation=90, audio=True), ".mp4", "h264"),
+        (dict(size="704x576", sar="16/11", container="mov", audio=True), ".mov", "prores"),
     ],
 )
 def test_roundtrip_keeps_the_editors_contract(make_clip, tmp_path, params, suffix, codec):
@@ -210,13 +275,19 @@ def test_roundtrip_keeps_the_editors_contract(make_clip, tmp_path, params, suffi
     assert (out.width, out.height) == (source.display_width, source.display_height)
     assert media.audio_md5(out.path) == media.audio_md5(source.path)
     assert (out.color_space, out.color_primaries, out.color_transfer) == (
-        source.color_space, source.color_primaries, source.color_transfer,
+        source.color_space,
+        source.color_primaries,
+        source.color_transfer,
     )
     assert out.codec == {"h264": "h264", "h265": "hevc", "prores": "prores"}[codec]
+    assert out.sar == source.display_sar  # non-square pixels keep their shape, turned with the picture
+    assert out.made_by == StylecutMark(__version__, "test-style") and source.made_by is None
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{suffix}", f"video-only{suffix}"])
 
 
-@pytest.mark.parametrize("size, colour", [("1279x719", None), ("63x47", ("tv", "bt709")), ("63x47", ("pc", "bt709"))])
+@pytest.mark.parametrize(
+    "size, colour", [("1279x719", None), ("63x47", ("tv", "bt709")), ("63x47", ("pc", "bt709"))]
+)
 def test_colours_survive_with_the_decoders_matrix(make_clip, tmp_path, size, colour):
     source = probe(make_clip(size=size, frames=1, colour=colour))
     out = transcode(source, tmp_path / "out.mp4", EncodeSettings(crf=0, preset="ultrafast"))
@@ -233,8 +304,21 @@ def test_finalize_copies_subtitles_and_timecode_where_the_container_allows(tmp_p
     srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n")
     source_path = tmp_path / "source.mov"
     clip = make_clip(frames=10, audio=True, container="mov", timecode="10:00:00:00")
-    media.run_ffmpeg("-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text",
-                     str(source_path))
+    media.run_ffmpeg(
+        "-i",
+        str(clip),
+        "-i",
+        str(srt),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c",
+        "copy",
+        "-c:s",
+        "mov_text",
+        str(source_path),
+    )
     source = probe(source_path)
     for suffix, subtitles in ((".mp4", 1), (".mkv", 0)):
         out = transcode(source, tmp_path / f"out{suffix}")
@@ -252,8 +336,10 @@ def test_writer_refuses_and_cleans_up(make_clip, tmp_path):
     assert existing.read_bytes() == b"user data"
     with pytest.raises(OutputError, match="ProRes needs a .mov"):
         VideoWriter(tmp_path / "x.mp4", 64, 48, source.fps, EncodeSettings(codec="prores"), source)
-    with pytest.raises(OutputError, match="Unknown codec"):
+    with pytest.raises(UsageError, match="Unknown codec"):
         EncodeSettings(codec="vp9")
+    with pytest.raises(UsageError, match=r"^Unknown preset 'nonsense': choose ultrafast, .* or placebo\.$"):
+        EncodeSettings(preset="nonsense")
     partial = tmp_path / "partial.mp4"
     with pytest.raises(RuntimeError, match="boom"):
         with VideoWriter(partial, 64, 48, source.fps, EncodeSettings(), source) as writer:
@@ -284,11 +370,37 @@ def test_finalize_failure_or_interrupt_leaves_nothing(make_clip, tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["video-only.mp4"]
 
 
+@pytest.mark.parametrize(
+    ("params", "suffix", "fits"),
+    [
+        (dict(audio="libopus", container="mkv"), ".mov", False),
+        (dict(audio="libopus", container="mkv"), ".avi", False),
+        (dict(audio="libopus", container="mkv"), ".mp4", True),
+        (dict(audio="pcm_s16le", container="mov"), ".mov", True),
+        (dict(audio="pcm_s16le", container="mov"), ".avi", True),
+        (dict(audio="pcm_s16le", container="mov"), ".mkv", True),
+    ],
+)
+def test_streams_a_container_cannot_hold_are_found_before_encoding(make_clip, tmp_path, params, suffix, fits):
+    source = probe(make_clip(frames=3, **params))
+    target = tmp_path / f"out{suffix}"
+    if fits:
+        check_streams_fit(source, target)
+    else:
+        expected = "cannot hold the opus audio of clip.mkv, .*; choose a .*mkv"
+        with pytest.raises(OutputError, match=expected) as err:
+            check_streams_fit(source, target)
+        assert_one_sentence(err, "out" + suffix)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     mount = tmp_path / "tiny"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
         pytest.skip("needs root to mount a tiny tmpfs")
     yield mount
     subprocess.run(["umount", str(mount)], check=True)
@@ -298,7 +410,9 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
     source = probe(make_clip(size="320x240", frames=5))
     noise = np.random.default_rng(0).integers(0, 256, (5, 240, 320, 3), dtype=np.uint8)
     with pytest.raises(OutputError, match=r"^Disk full while writing big\.mp4\.$"):
-        with VideoWriter(tiny_disk / "big.mp4", 320, 240, source.fps, EncodeSettings(crf=0, preset="ultrafast"), source) as writer:
+        with VideoWriter(
+            tiny_disk / "big.mp4", 320, 240, source.fps, EncodeSettings(crf=0, preset="ultrafast"), source
+        ) as writer:
             for _ in range(4):
                 writer.write(noise)
     assert list(tiny_disk.iterdir()) == []
@@ -307,16 +421,84 @@ def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
 @pytest.mark.parametrize(
     "stderr, message",
     [
-        ("[out#0/mp4 @ 0x5f1a] Error writing trailer: No space left on device", "Disk full while writing x.mp4."),
-        ("[mp4 @ 0x55f7] Could not find tag for codec prores in stream #0, codec not currently supported in container",
-         "x.mp4 cannot hold a prores stream; choose a .mov or .mkv output."),
-        ("[vost#0:0/libx264 @ 0x5a] Error while opening encoder.", "ffmpeg could not write x.mp4: Error while opening encoder."),
+        (
+            "[out#0/mp4 @ 0x5f1a] Error writing trailer: No space left on device",
+            "Disk full while writing x.mp4.",
+        ),
+        (
+            "[mp4 @ 0x55f7] Could not find tag for codec prores in stream #0, codec not currently supported in container",
+            "x.mp4 cannot hold a prores stream; choose a .mov or .mkv output.",
+        ),
+        (
+            "[vost#0:0/libx264 @ 0x5a] Error while opening encoder.",
+            "ffmpeg could not write x.mp4: Error while opening encoder.",
+        ),
     ],
 )
 def test_ffmpeg_errors_become_one_sentence(stderr, message):
-    assert str(encode_mod._ffmpeg_error(Path("x.mp4"), [stderr])) == message
+    assert str(ffmpeg_tools.ffmpeg_error(Path("x.mp4"), [stderr])) == message
 
 
 def test_ffmpeg_binary_is_found():
     version = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("ffmpeg version")
+
+
+def fake_ffmpeg(folder: Path, version: str, lavf: str, encoders: str, with_ffprobe: bool = True) -> str:
+    """A script answering -version, -encoders and -filters as an ffmpeg build would."""
+    folder.mkdir()
+    script = folder / "ffmpeg"
+    filters = "".join(f" ..C {name}  V->V  x\\n" for name in ("scale", "setparams", "setsar", "format"))
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$2" in\n'
+        f"  -version) printf 'ffmpeg version {version} Copyright\\nlibavformat    {lavf} / {lavf}\\n' ;;\n"
+        f"  -encoders) printf ' V....D {encoders}\\n' ;;\n"
+        f"  -filters) printf '{filters}' ;;\n"
+        "  *) exit 1 ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    if with_ffprobe:
+        (folder / "ffprobe").write_text("#!/bin/sh\n")
+        (folder / "ffprobe").chmod(0o755)
+    return str(script)
+
+
+def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
+    bundled = ffmpeg_tools.imageio_ffmpeg.get_ffmpeg_exe
+    complete = "libx264 x\\n V....D libx265 x\\n VFS... prores_ks x"
+    ubuntu = fake_ffmpeg(tmp_path / "ubuntu", "4.4.2-0ubuntu0.22.04.1", "58. 76.100", complete)
+    choice = ffmpeg_tools.choose_ffmpeg(ubuntu, bundled)
+    assert (choice.ffmpeg, choice.ffprobe, choice.bundled) == (ubuntu, f"{tmp_path}/ubuntu/ffprobe", False)
+    assert choice.describe() == f"ffmpeg 4.4.2-0ubuntu0.22.04.1 (system, {ubuntu})"
+
+    git_build = fake_ffmpeg(tmp_path / "git", "N-112233-gabcdef", "61.  1.100", complete, with_ffprobe=False)
+    assert ffmpeg_tools.choose_ffmpeg(git_build, bundled).ffprobe is None  # no ffprobe of another build
+
+    for folder, version, lavf, encoders, reason in [
+        ("old", "4.2.7", "58. 29.100", complete, "the system ffmpeg 4.2.7 is older than 4.4"),
+        (
+            "no-x265",
+            "6.1.1",
+            "60. 16.100",
+            "libx264 x\\n VFS... prores_ks x",
+            "the system ffmpeg 6.1.1 lacks libx265",
+        ),
+    ]:
+        choice = ffmpeg_tools.choose_ffmpeg(fake_ffmpeg(tmp_path / folder, version, lavf, encoders), bundled)
+        assert (choice.ffmpeg, choice.ffprobe, choice.bundled) == (bundled(), None, True)
+        assert choice.reason == reason
+        assert choice.describe().startswith("ffmpeg ") and reason in choice.describe()
+
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\nexit 127\n")
+    broken.chmod(0o755)
+    assert ffmpeg_tools.choose_ffmpeg(str(broken), bundled).reason == f"{broken} does not run as ffmpeg"
+    assert ffmpeg_tools.choose_ffmpeg(None, bundled).reason == "no ffmpeg on PATH"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/ffmpeg").exists(), reason="Debian's ffmpeg is not installed")
+def test_debian_ffmpeg_is_good_enough():
+    choice = ffmpeg_tools.choose_ffmpeg("/usr/bin/ffmpeg", lambda: "bundled")
+    assert not choice.bundled, choice.reason

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flow_synthetic import constant_flow, single_thread  # noqa: F401 (autouse fixture)
 from stylecut.flow.warp import in_frame_mask, occlusion_mask, random_smooth_flow, warp
+
+from flow_synthetic import constant_flow
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])

@@ -58,7 +58,11 @@ def gift_still_life() -> Image.Image:
     shadow.paste(255, (150, 235, 330, 258))
     darkening = np.asarray(shadow.filter(ImageFilter.GaussianBlur(12)), dtype=float)[..., None] / 255
     image = _from_unit(scene * (1 - 0.45 * darkening))
-    box = Image.open(SAMPLES / "Minduka_Present_Blue_Pack.png").convert("RGBA").resize((176, 176), Image.Resampling.LANCZOS)
+    box = (
+        Image.open(SAMPLES / "Minduka_Present_Blue_Pack.png")
+        .convert("RGBA")
+        .resize((176, 176), Image.Resampling.LANCZOS)
+    )
     image.paste(box, (150, 82), box)
     return image
 
@@ -66,13 +70,25 @@ def gift_still_life() -> Image.Image:
 def terrain_views() -> list[Image.Image]:
     """Hill-shaded elevation maps, the only outdoor scenes: a fault valley in two lights, a coast."""
     elevation = np.load(SAMPLES / "jacksboro_fault_dem.npz")["elevation"]
-    morning = LightSource(azdeg=315, altdeg=35).shade(elevation, cmap=colormaps["gist_earth"], vert_exag=0.05, blend_mode="soft")
-    evening = LightSource(azdeg=120, altdeg=15).shade(elevation[:200, 150:], cmap=colormaps["YlOrBr_r"], vert_exag=0.08, blend_mode="soft")
+    morning = LightSource(azdeg=315, altdeg=35).shade(
+        elevation, cmap=colormaps["gist_earth"], vert_exag=0.05, blend_mode="soft"
+    )
+    evening = LightSource(azdeg=120, altdeg=15).shade(
+        elevation[:200, 150:], cmap=colormaps["YlOrBr_r"], vert_exag=0.08, blend_mode="soft"
+    )
     topo = np.load(SAMPLES / "topobathy.npz")["topo"].astype(float)
-    coast = LightSource(azdeg=200, altdeg=40).shade(topo, cmap=colormaps["terrain"], vert_exag=0.02, blend_mode="overlay")
+    coast = LightSource(azdeg=200, altdeg=40).shade(
+        topo, cmap=colormaps["terrain"], vert_exag=0.02, blend_mode="overlay"
+    )
     # The coast map is tiny (120x91): bring it up to size so it is not all blur after cropping.
-    coast_image = _from_unit(coast[..., :3]).resize((SIDE, round(SIDE * topo.shape[0] / topo.shape[1])), Image.Resampling.BICUBIC)
-    return [_from_unit(morning[..., :3]), _from_unit(evening[..., :3]).resize((SIDE, 306), Image.Resampling.BICUBIC), coast_image]
+    coast_image = _from_unit(coast[..., :3]).resize(
+        (SIDE, round(SIDE * topo.shape[0] / topo.shape[1])), Image.Resampling.BICUBIC
+    )
+    return [
+        _from_unit(morning[..., :3]),
+        _from_unit(evening[..., :3]).resize((SIDE, 306), Image.Resampling.BICUBIC),
+        coast_image,
+    ]
 
 
 def sphere_scene() -> Image.Image:
@@ -87,10 +103,16 @@ def sphere_scene() -> Image.Image:
     t_floor = np.where(ray[..., 1] < -1e-3, -1 / np.minimum(ray[..., 1], -1e-3), FAR)
     hit = ray * t_floor[..., None]
     checker = (np.floor(hit[..., 0]) + np.floor(hit[..., 2])) % 2
-    floor = np.where(checker[..., None] > 0, [0.85, 0.85, 0.8], [0.3, 0.32, 0.35]) * np.exp(-t_floor[..., None] / 25)
+    floor = np.where(checker[..., None] > 0, [0.85, 0.85, 0.8], [0.3, 0.32, 0.35]) * np.exp(
+        -t_floor[..., None] / 25
+    )
     image = np.where((t_floor < FAR)[..., None], floor, sky)
     depth = t_floor
-    for centre, radius, colour in (([-1.3, -0.4, 5.0], 0.6, [0.85, 0.2, 0.15]), ([0.2, -0.1, 6.0], 0.9, [0.2, 0.6, 0.3]), ([1.6, -0.5, 4.6], 0.5, [0.95, 0.8, 0.2])):
+    for centre, radius, colour in (
+        ([-1.3, -0.4, 5.0], 0.6, [0.85, 0.2, 0.15]),
+        ([0.2, -0.1, 6.0], 0.9, [0.2, 0.6, 0.3]),
+        ([1.6, -0.5, 4.6], 0.5, [0.95, 0.8, 0.2]),
+    ):
         centre = np.array(centre)
         b = ray @ centre
         disc = b**2 - (centre @ centre - radius**2)

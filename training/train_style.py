@@ -16,13 +16,14 @@ import argparse
 import json
 import shutil
 import tomllib
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from stylecut.errors import StylecutError
+from stylecut.training.config import TrainConfig
 from stylecut.training.export import export_style
-from stylecut.training.trainer import Trainer, TrainConfig, checkpoint_config
+from stylecut.training.trainer import CHECKPOINT, LOG, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,22 +48,30 @@ def main() -> None:
     config = load_config(args.config, args.media.resolve())
     run_dir = args.runs / config.name
     trainer = Trainer(config, run_dir)
-    saved = checkpoint_config(run_dir)
-    if saved is not None:
-        # The step count may change between sessions (extend or cut a run); nothing else may.
-        if replace(saved, steps=config.steps) != config:
-            raise SystemExit(f"{run_dir} was started with a different config; remove it to start over.")
-        trainer.load_checkpoint()
+    if (run_dir / CHECKPOINT).exists():
+        try:
+            trainer.resume()
+        except StylecutError as exc:
+            raise SystemExit(f"{exc} Remove {run_dir} to start over.") from exc
         print(f"resuming {config.name} at step {trainer.step}", flush=True)
 
     def report(step: int, total: int, values: dict[str, float]) -> None:
         if step % 25 == 0 or step == total:
-            print(f"{config.name} {step}/{total} {trainer.elapsed:.0f}s " + " ".join(f"{k}={v:.4g}" for k, v in values.items()), flush=True)
+            print(
+                f"{config.name} {step}/{total} {trainer.elapsed:.0f}s "
+                + " ".join(f"{k}={v:.4g}" for k, v in values.items()),
+                flush=True,
+            )
 
     trainer.run(report)
     (ROOT / "training" / "logs").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / "log.jsonl", ROOT / "training" / "logs" / f"{config.name}.jsonl")
-    entry = export_style(trainer, ROOT / "weights", recipe=str(args.config.resolve().relative_to(ROOT)), media=args.media.resolve())
+    shutil.copyfile(run_dir / LOG, ROOT / "training" / "logs" / f"{config.name}.jsonl")
+    entry = export_style(
+        trainer,
+        ROOT / "weights",
+        recipe=str(args.config.resolve().relative_to(ROOT)),
+        media=args.media.resolve(),
+    )
     print(json.dumps(entry, indent=2))
 
 

@@ -4,27 +4,83 @@ Problems with the command itself (an unknown style, an unusable `-o`, a
 device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
-skipped unless `--overwrite`, so a re-run resumes an interrupted batch. With
-`--ray` the same planned jobs go to the distributed driver
-(stylecut.pipeline.distributed), with the same reports and summary.
+skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
+input is never an output. With `--ray` the same planned jobs go to the
+distributed driver (stylecut.pipeline.distributed), with the same reports
+and summary. The ``--json`` report gives, per clip, the seconds
+spent in each stage (``timing.PROBE`` and ``timing.STAGES``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from rich.console import Console
-
+from stylecut.device import thread_limit
 from stylecut.errors import StylecutError
-from stylecut.models.generator import Generator
-from stylecut.pipeline.batch import Job, check_writable, describe_failure, plan_jobs
-from stylecut.pipeline.cluster import ClusterOptions, load_driver
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
+from stylecut.pipeline.cluster import ClusterOptions, cluster_options, load_driver
+from stylecut.pipeline.controls import Controls
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser, create_styliser
+from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
+from stylecut.styles.style_file import sha256_of
+from stylecut.video.encode_settings import EncodeSettings
+from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.remux import check_streams_fit
+from stylecut.video.tempfiles import check_writable
+
+
+@dataclass
+class ApplyRequest:
+    """The command's options, as given; what is not given takes ApplyOptions' and EncodeSettings' defaults."""
+
+    inputs: list[Path]
+    style: str
+    output: Path | None = None
+    recursive: bool = False
+    overwrite: bool = False
+    temporal: bool = ApplyOptions.temporal
+    flow: str = ApplyOptions.flow
+    raft_weights: Path | None = ApplyOptions.raft_weights
+    device: str = ApplyOptions.device
+    runtime: str = ApplyOptions.runtime
+    max_side: int | None = ApplyOptions.max_side
+    threads: int | None = ApplyOptions.threads
+    strength: float = Controls.strength
+    keep_colours: bool = Controls.keep_colours
+    scale: float = Controls.scale
+    cfr: bool = ApplyOptions.cfr
+    crf: int = EncodeSettings.crf
+    preset: str = EncodeSettings.preset
+    codec: str = EncodeSettings.codec
+    quiet: bool = False
+    json_report: bool = False
+    ray: str | None = None  # a Ray address, "local" for a runtime of the command's own
+    segment_seconds: float | None = None
+    workers: int | None = None
+
+    def options(self) -> ApplyOptions:
+        return ApplyOptions(
+            temporal=self.temporal,
+            flow=self.flow,
+            raft_weights=self.raft_weights,
+            device=self.device,
+            runtime=self.runtime,
+            max_side=self.max_side,
+            cfr=self.cfr,
+            threads=self.threads,
+            encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
+            controls=Controls(strength=self.strength, keep_colours=self.keep_colours, scale=self.scale),
+        )
+
+    def cluster(self) -> ClusterOptions | None:
+        return cluster_options(self.ray, self.workers, self.segment_seconds, self.threads)
 
 
 def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
@@ -36,11 +92,21 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
         if job.target.exists() and not overwrite:
             job.status, job.message = "skipped", f"{job.target} exists (use --overwrite to replace it)."
             continue
+        timer = StageTimer([PROBE])
         try:
-            infos[job.source] = probe(job.source)
+            with timer(PROBE):
+                info = probe(job.source)
+            if info.made_by is not None:  # a re-run over a folder that holds an earlier run's outputs
+                style = f" (style {info.made_by.style})" if info.made_by.style else ""
+                job.status = "skipped"
+                job.message = f"{job.source} is a stylecut output{style}, so it is not stylised again."
+                continue
             check_writable(job.target)
+            check_streams_fit(info, job.target)
+            infos[job.source] = info
         except StylecutError as exc:
             job.status, job.message = "failed", str(exc)
+        job.stages = timer.seconds
     return infos
 
 
@@ -52,6 +118,7 @@ def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchP
         job.status, job.message = "failed", describe_failure(job.source, exc)
         return
     job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
+    job.stages = {PROBE: job.stages[PROBE], **result.stage_seconds}
     job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
 
 
@@ -66,55 +133,54 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
-def _run_on_cluster(
-    jobs: list[Job], infos: dict[Path, VideoInfo], generator: Generator, options: ApplyOptions,
-    cluster: ClusterOptions, mode: str, console: Console,
-) -> ClusterProgress:
-    """The distributed branch: the pending jobs go to the Ray driver, the others are reported at once."""
-    pending = [job for job in jobs if job.status == "pending"]
-    total = sum(info.frame_count for info in infos.values())
-    with ClusterProgress(len(pending), total, mode, console) as progress:
-        for job in jobs:
-            if job.status != "pending":
-                _report(job, progress)
-        if pending:
-            report = partial(_report, progress=progress)
-            load_driver().run_jobs(pending, infos, generator, options, cluster, progress, report)
-    return progress
-
-
-def run_apply(
-    inputs: list[Path], style: str, output: Path | None, options: ApplyOptions, *, recursive: bool,
-    overwrite: bool, quiet: bool, json_report: bool, cluster: ClusterOptions | None = None,
-) -> int:
-    """Stylise every input (on Ray with ``cluster``); 0 when none failed, 1 when any did.
-
-    Raises StylecutError when the command cannot start.
-    """
-    if cluster is not None:
-        load_driver()  # without Ray, say how to install it before anything else
-    entry = resolve_style(style)
+def run_apply(request: ApplyRequest) -> int:
+    """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
+    options = request.options()
+    cluster = request.cluster()
+    driver = load_driver() if cluster else None  # without Ray, say how to install it before any work
+    entry = resolve_style(request.style)
     generator, _ = load_style(entry)
-    jobs = plan_jobs(inputs, output, entry.name, options.encode.codec, recursive)
-    styliser = ClipStyliser(generator, options) if cluster is None else None  # on Ray: one per worker
-    infos = _probe_jobs(jobs, overwrite)
-    console = stderr_console()
-
-    mode = progress_mode(quiet, console)
-    if cluster is not None:
-        progress = _run_on_cluster(jobs, infos, generator, options, cluster, mode, console)
-    else:
-        with BatchProgress(sum(info.frame_count for info in infos.values()), mode, console) as progress:
-            if infos and styliser.flow_notice:
-                progress.note(styliser.flow_notice)
-            for job in jobs:
-                if job.status == "pending":
-                    _run_job(styliser, job, infos[job.source], progress)
-                _report(job, progress)
+    jobs = plan_jobs(
+        request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
+    )
+    with thread_limit(options.threads):
+        # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
+        cache_key = entry.sha256 or sha256_of(entry.path)
+        make_styliser = partial(create_styliser, generator, style=entry.name, cache_key=cache_key)
+        if driver is None:
+            styliser, notices = make_styliser(options)
+        infos = _probe_jobs(jobs, request.overwrite)
+        console = stderr_console()
+        total = sum(info.frame_count for info in infos.values())
+        mode = progress_mode(request.quiet, console)
+        if driver is None:
+            progress = BatchProgress(total, mode, console)
+        else:
+            progress = ClusterProgress(len(infos), total, mode, console)
+        with progress:
+            if infos:
+                progress.note(ffmpeg_choice().describe())
+            if driver is None:
+                for notice in notices if infos else []:
+                    progress.note(notice)
+                for job in jobs:
+                    if job.status == "pending":
+                        _run_job(styliser, job, infos[job.source], progress)
+                    _report(job, progress)
+            else:  # each Ray worker makes its own styliser; the driver notes what they chose
+                report = partial(_report, progress=progress)
+                args = (make_styliser, entry.name, options, cluster, progress, report)
+                notices = driver.run_jobs(jobs, infos, *args)
 
     failures = [job for job in jobs if job.status == "failed"]
-    if json_report:
-        print(json.dumps({"style": entry.name, "jobs": [job.to_json() for job in jobs]}, indent=2))
+    if request.json_report:
+        report = {
+            "style": entry.name,
+            "ffmpeg": ffmpeg_choice().to_json(),
+            "notices": notices,
+            "jobs": [job.to_json() for job in jobs],
+        }
+        print(json.dumps(report, indent=2))
     if failures and len(jobs) > 1:
         progress.error(f"{len(failures)} of {len(jobs)} inputs failed:")
         for job in failures:

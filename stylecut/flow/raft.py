@@ -33,7 +33,7 @@ from torchvision.models.optical_flow import (
 )
 
 from stylecut.errors import UsageError
-from stylecut.flow.scaling import flow_at_max_side
+from stylecut.flow.scaling import WORKING_SIZE, flow_at_max_side
 
 VARIANTS: dict[str, tuple[Callable[..., RAFT], WeightsEnum]] = {
     "raft_small": (raft_small, Raft_Small_Weights.DEFAULT),
@@ -76,7 +76,7 @@ class RAFTFlow:
         name: str,
         weights: WeightsEnum,
         num_flow_updates: int = 12,
-        max_side: int = 512,
+        max_side: int = WORKING_SIZE,
         device: torch.device | str = "cpu",
     ) -> None:
         self.name = name

@@ -18,6 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+# The longer side flow is computed at by default: enough for temporal fusion, and fast on a CPU.
+WORKING_SIZE = 512
+
 
 def flow_at_max_side(
     compute: Callable[[Tensor, Tensor], Tensor], a: Tensor, b: Tensor, max_side: int

@@ -103,6 +103,7 @@ def random_smooth_flow(
     second frame with known flow from a still image: with ``img`` as frame b,
     ``warp(img, flow)`` is a frame a whose flow to b is ``flow``. Made on the CPU.
     """
+
     def rand(*shape: int) -> Tensor:
         return torch.rand(*shape, generator=generator) * 2.0 - 1.0
 

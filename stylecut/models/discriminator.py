@@ -20,7 +20,10 @@ class PatchDiscriminator(nn.Module):
         in_ch = 3
         for i in range(layers):
             out_ch = width * 2**i
-            blocks += [spectral_norm(nn.Conv2d(in_ch, out_ch, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+            blocks += [
+                spectral_norm(nn.Conv2d(in_ch, out_ch, 4, stride=2, padding=1)),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
             in_ch = out_ch
         blocks += [spectral_norm(nn.Conv2d(in_ch, in_ch, 3, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
         blocks.append(spectral_norm(nn.Conv2d(in_ch, 1, 3, padding=1)))

@@ -18,7 +18,8 @@ from torch import nn
 from stylecut.errors import StylecutError
 
 
-def _load_efficientnet(name: str, weights_file: str) -> nn.Module:
+def load_efficientnet(name: str, weights_file: str) -> nn.Module:
+    """An EfficientNet(-Lite) ``name`` with the weights of a PyTorch state-dict file."""
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_name(name)
@@ -46,7 +47,7 @@ class LossNetwork(nn.Module):
         self.blocks = nn.ModuleList(backbone._blocks[: self.layers[-1] + 1])
         self.eval().requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "LossNetwork":
+    def train(self, mode: bool = True) -> LossNetwork:
         # Frozen: batch-norm statistics must never move, whatever the caller does.
         return super().train(False)
 
@@ -61,4 +62,4 @@ class LossNetwork(nn.Module):
 
 
 def lite0_loss_network(layers: Sequence[int]) -> LossNetwork:
-    return LossNetwork(_load_efficientnet("efficientnet-lite0", lite0_weights_file()), layers)
+    return LossNetwork(load_efficientnet("efficientnet-lite0", lite0_weights_file()), layers)

@@ -11,11 +11,13 @@ to a home-made scheduler.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stylecut.errors import OutputError, StylecutError
 from stylecut.media_types import VIDEO_SUFFIXES
+from stylecut.video.tempfiles import check_name_length
 
 DEFAULT_SUFFIX = ".mp4"
 KEEP_SUFFIXES = {".mp4", ".mov", ".mkv"}
@@ -30,6 +32,7 @@ class Job:
     frames: int = 0
     seconds: float = 0.0
     notice: str | None = None  # e.g. a frame-rate conversion the user should know about
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage, for the stages it ran
 
     def to_json(self) -> dict:
         return {
@@ -41,12 +44,17 @@ class Job:
             "seconds": round(self.seconds, 3),
             "fps": round(self.frames / self.seconds, 3) if self.seconds else None,
             "notice": self.notice,
+            "stages": {stage: round(seconds, 4) for stage, seconds in self.stages.items()},
         }
 
 
 def find_videos(folder: Path, recursive: bool) -> list[Path]:
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def output_suffix(source: Path, codec: str) -> str:
@@ -60,30 +68,40 @@ def default_name(source: Path, style: str, codec: str) -> str:
     return f"{source.stem}.{style}{output_suffix(source, codec)}"
 
 
-def plan_jobs(inputs: list[Path], output: Path | None, style: str, codec: str, recursive: bool) -> list[Job]:
+def plan_jobs(
+    inputs: list[Path], output: Path | None, style: str, codec: str, recursive: bool, overwrite: bool = False
+) -> list[Job]:
     """One job per video found; inputs that are missing or hold no video become failed jobs.
 
-    A video that is another job's output (a re-run over a folder finds the
-    outputs of the first run beside their inputs) is left out, and a second
-    video mapping to an output already taken fails instead of overwriting it.
-    Raises OutputError when ``output`` cannot work for these inputs.
+    No output is ever one of the inputs. A video found in a folder that is
+    another job's output (a re-run over a folder finds the outputs of the
+    first run beside their inputs) is left out. A video named on the command
+    line always gets its job; a job whose output would be such a video is
+    skipped like any existing output, and fails rather than replace it with
+    ``overwrite``. A second video mapping to an output already taken fails
+    instead of overwriting it, and so does an output name too long for its
+    file system. Raises OutputError when ``output`` cannot work for these inputs.
     """
     jobs: list[Job] = []
-    sources: list[tuple[Path, Path]] = []  # (video, the folder it was found under, for relative output paths)
+    # Each video with the folder it was found under (for relative output paths); named: given as a file.
+    sources: dict[Path, Path] = {}
+    named: set[Path] = set()
     for item in inputs:
-        if item.is_dir():
+        if _is_dir(item):
             videos = find_videos(item, recursive)
             if not videos:
                 jobs.append(Job(item, None, "failed", f"{item} holds no video files."))
-            sources += [(video, item) for video in videos]
-        elif item.exists():
-            sources.append((item, item.parent))
+            for video in videos:
+                sources.setdefault(video, item)
+        elif _exists(item):
+            sources[item] = item.parent
+            named.add(item.resolve())
         else:
             jobs.append(Job(item, None, "failed", f"{item} does not exist."))
 
-    to_file = _check_output(inputs, output, codec, [video for video, _ in sources])
+    to_file = _check_output(inputs, output, codec, list(sources))
     targets = {}
-    for video, root in sources:
+    for video, root in sources.items():
         if to_file:
             targets[video] = output
         elif output is not None:
@@ -94,44 +112,73 @@ def plan_jobs(inputs: list[Path], output: Path | None, style: str, codec: str, r
     outputs = {target.resolve() for target in targets.values()}
     taken: dict[Path, Path] = {}
     for video, target in targets.items():
-        if video.resolve() in outputs:
+        if video.resolve() in outputs and video.resolve() not in named:
             continue
-        if (other := taken.setdefault(target.resolve(), video)) != video:
-            jobs.append(Job(video, None, "failed", f"{video} would be written to {target}, the output of {other}."))
+        if target.resolve() in named:
+            jobs.append(_input_as_output(video, target, overwrite))
+        elif (other := taken.setdefault(target.resolve(), video)) != video:
+            jobs.append(
+                Job(video, None, "failed", f"{video} would be written to {target}, the output of {other}.")
+            )
         else:
-            jobs.append(Job(video, target))
+            jobs.append(_checked_job(video, target))
     return jobs
+
+
+def _input_as_output(video: Path, target: Path, overwrite: bool) -> Job:
+    """The job of ``video`` whose output ``target`` is also an input of the run: never replaced."""
+    if overwrite:
+        message = (
+            f"{video} would be written to {target}, which is also an input and is never replaced; "
+            f"leave {target.name} out of the inputs to render {video.name} again."
+        )
+        return Job(video, target, "failed", message)
+    return Job(video, target, "skipped", f"{target} exists and is also an input, so it is never replaced.")
+
+
+def _checked_job(video: Path, target: Path) -> Job:
+    try:
+        check_name_length(target)
+    except OutputError as exc:
+        return Job(video, target, "failed", f"The output of {video.name} cannot be written: {exc}")
+    return Job(video, target)
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except OSError:  # missing, or a name too long to exist
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError:
+        return False
+    return True
 
 
 def _check_output(inputs: list[Path], output: Path | None, codec: str, videos: list[Path]) -> bool:
     """Whether ``output`` names one output file (else a folder); raise OutputError when it cannot be used."""
-    if output is None or output.is_dir():
+    if output is None:
+        return False
+    check_name_length(output)
+    if output.is_dir():
         return False
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         if output.exists():
             raise OutputError(f"{output} is neither a folder nor a video file, so it cannot be the output.")
         return False  # a folder to create
-    if len(inputs) != 1 or inputs[0].is_dir():
+    if len(inputs) != 1 or _is_dir(inputs[0]):
         raise OutputError(f"{output} is a file name, but several inputs need an output folder.")
     if codec == "prores" and output.suffix.lower() != ".mov":
         raise OutputError(f"ProRes needs a .mov file, so {output} cannot hold it.")
-    if videos and (output.resolve() == videos[0].resolve() or (output.exists() and output.samefile(videos[0]))):
+    if videos and (
+        output.resolve() == videos[0].resolve() or (output.exists() and output.samefile(videos[0]))
+    ):
         raise OutputError(f"The output {output} is the input itself; choose another output name.")
     return True
-
-
-def check_writable(target: Path) -> None:
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"Cannot create the output folder {folder}: {exc.strerror}.") from exc
-    probe_file = folder / f".{target.name}.stylecut-check"
-    try:
-        probe_file.touch()
-        probe_file.unlink()
-    except OSError as exc:
-        raise OutputError(f"Cannot write to the output folder {folder}: {exc.strerror}.") from exc
 
 
 def describe_failure(source: Path, exc: Exception) -> str:

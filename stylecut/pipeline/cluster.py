@@ -25,11 +25,28 @@ _HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """`--ray [ADDRESS] --workers N --segment-seconds S`."""
+    """`--ray [ADDRESS] --workers N --segment-seconds S`, and `--threads` as each task's CPUs."""
 
     address: str = LOCAL  # "local", "auto", "ray://HOST:PORT" or "HOST:PORT"
     workers: int | None = None  # tasks at once; None: what the cluster's CPUs (or GPUs) allow
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    threads: int | None = None  # CPUs (and threads) per task; None: the driver's CPUS_PER_TASK
+
+
+def cluster_options(
+    address: str | None, workers: int | None, segment_seconds: float | None, threads: int | None
+) -> ClusterOptions | None:
+    """The options of a run on Ray (None without ``--ray``); a UsageError for options that cannot work."""
+    if address is None:
+        if workers is not None or segment_seconds is not None:
+            raise UsageError("--segment-seconds and --workers only apply with --ray.")
+        return None
+    if not is_ray_address(address):
+        raise UsageError(
+            f"--ray {address} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "
+            "or --ray alone for a local runtime."
+        )
+    return ClusterOptions(address, workers, segment_seconds or DEFAULT_SEGMENT_SECONDS, threads)
 
 
 def is_ray_address(value: str) -> bool:

@@ -5,18 +5,18 @@ command resolved, so every node must see the inputs and outputs at the same
 paths as the machine running the command (a shared folder, as render farms
 have). A task that cannot see them fails its clip with one sentence.
 
-The same code. A clip runs in the same ``ClipStyliser.run`` as a local run,
-so its output is the same, bit for bit, on the same hardware: torch's CPU
-kernels give the same numbers whatever their thread count, and the encoder
-runs as it does locally. A long clip is split into segments
+The same code. Each worker process makes its styliser once, with the same
+``create_styliser`` as a local run, and a clip runs in the same
+``ClipStyliser.run``, so its output is the same, bit for bit, as a local run
+with the same options on the same hardware. A long clip is split into segments
 (:mod:`stylecut.pipeline.segments`): one task per boundary searches its
 neighbourhood for a scene cut, one task per segment stylises and encodes it
 (and returns the raw frames it shares with its neighbours through Ray's
 object store), and one task cross-fades the seams, stitches the parts and
 remuxes the source's other streams.
 
-Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs and runs
-torch with that many threads, or for one GPU (and one CPU) when the cluster
+Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs (``--threads``
+when given) and runs the networks with that many threads, or for one GPU (and one CPU) when the cluster
 has GPUs and ``--device`` is not ``cpu``; and for the memory a process
 stylising frames of its clip's size needs (:func:`task_memory`), so that Ray
 never packs more tasks onto a node than its memory holds. At most
@@ -30,7 +30,7 @@ batch would print. A worker or node that dies is retried by Ray up to
 cancelled and its temporary files removed once they have stopped; the other
 clips go on. Ctrl-C cancels every task (each deletes its partial file as it
 stops; after ``CANCEL_GRACE_SECONDS`` the rest are killed) and removes the
-temporary files of every unfinished clip before it ends the command.
+part files of every unfinished clip before it ends the command.
 
 Progress. Tasks send their frame counts to a small actor on this machine's
 node (:mod:`stylecut.pipeline.frame_counter`); the driver reads it without
@@ -52,19 +52,19 @@ from pathlib import Path
 from typing import Any
 
 import ray
-import torch
 from ray.exceptions import RayError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from stylecut.device import thread_limit
 from stylecut.errors import MediaError, UsageError
-from stylecut.models.generator import Generator
 from stylecut.pipeline import segments
 from stylecut.pipeline.batch import Job, describe_failure
 from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
 from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
-from stylecut.pipeline.stylise import ApplyOptions, ClipStyliser
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.progress import ClusterProgress
-from stylecut.video.encode import EncodeSettings
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.scenes import scene_cuts
 
@@ -90,7 +90,7 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     try:
         if cluster.address == LOCAL:
-            cpus = (cluster.workers * CPUS_PER_TASK) if cluster.workers else os.cpu_count()
+            cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
         else:
             ray.init(address=cluster.address, **quiet)
@@ -134,8 +134,10 @@ class TaskShape:
         return "cuda" if self.gpus else "cpu"
 
 
-def task_shape(nodes: list[dict[str, float]], device: str, workers: int | None) -> TaskShape:
-    """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else CPUS_PER_TASK CPUs.
+def task_shape(
+    nodes: list[dict[str, float]], device: str, workers: int | None, cpus_per_task: int = CPUS_PER_TASK
+) -> TaskShape:
+    """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else ``cpus_per_task`` CPUs.
 
     ``nodes`` holds the resources of each live node, as Ray counts them.
     """
@@ -145,8 +147,8 @@ def task_shape(nodes: list[dict[str, float]], device: str, workers: int | None) 
         raise UsageError("--device cuda was asked for, but the Ray cluster has no GPU.")
     if device != "cpu" and gpus:
         return TaskShape(1, 1, workers or gpus, memory)
-    cpus = sum(int(node.get("CPU", 0)) // CPUS_PER_TASK for node in nodes)
-    return TaskShape(CPUS_PER_TASK, 0, workers or max(1, cpus), memory)
+    cpus = sum(int(node.get("CPU", 0)) // cpus_per_task for node in nodes)
+    return TaskShape(cpus_per_task, 0, workers or max(1, cpus), memory)
 
 
 # Peak RSS of one stylising process at 8-frame chunks, fitted to benchmarks/report/REPORT.md's
@@ -165,25 +167,27 @@ def task_memory(info: VideoInfo, largest_node: float) -> int:
 
 @dataclass(frozen=True)
 class _Outcome:
-    """A task's result: its seconds, what the pipeline noted, or the one sentence it failed with."""
+    """A task's result: its seconds (per stage), what the user should know, or the sentence it failed with."""
 
     seconds: float = 0.0
-    flow: str | None = None
-    notice: str | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # the styliser's (which flow, which runtime)
+    notice: str | None = None  # the clip's (a frame-rate conversion)
     error: str | None = None
     cuts: tuple[int, ...] = ()
 
 
-_stylisers: dict[tuple[str, ApplyOptions], ClipStyliser] = {}
+StyliserFactory = Callable[[ApplyOptions], tuple[ClipStyliser, list[str]]]  # create_styliser, style bound
+_stylisers: dict[tuple[str, ApplyOptions], tuple[ClipStyliser, list[str]]] = {}
 
 
-def _styliser(style: list[ray.ObjectRef], options: ApplyOptions, threads: int) -> ClipStyliser:
-    """This worker process's styliser: built by its first task for a style and options, reused by the next."""
-    torch.set_num_threads(threads)
-    key = (style[0].hex(), options)
+def _styliser(make: list[ray.ObjectRef], options: ApplyOptions) -> tuple[ClipStyliser, list[str]]:
+    """This worker process's styliser and its notices: made by its first task for a style and options,
+    reused by the next (compiling the generator takes seconds)."""
+    key = (make[0].hex(), options)
     if key not in _stylisers:
         _stylisers.clear()
-        _stylisers[key] = ClipStyliser(ray.get(style[0]), options)
+        _stylisers[key] = ray.get(make[0])(options)
     return _stylisers[key]
 
 
@@ -196,36 +200,36 @@ def _check_shared(info: VideoInfo, target: Path) -> None:
             )
 
 
-def _attempt(source: Path, work: Callable[[], _Outcome]) -> _Outcome:
+def _attempt(source: Path, threads: int, work: Callable[[], _Outcome]) -> _Outcome:
     try:
-        return work()
+        with thread_limit(threads):
+            return work()
     except Exception as exc:  # the clip's failure, as a sentence; Ctrl-C (cancel) is no Exception
         return _Outcome(error=describe_failure(source, exc))
 
 
 @ray.remote
-def _clip_task(
-    style, options: ApplyOptions, threads: int, info: VideoInfo, target: Path, counter, key: int
-) -> _Outcome:
+def _clip_task(make, options: ApplyOptions, info: VideoInfo, target: Path, counter, key: int) -> _Outcome:
     def work() -> _Outcome:
         _check_shared(info, target)
+        styliser, notices = _styliser(make, options)
         report = FrameReporter(counter, key)
         try:
-            result = _styliser(style, options, threads).run(info, target, report)
+            result = styliser.run(info, target, report)
         finally:
             report.flush()
-        return _Outcome(result.seconds, result.flow, result.notice)
+        return _Outcome(result.seconds, result.stage_seconds, tuple(notices), result.notice)
 
-    return _attempt(info.path, work)
+    return _attempt(info.path, options.threads, work)
 
 
 @ray.remote(num_returns=2)
 def _segment_task(
-    style,
+    make,
     options: ApplyOptions,
-    threads: int,
     info: VideoInfo,
     target: Path,
+    folder: Path,
     segment: segments.Segment,
     counter,
     key: int,
@@ -236,29 +240,30 @@ def _segment_task(
     def work() -> _Outcome:
         nonlocal edges
         _check_shared(info, target)
+        styliser, notices = _styliser(make, options)
         report = FrameReporter(counter, key)
         try:
-            result, edges = segments.write_segment(
-                _styliser(style, options, threads), info, target, segment, report
-            )
+            result, edges = segments.write_segment(styliser, info, folder, segment, report)
         finally:
             report.flush()
-        return _Outcome(result.seconds, result.flow)
+        return _Outcome(result.seconds, result.stage_seconds, tuple(notices))
 
-    return _attempt(info.path, work), edges
+    return _attempt(info.path, options.threads, work), edges
 
 
 @ray.remote
 def _cuts_task(info: VideoInfo, start: int, stop: int) -> _Outcome:
-    return _attempt(info.path, lambda: _Outcome(cuts=tuple(scene_cuts(info, start, stop))))
+    return _attempt(info.path, 1, lambda: _Outcome(cuts=tuple(scene_cuts(info, start, stop))))
 
 
 @ray.remote
 def _stitch_task(
     info: VideoInfo,
+    folder: Path,
     target: Path,
     planned: list[segments.Segment],
     settings: EncodeSettings,
+    style: str,
     edges: list[ray.ObjectRef],
 ) -> _Outcome:
     """``edges`` holds each segment's Edges reference (in a list, so Ray hands over the references and
@@ -266,10 +271,11 @@ def _stitch_task(
 
     def work() -> _Outcome:
         started = time.perf_counter()
-        segments.stitch(info, target, planned, settings, lambda index: ray.get(edges[index]))
-        return _Outcome(time.perf_counter() - started)
+        segments.stitch(info, folder, target, planned, settings, lambda index: ray.get(edges[index]), style)
+        seconds = time.perf_counter() - started
+        return _Outcome(seconds, {"remux": seconds})
 
-    return _attempt(info.path, work)
+    return _attempt(info.path, 1, work)
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -286,6 +292,7 @@ class _Clip:
     segments: list[segments.Segment] = field(default_factory=list)
     segments_left: int = 0
     edges: dict[int, ray.ObjectRef] = field(default_factory=dict)  # per segment: its raw head and tail
+    parts: Path | None = None  # the folder of its segments' files
     running: set[ray.ObjectRef] = field(default_factory=set)
     seconds: float = 0.0
     frames_shown: int = 0
@@ -303,6 +310,14 @@ class _Clip:
     def finished(self) -> bool:
         return self.job.status != "pending"
 
+    def add_stages(self, outcome: _Outcome) -> None:
+        for stage, seconds in outcome.stages.items():
+            self.job.stages[stage] = self.job.stages.get(stage, 0.0) + seconds
+
+    def remove_parts(self) -> None:
+        if self.parts is not None:
+            segments.remove_parts(self.parts)
+
 
 _Handler = Callable[[_Clip, _Outcome], None]
 
@@ -313,7 +328,8 @@ class _Driver:
     def __init__(
         self,
         clips: list[_Clip],
-        style: ray.ObjectRef,
+        make: ray.ObjectRef,
+        style: str,
         options: ApplyOptions,
         cluster: ClusterOptions,
         shape: TaskShape,
@@ -322,15 +338,16 @@ class _Driver:
         on_finished: Callable[[Job], None],
     ) -> None:
         self.clips = {clip.key: clip for clip in clips}
-        self.style = [style]  # in a list, so that tasks receive the reference and fetch it once per worker
-        self.options = replace(options, device=shape.device)
+        self.make = [make]  # in a list, so that tasks receive the reference and fetch it once per worker
+        self.style = style
+        self.options = replace(options, device=shape.device, threads=shape.cpus)
         self.cluster, self.shape, self.counter = cluster, shape, counter
         self.progress, self.on_finished = progress, on_finished
         # Short tasks that unblock a clip (cut search, stitching) go before the stylising queue.
         self.urgent: deque[tuple[_Clip, Callable[[], ray.ObjectRef], _Handler]] = deque()
         self.queue: deque[tuple[_Clip, Callable[[], ray.ObjectRef], _Handler]] = deque()
         self.running: dict[ray.ObjectRef, tuple[_Clip, _Handler]] = {}
-        self.flow_noted = False
+        self.notices: list[str] = []  # the workers' stylisers', each shown once
         self.counts: ray.ObjectRef | None = None  # the counter's answer to come
 
     def run(self) -> None:
@@ -351,7 +368,7 @@ class _Driver:
         finally:
             for clip in self.clips.values():
                 if clip.job.status != "done":
-                    _remove_temp_files(clip.target)
+                    clip.remove_parts()
 
     # -- planning
 
@@ -380,28 +397,31 @@ class _Driver:
         warmup, blend = (segments.WARMUP_FRAMES, segments.BLEND_FRAMES) if temporal else (0, 0)
         clip.segments = segments.plan_segments(clip.info, clip.points, clip.cuts, warmup, blend)
         clip.segments_left = len(clip.segments)
+        clip.parts = segments.parts_folder(clip.target)
         # First in the queue: the clip was started in its turn, and its output comes sooner.
         for segment in reversed(clip.segments):
             submit = partial(self._submit_segment, clip, segment)
             self.queue.appendleft((clip, submit, self._segment_done))
 
     def _submit_segment(self, clip: _Clip, segment: segments.Segment) -> ray.ObjectRef:
-        outcome, clip.edges[segment.index] = self._stylise(_segment_task, clip, segment)
+        outcome, clip.edges[segment.index] = self._stylise(_segment_task, clip, clip.parts, segment)
         return outcome
 
     def _segment_done(self, clip: _Clip, outcome: _Outcome) -> None:
         clip.seconds += outcome.seconds
+        clip.add_stages(outcome)
         clip.segments_left -= 1
         if clip.segments_left == 0:
             edges = [clip.edges[segment.index] for segment in clip.segments]
-            stitch = _stitch_task.options(num_cpus=1).remote
-            submit = partial(stitch, clip.info, clip.target, clip.segments, self.options.encode, edges)
+            stitch = partial(_stitch_task.options(num_cpus=1).remote, clip.info, clip.parts, clip.target)
+            submit = partial(stitch, clip.segments, self.options.encode, self.style, edges)
             self.urgent.append((clip, submit, self._clip_done))
 
     def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
         job = clip.job
         job.status, job.frames, job.notice = "done", clip.info.frame_count, outcome.notice
         job.seconds = clip.seconds + outcome.seconds
+        clip.add_stages(outcome)
         split = f", {len(clip.segments)} segments" if clip.segments else ""
         job.message = (
             f"{job.frames} frames in {job.seconds:.1f} s ({job.frames / job.seconds:.2f} fps{split})"
@@ -416,7 +436,7 @@ class _Driver:
         self.queue = deque(item for item in self.queue if item[0] is not clip)
         self._cancel(list(clip.running), wait=False)
         if not clip.running:  # else its files go when its last task has stopped
-            _remove_temp_files(clip.target)
+            clip.remove_parts()
         self.progress.clip_finished(frames_left=clip.info.frame_count - clip.frames_shown)
         self.on_finished(clip.job)
 
@@ -428,7 +448,7 @@ class _Driver:
         memory = task_memory(clip.info, shape.node_memory)
         return task.options(
             num_cpus=shape.cpus, num_gpus=shape.gpus, memory=memory, max_retries=MAX_RETRIES
-        ).remote(self.style, self.options, shape.cpus, clip.info, clip.target, *args, self.counter, clip.key)
+        ).remote(self.make, self.options, clip.info, clip.target, *args, self.counter, clip.key)
 
     def _submit(self) -> None:
         while (self.urgent or self.queue) and len(self.running) < self.shape.workers:
@@ -442,7 +462,7 @@ class _Driver:
         clip.running.discard(ref)
         if clip.finished:  # a cancelled task of a failed clip: clean up after the last one
             if not clip.running:
-                _remove_temp_files(clip.target)
+                clip.remove_parts()
             return
         try:
             outcome = ray.get(ref)
@@ -451,9 +471,10 @@ class _Driver:
         except RayError as exc:  # the worker or its node died, and so did every retry
             lost = f"its Ray task was lost ({type(exc).__name__}), {MAX_RETRIES} retries included"
             outcome = _Outcome(error=f"Could not process {clip.info.path}: {lost}.")
-        if outcome.flow and not self.flow_noted:
-            self.progress.note(outcome.flow)
-            self.flow_noted = True
+        for notice in outcome.notices:
+            if notice not in self.notices:
+                self.notices.append(notice)
+                self.progress.note(notice)
         if outcome.error:
             self._fail(clip, outcome.error)
         else:
@@ -495,28 +516,40 @@ def _quietly(call: Callable, *args: object, **kwargs: object) -> object:
         return None
 
 
-def _remove_temp_files(target: Path) -> None:
-    for path in segments.temp_files(target):
-        path.unlink(missing_ok=True)
-
-
 def run_jobs(
     jobs: list[Job],
     infos: dict[Path, VideoInfo],
-    generator: Generator,
+    make_styliser: StyliserFactory,
+    style: str,
     options: ApplyOptions,
     cluster: ClusterOptions,
     progress: ClusterProgress,
     on_finished: Callable[[Job], None],
-) -> None:
-    """Run the pending ``jobs`` on Ray; each job's status and message are set as it ends."""
+) -> list[str]:
+    """Run the pending ``jobs`` on Ray; each job's status and message are set as it ends, and
+    ``on_finished`` hears of it (at once for the jobs that are not pending). Returns the notices the
+    workers' stylisers gave (which flow and runtime they use).
+
+    ``make_styliser`` is :func:`stylecut.pipeline.stylise.create_styliser` with the style bound; it
+    goes to every worker, which calls it once with ``options`` for its share of the cluster.
+    ``style`` is the style's name, marked in the outputs of split clips.
+    """
+    for job in jobs:
+        if job.status != "pending":
+            on_finished(job)
+    pending = [job for job in jobs if job.status == "pending"]
+    if not pending:
+        return []
     with ray_runtime(cluster):
         nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
-        shape = task_shape(nodes, options.device, cluster.workers)
+        shape = task_shape(nodes, options.device, cluster.workers, cluster.threads or CPUS_PER_TASK)
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         counter = FrameCounter.options(scheduling_strategy=here).remote()
-        clips = [_Clip(key, job, infos[job.source]) for key, job in enumerate(jobs)]
+        clips = [_Clip(key, job, infos[job.source]) for key, job in enumerate(pending)]
+        make = ray.put(make_styliser)
+        driver = _Driver(clips, make, style, options, cluster, shape, counter, progress, on_finished)
         try:
-            _Driver(clips, ray.put(generator), options, cluster, shape, counter, progress, on_finished).run()
+            driver.run()
         finally:
             _quietly(ray.kill, counter)
+    return driver.notices

@@ -1,13 +1,14 @@
-"""Variable-frame-rate input becomes constant-rate output that stays in sync with its audio.
+"""With ``apply --cfr``, variable-frame-rate input becomes constant-rate output in sync with its audio.
 
-Editing applications handle variable-rate footage badly (audio drifts, frames
-fall between timeline ticks), which is why editors convert it to a constant
-rate before cutting; the raw-video pipe into the encoder cannot carry
-per-frame timestamps anyway. The output rate is the standard rate nearest the
-clip's typical (median) frame interval, so most of the footage maps one to
-one; each output frame shows the input frame on screen at its time, so slower
-stretches repeat frames and faster ones drop some. No frame moves by more
-than half an output frame, which keeps the picture in sync with the sound.
+Some editing applications handle variable-rate footage badly (audio drifts,
+frames fall between timeline ticks), which is why editors may convert it to a
+constant rate before cutting; by default stylecut keeps every frame's time
+instead (stylecut.video.timestamps). The output rate is the standard rate
+nearest the clip's typical (median) frame interval, so most of the footage
+maps one to one; each output frame shows the input frame on screen at its
+time, so slower stretches repeat frames and faster ones drop some. No frame
+moves by more than half an output frame, which keeps the picture in sync
+with the sound.
 """
 
 from __future__ import annotations
@@ -21,7 +22,22 @@ from stylecut.video.probe import VideoInfo, frame_times
 
 STANDARD_RATES = tuple(
     Fraction(rate)
-    for rate in ("10", "12", "25/2", "15", "24000/1001", "24", "25", "30000/1001", "30", "48", "50", "60000/1001", "60", "120")
+    for rate in (
+        "10",
+        "12",
+        "25/2",
+        "15",
+        "24000/1001",
+        "24",
+        "25",
+        "30000/1001",
+        "30",
+        "48",
+        "50",
+        "60000/1001",
+        "60",
+        "120",
+    )
 )
 
 

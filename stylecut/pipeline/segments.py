@@ -23,15 +23,15 @@ Joining. Each segment's frames, less its head, are encoded to the final
 codec into a part file; :func:`stitch` encodes each cross-fade the same way,
 concatenates everything by stream copy, checks the frame count, then remuxes
 audio, subtitles, metadata and timecode once from the source (``finalize``)
-and renames into place. Temporary files live beside the target: the
-pipeline's are ``.<stem>.stylecut-*<suffix>``, this module's
-``.<name>.stylecut-*`` (name = stem + suffix, so two targets that differ
-only in their suffix never share one); :func:`temp_files` finds both kinds.
+and renames into place. A clip's part files live in a hidden folder of their
+own beside the target (:func:`parts_folder`, a unique name per run, like
+every temporary file of stylecut's), which goes as a whole when the clip is
+done or has failed.
 """
 
 from __future__ import annotations
 
-import glob
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
@@ -42,10 +42,14 @@ from pathlib import Path
 import numpy as np
 
 from stylecut.errors import MediaError
-from stylecut.pipeline.stylise import STAGES, ClipResult, ClipStyliser
+from stylecut.pipeline.stylise import ClipResult, ClipStyliser
+from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.video.concat import concat_videos
-from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.remux import finalize
+from stylecut.video.tempfiles import temp_path
 
 # Measured by benchmarks/cluster.py, where the seams' E_warp is that of a single run with these.
 WARMUP_FRAMES = 8
@@ -113,36 +117,37 @@ def plan_segments(
     ]
 
 
-def part_path(target: Path, segment: Segment, codec: str, role: str = "part") -> Path:
-    """Where a segment's video (``role`` part), the cross-fade into it (blend) or, for the first, the
-    joined video (joined) goes: beside the target, in an MP4 (MOV for ProRes) whatever the target's
-    container, because MP4/MOV keep exact timestamps until the final remux."""
+def parts_folder(target: Path) -> Path:
+    """A new, unique name for the hidden folder of a clip's part files, beside ``target``."""
+    return temp_path(target, "parts")
+
+
+def part_path(folder: Path, segment: Segment, codec: str, role: str = "part") -> Path:
+    """Where in ``folder`` a segment's video (``role`` part), the cross-fade into it (blend) or, for the
+    first, the joined video (joined) goes: an MP4 (MOV for ProRes) whatever the target's container,
+    because MP4/MOV keep exact timestamps until the final remux."""
     suffix = ".mov" if codec == "prores" else ".mp4"
-    return target.with_name(f".{target.name}.stylecut-{role}{segment.index:04d}{suffix}")
+    return folder / f"{role}{segment.index:04d}{suffix}"
 
 
-def temp_files(target: Path) -> list[Path]:
-    """Every temporary file a run for ``target`` may have left beside it."""
-    folder = glob.escape(str(target.parent))
-    patterns = (
-        f".{glob.escape(target.stem)}.stylecut-*{glob.escape(target.suffix)}",
-        f".{glob.escape(target.name)}.stylecut-*",
-    )
-    return sorted({Path(p) for pattern in patterns for p in glob.glob(f"{folder}/{pattern}")})
+def remove_parts(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_segment(
     styliser: ClipStyliser,
     info: VideoInfo,
-    target: Path,
+    folder: Path,
     segment: Segment,
     on_frames: Callable[[int], None] | None = None,
 ) -> tuple[ClipResult, Edges]:
-    """Stylise one segment: its frames after the head into its part file (replacing what an earlier,
-    killed attempt left there), its head and tail raw. ``on_frames`` counts the segment's own frames."""
-    part = part_path(target, segment, styliser.options.encode.codec)
+    """Stylise one segment: its frames after the head into its part file in ``folder`` (replacing what
+    an earlier, killed attempt left there), its head and tail raw. ``on_frames`` counts the segment's
+    own frames."""
+    part = part_path(folder, segment, styliser.options.encode.codec)
+    folder.mkdir(exist_ok=True)
     part.unlink(missing_ok=True)
-    stages = dict.fromkeys(STAGES, 0.0)
+    timer = StageTimer(STAGES)
     started = time.perf_counter()
     head: list[np.ndarray] = []
     tail: list[np.ndarray] = []
@@ -160,12 +165,12 @@ def write_segment(
             if on_frames is not None:
                 on_frames(max(0, min(index + len(frames), segment.stop) - index))
 
-    chunks = styliser.stylise_range(info, segment.start, segment.stop + segment.tail, segment.warmup, stages)
+    chunks = styliser.stylise_range(info, segment.start, segment.stop + segment.tail, segment.warmup, timer)
     with closing(chunks):
-        styliser.write_video(info, part, body(chunks), stages)
+        styliser.write_video(info, part, info.fps, body(chunks), timer)
     edges = Edges(np.concatenate(head) if head else None, np.concatenate(tail) if tail else None)
-    result = ClipResult(segment.frames, time.perf_counter() - started, styliser.flow_notice, stages)
-    return result, edges
+    flow = None if styliser.flow is None else styliser.flow.name
+    return ClipResult(segment.frames, time.perf_counter() - started, flow, timer.seconds), edges
 
 
 def cross_fade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -176,30 +181,33 @@ def cross_fade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
 
 def stitch(
     info: VideoInfo,
+    folder: Path,
     target: Path,
     segments: Sequence[Segment],
     settings: EncodeSettings,
     edges: Callable[[int], Edges],
+    style: str | None = None,
 ) -> None:
-    """Join the segments' parts and cross-fades into ``target`` (atomically) and remove them.
+    """Join the segments' parts in ``folder`` and their cross-fades into ``target`` (atomically, marked
+    as made with ``style``), and remove ``folder``.
 
     ``edges(i)`` gives segment ``i``'s raw head and tail; each is asked for once, when needed.
     """
     parts: list[tuple[Path, int]] = []
-    joined = part_path(target, segments[0], settings.codec, "joined")
+    joined = part_path(folder, segments[0], settings.codec, "joined")
     try:
         tail = None  # the previous segment's
         for segment in segments:
             edge = edges(segment.index) if segment.head or segment.tail else Edges(None, None)
             if segment.head:
-                fade = part_path(target, segment, settings.codec, "blend")
+                fade = part_path(folder, segment, settings.codec, "blend")
                 fade.unlink(missing_ok=True)
                 with VideoWriter(
                     fade, info.display_width, info.display_height, info.fps, settings, info
                 ) as writer:
                     writer.write(cross_fade(tail, edge.head))
                 parts.append((fade, segment.head))
-            parts.append((part_path(target, segment, settings.codec), segment.frames - segment.head))
+            parts.append((part_path(folder, segment, settings.codec), segment.frames - segment.head))
             tail = edge.tail
         concat_videos(parts, info.fps, joined, target.name)
         frames = probe(joined).frame_count
@@ -207,9 +215,6 @@ def stitch(
             raise MediaError(
                 f"The segments of {target.name} joined into {frames} frames instead of {info.frame_count}."
             )
-        finalize(joined, info, target)
+        finalize(joined, info, target, style)
     finally:
-        joined.unlink(missing_ok=True)
-        for segment in segments:
-            for role in ("part", "blend"):
-                part_path(target, segment, settings.codec, role).unlink(missing_ok=True)
+        remove_parts(folder)

@@ -1,10 +1,15 @@
-"""Stylise one clip: probe, decode in chunks, flow, generator, temporal fusion, encode, remux.
+"""Stylise one clip: probe, decode in chunks, generator, flow, temporal stage, encode, remux.
 
 Memory is bounded by the chunk size whatever the clip's length. Decoding runs
 one chunk ahead in a thread and ffmpeg encodes in its own process, so the
-three stages overlap with the network. The output is written under a
+three stages overlap with the network. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
-or Ctrl-C removes the temporary files.
+or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
+parts: the generator and, for temporal consistency, a flow estimator and a
+temporal stage (``stylecut.temporal``); :func:`create_styliser` builds the
+ones the options ask for. Frames smaller than the generator can take (tiny
+clips, extreme aspect ratios shrunk by ``max_side``) are padded for it and
+cropped back.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, nullcontext
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -22,48 +28,34 @@ import torch
 import torch.nn.functional as F
 
 from stylecut.device import select_device
-from stylecut.flow import create_flow_estimator
-from stylecut.models.generator import Generator
-from stylecut.models.temporal import TemporalFuser
+from stylecut.flow import FlowEstimator, create_flow_estimator
+from stylecut.pipeline.controls import generator_at_strength, working_size
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
+from stylecut.pipeline.timing import STAGES, StageTimer
+from stylecut.runtime.runner import Runner, create_runner
+from stylecut.temporal import TemporalStage
+from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings, VideoWriter, finalize
+from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
-
-
-STAGES = ("decode", "generator", "flow", "temporal", "encode", "remux")
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    temporal: bool = True
-    flow: str = "auto"
-    raft_weights: Path | None = None
-    device: str = "auto"
-    max_side: int | None = None  # processing resolution (longer side); None keeps the clip's own
-    chunk: int = 8
-    encode: EncodeSettings = field(default_factory=EncodeSettings)
+from stylecut.video.remux import finalize
+from stylecut.video.tempfiles import temp_path
+from stylecut.video.timestamps import FrameTimes
 
 
 @dataclass
 class ClipResult:
     frames: int
     seconds: float
-    flow: str | None
-    stage_seconds: dict[str, float]
+    flow: str | None  # the flow estimator's name (None without the temporal stage)
+    stage_seconds: dict[str, float]  # wall seconds per stage (STAGES) in the main thread
     notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
-
-
-def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """(height, width) the network runs at: the display size, shrunk to `max_side` if given."""
-    if max_side is None or max(width, height) <= max_side:
-        return height, width
-    scale = max_side / max(width, height)
-    return max(2, round(height * scale)), max(2, round(width * scale))
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
@@ -98,155 +90,182 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
                 worker.join(0.05)
 
 
+def network_min_side(generator: torch.nn.Module) -> int:
+    """The smallest side the generator takes (its ``config.min_side``); 1 for a network that declares none."""
+    return getattr(getattr(generator, "config", None), "min_side", 1)
+
+
+def pad_to_min_side(frames: torch.Tensor, min_side: int) -> tuple[torch.Tensor, tuple[slice, slice]]:
+    """``frames`` padded around to at least ``min_side`` a side, and the (rows, columns) that crop it back.
+
+    Mirrored where the frame is large enough, else its edge pixels repeated.
+    """
+    h, w = frames.shape[-2:]
+    pad_h, pad_w = max(0, min_side - h), max(0, min_side - w)
+    if not pad_h and not pad_w:
+        return frames, (slice(None), slice(None))
+    top, left = pad_h // 2, pad_w // 2
+    pads = (left, pad_w - left, top, pad_h - top)
+    mode = "reflect" if max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
+    return F.pad(frames, pads, mode=mode), (slice(top, top + h), slice(left, left + w))
+
+
 class ClipStyliser:
-    """Runs a generator (and, with `temporal`, the flow and fusion) over a clip."""
+    """Runs a generator over a clip, with a flow estimator and a temporal stage when given them.
 
-    def __init__(self, generator: Generator, options: ApplyOptions) -> None:
+    ``generator`` is a runner (:func:`stylecut.runtime.runner.create_runner`)
+    or a PyTorch module on ``options.device``: (N, 3, H, W) in [0, 1] in, the
+    same out; ``min_side`` is the smallest side it takes (by default read from
+    a module's config). ``flow`` and ``temporal`` come together or not at all:
+    without them the clip is stylised frame by frame.
+    """
+
+    def __init__(
+        self,
+        generator: Runner,
+        options: ApplyOptions,
+        *,
+        flow: FlowEstimator | None = None,
+        temporal: TemporalStage | None = None,
+        style: str | None = None,
+        min_side: int | None = None,
+    ) -> None:
+        if (flow is None) != (temporal is None):
+            raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
+        self.style = style  # the style's name, marked in each output's metadata
         self.device = select_device(options.device)
-        self.generator = generator.to(self.device).eval()
-        self.flow, self.flow_notice = (None, None)
-        if options.temporal:
-            self.flow, self.flow_notice = create_flow_estimator(options.flow, self.device, options.raft_weights)
-
-    def _autocast(self):
-        # fp16 on CUDA roughly halves the generator's time; the CPU path stays fp32 (bf16 gains nothing on most CPUs).
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
-        return nullcontext()
+        self.generator = generator
+        self.min_side = network_min_side(generator) if min_side is None else min_side
+        self.flow = flow
+        self.temporal = temporal
 
     def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
-        with self._autocast():
-            return self.generator(frames).float()
+        padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
+        return self.generator(padded)[..., rows, columns]
 
-    def run(self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None) -> ClipResult:
+    def run(
+        self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
+    ) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
+        retiming = plan_retiming(info) if self.options.cfr else None
+        kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
-        video_tmp = target.with_name(f".{target.stem}.stylecut-video{target.suffix}")
-        video_tmp.unlink(missing_ok=True)  # left over by a killed run
-        stages = dict.fromkeys(STAGES, 0.0)
+        video_tmp = temp_path(target, "video")
+        timer = StageTimer(STAGES)
         started = time.perf_counter()
+        fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
         try:
-            with closing(self.stylise_range(info, 0, info.frame_count, stages=stages)) as frames:
-                self.write_video(info, video_tmp, frames, stages, on_frames)
-            tick = time.perf_counter()
-            finalize(video_tmp, info, target)
-            stages["remux"] += time.perf_counter() - tick
+            with closing(self.stylise_range(info, 0, info.frame_count, timer=timer)) as frames:
+                repeats = retiming.repeats if retiming else None
+                written = self.write_video(info, video_tmp, fps, frames, timer, on_frames, repeats)
+            with timer("remux"):
+                if kept_times:
+                    kept_times.restore(video_tmp)
+                finalize(video_tmp, info, target, self.style)
         finally:
             video_tmp.unlink(missing_ok=True)
-        retiming = plan_retiming(info)
         notice = None if retiming is None else describe(info, retiming)
-        return ClipResult(info.frame_count, time.perf_counter() - started, self.flow_notice, stages, notice)
+        flow_name = None if self.flow is None else self.flow.name
+        return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
-    # The two hooks below are also what a segment of a long clip runs (stylecut.pipeline.segments).
+    # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.segments).
 
     @torch.inference_mode()
     def stylise_range(
-        self, info: VideoInfo, start: int, stop: int, warmup: int = 0, stages: dict[str, float] | None = None
+        self, info: VideoInfo, start: int, stop: int, warmup: int = 0, timer: StageTimer | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frames)`` for input frames ``[start, stop)``: the index of the first one and the
-        stylised frames, uint8 RGB at display size, chunk by chunk.
+        """Yield ``(index, frames)`` for input frames ``[start, stop)``, chunk by chunk: the index of the
+        first one and the finished frames, uint8 RGB at display size.
 
         The ``warmup`` frames before ``start`` go through the whole pipeline,
-        so the temporal state is built as in a run from the clip's start, but
-        are not yielded. Seconds per stage are added to ``stages``.
+        so that the temporal state is built as in a run from the clip's start,
+        but are not yielded.
         """
-        stages = dict.fromkeys(STAGES, 0.0) if stages is None else stages
-        height, width = processing_size(info.display_width, info.display_height, self.options.max_side)
-        fuser = TemporalFuser() if self.options.temporal else None
+        timer = StageTimer(STAGES) if timer is None else timer
+        controls = self.options.controls
+        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
+        height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
+        if self.temporal is not None:
+            self.temporal.reset()
         previous: torch.Tensor | None = None
         index = start - warmup  # of the chunk's first frame
         with closing(_prefetch(iter_frames(info, self.options.chunk, index, stop))) as chunks:
-            tick = time.perf_counter()
-            for chunk in chunks:
-                frames = self._to_tensor(chunk, height, width)
-                stages["decode"] += time.perf_counter() - tick
-
-                tick = time.perf_counter()
-                stylised = self._stylise_batch(frames)
-                stages["generator"] += time.perf_counter() - tick
-
-                if fuser is not None:
-                    stylised, previous = self._fuse(fuser, frames, stylised, previous, stages)
-
+            while True:
+                with timer("decode"):
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    frames = self._to_tensor(chunk, height, width)
+                with timer("generator"):
+                    stylised = self._stylise_batch(frames)
+                if self.temporal is not None:
+                    stylised, previous = self._make_consistent(frames, stylised, previous, timer)
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(chunk):
-                    tick = time.perf_counter()
-                    output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
-                    stages["encode"] += time.perf_counter() - tick
+                    with timer("encode"):
+                        output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
+                        output = finish(output, chunk[skip:], controls)
                     yield index + skip, output
                 index += len(chunk)
-                tick = time.perf_counter()
 
     def write_video(
         self,
         info: VideoInfo,
         path: Path,
+        fps: Fraction,
         frames: Iterable[tuple[int, np.ndarray]],
-        stages: dict[str, float],
+        timer: StageTimer,
         on_frames: Callable[[int], None] | None = None,
-    ) -> None:
-        """Encode ``frames`` (from :meth:`stylise_range`) into the video-only file ``path``, no remux.
+        repeats: list[int] | None = None,
+    ) -> int:
+        """Encode ``frames`` (from :meth:`stylise_range`) at ``fps`` into the video-only file ``path``,
+        no remux; returns the frames written.
 
-        The file is at the clip's output rate (a variable-rate clip's frames
-        repeated or dropped by their index), so consecutive ranges written this
-        way concatenate into the whole clip; on any error it is deleted.
-        ``on_frames`` counts the input frames written.
+        ``repeats`` (a ``--cfr`` retiming's) says how often each input frame
+        is written. On any error the file is deleted. ``on_frames`` counts the
+        input frames done.
         """
-        retiming = plan_retiming(info)
-        fps = info.fps if retiming is None else retiming.rate
         writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
+        written = 0
         try:
             for index, output in frames:
-                tick = time.perf_counter()
                 count = len(output)
-                if retiming is not None:
-                    output = np.repeat(output, retiming.repeats[index : index + count], axis=0)
-                writer.write(output)
-                stages["encode"] += time.perf_counter() - tick
+                with timer("encode"):
+                    if repeats is not None:
+                        output = np.repeat(output, repeats[index : index + count], axis=0)
+                    written += len(output)
+                    writer.write(output)
                 if on_frames is not None:
                     on_frames(count)
-            tick = time.perf_counter()
-            writer.close()
-            stages["encode"] += time.perf_counter() - tick
+            with timer("encode"):
+                writer.close()
         except BaseException:
             writer.abort()
             raise
+        return written
 
-    def _fuse(self, fuser: TemporalFuser, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, stages: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flow for every consecutive pair in the chunk (batched), then the recurrent fusion frame by frame."""
-        tick = time.perf_counter()
-        before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
-        after = frames[1:] if previous is None else frames
-        flows_back = flows_fwd = None
-        if len(after):
-            pairs_a, pairs_b = torch.cat([after, before]), torch.cat([before, after])
-            both = self.flow(pairs_a, pairs_b)
-            flows_back, flows_fwd = both[: len(after)], both[len(after) :]
-        stages["flow"] += time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        fused = []
-        offset = len(frames) - len(after)  # the first frame of a clip has no predecessor
-        for i in range(len(frames)):
-            j = i - offset
-            has_prev = j >= 0
-            fused.append(
-                fuser.step(
-                    frames[i : i + 1],
-                    stylised[i : i + 1],
-                    flows_back[j : j + 1] if has_prev else None,
-                    flows_fwd[j : j + 1] if has_prev else None,
-                    before[j : j + 1] if has_prev else None,
-                )
-            )
-        stages["temporal"] += time.perf_counter() - tick
-        return torch.cat(fused), frames[-1:]
+    def _make_consistent(
+        self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flow for each consecutive pair in the chunk (both directions, batched), then the temporal stage."""
+        with timer("flow"):
+            before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
+            after = frames[1:] if previous is None else frames
+            to_prev = from_prev = None
+            if len(after):
+                both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
+                to_prev, from_prev = both[: len(after)], both[len(after) :]
+        with timer("temporal"):
+            fused = self.temporal.fuse_chunk(frames, stylised, to_prev, from_prev, before)
+        return fused, frames[-1:]
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         if frames.shape[-2:] != (height, width):
-            frames = F.interpolate(frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+            frames = F.interpolate(
+                frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False
+            )
         return frames
 
     @staticmethod
@@ -254,3 +273,30 @@ class ClipStyliser:
         if frames.shape[-2:] != (height, width):
             frames = F.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False)
         return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def create_styliser(
+    generator: torch.nn.Module, options: ApplyOptions, style: str | None = None, cache_key: str | None = None
+) -> tuple[ClipStyliser, list[str]]:
+    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal fuser ``options`` ask for.
+
+    ``cache_key`` (the style file's sha256) names the compiled generator's
+    cache entry. Also returns the notices to show (which flow backend runs;
+    why the runtime fell back to PyTorch). Raises StylecutError for an
+    unusable device, runtime or flow.
+    """
+    device = select_device(options.device)
+    strength = options.controls.strength
+    if cache_key is not None and strength != 1.0:
+        cache_key = f"{cache_key}-strength-{strength:g}"  # a weakened copy is another network
+    network = generator_at_strength(generator, strength)
+    runner, runtime_notice = create_runner(
+        network, device, options.runtime, threads=options.threads, cache_key=cache_key
+    )
+    notices = [runtime_notice] if runtime_notice else []
+    parts: dict = {"style": style, "min_side": network_min_side(generator)}
+    if options.temporal:
+        flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)
+        parts.update(flow=flow, temporal=TemporalFuser())
+        notices.append(flow_notice)
+    return ClipStyliser(runner, options, **parts), [notice for notice in notices if notice]

@@ -6,6 +6,11 @@ their sha256, which is checked on every load. User styles, made by
 ``stylecut finetune``, live in ``$STYLECUT_HOME/styles`` (default: the
 platform's user data directory). ``--style`` takes a name from either place
 or a path to a style file.
+
+Finding and listing styles reads only the manifest and style files' headers,
+so it needs no torch; torch is imported when a style is loaded. A user style
+file that cannot be used is listed with ``problem`` saying why and refused
+only when asked for: one damaged file never stops the tool.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from stylecut.errors import StyleError
-from stylecut.models.generator import Generator
-from stylecut.styles.style_file import load_generator, read_metadata
+from stylecut.styles.metadata import read_metadata
+
+if TYPE_CHECKING:
+    from stylecut.models.generator import Generator
 
 MANIFEST = "manifest.json"
 STYLE_SUFFIX = ".safetensors"
@@ -28,13 +36,14 @@ STYLE_SUFFIX = ".safetensors"
 
 @dataclass(frozen=True)
 class StyleEntry:
-    name: str
+    name: str  # a usable name (names.py); for an entry with a problem, the file's stem, shown only
     path: Path
     origin: str  # "bundled", "user" or "file"
     description: str
     style_image: str
     sha256: str | None = None
     preview: Path | None = None
+    problem: str | None = None  # why the style cannot be used (one sentence); None when it can
 
     def to_json(self) -> dict:
         return {
@@ -45,6 +54,7 @@ class StyleEntry:
             "style_image": self.style_image,
             "sha256": self.sha256,
             "preview": str(self.preview) if self.preview else None,
+            "problem": self.problem,
         }
 
 
@@ -64,14 +74,32 @@ def bundled_styles() -> list[StyleEntry]:
     entries = []
     for item in json.loads(manifest.read_text())["styles"]:
         preview = bundled_dir() / item["preview"] if item.get("preview") else None
-        entries.append(StyleEntry(item["name"], bundled_dir() / item["file"], "bundled", item["description"], item["style_image"], item["sha256"], preview))
+        entries.append(
+            StyleEntry(
+                item["name"],
+                bundled_dir() / item["file"],
+                "bundled",
+                item["description"],
+                item["style_image"],
+                item["sha256"],
+                preview,
+            )
+        )
     return entries
 
 
 def _entry_from_file(path: Path, origin: str) -> StyleEntry:
     meta = read_metadata(path)
     preview = path.with_suffix(".png")
-    return StyleEntry(meta["name"], path, origin, meta.get("description", ""), meta["style_image"], None, preview if preview.exists() else None)
+    return StyleEntry(
+        meta["name"],
+        path,
+        origin,
+        meta.get("description", ""),
+        meta["style_image"],
+        None,
+        preview if preview.exists() else None,
+    )
 
 
 def user_styles() -> list[StyleEntry]:
@@ -82,8 +110,8 @@ def user_styles() -> list[StyleEntry]:
     for path in sorted(folder.glob(f"*{STYLE_SUFFIX}")):
         try:
             entries.append(_entry_from_file(path, "user"))
-        except StyleError:
-            continue  # a damaged user file must not hide the other styles; `apply` names it if asked for
+        except StyleError as exc:
+            entries.append(StyleEntry(path.stem, path, "user", "", "", problem=str(exc)))
     return entries
 
 
@@ -94,17 +122,25 @@ def list_styles() -> list[StyleEntry]:
 def resolve_style(name_or_path: str) -> StyleEntry:
     """An installed style by name, or a style file by path; otherwise one clear sentence."""
     styles = list_styles()
-    for entry in styles:
+    usable = [entry for entry in styles if entry.problem is None]
+    for entry in usable:
         if entry.name == name_or_path:
             return entry
+    for entry in styles:
+        if entry.problem is not None and entry.name == name_or_path:
+            raise StyleError(entry.problem)
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return _entry_from_file(path, "file")
-    if not styles:
-        raise StyleError(f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`).")
-    known = ", ".join(entry.name for entry in styles)
+    if not usable:
+        raise StyleError(
+            f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`)."
+        )
+    known = ", ".join(entry.name for entry in usable)
     raise StyleError(f"Unknown style '{name_or_path}'; installed styles are: {known}.")
 
 
 def load_style(entry: StyleEntry) -> tuple[Generator, dict]:
+    from stylecut.styles.style_file import load_generator  # torch, needed only once a network runs
+
     return load_generator(entry.path, expected_sha256=entry.sha256)

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecut.errors import MediaError
 from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-
+from stylecut.video.decode import FrameReader
 
 
 def expand_media(paths: Iterable[Path]) -> list[Path]:
@@ -55,22 +55,7 @@ def read_image(path: Path, max_side: int) -> torch.Tensor:
 
 def read_video_frames(path: Path, count: int, max_side: int, skip_edges: float = 0.05) -> list[torch.Tensor]:
     """`count` frames spread evenly over a video (its very first and last frames skipped)."""
-    import decord
-
-    try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise MediaError(f"{path} is not a readable video.") from exc
-    total = len(reader)
-    if total == 0:
-        raise MediaError(f"{path} has no decodable frames.")
-    positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
-    indices = sorted({int(round(p)) for p in positions})
-    try:
-        frames = reader.get_batch(indices).asnumpy()
-    except (decord.DECORDError, RuntimeError) as exc:
-        raise MediaError(f"{path} is corrupt: its frames cannot be decoded.") from exc
-    return [_to_tensor(frame, max_side) for frame in frames]
+    return [_to_tensor(frame, max_side) for frame in FrameReader(path).spread(count, skip_edges)]
 
 
 def load_media(paths: Sequence[Path], max_side: int, frames_per_video: int) -> list[torch.Tensor]:
@@ -86,7 +71,14 @@ def load_media(paths: Sequence[Path], max_side: int, frames_per_video: int) -> l
 class CropSampler:
     """Random crops of a set of images, at random scales, with flips and colour jitter."""
 
-    def __init__(self, images: Sequence[torch.Tensor], crop: int, scale_range: tuple[float, float], jitter: float, seed: int) -> None:
+    def __init__(
+        self,
+        images: Sequence[torch.Tensor],
+        crop: int,
+        scale_range: tuple[float, float],
+        jitter: float,
+        seed: int,
+    ) -> None:
         if not images:
             raise MediaError("No usable images or video frames were found.")
         self.images = list(images)
@@ -101,7 +93,9 @@ class CropSampler:
         # The scale is relative to the stored size; never go below what a crop needs.
         scale = max(self.rng.uniform(*self.scale_range), self.crop / min(h, w))
         size = (max(self.crop, round(h * scale)), max(self.crop, round(w * scale)))
-        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[
+            0
+        ]
         top = self.rng.randrange(size[0] - self.crop + 1)
         left = self.rng.randrange(size[1] - self.crop + 1)
         crop = resized[:, top : top + self.crop, left : left + self.crop]

@@ -9,30 +9,41 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
+from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
-from stylecut.quality import CONTENT_LAYER, STYLE_LAYERS, content_distance, style_distance, style_grams, temporal_error
+from stylecut.quality import (
+    CONTENT_BLOCK,
+    STYLE_DISTANCE_BLOCKS,
+    content_distance,
+    style_distance,
+    temporal_error,
+)
 from stylecut.styles.registry import MANIFEST
-from stylecut.styles.style_file import save_style
 from stylecut.training.data import load_media, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import Trainer
+from stylecut.video.decode import FrameReader
 
 MEASURE_SIDE = 480
 
 
 @torch.no_grad()
-def measure(generator: Generator, style_images: list[torch.Tensor], examples: list[torch.Tensor], motion: list[torch.Tensor]) -> dict:
+def measure(
+    generator: Generator,
+    style_images: list[torch.Tensor],
+    examples: list[torch.Tensor],
+    motion: list[torch.Tensor],
+) -> dict:
     """Style and content distances on `examples`, temporal error on the consecutive frames `motion`, speed at 720p."""
     generator = generator.eval()
-    net = lite0_loss_network((*STYLE_LAYERS, CONTENT_LAYER))
+    net = lite0_loss_network((*STYLE_DISTANCE_BLOCKS, CONTENT_BLOCK))
     target = style_grams(net, style_images)
     outputs = [generator(x[None])[0] for x in examples]
     inputs_distance = sum(style_distance(net, x[None], target) for x in examples) / len(examples)
@@ -65,36 +76,24 @@ def _fit(image: torch.Tensor, side: int) -> torch.Tensor:
 
 def evaluation_media(media: Path) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Held-out stills (a photo and frames of people and animals) and a run of consecutive frames with motion."""
-    examples = [_fit(x, MEASURE_SIDE) for x in load_media([media / "photos" / "photo_pytorch_amber.jpg"], 1080, 1)]
-    for clip in ("cotracker_davis_bear_854x480.mp4", "decord_flipping_a_pancake_426x240.mkv", "mmaction2_test_320x240_xvid_mp3.avi"):
+    examples = [
+        _fit(x, MEASURE_SIDE) for x in load_media([media / "photos" / "photo_pytorch_amber.jpg"], 1080, 1)
+    ]
+    for clip in (
+        "cotracker_davis_bear_854x480.mp4",
+        "decord_flipping_a_pancake_426x240.mkv",
+        "mmaction2_test_320x240_xvid_mp3.avi",
+    ):
         examples += [_fit(x, MEASURE_SIDE) for x in read_video_frames(media / "clips" / clip, 1, 1280)]
     motion = _consecutive_frames(media / "clips" / "cotracker_davis_bear_854x480.mp4", 16)
     return examples, motion
 
 
 def _consecutive_frames(path: Path, count: int) -> list[torch.Tensor]:
-    import decord
-
-    reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+    reader = FrameReader(path)
     start = len(reader) // 3
-    frames = reader.get_batch(list(range(start, start + count))).asnumpy()
+    frames = reader.read(range(start, start + count))
     return [_fit(torch.from_numpy(f).permute(2, 0, 1).float() / 255, MEASURE_SIDE) for f in frames]
-
-
-def style_metadata(trainer: Trainer, recipe: str, metrics: dict) -> dict:
-    cfg = trainer.config
-    portable = asdict(cfg)
-    # Absolute paths say nothing on another machine: keep file names only.
-    portable["style"] = [Path(p).name for p in cfg.style]
-    portable["content"] = [Path(p).name for p in cfg.content]
-    return {
-        "name": cfg.name,
-        "description": cfg.description,
-        "style_image": Path(cfg.style[0]).name,
-        "recipe": recipe,
-        "training": {"steps": trainer.step, "seconds": round(trainer.elapsed, 1), "config": portable},
-        "metrics": metrics,
-    }
 
 
 def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) -> dict:
@@ -102,10 +101,10 @@ def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) 
     cfg = trainer.config
     style_images = load_media([Path(p) for p in cfg.style], cfg.style_max_side, cfg.frames_per_video)
     examples, motion = evaluation_media(media)
-    generator = trainer.ema.cpu().eval()
+    generator = trainer.final_generator()
     metrics = measure(generator, style_images, examples, motion)
     path = weights_dir / f"{cfg.name}.safetensors"
-    sha256 = save_style(path, generator, style_metadata(trainer, recipe, metrics))
+    sha256 = trainer.save_style(path, recipe, metrics)
     contact_sheet(generator, style_images[0], examples[:3], path.with_suffix(".png"))
     entry = {
         "name": cfg.name,
@@ -125,7 +124,9 @@ def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) 
 
 def _update_manifest(path: Path, entry: dict) -> None:
     manifest = json.loads(path.read_text()) if path.exists() else {"styles": []}
-    manifest["styles"] = sorted([s for s in manifest["styles"] if s["name"] != entry["name"]] + [entry], key=lambda s: s["name"])
+    manifest["styles"] = sorted(
+        [s for s in manifest["styles"] if s["name"] != entry["name"]] + [entry], key=lambda s: s["name"]
+    )
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, path)

@@ -1,7 +1,7 @@
 """Training losses for the style generator.
 
-Style is matched through Gram matrices of loss-network features (normalised
-by c*h*w so that layers of different sizes weigh alike) plus the per-channel
+Style is matched through Gram matrices of loss-network features
+(``stylecut.models.features.gram``) plus the per-channel
 mean and standard deviation of the painting's colours, which Gram matrices
 of deep layers alone reproduce poorly. Content is a feature distance to the
 input. The temporal term asks the generator to commute with motion: the
@@ -14,15 +14,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-
-def gram(features: torch.Tensor) -> torch.Tensor:
-    n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+from stylecut.models.features import gram
 
 
-def style_loss(features: dict[int, torch.Tensor], target_grams: dict[int, torch.Tensor], weights: dict[int, float]) -> torch.Tensor:
-    return sum(weights[k] * F.mse_loss(gram(features[k]), target_grams[k].expand(features[k].shape[0], -1, -1)) for k in weights)
+def style_loss(
+    features: dict[int, torch.Tensor], target_grams: dict[int, torch.Tensor], weights: dict[int, float]
+) -> torch.Tensor:
+    return sum(
+        weights[k] * F.mse_loss(gram(features[k]), target_grams[k].expand(features[k].shape[0], -1, -1))
+        for k in weights
+    )
 
 
 def colour_stats(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,15 +36,21 @@ def colour_loss(rgb: torch.Tensor, target_mean: torch.Tensor, target_std: torch.
     return F.mse_loss(mean, target_mean.expand_as(mean)) + F.mse_loss(std, target_std.expand_as(std))
 
 
-def content_loss(features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], layers: dict[int, float]) -> torch.Tensor:
+def content_loss(
+    features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], layers: dict[int, float]
+) -> torch.Tensor:
     return sum(w * F.mse_loss(features[k], target[k]) for k, w in layers.items())
 
 
 def total_variation(rgb: torch.Tensor) -> torch.Tensor:
-    return (rgb[..., 1:, :] - rgb[..., :-1, :]).abs().mean() + (rgb[..., :, 1:] - rgb[..., :, :-1]).abs().mean()
+    return (rgb[..., 1:, :] - rgb[..., :-1, :]).abs().mean() + (
+        rgb[..., :, 1:] - rgb[..., :, :-1]
+    ).abs().mean()
 
 
-def temporal_loss(stylised_second: torch.Tensor, warped_first: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def temporal_loss(
+    stylised_second: torch.Tensor, warped_first: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     return ((stylised_second - warped_first) ** 2 * mask).sum() / (mask.sum() * 3 + 1e-6)
 
 

@@ -15,11 +15,23 @@ from stylecut.models.generator import Generator
 
 def _fit_height(image: torch.Tensor, height: int) -> torch.Tensor:
     h, w = image.shape[-2:]
-    return F.interpolate(image[None], size=(height, max(1, round(w * height / h))), mode="bilinear", antialias=True, align_corners=False)[0]
+    return F.interpolate(
+        image[None],
+        size=(height, max(1, round(w * height / h))),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )[0]
 
 
 @torch.no_grad()
-def contact_sheet(generator: Generator, style_image: torch.Tensor, examples: Sequence[torch.Tensor], path: Path, height: int = 360) -> None:
+def contact_sheet(
+    generator: Generator,
+    style_image: torch.Tensor,
+    examples: Sequence[torch.Tensor],
+    path: Path,
+    height: int = 360,
+) -> None:
     """Write a PNG: the style image, then each example stylised at `height` pixels."""
     device = next(generator.parameters()).device
     tiles = [_fit_height(style_image, height)]

@@ -1,13 +1,22 @@
-"""GAN training of a style generator, with checkpoint and resume.
+"""GAN training of a style generator, with checkpoint, resume and export.
 
 One recipe serves the bundled styles (``training/train_style.py``) and
-``stylecut finetune``. Each step: stylise a batch of content crops; content,
-style (Gram), colour, total-variation and temporal losses from the frozen
-EfficientNet-Lite0; after a pre-training phase, a hinge adversarial term
-from a PatchGAN that sees crops of the style images as real. The
-discriminator then takes its own step (G step, then D step, as in
-Real-ESRGAN). An exponential moving average of the generator is what ships:
-it is smoother over steps, which shows as less flicker between frames.
+``stylecut finetune``; both only build a :class:`TrainConfig` and export the
+result. Each step: stylise a batch of content crops; content, style (Gram),
+colour, total-variation and temporal losses from the frozen
+EfficientNet-Lite0; once the config's adversarial phase begins, a hinge
+adversarial term from a PatchGAN that sees crops of the style images as
+real. The discriminator then takes its own step (G step, then D step, as in
+Real-ESRGAN). The generator's learning rate follows the config's schedule
+(constant, then annealed in the fine-tune phase). An exponential moving
+average of the generator is what ships: it is smoother over steps, which
+shows as less flicker between frames.
+
+A run lives in its folder: ``checkpoint.pt`` (every ``checkpoint_every``
+steps, on Ctrl-C and at the end; written atomically, read with
+``torch.load(weights_only=True)``) and ``log.jsonl`` (one line of losses per
+step). A run resumes only under the config it was started with, except for
+the step count; a checkpoint that cannot be read is reported as damaged.
 """
 
 from __future__ import annotations
@@ -18,78 +27,71 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from stylecut.errors import StylecutError, UsageError
 from stylecut.flow.warp import in_frame_mask, random_smooth_flow, warp
 from stylecut.models.discriminator import PatchDiscriminator
+from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
+from stylecut.styles.style_file import save_style
 from stylecut.training import losses
+from stylecut.training.config import TrainConfig
 from stylecut.training.data import CropSampler, load_media
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on; stored in checkpoints and in the exported style."""
-
-    name: str
-    style: list[str]
-    content: list[str]
-    description: str = ""
-    generator: dict = field(default_factory=lambda: GeneratorConfig().to_dict())
-    steps: int = 500
-    batch: int = 4
-    crop: int = 192
-    lr: float = 2e-3
-    content_max_side: int = 640
-    content_scale: tuple[float, float] = (0.4, 1.0)
-    style_max_side: int = 512
-    frames_per_video: int = 12
-    # Block 0 (half resolution) printed a regular cross-hatch over everything; strokes come from 2-10.
-    style_layers: dict[str, float] = field(default_factory=lambda: {"2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
-    # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
-    content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
-    style_weight: float = 150.0
-    content_weight: float = 1.0
-    colour_weight: float = 5.0
-    tv_weight: float = 0.5
-    temporal_weight: float = 20.0
-    temporal_max_disp: float = 6.0
-    adversarial_weight: float = 0.05
-    adversarial_start: float = 0.3
-    d_lr: float = 2e-4
-    ema_decay: float = 0.98
-    jitter: float = 0.15
-    seed: int = 0
-    checkpoint_every: int = 25
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in data.items() if k in known}
-        if "content_scale" in values:
-            values["content_scale"] = tuple(values["content_scale"])
-        return cls(**values)
-
+# What a checkpoint holds, and the type of each entry.
+ENTRIES = {
+    "generator": dict,
+    "ema": dict,
+    "discriminator": dict,
+    "opt_g": dict,
+    "opt_d": dict,
+    "step": int,
+    "elapsed": float,
+    "config": str,
+}
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
+
+
+class DamagedCheckpoint(StylecutError):
+    """A run's checkpoint cannot be read: truncated, or not a checkpoint at all."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"The checkpoint {path} is damaged: {reason}.")
+        self.path = path
+        self.reason = reason
+
+
+class ChangedSettings(UsageError):
+    """A run was asked to resume under settings other than those it was started with."""
 
 
 class Trainer:
     """Holds the networks, optimisers and data of one run; `run` trains to `config.steps`."""
 
-    def __init__(self, config: TrainConfig, run_dir: Path, device: torch.device = torch.device("cpu"), base: Generator | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        device: torch.device = torch.device("cpu"),
+        base: Generator | None = None,
+    ) -> None:
         self.config = config
         self.run_dir = run_dir
         self.device = device
         torch.manual_seed(config.seed)
-        self.generator = copy.deepcopy(base) if base is not None else Generator(GeneratorConfig.from_dict(config.generator))
+        self.generator = (
+            copy.deepcopy(base)
+            if base is not None
+            else Generator(GeneratorConfig.from_dict(config.generator))
+        )
         self.generator.to(device).train().requires_grad_(True)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.discriminator = PatchDiscriminator().to(device)
@@ -103,25 +105,22 @@ class Trainer:
         self.style_weights = {int(k): v for k, v in config.style_layers.items()}
         self.content_weights = {int(k): v for k, v in config.content_layers.items()}
 
-        style_images = load_media([Path(p) for p in config.style], config.style_max_side, config.frames_per_video)
-        self.style_targets(style_images)
+        style_images = load_media(
+            [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
+        )
+        self.target_grams = style_grams(self.loss_net, style_images, self.style_weights)
+        pixels = torch.cat([i.flatten(1) for i in style_images], dim=1).to(device)
+        self.target_mean, self.target_std = pixels.mean(1, keepdim=True).T, pixels.std(1, keepdim=True).T
         self.content = CropSampler(
             load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
-            config.crop, config.content_scale, config.jitter, config.seed,
+            config.crop,
+            config.content_scale,
+            config.jitter,
+            config.seed,
         )
         # Style crops for the discriminator, at the scale the Gram targets were taken at.
-        self.style_crops = CropSampler(style_images, min(config.crop, *(min(i.shape[-2:]) for i in style_images)), (0.8, 1.25), 0.0, config.seed + 1)
-
-    @torch.no_grad()
-    def style_targets(self, style_images: list[torch.Tensor]) -> None:
-        grams: dict[int, list[torch.Tensor]] = {k: [] for k in self.style_weights}
-        for image in style_images:
-            features = self.loss_net(image[None].to(self.device))
-            for k in grams:
-                grams[k].append(losses.gram(features[k]))
-        self.target_grams = {k: torch.cat(v).mean(0, keepdim=True) for k, v in grams.items()}
-        pixels = torch.cat([i.flatten(1) for i in style_images], dim=1).to(self.device)
-        self.target_mean, self.target_std = pixels.mean(1, keepdim=True).T, pixels.std(1, keepdim=True).T
+        style_crop = min(config.crop, *(min(i.shape[-2:]) for i in style_images))
+        self.style_crops = CropSampler(style_images, style_crop, (0.8, 1.25), 0.0, config.seed + 1)
 
     def _temporal_term(self, content: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
         n, _, h, w = content.shape
@@ -144,13 +143,14 @@ class Trainer:
         with torch.no_grad():
             content_features = self.loss_net(content[..., dy:, dx:])
         terms = {
-            "content": cfg.content_weight * losses.content_loss(features, content_features, self.content_weights),
+            "content": cfg.content_weight
+            * losses.content_loss(features, content_features, self.content_weights),
             "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
             "colour": cfg.colour_weight * losses.colour_loss(stylised, self.target_mean, self.target_std),
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
         }
-        adversarial = self.step >= cfg.adversarial_start * cfg.steps and cfg.adversarial_weight > 0
+        adversarial = cfg.adversarial(self.step)
         if adversarial:
             self.discriminator.requires_grad_(False)
             terms["adv_g"] = cfg.adversarial_weight * losses.hinge_g_loss(self.discriminator(stylised))
@@ -181,6 +181,11 @@ class Trainer:
         for ema_b, b in zip(self.ema.buffers(), self.generator.buffers()):
             ema_b.copy_(b)
 
+    def _follow_schedule(self) -> None:
+        """Set the generator's learning rate for the coming step."""
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.config.generator_lr(self.step)
+
     def run(self, on_step: StepCallback | None = None) -> None:
         """Train until `config.steps`, checkpointing as it goes and on Ctrl-C."""
         log_path = self.run_dir / LOG
@@ -189,12 +194,15 @@ class Trainer:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
                     started = time.perf_counter()
+                    self._follow_schedule()
                     values = self.train_step()
                     self.step += 1
                     self.elapsed += time.perf_counter() - started
                     if any(not math.isfinite(v) for v in values.values()):
                         raise FloatingPointError(f"training diverged at step {self.step}: {values}")
-                    log.write(json.dumps({"step": self.step, "seconds": round(self.elapsed, 2), **{k: round(v, 6) for k, v in values.items()}}) + "\n")
+                    record = {"step": self.step, "seconds": round(self.elapsed, 2)}
+                    record |= {k: round(v, 6) for k, v in values.items()}
+                    log.write(json.dumps(record) + "\n")
                     log.flush()
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
@@ -218,15 +226,28 @@ class Trainer:
         torch.save(state, tmp)
         os.replace(tmp, self.run_dir / CHECKPOINT)
 
-    def load_checkpoint(self) -> None:
-        state = torch.load(self.run_dir / CHECKPOINT, map_location=self.device, weights_only=True)
-        self.generator.load_state_dict(state["generator"])
-        self.ema.load_state_dict(state["ema"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.step = int(state["step"])
-        self.elapsed = float(state["elapsed"])
+    def resume(self) -> None:
+        """Continue from the run folder's checkpoint.
+
+        Raises DamagedCheckpoint when it cannot be read, ChangedSettings when it
+        was made under another config (only the step count may change).
+        """
+        path = self.run_dir / CHECKPOINT
+        state = _read_checkpoint(path, self.device)
+        if not self.config.resumes(_saved_config(state, path)):
+            raise ChangedSettings(
+                f"The run in {self.run_dir} was started with other settings; only its step count may change."
+            )
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.ema.load_state_dict(state["ema"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise DamagedCheckpoint(path, "its weights do not fit the run's networks") from exc
+        self.step = state["step"]
+        self.elapsed = state["elapsed"]
         self._truncate_log()
         # New random crops after a resume, rather than replaying the ones already seen.
         torch.manual_seed(self.config.seed + self.step)
@@ -239,12 +260,53 @@ class Trainer:
             lines = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= self.step]
             path.write_text("".join(f"{line}\n" for line in lines))
 
+    def final_generator(self) -> Generator:
+        """What ships: the EMA generator, on the CPU, in eval mode."""
+        return self.ema.cpu().eval()
+
+    def style_metadata(self, recipe: str, metrics: dict) -> dict:
+        """The style file's metadata: name, description, recipe, the portable config, metrics."""
+        cfg = self.config
+        portable = asdict(cfg)
+        # Absolute paths say nothing on another machine: keep file names only.
+        portable["style"] = [Path(p).name for p in cfg.style]
+        portable["content"] = [Path(p).name for p in cfg.content]
+        return {
+            "name": cfg.name,
+            "description": cfg.description,
+            "style_image": Path(cfg.style[0]).name,
+            "recipe": recipe,
+            "training": {"steps": self.step, "seconds": round(self.elapsed, 1), "config": portable},
+            "metrics": metrics,
+        }
+
+    def save_style(self, path: Path, recipe: str, metrics: dict, **extra: object) -> str:
+        """Write the final generator as the style file `path` (metadata plus `extra`); returns its sha256."""
+        return save_style(path, self.final_generator(), {**self.style_metadata(recipe, metrics), **extra})
+
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:
-    """The config a run directory was started with, or None when it has no checkpoint."""
+    """The config a run folder's checkpoint was made under, or None without one; raises DamagedCheckpoint."""
     path = run_dir / CHECKPOINT
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return TrainConfig.from_dict(json.loads(state["config"]))
+    return _saved_config(_read_checkpoint(path, torch.device("cpu")), path)
 
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict:
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    # torch.load's failures on a damaged file are many (RuntimeError, EOFError, UnpicklingError,
+    # KeyError, OSError, ...) and not documented as a set; any of them means the same thing here.
+    except Exception as exc:
+        raise DamagedCheckpoint(path, "it is truncated or not a checkpoint") from exc
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in ENTRIES.items()):
+        raise DamagedCheckpoint(path, "some of its entries are missing")
+    return state
+
+
+def _saved_config(state: dict, path: Path) -> TrainConfig:
+    try:
+        return TrainConfig.from_dict(json.loads(state["config"]))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DamagedCheckpoint(path, "its settings cannot be read") from exc

@@ -2,7 +2,9 @@
 
 Everything that touches ffmpeg or decord lives in this package, so the rest of
 stylecut only sees ``probe.VideoInfo``, uint8 RGB frames in display orientation
-from ``decode.iter_frames``, and ``encode.VideoWriter`` / ``encode.finalize``.
+from ``decode`` (the one frame reader, ``FrameReader``, and ``iter_frames``),
+``encode.VideoWriter`` (configured by ``encode_settings.EncodeSettings``) and
+``remux.finalize``.
 Import from the submodules (``from stylecut.video.probe import probe``): the
 package re-exports nothing, so the function ``probe`` never shadows its module.
 """

@@ -1,24 +1,95 @@
-"""Decode a probed clip into uint8 RGB frames, chunk by chunk, upright, with decord.
+"""The one frame reader: a video's frames as uint8 RGB arrays, upright, decoded by decord.
 
-decord2 (see docs/decord.md for the evidence) reads the stream's display
-matrix and rotates frames itself, bit-identical to ffmpeg's autorotate, so the
-frames it returns are already in display orientation; this module checks that
-every chunk has the display shape rather than rotating again. Its frame index
-is the presentation order of the frames a player shows: for an MP4 whose edit
-list hides pre-roll packets, ``len(VideoReader)`` also counts the hidden
-packets (as trailing duplicates), so only the first ``info.frame_count``
-indices are read. Memory stays bounded by ``chunk_size`` frames.
+Every pixel stylecut reads from a video comes through :class:`FrameReader`:
+apply's chunks (:func:`iter_frames`), the style and content samples of
+finetune and training, the export's evaluation frames and the benchmarks. So
+every clip is decoded the same way and fails with the same sentences.
+
+Conventions:
+
+- Frames are ``(n, height, width, 3)`` uint8 RGB in display orientation.
+  decord2 (see docs/decord.md for the evidence) reads the stream's display
+  matrix and rotates frames itself, bit-identical to ffmpeg's autorotate;
+  :func:`iter_frames` checks every chunk against the probed display shape
+  rather than rotating again.
+- Index ``i`` is the i-th frame a player shows. For an MP4 whose edit list
+  hides pre-roll packets, ``len(FrameReader)`` also counts the hidden packets
+  (as trailing duplicates), so :func:`iter_frames` reads only the first
+  ``info.frame_count`` indices.
+- decord returns a frame whose padded RGB line size is a multiple of its
+  width as an ``(h, w, k > 3)`` array, and ``get_batch`` then fails. The
+  widths this hits depend on the CPU's row alignment (24, 48, 72, 96 and 144
+  px among others), so any clip may meet it: such frames are read one by one
+  and their rows un-padded, which gives ffmpeg's pixels.
+
+Errors are :class:`MediaError` sentences that name the file: it cannot be
+opened (not a readable video), holds no frames, fewer frames than its probe
+counts, a frame that cannot be decoded (corrupt or truncated), or frames of
+the wrong shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import decord
 import numpy as np
 
 from stylecut.errors import MediaError
+from stylecut.video.ffmpeg_tools import media_arg
 from stylecut.video.probe import VideoInfo
+
+
+class FrameReader:
+    """Random access to the frames of one video file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._reader = decord.VideoReader(media_arg(path), ctx=decord.cpu(0))
+        except (RuntimeError, decord.DECORDError) as err:
+            raise MediaError(f"{path.name} is not a readable video: the decoder cannot open it.") from err
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        """The frames at ``indices`` (each in ``0 .. len(self) - 1``) as ``(len(indices), h, w, 3)``."""
+        try:
+            return self._reader.get_batch(list(indices)).asnumpy()
+        except decord.DECORDError:
+            # Either a frame is undecodable, or decord hit its row-padding bug;
+            # reading frame by frame tells which one and recovers from the latter.
+            return self._read_one_by_one(indices)
+
+    def spread(self, count: int, skip_edges: float = 0.0) -> np.ndarray:
+        """``count`` frames (fewer when the video is shorter) spread evenly over it.
+
+        The first and last ``skip_edges`` of its length are left out.
+        """
+        total = len(self)
+        if total == 0:
+            raise MediaError(f"{self.path.name} holds no decodable frames.")
+        positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
+        return self.read(sorted({int(round(p)) for p in positions}))
+
+    def _read_one_by_one(self, indices: Sequence[int]) -> np.ndarray:
+        frames = []
+        previous = None
+        for index in indices:
+            try:
+                if previous is None or index != previous + 1:
+                    self._reader.seek_accurate(index)
+                frame = self._reader.next().asnumpy()
+            except (decord.DECORDError, StopIteration) as err:
+                raise MediaError(
+                    f"{self.path.name} is corrupt or truncated: "
+                    f"its frame {index + 1} of {len(self)} cannot be decoded."
+                ) from err
+            frames.append(_unpad_rows(frame))
+            previous = index
+        return np.stack(frames)
 
 
 def iter_frames(
@@ -34,61 +105,27 @@ def iter_frames(
     stop = info.frame_count if stop is None else stop
     if not 0 <= start <= stop <= info.frame_count:
         raise ValueError(f"frames {start}-{stop} are not within the clip's {info.frame_count}")
-    reader = _open(info)
+    reader = FrameReader(info.path)
     if len(reader) < info.frame_count:
         raise MediaError(
             f"{info.path.name} is corrupt or truncated: the decoder finds only "
             f"{len(reader)} of its {info.frame_count} frames."
         )
     for first in range(start, stop, chunk_size):
-        yield _read_chunk(reader, info, first, min(first + chunk_size, stop))
-
-
-def _open(info: VideoInfo) -> decord.VideoReader:
-    try:
-        return decord.VideoReader(str(info.path), ctx=decord.cpu(0))
-    except (RuntimeError, decord.DECORDError) as err:
-        raise MediaError(f"{info.path.name} cannot be decoded: decord could not open it.") from err
-
-
-def _read_chunk(reader: decord.VideoReader, info: VideoInfo, start: int, stop: int) -> np.ndarray:
-    expected = (stop - start, info.display_height, info.display_width, 3)
-    try:
-        frames = reader.get_batch(list(range(start, stop))).asnumpy()
-    except decord.DECORDError:
-        # Either a frame is undecodable, or decord hit its row-padding bug on a rotated
-        # clip; reading frame by frame tells which one and recovers from the latter.
-        frames = _read_one_by_one(reader, info, start, stop)
-    if frames.shape != expected or frames.dtype != np.uint8:
-        raise MediaError(
-            f"{info.path.name} cannot be decoded upright: decord returned frames of shape "
-            f"{frames.shape[1:]} instead of {expected[1:]}."
-        )
-    return frames
-
-
-def _read_one_by_one(reader: decord.VideoReader, info: VideoInfo, start: int, stop: int) -> np.ndarray:
-    frames = []
-    reader.seek_accurate(start)
-    for index in range(start, stop):
-        try:
-            frame = reader.next().asnumpy()
-        except (decord.DECORDError, StopIteration) as err:
+        last = min(first + chunk_size, stop)
+        frames = reader.read(range(first, last))
+        expected = (last - first, info.display_height, info.display_width, 3)
+        if frames.shape != expected or frames.dtype != np.uint8:
             raise MediaError(
-                f"{info.path.name} is corrupt or truncated: the decoder could not decode frame "
-                f"{index + 1} of {info.frame_count}."
-            ) from err
-        frames.append(_unpad_rows(frame, info.display_height, info.display_width))
-    return np.stack(frames)
+                f"{info.path.name} cannot be decoded upright: decord returned frames of shape "
+                f"{frames.shape[1:]} instead of {expected[1:]}."
+            )
+        yield frames
 
 
-def _unpad_rows(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Undo decord's rotated-frame bug: padded RGB rows returned as an (h, w, k>3) array.
-
-    After its transpose filter, decord copies the frame with ffmpeg's padded line
-    size; when that line size is a multiple of the width (display widths such as
-    24, 48 or 72) it shapes the buffer as (h, w, 4) and get_batch fails.
-    """
-    if frame.shape[:2] != (height, width) or frame.shape[2] == 3:
+def _unpad_rows(frame: np.ndarray) -> np.ndarray:
+    """Undo decord's row-padding bug: ``(h, w, k > 3)`` is h rows of k*w bytes, the first 3*w of them RGB."""
+    height, width, channels = frame.shape
+    if channels == 3:
         return frame
     return np.ascontiguousarray(frame.reshape(height, -1)[:, : width * 3].reshape(height, width, 3))

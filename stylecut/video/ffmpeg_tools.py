@@ -1,27 +1,171 @@
-"""Where the ffmpeg and ffprobe binaries come from.
+"""Which ffmpeg (and ffprobe) stylecut runs, and what their error output means.
 
-A system ``ffmpeg``/``ffprobe`` on PATH wins because it is what the user's
-other tools use and it may carry codecs (or hardware support) that the wheel
-lacks; otherwise the static ffmpeg shipped by imageio-ffmpeg is used. There is
-no bundled ffprobe, so :func:`ffprobe_exe` may return ``None`` and callers fall
-back to parsing ffmpeg's own output.
+The system ``ffmpeg`` on PATH is preferred, because it is what the user's other
+tools use and it may read codecs the bundled build lacks, when it is FFmpeg
+4.4 or newer and has every encoder and filter stylecut uses. Otherwise the
+static ffmpeg shipped by imageio-ffmpeg is used, and the notice says why. The
+check runs once per process. ffprobe is only used beside the system ffmpeg it
+belongs to; there is no bundled ffprobe, so :func:`ffprobe_exe` may return
+``None`` and callers fall back to parsing ffmpeg's own output.
+
+Paths handed to ffmpeg or ffprobe go through :func:`media_arg`, so a file
+named ``-dash.mp4`` or ``http:x.mp4`` is never read as an option or a protocol.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import re
 import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import imageio_ffmpeg
 
+from stylecut.errors import MediaError, OutputError, StylecutError
+
+MOV_FAMILY = frozenset({".mp4", ".m4v", ".mov"})  # suffixes of the ISO/QuickTime muxers
+_OLDEST_SUPPORTED = "4.4"
+_OLDEST_LAVF = (58, 76)  # libavformat of FFmpeg 4.4: git builds have no release number, it always has one
+_NEEDED_ENCODERS = ("libx264", "libx265", "prores_ks")
+_NEEDED_FILTERS = ("scale", "setparams", "setsar", "format")
+_LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\] ")  # "[mp4 @ 0x55f7...] "
+_VERSION = re.compile(r"^ffmpeg version (\S+)", re.MULTILINE)
+_LAVF = re.compile(r"^libavformat\s+(\d+)\.\s*(\d+)\.", re.MULTILINE)
+_LISTED = re.compile(r"^ [A-Z.]{3,6} (\S+)", re.MULTILINE)  # " V....D libx264  ..." / " ..C scale  V->V ..."
+
+
+@dataclass(frozen=True)
+class FFmpegChoice:
+    """The ffmpeg binary in use, and why."""
+
+    ffmpeg: str
+    ffprobe: str | None
+    version: str  # as the binary prints it, e.g. "5.1.9-0+deb12u1"
+    bundled: bool
+    reason: str | None = None  # why the system ffmpeg is not used, when it is not
+
+    def describe(self) -> str:
+        """One line for the progress output, e.g. "ffmpeg 5.1.9-0+deb12u1 (system, /usr/bin/ffmpeg)"."""
+        if not self.bundled:
+            return f"ffmpeg {self.version} (system, {self.ffmpeg})"
+        return f"ffmpeg {self.version} (bundled: {self.reason})"
+
+    def to_json(self) -> dict[str, str | bool | None]:
+        return {"path": self.ffmpeg, "version": self.version, "bundled": self.bundled, "reason": self.reason}
+
 
 @functools.cache
+def ffmpeg_choice() -> FFmpegChoice:
+    """Check the system ffmpeg once and pick it, or the bundled one."""
+    return choose_ffmpeg(shutil.which("ffmpeg"), imageio_ffmpeg.get_ffmpeg_exe)
+
+
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary: the system one if on PATH, else imageio-ffmpeg's."""
-    return shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
+    """Path of the ffmpeg binary in use (see :func:`ffmpeg_choice`)."""
+    return ffmpeg_choice().ffmpeg
 
 
-@functools.cache
 def ffprobe_exe() -> str | None:
-    """Path of a system ffprobe on PATH, or ``None`` when there is none."""
-    return shutil.which("ffprobe")
+    """Path of the ffprobe beside the system ffmpeg in use, or ``None``."""
+    return ffmpeg_choice().ffprobe
+
+
+def media_arg(path: Path) -> str:
+    """``path`` as an ffmpeg/ffprobe argument: absolute, so never an option (``-x.mp4``) or a protocol."""
+    return os.path.abspath(path)
+
+
+def choose_ffmpeg(system: str | None, bundled: Callable[[], str]) -> FFmpegChoice:
+    """The system ffmpeg at ``system`` if it is recent and complete enough, else ``bundled()``."""
+    if system is None:
+        reason = "no ffmpeg on PATH"
+    else:
+        version, reason = _check_system(system)
+        if reason is None:
+            ffprobe = Path(system).with_name("ffprobe")
+            usable = ffprobe.is_file() and os.access(ffprobe, os.X_OK)
+            return FFmpegChoice(system, str(ffprobe) if usable else None, version, bundled=False)
+    exe = bundled()
+    version = _version(_outputs(exe, "-version")[0]) or "unknown"
+    return FFmpegChoice(exe, None, version, bundled=True, reason=reason)
+
+
+def _check_system(exe: str) -> tuple[str, str | None]:
+    """(version, why it cannot be used or ``None``)."""
+    text, encoders, filters = _outputs(exe, "-version", "-encoders", "-filters")
+    version = _version(text)
+    if version is None:
+        return "unknown", f"{exe} does not run as ffmpeg"
+    lavf = _LAVF.search(text)
+    if lavf is None or (int(lavf[1]), int(lavf[2])) < _OLDEST_LAVF:
+        return version, f"the system ffmpeg {version} is older than {_OLDEST_SUPPORTED}"
+    missing = [name for name in _NEEDED_ENCODERS if name not in _LISTED.findall(encoders)]
+    missing += [name for name in _NEEDED_FILTERS if name not in _LISTED.findall(filters)]
+    if missing:
+        return version, f"the system ffmpeg {version} lacks {', '.join(missing)}"
+    return version, None
+
+
+def _outputs(exe: str, *queries: str) -> list[str]:
+    """The stdout of ``exe -hide_banner QUERY`` for each query ("" on failure), run side by side:
+    a distribution's ffmpeg can take a third of a second just to load its libraries."""
+    try:
+        procs = [
+            subprocess.Popen(
+                [exe, "-hide_banner", query],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+            )
+            for query in queries
+        ]
+    except OSError:
+        return [""] * len(queries)
+    outputs = []
+    for proc in procs:
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        outputs.append(out if proc.returncode == 0 else "")
+    return outputs
+
+
+def _version(text: str) -> str | None:
+    match = _VERSION.search(text)
+    return match[1] if match else None
+
+
+def ffmpeg_error(path: Path, stderr: list[str], source: Path | None = None) -> StylecutError:
+    """Turn ffmpeg's error output into one sentence naming the file and the problem."""
+    lines = [_LOG_PREFIX.sub("", line).rstrip(".") for line in stderr]
+    text = "\n".join(lines)
+    if "No space left on device" in text:
+        return OutputError(f"Disk full while writing {path.name}.")
+    if "Permission denied" in text:
+        return OutputError(f"Permission denied while writing {path.name}.")
+    if container_refused(lines):
+        tag = re.search(r"Could not find tag for codec (\S+)", text)
+        what = f"a {tag[1]} stream" if tag else "one of the streams copied into it"
+        return OutputError(f"{path.name} cannot hold {what}; {choose_instead(path)}.")
+    last = lines[-1] if lines else "ffmpeg exited with an error"
+    if source is not None and media_arg(source) in last:
+        return MediaError(f"{source.name} could not be read while writing {path.name}: {last}.")
+    return OutputError(f"ffmpeg could not write {path.name}: {last}.")
+
+
+def container_refused(stderr: list[str]) -> bool:
+    """Whether ffmpeg's errors say the output container cannot hold one of the streams."""
+    return any("Could not find tag for codec" in line or "Could not write header" in line for line in stderr)
+
+
+def choose_instead(path: Path) -> str:
+    """What to tell a user whose output container cannot hold a stream: the containers that hold most."""
+    return "choose a " + " or ".join(s for s in (".mov", ".mkv") if s != path.suffix.lower()) + " output"

@@ -9,6 +9,12 @@ and the frame count, exact frame rate, duration and VFR flag are derived from
 that list by one function, so both metadata paths agree by construction.
 Packets that an MP4/MOV edit list hides (flag ``discard``) are not frames of
 the clip: players, editors and ffmpeg's decoder never show them.
+
+Sizes: ``width`` x ``height`` is the coded size; ``display_width`` x
+``display_height`` is that size turned upright (what the decoder returns);
+``square_size`` is the upright picture in square pixels, stretched by the pixel
+aspect ratio (SAR) to the shape a viewer sees. A file stylecut wrote carries a
+:class:`StylecutMark` in its video track's ``handler_name`` (see ``remux``).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe
+from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe, media_arg
 
 _UNSET_TAGS = {None, "", "unknown", "unspecified", "reserved"}
 _DISCARD_FLAG = 0x4  # AV_PKT_FLAG_DISCARD: hidden by an edit list
 _NOPTS = -(2**63)
+_MARK = re.compile(r"^stylecut (\S+)(?: style (\S.*))?$")
+_RATIO = re.compile(r"^(\d+):(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,22 @@ class StreamInfo:
     index: int  # absolute stream index in the file
     kind: str  # "video", "audio", "subtitle", "data" or "attachment"
     codec: str
+
+
+@dataclass(frozen=True)
+class StylecutMark:
+    """Which stylecut and style made a file: written by remux, read back by probe."""
+
+    version: str
+    style: str | None  # None when the caller did not name the style
+
+    def tag(self) -> str:
+        return f"stylecut {self.version}" + (f" style {self.style}" if self.style else "")
+
+    @classmethod
+    def parse(cls, tag: str | None) -> StylecutMark | None:
+        match = _MARK.match(tag or "")
+        return cls(match[1], match[2]) if match else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,9 @@ class VideoInfo:
     stream_index: int = 0  # absolute index of the video stream in the file
     timecode: str | None = None  # start timecode, e.g. "01:00:00:00"
     other_streams: tuple[StreamInfo, ...] = ()  # every stream but the video one above
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio of the coded pixels, 1 when untagged
+    made_by: StylecutMark | None = None  # set when stylecut wrote this file
+    start: float = 0.0  # seconds from the file's start (its earliest stream) to the first frame
 
     @property
     def display_width(self) -> int:
@@ -68,6 +95,19 @@ class VideoInfo:
     @property
     def display_height(self) -> int:
         return self.width if self.rotation in (90, 270) else self.height
+
+    @property
+    def display_sar(self) -> Fraction:
+        """Aspect ratio of one pixel of the upright frames: a quarter turn makes wide pixels tall."""
+        return 1 / self.sar if self.rotation in (90, 270) else self.sar
+
+    @property
+    def square_size(self) -> tuple[int, int]:
+        """(width, height) of the upright picture in square pixels; only ever stretched, never squeezed."""
+        sar = self.display_sar
+        if sar >= 1:
+            return max(1, round(self.display_width * sar)), self.display_height
+        return self.display_width, max(1, round(self.display_height / sar))
 
 
 @dataclass(frozen=True)
@@ -87,6 +127,8 @@ class _Stream:
     color_transfer: str | None = None
     rotation: int = 0
     timecode: str | None = None
+    sar: Fraction = Fraction(1)
+    handler_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +137,7 @@ class _Timing:
     fps: Fraction
     duration: float
     is_vfr: bool
+    start: float
 
 
 def probe(path: Path) -> VideoInfo:
@@ -128,9 +171,10 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         is_vfr=timing.is_vfr,
         stream_index=video.index,
         timecode=video.timecode or format_timecode,
-        other_streams=tuple(
-            StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index
-        ),
+        other_streams=tuple(StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index),
+        sar=video.sar,
+        made_by=StylecutMark.parse(video.handler_name),
+        start=timing.start,
     )
 
 
@@ -161,9 +205,7 @@ def _check_readable(path: Path) -> None:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
-    )
+    return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
 
 
 def _not_media(path: Path) -> MediaError:
@@ -172,6 +214,14 @@ def _not_media(path: Path) -> MediaError:
 
 def _tag(value: str | None) -> str | None:
     return None if value in _UNSET_TAGS else value
+
+
+def _sar(ratio: str) -> Fraction:
+    """ "16:11" -> 16/11; "0:1" (unknown) and anything malformed mean square pixels."""
+    match = _RATIO.match(ratio)
+    if not match or int(match[1]) == 0 or int(match[2]) == 0:
+        return Fraction(1)
+    return Fraction(int(match[1]), int(match[2]))
 
 
 def _clockwise(displaymatrix_degrees: float) -> int:
@@ -184,7 +234,7 @@ def _clockwise(displaymatrix_degrees: float) -> int:
 
 def _streams_from_ffprobe(path: Path, ffprobe: str) -> tuple[list[_Stream], str | None]:
     proc = _run(
-        [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)]
+        [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", media_arg(path)]
     )
     try:
         data = json.loads(proc.stdout or "{}")
@@ -196,9 +246,13 @@ def _streams_from_ffprobe(path: Path, ffprobe: str) -> tuple[list[_Stream], str 
     return streams, _timecode_tag(data["format"].get("tags", {}))
 
 
+def _tag_value(tags: dict[str, str], name: str) -> str | None:
+    # Matroska stores tags in capitals ("TIMECODE"), MP4/MOV in lower case ("timecode").
+    return next((value for key, value in tags.items() if key.lower() == name), None)
+
+
 def _timecode_tag(tags: dict[str, str]) -> str | None:
-    # Matroska stores it as "TIMECODE", MP4/MOV as "timecode".
-    return next((value for key, value in tags.items() if key.lower() == "timecode"), None)
+    return _tag_value(tags, "timecode")
 
 
 def _stream_from_json(s: dict) -> _Stream:
@@ -217,6 +271,8 @@ def _stream_from_json(s: dict) -> _Stream:
         color_transfer=_tag(s.get("color_transfer")),
         rotation=_clockwise(float(rotations[0])) if rotations else 0,
         timecode=_timecode_tag(s.get("tags", {})),
+        sar=_sar(s.get("sample_aspect_ratio", "")),
+        handler_name=_tag_value(s.get("tags", {}), "handler_name"),
     )
 
 
@@ -225,7 +281,10 @@ def _stream_from_json(s: dict) -> _Stream:
 _STREAM_LINE = re.compile(r"^\s*Stream #\d+:(\d+)\S*: (Video|Audio|Subtitle|Data|Attachment): (.*)$")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
 _TIMECODE = re.compile(r"^\s*timecode\s*:\s*(\S+)\s*$", re.IGNORECASE)
+_HANDLER = re.compile(r"^\s*handler_name\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _SIZE = re.compile(r"^(\d+)x(\d+)")
+# "704x576 [SAR 16:11 DAR 16:9]"; a container SAR that differs follows as ", SAR 12:11 DAR 4:3" and wins.
+_SAR = re.compile(r"\bSAR (\d+:\d+) DAR")
 _PIX_FMT = re.compile(r"^([a-z0-9_]+)(?:\((.*)\))?$")
 _RANGES = {"tv", "pc"}
 _FIELD_ORDERS = {"progressive"}  # the others ("top first", ...) contain spaces
@@ -234,7 +293,7 @@ _COLOUR_NAME = re.compile(r"[a-z0-9\-]+")
 
 def _streams_from_ffmpeg(path: Path) -> tuple[list[_Stream], str | None]:
     # ffmpeg exits 1 here ("no output file") even for good input: the dump is on stderr.
-    dump = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]).stderr
+    dump = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", media_arg(path)]).stderr
     if not re.search(r"^Input #0", dump, re.MULTILINE):
         raise _not_media(path)
     streams: list[_Stream] = []
@@ -249,6 +308,8 @@ def _streams_from_ffmpeg(path: Path) -> tuple[list[_Stream], str | None]:
                 streams[-1] = replace(streams[-1], timecode=match[1])
             else:
                 format_timecode = match[1]
+        elif (match := _HANDLER.match(line)) and streams:
+            streams[-1] = replace(streams[-1], handler_name=match[1])
     return streams, format_timecode
 
 
@@ -266,7 +327,9 @@ def _stream_from_dump(index: int, kind: str, description: str) -> _Stream:
             break
         if not pix_fmt and (fmt := _PIX_FMT.match(item)):
             pix_fmt, colour = fmt[1], _colour_from_dump(fmt[2] or "")
-    return _Stream(index, kind, codec, attached, width, height, pix_fmt, **colour)
+    ratios = _SAR.findall(description)
+    sar = _sar(ratios[-1]) if ratios else Fraction(1)
+    return _Stream(index, kind, codec, attached, width, height, pix_fmt, sar=sar, **colour)
 
 
 def _colour_from_dump(details: str) -> dict[str, str | None]:
@@ -306,19 +369,38 @@ def _split_top_level(text: str) -> list[str]:
 
 def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
     return _run(
-        [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
-         "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"]
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            media_arg(path),
+            "-map",
+            f"0:{stream_index}",
+            "-c",
+            "copy",
+            "-f",
+            "framecrc",
+            "-",
+        ]
     )
 
 
-def frame_times(info: VideoInfo) -> list[Fraction]:
-    """Presentation time in seconds of every frame of a probed clip, in display order.
+def frame_pts(info: VideoInfo) -> tuple[Fraction, list[int]]:
+    """The video stream's time base and the presentation time of every frame in it, in display order.
 
     Only variable-frame-rate clips need this: for the others frame i is at i / fps.
     """
     time_base, packets = _parse_framecrc(_list_packets(info.path, info.stream_index).stdout)
-    assert time_base is not None, "frame_times() takes a clip that probe() accepted"
-    return sorted(t * time_base for t, _, discard in packets if not discard)
+    assert time_base is not None, "frame_pts() takes a clip that probe() accepted"
+    return time_base, sorted(t for t, _, discard in packets if not discard)
+
+
+def frame_times(info: VideoInfo) -> list[Fraction]:
+    """Presentation time in seconds of every frame of a probed clip, in display order."""
+    time_base, pts = frame_pts(info)
+    return [t * time_base for t in pts]
 
 
 def _timing(path: Path, stream_index: int) -> _Timing:
@@ -327,9 +409,7 @@ def _timing(path: Path, stream_index: int) -> _Timing:
     shown = sum(1 for _, _, discard in packets if not discard)
     if proc.returncode != 0 or proc.stderr.strip():
         # Demuxer errors on a stream-copy mean the file ends before its own index does.
-        raise MediaError(
-            f"{path.name} is corrupt or truncated: ffmpeg could not read it past frame {shown}."
-        )
+        raise MediaError(f"{path.name} is corrupt or truncated: ffmpeg could not read it past frame {shown}.")
     if shown == 0 or time_base is None:
         raise MediaError(f"{path.name} is not a video: its video stream has no frames.")
     return _analyse_packets(path, time_base, packets)
@@ -350,32 +430,33 @@ def _parse_framecrc(text: str) -> tuple[Fraction | None, list[tuple[int, int | N
     return time_base, packets
 
 
-def _analyse_packets(
-    path: Path, time_base: Fraction, packets: list[tuple[int, int | None, bool]]
-) -> _Timing:
+def _analyse_packets(path: Path, time_base: Fraction, packets: list[tuple[int, int | None, bool]]) -> _Timing:
     shown = sorted((t, d) for t, d, discard in packets if not discard)
     times = [t for t, _ in shown]
+    start = float(times[0] * time_base)  # ffmpeg lists packets from the file's start
     count = len(times)
     last_duration = shown[-1][1]
     if count == 1:
         if last_duration is None:
             raise MediaError(f"{path.name} has a single frame with no duration, so no frame rate.")
         fps = 1 / (last_duration * time_base)
-        return _Timing(1, fps, float(1 / fps), False)
+        return _Timing(1, fps, float(1 / fps), False, start)
     steps = [b - a for a, b in zip(times, times[1:])]
     mean_step = Fraction(times[-1] - times[0], count - 1)
     # Timestamps rounded to the time base wobble by up to one tick around the true step.
     constant = all(abs(step - mean_step) <= Fraction(3, 2) for step in steps)
     if not constant:
-        span = (times[-1] - times[0] + (last_duration or mean_step)) * time_base
+        # The clip ends where its last frame to end does: with B-frames, an MP4 packet's duration is the
+        # gap to the next decode time, so the last frame shown need not be the last to end.
+        span = (max(t + (d or mean_step) for t, d in shown) - times[0]) * time_base
         fps = (count / span).limit_denominator(1001)
-        return _Timing(count, fps, float(span), True)
+        return _Timing(count, fps, float(span), True, start)
     if len(set(steps)) == 1:
         fps = 1 / (steps[0] * time_base)
     else:
         # Rounded timestamps (Matroska's 1 ms time base turns 30 fps into 33/34 ms steps).
         fps = _snap_rate(times, time_base, 1 / (mean_step * time_base))
-    return _Timing(count, fps, float(count / fps), False)
+    return _Timing(count, fps, float(count / fps), False, start)
 
 
 def _snap_rate(times: list[int], time_base: Fraction, raw: Fraction) -> Fraction:

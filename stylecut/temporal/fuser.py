@@ -1,36 +1,26 @@
-"""The temporal module: a fixed recursive rule that stops a stylised video flickering.
+"""The fixed temporal rule: a recursive, flow-guided blend that stops a stylised video flickering.
 
 A per-frame stylisation flickers because tiny input changes move its strokes
-and colours. The fix is recursive: pull each new stylisation ``S_t`` towards
-the previous *output* carried along the optical flow, wherever that history
-can be trusted. Three choices make the rule safe for long clips:
+and colours. The rule pulls each new stylisation ``S_t`` towards the previous
+*output* carried along the optical flow, wherever that history can be trusted:
 
 * Trust. The blend weight is ``strength * M * C``: ``M`` is the
-  forward-backward/motion-boundary occlusion mask of the input flow (no
-  reliable correspondence, no history), eroded by one cell so the upsampled
-  correction cannot bleed into a disoccluded region; ``C =
-  exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)`` is a photometric confidence that
-  drops when the flow is wrong or the lighting changes (then the new
-  stylisation is right and the old one stale). When the mean trust over the
-  frame falls below ``cut_threshold`` the frame is a scene cut and the
-  history is dropped entirely, so no stray pixel of the previous shot
-  survives. Measured with DIS flow on six real clips: consecutive frames
-  have a mean trust of 0.48-0.97, cuts between the clips at most 0.11.
-* Carry, don't average, down to 2 px. Our generators' flicker is fine
-  texture (strokes a few pixels wide that move when the input moves by a
-  fraction of a pixel), so the low band of Bonneel et al. is not enough:
-  at ``scale=4``, strength 0.6 it removed only 10-20% of it. Averaging two
-  uncorrelated textures also erases them, so where the history is trusted
-  it is carried outright (``strength=1``). At full resolution (``scale=1``)
-  that removed 83% of the flicker but the repeated resampling softened the
-  strokes (0.58x the per-frame sharpness, style distance +29%, measured by
-  benchmarks/ with starry-night on five clips); ``scale=2`` is the balance
-  chosen: E_warp 0.52x the per-frame output's, sharpness 0.88x, style
-  distance within 5%. Detail finer than 2 px always comes from the current
-  stylisation, so it cannot smear; the state is resampled bicubically.
-* Cost. At ``scale=1`` a step is a full-resolution bicubic warp and the
-  occlusion tests; a larger ``scale`` runs them on 1/scale^2 of the pixels,
-  trading flicker removal for speed.
+  forward-backward/motion-boundary occlusion mask of the input flow, eroded by
+  one cell so the upsampled correction cannot bleed into a disoccluded region;
+  ``C = exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)`` is a photometric confidence
+  that drops when the flow is wrong or the lighting changes. When the mean
+  trust over the frame falls below ``cut_threshold`` the frame is a scene cut
+  and the history is dropped entirely.
+* Carry, don't average, down to ``scale`` pixels. Where the history is
+  trusted it is carried outright (averaging two uncorrelated textures erases
+  them); detail finer than ``scale`` pixels always comes from the current
+  stylisation, so it cannot smear. The state is resampled bicubically.
+* Cost. A step is a bicubic warp and the occlusion tests on 1/scale^2 of the
+  frame's pixels.
+
+Why these defaults (the trust of cuts against consecutive frames, the
+flicker and sharpness at each ``scale``) is measured in docs/measurements.md
+and benchmarks/report.
 """
 
 from __future__ import annotations
@@ -56,7 +46,9 @@ def _up(x: Tensor, scale: int, h: int, w: int) -> Tensor:
     n, c = x.shape[:2]
     # One channel per image: with 3 channels the CPU kernel round-trips through
     # channels-last copies and takes 2-3x longer (the costliest op of a step).
-    up = F.interpolate(x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False)
+    up = F.interpolate(
+        x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False
+    )
     return up.view(n, c, *up.shape[-2:])[..., :h, :w]
 
 
@@ -69,7 +61,8 @@ class TemporalFuser:
     falls to 1/e; ``cut_threshold`` the mean trust below which a frame is a
     scene cut; ``scale`` the size ratio between the frame and the band that
     is fused. After each step ``last_trust`` holds the per-sample mean trust
-    ``(N,)`` (None without history), for logging cuts and for tuning.
+    ``(N,)`` (None without history), for logging cuts and for tuning, and
+    after :meth:`fuse_chunk` ``chunk_trust`` holds it for each frame of the chunk.
     """
 
     def __init__(
@@ -85,11 +78,46 @@ class TemporalFuser:
         self.cut_threshold = cut_threshold
         self._state: Tensor | None = None
         self.last_trust: Tensor | None = None
+        self.chunk_trust: list[Tensor | None] = []
 
     def reset(self) -> None:
         """Forget the history (call between clips)."""
         self._state = None
         self.last_trust = None
+        self.chunk_trust = []
+
+    def fuse_chunk(
+        self,
+        frames: Tensor,
+        stylised: Tensor,
+        flows_to_prev: Tensor | None,
+        flows_from_prev: Tensor | None,
+        previous_frames: Tensor | None,
+    ) -> Tensor:
+        """Fuse the next ``T`` consecutive frames of a clip with :meth:`step`, one after another.
+
+        See ``stylecut.temporal.TemporalStage.fuse_chunk`` for the arguments.
+        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
+        """
+        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
+
+        def before(values: Tensor | None, i: int) -> Tensor | None:
+            """The entry of ``values`` for frame ``i``; None for a frame without a predecessor."""
+            return None if values is None or i < offset else values[i - offset : i - offset + 1]
+
+        fused, self.chunk_trust = [], []
+        for i in range(len(frames)):
+            fused.append(
+                self.step(
+                    frames[i : i + 1],
+                    stylised[i : i + 1],
+                    before(flows_to_prev, i),
+                    before(flows_from_prev, i),
+                    before(previous_frames, i),
+                )
+            )
+            self.chunk_trust.append(self.last_trust)
+        return torch.cat(fused)
 
     def step(
         self,

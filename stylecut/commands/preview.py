@@ -1,0 +1,179 @@
+"""`stylecut preview`: a contact sheet of a clip in several styles, to choose a look before a long run.
+
+A few frames spread across the clip (the middles of equal parts, so neither a fade-in nor a fade-out) are
+read once and scaled to the sheet's row height; every style stylises them there, with the pixel controls
+of `apply` (strength, keep colours), frame by frame without the temporal module. The sheet has a header
+line, then one labelled row per style below a row of the original frames.
+
+Stroke size: strokes are a fixed number of pixels at the size a network runs at, so the frames, stylised
+at the row height rather than at the clip's size, show the strokes of `apply --scale ROW/CLIP HEIGHT`; the
+header says which scale that is. A clip smaller than the row height is stylised at its own size.
+
+Every style is found before any frame is read (an unknown name is a usage error); a user style that is
+damaged is skipped with a notice when all styles are asked for. The sheet is written under a temporary
+name and renamed; an existing file is replaced only with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
+
+from stylecut.device import select_device
+from stylecut.errors import OutputError, UsageError
+from stylecut.models.generator import Generator
+from stylecut.pipeline.controls import Controls, generator_at_strength
+from stylecut.pipeline.pixel_controls import finish
+from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
+from stylecut.video.decode import FrameReader
+from stylecut.video.probe import VideoInfo, probe
+from stylecut.video.tempfiles import check_writable, temp_path
+
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
+HEADER_HEIGHT = 28  # px, above the first row
+GAP = 4  # px between tiles and rows
+FONT_SIZE = 16
+JPEG_QUALITY = 90  # for a .jpg sheet: textures are what the sheet is for
+ORIGINAL = "original"
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """The command's options, as given."""
+
+    clip: Path
+    styles: Sequence[str] | None = None  # names or style files; None: every installed style
+    output: Path | None = None  # default: CLIP.preview.png beside the clip
+    frames: int = 3
+    height: int = 360
+    controls: Controls = field(default_factory=Controls)
+    device: str = "auto"
+    overwrite: bool = False
+
+
+def sample_indices(frame_count: int, count: int) -> list[int]:
+    """``count`` frame indices (fewer for a shorter clip), each the middle of one of ``count`` equal parts."""
+    return sorted({int((part + 0.5) * frame_count / count) for part in range(count)})
+
+
+def sheet_target(request: PreviewRequest) -> Path:
+    target = request.output or request.clip.with_name(f"{request.clip.stem}.preview.png")
+    if target.suffix.lower() not in SHEET_SUFFIXES:
+        raise OutputError(f"The contact sheet is an image: give -o a .png or .jpg name, not {target.name}.")
+    if target.exists() and not request.overwrite:
+        raise OutputError(f"{target} exists (use --overwrite to replace it).")
+    check_writable(target)
+    return target
+
+
+def chosen_styles(names: Sequence[str] | None, note: Callable[[str], None]) -> list[StyleEntry]:
+    """The styles asked for, in order and once each, or every usable installed one."""
+    if names is not None:
+        if not names:
+            raise UsageError("--styles names no style; give names separated by commas.")
+        return [resolve_style(name) for name in dict.fromkeys(names)]
+    installed = list_styles()
+    for entry in installed:
+        if entry.problem is not None:
+            note(f"skipped {entry.name}: {entry.problem}")
+    usable = [entry for entry in installed if entry.problem is None]
+    if not usable:
+        raise UsageError("No style is installed: make one with `stylecut finetune` or name a style file.")
+    return usable
+
+
+def tile_size(info: VideoInfo, height: int) -> tuple[int, int]:
+    """(height, width) of a tile: the clip's display size scaled to ``height`` rows, never enlarged."""
+    rows = min(height, info.display_height)
+    return rows, max(1, round(info.display_width * rows / info.display_height))
+
+
+def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if frames.shape[1:3] == size:
+        return frames
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    resized = F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
+    return resized.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
+@torch.inference_mode()
+def stylise_frames(
+    generator: Generator, frames: np.ndarray, controls: Controls, device: torch.device
+) -> np.ndarray:
+    """``(n, h, w, 3)`` uint8 frames through one style and the pixel controls, at their own size."""
+    network = generator_at_strength(generator, controls.strength).to(device).eval()
+    batch = torch.tensor(frames, device=device).permute(0, 3, 1, 2).float().div_(255)
+    stylised = network(batch).clamp_(0, 1).mul_(255).round_().byte()
+    stylised = stylised.permute(0, 2, 3, 1).cpu().numpy()
+    return finish(stylised, frames, controls)
+
+
+def compose_sheet(header: str, rows: Sequence[tuple[str, np.ndarray]]) -> Image.Image:
+    """A white sheet: ``header`` on top, then per row its label and its ``(n, h, w, 3)`` uint8 tiles."""
+    count, height, width = rows[0][1].shape[:3]
+    font = ImageFont.load_default(size=FONT_SIZE)
+    label_width = round(max(font.getlength(label) for label, _ in rows)) + 3 * GAP
+    sheet = Image.new(
+        "RGB", (label_width + count * (width + GAP), HEADER_HEIGHT + len(rows) * (height + GAP)), "white"
+    )
+    draw = ImageDraw.Draw(sheet)
+    draw.text((GAP, (HEADER_HEIGHT - FONT_SIZE) // 2), header, fill="black", font=font)
+    for row, (label, tiles) in enumerate(rows):
+        top = HEADER_HEIGHT + row * (height + GAP)
+        draw.text((GAP, top + (height - FONT_SIZE) // 2), label, fill="black", font=font)
+        for column, tile in enumerate(tiles):
+            sheet.paste(Image.fromarray(tile), (label_width + column * (width + GAP), top))
+    return sheet
+
+
+def _save(sheet: Image.Image, target: Path) -> None:
+    """Write under a temporary name beside ``target``, then rename: no half-written sheet under its name."""
+    temporary = temp_path(target, "sheet")
+    try:
+        sheet.save(temporary, quality=JPEG_QUALITY)  # PNG ignores the quality
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def run_preview(request: PreviewRequest, note: Callable[[str], None]) -> Path:
+    """Write the contact sheet and return its path; ``note`` receives one line per style and notices."""
+    info = probe(request.clip)
+    target = sheet_target(request)
+    styles = chosen_styles(request.styles, note)
+    device = select_device(request.device)
+
+    indices = sample_indices(info.frame_count, request.frames)
+    size = tile_size(info, request.height)
+    originals = _resize(FrameReader(info.path).read(indices), size)
+    rows = [(ORIGINAL, originals)]
+    for entry in styles:
+        started = time.perf_counter()
+        generator, _ = load_style(entry)
+        rows.append((entry.name, stylise_frames(generator, originals, request.controls, device)))
+        note(f"{entry.name}: {time.perf_counter() - started:.1f} s")
+
+    _save(compose_sheet(_header(request, info, indices, size), rows), target)
+    return target
+
+
+def _header(request: PreviewRequest, info: VideoInfo, indices: Sequence[int], size: tuple[int, int]) -> str:
+    frames = ", ".join(str(index + 1) for index in indices)
+    controls = request.controls
+    options = [f"--scale {size[0] / info.display_height:.2g}"]
+    if controls.strength != 1.0:
+        options.append(f"--strength {controls.strength:g}")
+    if controls.keep_colours:
+        options.append("--keep-colours")
+    return (
+        f"{request.clip.name}: frames {frames} of {info.frame_count} at {size[1]}x{size[0]},"
+        f" as apply {' '.join(options)}"
+    )

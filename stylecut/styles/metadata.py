@@ -1,0 +1,142 @@
+"""A style file's header: its format, and the checks on everything read from it, without torch.
+
+A style is one ``.safetensors`` file. Its header (JSON, read without loading
+any tensor) holds ``format`` (:data:`FORMAT`) and, under the key
+``stylecut``, a JSON object: name, description, the style image's file
+name, the generator's architecture, and fields stylecut only stores
+(recipe, training, metrics). Listing styles reads nothing but headers, so
+it needs no torch.
+
+Everything in a file is untrusted: a style given by path has no checksum.
+Every field stylecut acts on is checked against the bounds below before
+anything is built from it, and the name is checked like ``finetune
+--name`` (names.py) before it can reach a path. Each refusal is one
+sentence (StyleError) naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
+
+from stylecut.errors import StyleError
+from stylecut.styles.names import NAME_RULE, is_valid_name
+
+FORMAT = "stylecut-style/1"
+REQUIRED_KEYS = ("name", "architecture", "style_image")
+ARCHITECTURE_KEYS = ("widths", "residual_blocks", "stem_kernel")
+# Bounds on the generator a file may declare: at least twice what the shipped styles use (widths
+# 16/32/64, 5 residual blocks, a 5x5 stem) and as wide as Johnson et al.'s network; together they keep
+# the weights under 30 MB and a layer's activations at 1080p under 300 MB.
+MAX_DEPTH = 4
+MAX_WIDTH = 128
+MAX_RESIDUAL_BLOCKS = 16
+MAX_STEM_KERNEL = 9
+MAX_TEXT = 1000  # characters in a description or the style image's file name
+
+TensorLayout = dict[str, tuple[str, tuple[int, ...]]]
+
+
+def _damaged(path: Path, why: str) -> StyleError:
+    return StyleError(f"{path} is a damaged style file: {why}.")
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator:
+    """The file's safetensors header; safetensors checks that the file holds every byte it declares."""
+    if not path.is_file():
+        raise StyleError(f"{path} is not a file.")
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            yield handle
+    except SafetensorError as exc:
+        reason = "it is not a complete safetensors file"
+        raise StyleError(f"{path} is not a stylecut style file: {reason}.") from exc
+    except OSError as exc:
+        raise StyleError(f"{path} cannot be read ({exc.strerror or exc}).") from exc
+
+
+def read_metadata(path: Path) -> dict:
+    """The file's checked metadata, or one sentence on why it cannot be used.
+
+    ``name`` is the name stylecut knows the style by: the one inside the file
+    when it is usable, else the file's own stem (which is what ``finetune``
+    names the file anyway); when neither is usable the file is refused.
+    """
+    with _opened(path) as handle:
+        header = handle.metadata() or {}
+    if header.get("format") != FORMAT or "stylecut" not in header:
+        raise StyleError(f"{path} is not a stylecut style file.")
+    try:
+        document = json.loads(header["stylecut"])
+    except (ValueError, RecursionError) as exc:
+        raise _damaged(path, "its metadata is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise _damaged(path, "its metadata is not a JSON object")
+    for key in REQUIRED_KEYS:
+        if key not in document:
+            raise _damaged(path, f"its metadata has no '{key}'")
+    for key in ("description", "style_image"):
+        document[key] = _text(path, key, document.get(key, ""))
+    document["architecture"] = _architecture(path, document["architecture"])
+    document["name"] = _usable_name(path, document["name"])
+    return document
+
+
+def tensor_layout(path: Path) -> TensorLayout:
+    """Each tensor's dtype and shape, from the header alone (no tensor data is read)."""
+    with _opened(path) as handle:
+        slices = {key: handle.get_slice(key) for key in handle.keys()}
+        return {key: (piece.get_dtype(), tuple(piece.get_shape())) for key, piece in slices.items()}
+
+
+def _text(path: Path, key: str, value: object) -> str:
+    # Shown in a terminal: control characters could rewrite what the user sees.
+    if not (isinstance(value, str) and len(value) <= MAX_TEXT and value.isprintable()):
+        raise _damaged(path, f"its {key} is not printable text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _architecture(path: Path, value: object) -> dict:
+    """The architecture as plain numbers within bounds; a generator is built only from this."""
+    if not isinstance(value, dict):
+        raise _damaged(path, "its architecture is not a JSON object")
+    for key in ARCHITECTURE_KEYS:
+        if key not in value:
+            raise _damaged(path, f"its metadata has no 'architecture.{key}'")
+    if set(value) - set(ARCHITECTURE_KEYS):  # a newer stylecut's file, or not stylecut's at all
+        raise _damaged(path, "its architecture has fields this version of stylecut does not know")
+    widths = value["widths"]
+    if not (
+        isinstance(widths, list)
+        and 1 <= len(widths) <= MAX_DEPTH
+        and all(_whole(width, 1, MAX_WIDTH) for width in widths)
+    ):
+        why = f"1 to {MAX_DEPTH} channel counts from 1 to {MAX_WIDTH}"
+        raise _damaged(path, f"its architecture's widths must be {why}")
+    if not _whole(value["residual_blocks"], 0, MAX_RESIDUAL_BLOCKS):
+        why = f"a whole number from 0 to {MAX_RESIDUAL_BLOCKS}"
+        raise _damaged(path, f"its architecture's residual_blocks must be {why}")
+    kernel = value["stem_kernel"]
+    if not (_whole(kernel, 1, MAX_STEM_KERNEL) and kernel % 2 == 1):
+        why = f"an odd whole number from 1 to {MAX_STEM_KERNEL}"
+        raise _damaged(path, f"its architecture's stem_kernel must be {why}")
+    return {key: value[key] for key in ARCHITECTURE_KEYS}
+
+
+def _usable_name(path: Path, name: object) -> str:
+    if is_valid_name(name):
+        return name
+    if is_valid_name(path.stem):
+        return path.stem
+    raise StyleError(
+        f"{path} has no usable style name, inside it or as its file name: rename the file to {NAME_RULE}."
+    )

@@ -1,0 +1,88 @@
+"""The training recipe's settings, shared by the bundled styles and `stylecut finetune`.
+
+:class:`TrainConfig` holds everything a run depends on, with the recipe's
+defaults; it is stored in every checkpoint and in the exported style. A run
+has three phases: pre-training without the adversarial term (the first
+``adversarial_start`` of the steps), adversarial training, and from
+``fine_tune_start`` a fine-tune phase in which the generator's learning rate
+anneals linearly to ``fine_tune_final_lr`` times ``lr``, so the last steps
+settle rather than jump. Steps are counted from 0. This module imports no
+torch, so the command line can read the defaults without loading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+def _default_generator() -> dict:
+    from stylecut.models.generator import GeneratorConfig  # imports torch: only when a config is built
+
+    return GeneratorConfig().to_dict()
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; stored in checkpoints and in the exported style."""
+
+    name: str
+    style: list[str]
+    content: list[str]
+    description: str = ""
+    generator: dict = field(default_factory=_default_generator)
+    steps: int = 300
+    batch: int = 4
+    crop: int = 192
+    lr: float = 2e-3
+    fine_tune_start: float = 0.8  # fraction of the steps after which the generator's learning rate anneals
+    fine_tune_final_lr: float = 0.1  # ... linearly down to this fraction of `lr`
+    content_max_side: int = 640
+    content_scale: tuple[float, float] = (0.4, 1.0)
+    style_max_side: int = 512
+    frames_per_video: int = 12
+    # Block 0 (half resolution) printed a regular cross-hatch over everything; strokes come from 2-10.
+    style_layers: dict[str, float] = field(default_factory=lambda: {"2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
+    # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
+    content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
+    style_weight: float = 150.0
+    content_weight: float = 1.0
+    colour_weight: float = 5.0
+    tv_weight: float = 0.5
+    temporal_weight: float = 20.0
+    temporal_max_disp: float = 6.0
+    adversarial_weight: float = 0.05
+    adversarial_start: float = 0.3
+    d_lr: float = 2e-4
+    ema_decay: float = 0.98
+    jitter: float = 0.15
+    seed: int = 0
+    checkpoint_every: int = 25
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in data.items() if k in known}
+        if "content_scale" in values:
+            values["content_scale"] = tuple(values["content_scale"])
+        return cls(**values)
+
+    def adversarial(self, step: int) -> bool:
+        """Whether step `step` trains with the adversarial term."""
+        return self.adversarial_weight > 0 and step >= self.adversarial_start * self.steps
+
+    def phase(self, step: int) -> str:
+        """The phase step `step` belongs to: "pre-train", "adversarial" or "fine-tune"."""
+        if step >= self.fine_tune_start * self.steps:
+            return "fine-tune"
+        return "adversarial" if self.adversarial(step) else "pre-train"
+
+    def generator_lr(self, step: int) -> float:
+        """The generator's learning rate for step `step`: `lr`, annealed linearly in the fine-tune phase."""
+        if self.phase(step) != "fine-tune" or self.fine_tune_start >= 1:
+            return self.lr
+        annealed = (step / self.steps - self.fine_tune_start) / (1 - self.fine_tune_start)
+        return self.lr * (1 - (1 - self.fine_tune_final_lr) * annealed)
+
+    def resumes(self, saved: TrainConfig) -> bool:
+        """Whether a run started with `saved` may go on under this config: only its step count may change."""
+        return replace(saved, steps=self.steps) == self

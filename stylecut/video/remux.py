@@ -1,0 +1,147 @@
+"""Remux the encoded video with the source's other streams, atomically.
+
+:func:`finalize` stream-copies audio, subtitles, chapters, metadata and
+timecode from the source next to the new video, into a hidden temp file beside
+the target, then renames it over the target, so the target only ever appears
+complete. It marks the video track as stylecut's (``handler_name`` =
+``StylecutMark.tag()``, the one track tag MP4, MOV and Matroska all keep) so a
+later run recognises its own outputs. :func:`check_streams_fit` tells before
+any frame is made whether the target's container can hold the streams
+``finalize`` will copy: audio is never re-encoded, so a container that cannot
+hold it is an error the user resolves by choosing another one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from stylecut import __version__
+from stylecut.errors import OutputError
+from stylecut.video.ffmpeg_tools import (
+    MOV_FAMILY,
+    choose_instead,
+    container_refused,
+    ffmpeg_error,
+    ffmpeg_exe,
+    media_arg,
+)
+from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
+from stylecut.video.tempfiles import temp_path
+
+# Subtitle codecs each container family can hold by stream copy.
+_SUBTITLES = {
+    ".mp4": {"mov_text"},
+    ".m4v": {"mov_text"},
+    ".mov": {"mov_text"},
+    ".mkv": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle"},
+    ".webm": {"webvtt"},
+}
+
+
+def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None = None) -> None:
+    """Remux ``video_tmp``'s video with ``source``'s audio, subtitles and metadata into ``target``.
+
+    The result appears under ``target`` only when complete (replacing any file
+    there: whether that is allowed is the caller's decision); on failure or
+    Ctrl-C the temp file is removed and ``target`` is left untouched. Write
+    ``video_tmp`` in the target's container family so its timestamps carry over
+    exactly (Matroska rounds them to milliseconds). ``style`` is the style's
+    name for the mark on the video track.
+    """
+    target = Path(target)
+    tmp = temp_path(target, "remux")
+    args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp, StylecutMark(__version__, style))
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, stderr = proc.communicate()
+        if proc.returncode != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ffmpeg_error(target, lines, source.path)
+        os.replace(tmp, target)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def check_streams_fit(source: VideoInfo, target: Path) -> None:
+    """Raise OutputError if ``target``'s container cannot hold a stream ``finalize`` copies from ``source``.
+
+    The muxer itself is asked, by writing just the header of a trial file with
+    that stream in it: which codecs a container takes depends on the ffmpeg.
+    """
+    target = Path(target)
+    suffix = target.suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="stylecut-") as folder:
+        trial = Path(folder) / f"trial{suffix}"
+        for stream in (s for s in source.other_streams if _copyable(s, suffix)):
+            proc = subprocess.run(
+                [
+                    *_ffmpeg_quiet(),
+                    "-i",
+                    media_arg(source.path),
+                    "-map",
+                    f"0:{stream.index}",
+                    "-c",
+                    "copy",
+                    "-t",
+                    "0",
+                    "-y",
+                    media_arg(trial),
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+            if proc.returncode == 0:
+                continue
+            lines = proc.stderr.strip().splitlines()
+            if not container_refused(lines):
+                raise ffmpeg_error(target, lines, source.path)
+            raise OutputError(
+                f"{target.name} cannot hold the {stream.codec} {stream.kind} of {source.path.name}, "
+                f"which is copied untouched; {choose_instead(target)}."
+            )
+
+
+def _ffmpeg_quiet() -> list[str]:
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
+
+
+def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark: StylecutMark) -> list[str]:
+    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path)]
+    if source.start:
+        # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
+        args += ["-itsoffset", f"{source.start:.6f}"]
+    args += ["-i", media_arg(video_tmp), "-map", "1:v:0"]
+    for stream in source.other_streams:
+        if _copyable(stream, suffix):
+            args += ["-map", f"0:{stream.index}"]
+    args += ["-c", "copy", "-map_metadata", "0", "-map_chapters", "0"]
+    args += ["-metadata:s:v:0", f"handler_name={mark.tag()}"]
+    if source.timecode:
+        # The muxer rebuilds a timecode track from this; the source's own tmcd data
+        # stream cannot be stream-copied into every container.
+        args += ["-metadata:s:v:0", f"timecode={source.timecode}"]
+    if suffix in MOV_FAMILY and _video_codec(video_tmp) == "hevc":
+        args += ["-tag:v:0", "hvc1"]
+    return [*args, "-y", media_arg(tmp)]
+
+
+def _copyable(stream: StreamInfo, suffix: str) -> bool:
+    """Audio always goes (untouched audio is the contract); other kinds where the container holds them."""
+    if stream.kind == "audio":
+        return True
+    if stream.kind == "subtitle":
+        return stream.codec in _SUBTITLES.get(suffix, set())
+    return stream.kind == "attachment" and suffix == ".mkv"
+
+
+def _video_codec(path: Path) -> str:
+    return next((s.codec for s in list_streams(path) if s.kind == "video"), "")
