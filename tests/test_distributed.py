@@ -16,12 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import stylecut
 from stylecut.errors import UsageError
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import VideoInfo, probe
@@ -30,16 +32,38 @@ import media
 from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
 
 FAST = ("--preset", "ultrafast")
+# Each Ray task runs the networks on one thread unless --threads says otherwise, and OpenVINO's results
+# depend on its thread count: the local run to compare with is on one thread too.
+ONE_THREAD = ("--threads", "1")
 SEGMENTED = ("--ray", "--segment-seconds", "1")
 
 
 @pytest.fixture(scope="module")
-def ray_runtime():
-    """Ray with 2 CPUs for the module (the tests that do not need it also run without Ray installed)."""
+def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Ray with 2 CPUs for the module (the tests that do not need it also run without Ray installed).
+
+    Its workers get a STYLECUT_HOME of their own (they start before any test sets one) and must
+    import the stylecut under test.
+    """
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    home = str(tmp_path_factory.mktemp("ray-workers-home"))
+    runtime_env = {"env_vars": {"STYLECUT_HOME": home, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
+        runtime_env=runtime_env,
+    )
+    imported = ray.get(ray.remote(lambda: stylecut.__file__).remote())
+    assert imported == stylecut.__file__, f"Ray workers import {imported}, this test {stylecut.__file__}"
     yield
     ray.shutdown()
+
+
+def names(folder: Path, home: Path) -> list[str]:
+    """The files in ``folder``, less the test's STYLECUT_HOME (the runtime cache of a local run)."""
+    return sorted(path.name for path in folder.iterdir() if path != home)
 
 
 def video_md5(path: Path) -> str:
@@ -68,7 +92,7 @@ def test_folder_batch_matches_a_local_run_and_resumes(
 
     # A bare --ray before the inputs: the local runtime (here the one this process already has).
     result = run_cli("apply", "--ray", "shoot", "--style", tiny_style, "-o", "ray", "--json", *FAST)
-    local = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "local", *FAST)
+    local = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "local", *FAST, *ONE_THREAD)
 
     assert result.exit_code == 0, result.stderr
     assert local.exit_code == 0, local.stderr
@@ -106,7 +130,7 @@ def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
     result = run_cli(
         "apply", source, "--style", tiny_style, "-o", ray_out, "--codec", "prores", "--json", *SEGMENTED
     )
-    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, "--codec", "prores")
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, "--codec", "prores", *ONE_THREAD)
 
     assert result.exit_code == 0, result.stderr
     assert local.exit_code == 0, local.stderr
@@ -115,7 +139,7 @@ def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
     assert_same_timing(info, ray_out)
     assert media.audio_md5(ray_out) == media.audio_md5(source)
     assert np.array_equal(media.decode_reference(ray_out), media.decode_reference(local_out))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mov", "long.mp4", "ray.mov"]
+    assert names(tmp_path, stylecut_home) == ["local.mov", "long.mp4", "ray.mov"]
 
 
 def test_long_clip_split_within_a_shot_keeps_the_contract(
@@ -126,7 +150,7 @@ def test_long_clip_split_within_a_shot_keeps_the_contract(
 
     monkeypatch.chdir(tmp_path)
     result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out.name, "--json", *SEGMENTED, *FAST)
-    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, *FAST)
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, *FAST, *ONE_THREAD)
 
     assert result.exit_code == 0, result.stderr
     assert local.exit_code == 0, local.stderr
@@ -148,7 +172,7 @@ def test_long_clip_split_within_a_shot_keeps_the_contract(
     difference = np.abs(decoded[0] - decoded[1]).mean(axis=(1, 2, 3))
     assert difference[:30].max() == 0
     assert difference.max() < 3.5, difference
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.mkv", "ray.mkv"]
+    assert names(tmp_path, stylecut_home) == ["local.mkv", "ray.mkv"]
 
 
 def in_thread(*args: object) -> tuple[threading.Thread, list]:
@@ -170,7 +194,7 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
     run, results = in_thread("apply", shoot, "--style", tiny_style, "-o", out, "--json", *SEGMENTED, *FAST)
     # Once its first segments run, the long clip vanishes from the storage, as from a node that lost
     # the shared folder: the segments that start after that fail, and with them the clip.
-    while run.is_alive() and not list(out.glob(".long.tiny.mp4.stylecut-part*")):
+    while run.is_alive() and not list(out.glob(".long.tiny.stylecut-parts-*/part*")):
         time.sleep(0.01)
     long.unlink()
     run.join(timeout=300)
@@ -208,7 +232,7 @@ def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_h
     result = results[0]
     assert result.exit_code == 0, result.stderr
     assert_same_timing(probe(source), target)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+    assert names(tmp_path, stylecut_home) == ["out.mp4"]
 
 
 def ray_worker_pids(title: str) -> list[int]:
@@ -242,7 +266,7 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
     )
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob(".*part*")) and time.monotonic() < deadline and proc.poll() is None:
+        while not list(out.glob(".*/part*")) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
