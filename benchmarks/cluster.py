@@ -1,7 +1,8 @@
 """`stylecut apply --ray` on this machine: Ray's overhead against a plain local batch, a long clip in segments.
 
 Run by hand from the repository root, with the shared media beside the checkout (about an hour on
-the shared 2-core machine):
+the shared 2-core machine for every part; ``--parts overhead long costs --rounds 1`` is the reduced
+run of docs/measurements.md):
 
     .venv/bin/python benchmarks/cluster.py --media ../shared/media --out /tmp/cluster-bench
 
@@ -9,11 +10,13 @@ Defaults: starry-night at --max-side 128 with x264 --preset ultrafast, so that e
 minutes; Ray's own costs do not depend on them.
 
 1. Batch: every shared clip (symlinked into OUT, nothing is copied into the repository) through
-   `stylecut apply` locally (one clip at a time, torch on 2 threads), with `--ray` (a local runtime,
-   two 1-CPU tasks at once) and with `--ray --workers 1` at 2 CPUs per task (the local run's
-   layout, so what is left is Ray's own cost). Wall time of each whole command, load average before.
+   `stylecut apply` locally (one clip at a time, on 2 threads), with `--ray` (a local runtime, two
+   1-CPU tasks at once) and with `--ray --workers 1 --threads 2` (the local run's layout). Wall time
+   of each whole command, load average before. The overhead part runs the same layout on one thread,
+   locally and on Ray, interleaved: what is left is Ray's own cost.
 2. Long clip: five shared clips scaled to 640x360 and joined end to end at 25 fps with a sine
-   soundtrack (57 s, 4 hard cuts, shots of 14 and 30 s), in OUT; stylised locally and with `--ray`
+   soundtrack (57 s, 4 hard cuts, shots of 14 and 30 s), in OUT; stylised locally (`--threads 1`,
+   the options of a Ray task) and with `--ray`
    at each --segment-seconds (default 10: 6 segments). For each: wall time, the contract (frames,
    exact rate, duration, audio packets), and per seam its kind (scene cut or frame boundary), E_warp
    of the seam pair in the Ray output and in the local one against the clip's mean E_warp (every
@@ -44,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from temporal import evaluation_flow, warping_errors
 
+from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.segments import (
     BLEND_FRAMES,
     WARMUP_FRAMES,
@@ -52,17 +56,17 @@ from stylecut.pipeline.segments import (
     search_ranges,
     split_points,
 )
-from stylecut.pipeline.stylise import STAGES, ApplyOptions, ClipStyliser
+from stylecut.pipeline.stylise import create_styliser
+from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import EncodeSettings
+from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import probe
 from stylecut.video.scenes import scene_cuts
 
 STYLECUT = Path(sys.executable).with_name("stylecut")
-# The driver with 2 CPUs (and torch threads) per task: the same layout as a local run.
-TWO_CPU_TASKS = "import sys, stylecut.pipeline.distributed as d; d.CPUS_PER_TASK = 2; from stylecut.cli import main; sys.argv[0] = 'stylecut'; main()"
+ONE_THREAD = ["--threads", "1"]  # what a Ray task runs with by default
 LONG_SIZE = (640, 360)
 LONG_ORDER = ("bear", "flower", "cockatoo", "car-detection", "sintel")
 WARMUPS = (0, 8, 16)
@@ -70,17 +74,11 @@ BLENDS = (0, 4, 8, 16)
 STRIDE = 5
 
 
-def run_apply(args: list[str], two_cpu_tasks: bool = False, env: dict[str, str] | None = None) -> dict:
+def run_apply(args: list[str]) -> dict:
     """`stylecut apply ARGS --json -q` in a child process: its wall time, load average before, jobs."""
-    command = [sys.executable, "-c", TWO_CPU_TASKS] if two_cpu_tasks else [str(STYLECUT)]
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run(
-        [*command, "apply", *args, "--json", "-q"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    proc = subprocess.run([str(STYLECUT), "apply", *args, "--json", "-q"], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:  # a timing with a failed clip in it means nothing: say why and stop
         failed = [line for line in proc.stderr.splitlines() if line.startswith(("failed:", "stylecut:"))]
@@ -89,37 +87,42 @@ def run_apply(args: list[str], two_cpu_tasks: bool = False, env: dict[str, str] 
     return {"wall": wall, "load_before": load, "frames": sum(job["frames"] for job in jobs), "jobs": jobs}
 
 
-def batch(media: Path, out: Path, style: list[str]) -> dict:
+def clip_folder(media: Path, out: Path) -> Path:
+    """OUT/batch-in: a symlink to every shared clip."""
     folder = out / "batch-in"
     folder.mkdir(parents=True, exist_ok=True)
     for clip in sorted((media / "clips").iterdir()):
         if not (folder / clip.name).exists():
             (folder / clip.name).symlink_to(clip)
+    return folder
+
+
+def batch(media: Path, out: Path, style: list[str]) -> dict:
+    folder = clip_folder(media, out)
     runs = {
         "local": run_apply([str(folder), "-o", str(out / "batch-local"), "--overwrite", *style]),
         "ray 2 tasks x 1 CPU": run_apply(
             [str(folder), "-o", str(out / "batch-ray"), "--overwrite", "--ray", *style]
         ),
         "ray 1 task x 2 CPUs": run_apply(
-            [str(folder), "-o", str(out / "batch-ray1"), "--overwrite", "--ray", "--workers", "1", *style],
-            two_cpu_tasks=True,
+            [str(folder), "-o", str(out / "batch-ray1"), "--overwrite", "--ray", "--workers", "1"]
+            + ["--threads", "2", *style]
         ),
     }
     return runs
 
 
-def overhead(out: Path, style: list[str], rounds: int) -> list[dict]:
+def overhead(media: Path, out: Path, style: list[str], rounds: int) -> list[dict]:
     """Ray's own cost: one clip at a time on one thread, plainly and as 1-CPU Ray tasks, interleaved.
 
     The same compute layout on both sides, so that what differs is Ray: its start-up, the workers'
     imports, scheduling and progress. Interleaving spreads the shared machine's changing load over both.
     """
-    folder = out / "batch-in"
+    folder = clip_folder(media, out)
     runs = []
     for i in range(rounds):
         local = run_apply(
-            [str(folder), "-o", str(out / "overhead-local"), "--overwrite", *style],
-            env={"OMP_NUM_THREADS": "1"},
+            [str(folder), "-o", str(out / "overhead-local"), "--overwrite", *ONE_THREAD, *style]
         )
         ray = run_apply(
             [str(folder), "-o", str(out / "overhead-ray"), "--overwrite", "--ray", "--workers", "1", *style]
@@ -237,7 +240,7 @@ def long_clip(
     if previous is not None and local.exists():
         runs = {"local": previous}
     else:
-        runs = {"local": run_apply([str(source), "-o", str(local), "--overwrite", *style])}
+        runs = {"local": run_apply([str(source), "-o", str(local), "--overwrite", *ONE_THREAD, *style])}
     runs["local"]["contract"] = contract(source, local)
     outputs = {"local": local}
     for seconds in segment_seconds:
@@ -307,8 +310,10 @@ def seam_sweep(
     figure, the local run's E_warp for the same pairs.
     """
     info = probe(source)
-    generator, _ = load_style(resolve_style(style_name))
-    styliser = ClipStyliser(generator, ApplyOptions(max_side=max_side, encode=EncodeSettings(preset=preset)))
+    entry = resolve_style(style_name)
+    generator, _ = load_style(entry)
+    options = ApplyOptions(max_side=max_side, threads=1, encode=EncodeSettings(preset=preset))
+    styliser, _ = create_styliser(generator, options, style_name, entry.sha256)
     flow = evaluation_flow()
     span = max(BLENDS) + 1
     results: dict[str, list[dict]] = {}
@@ -319,9 +324,9 @@ def seam_sweep(
         for warmup in WARMUPS:
             part = out / f"sweep-{s}-{warmup}.mp4"
             part.unlink(missing_ok=True)
-            stages = dict.fromkeys(STAGES, 0.0)
-            with closing(styliser.stylise_range(info, s, s + span, min(warmup, s), stages)) as chunks:
-                styliser.write_video(info, part, chunks, stages)
+            timer = StageTimer(STAGES)
+            with closing(styliser.stylise_range(info, s, s + span, min(warmup, s), timer)) as chunks:
+                styliser.write_video(info, part, info.fps, chunks, timer)
             later = read_range(part, 0, span)
             part.unlink()
             for blend in BLENDS:
@@ -408,6 +413,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="a scratch folder outside the repository")
     parser.add_argument("--segment-seconds", type=float, nargs="+", default=[10.0])
     parser.add_argument("--parts", nargs="+", default=["batch", "overhead", "long", "sweep", "costs"])
+    parser.add_argument("--rounds", type=int, default=2, help="of the interleaved overhead runs")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # A fast encoder preset, so the runs stay minutes on the shared machine; Ray's costs do not depend on it.
@@ -420,7 +426,7 @@ def main() -> None:
         results["batch"] = batch(args.media, args.out, style)
         results_path.write_text(json.dumps(results, indent=2))
     if "overhead" in args.parts:
-        results["overhead"] = overhead(args.out, style, rounds=2)
+        results["overhead"] = overhead(args.media, args.out, style, args.rounds)
         results_path.write_text(json.dumps(results, indent=2))
     if "long" in args.parts:
         previous = results.get("long", {}).get("runs", {}).get("local")
