@@ -122,7 +122,7 @@ class ClusterProgress(BatchProgress):
     def __init__(self, clips: int, total_frames: int, mode: str, console: Console) -> None:
         super().__init__(total_frames, mode, console)
         self.clips, self.clips_done = clips, 0
-        self._started = time.monotonic()
+        self._started = self._last_line = time.monotonic()  # the first plain line once there is news
 
     def __enter__(self) -> ClusterProgress:
         super().__enter__()
