@@ -10,11 +10,13 @@ encoder is a separate process and is not counted. The child is the
 unmodified command line (``stylecut.cli.app``) with two recorders wrapped
 around it, because ``--json`` reports frames and seconds per clip but not
 per stage: the probe time, and the ``stage_seconds`` of every
-``ClipStyliser.run``; and CPU seconds by where they were spent: the decode
-thread (its own CPU clock), the generator (this process's CPU clock while the
-runner runs, so decoding that overlaps it is counted there too), the rest of
-this process (start-up, flow, temporal fusion, conversions) and the ffmpeg
-processes (probe, encode, remux). With ``--johnson`` the child also swaps the style's
+``ClipStyliser.run``; and CPU seconds by where they were spent: the generator
+(this process's CPU clock while the runner runs, so decoding ahead in the
+other thread during that time is counted there too), the rest of this
+process (start-up, decoding, flow, temporal stage, conversions) and the
+ffmpeg processes (probe, encode, remux). Decoding is not clocked on its own:
+decord decodes in ffmpeg's threads, which no clock of the calling thread sees.
+With ``--johnson`` the child also swaps the style's
 generator for the random-weight Johnson et al. network, so the baseline goes
 through exactly the same probe, decode, encode and remux code. With no
 command after ``--`` it only imports what `apply` imports, to measure that.
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STAGES = ("probe", "decode", "generator", "flow", "temporal", "encode", "remux")
-CPU_STAGES = ("decode", "generator", "rest", "ffmpeg")  # see the module docstring
+CPU_STAGES = ("generator", "rest", "ffmpeg")  # see the module docstring
 
 
 @dataclass
@@ -113,13 +115,9 @@ def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     clips = json.loads(stdout)["jobs"]
     stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
     stages["probe"] = recorded["probe"]
-    cpu = recorded["cpu"]
-    cpu_stages = {
-        "decode": cpu["decode"],
-        "generator": cpu["generator"],
-        "rest": cpu["self"] - cpu["decode"] - cpu["generator"],
-        "ffmpeg": cpu["children"],
-    }
+    clock = recorded["cpu"]
+    generator = clock["generator"]
+    cpu_stages = {"generator": generator, "rest": clock["self"] - generator, "ffmpeg": clock["children"]}
     return ApplyRun(
         wall=wall,
         cpu=cpu,
@@ -143,7 +141,7 @@ def _peak_rss_mb() -> float:
 
 def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
     """The instrumented command line (or, without arguments, its imports only); see the module docstring."""
-    recorded: dict = {"probe": 0.0, "runs": [], "cpu": {"decode": 0.0, "generator": 0.0}}
+    recorded: dict = {"probe": 0.0, "runs": [], "cpu": {"generator": 0.0}}
     try:
         import stylecut.commands.apply as apply_command
         from stylecut.cli import app
@@ -161,14 +159,13 @@ def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
 
 
 def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) -> None:
-    """Wrap the probe, ``ClipStyliser.run``, the runner and the decoder to record their times.
+    """Wrap the probe, ``ClipStyliser.run`` and the runner to record their times.
 
     With ``johnson``, swap the generator.
     """
     import stylecut.pipeline.stylise as stylise
 
-    probe, run = apply_command.probe, styliser.run
-    create_runner, iter_frames = stylise.create_runner, stylise.iter_frames
+    probe, run, create_runner = apply_command.probe, styliser.run, stylise.create_runner
 
     def timed_probe(path):
         tick = time.perf_counter()
@@ -201,22 +198,9 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
         return timed, notice
 
-    def timed_frames(*args, **kwargs):
-        chunks = iter_frames(*args, **kwargs)
-        while True:
-            cpu = time.thread_time()  # iterated in the decode thread: its own clock
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                return
-            finally:
-                recorded["cpu"]["decode"] += time.thread_time() - cpu
-            yield chunk
-
     apply_command.probe = timed_probe
     styliser.run = recorded_run
-    stylise.create_runner = timed_runner
-    stylise.iter_frames = timed_frames
+    stylise.create_runner = timed_runner  # create_styliser looks it up there
     if johnson:
         from johnson import JohnsonNet
 

@@ -12,6 +12,7 @@ usage errors.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -28,7 +29,7 @@ from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_add
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
-from stylecut.training.config import TrainConfig
+from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
 JSON_FLAG = "--json"
@@ -411,14 +412,6 @@ def preview(
 
 @app.command()
 def finetune(
-    style_video: Annotated[
-        Path,
-        typer.Option(
-            "--style-video",
-            help="A short clip with the look you want; frames sampled across it are the style targets.",
-            show_default=False,
-        ),
-    ],
     name: Annotated[
         str,
         typer.Option(
@@ -427,11 +420,19 @@ def finetune(
             show_default=False,
         ),
     ],
+    style_video: Annotated[
+        Path | None,
+        typer.Option(
+            "--style-video",
+            help="A short clip with the look you want; frames sampled across it are the style targets.",
+            show_default=False,
+        ),
+    ] = None,
     style_image: Annotated[
         list[Path] | None,
         typer.Option(
             "--style-image",
-            help="More style targets: stills with the same look (repeatable).",
+            help="Stills with the look (a painting, a film still, a grade; repeatable), with or instead of --style-video.",
             show_default=False,
         ),
     ] = None,
@@ -439,7 +440,7 @@ def finetune(
         str | None,
         typer.Option(
             "--base",
-            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the first bundled style, else from scratch.",
+            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the bundled style closest to the reference, else from scratch.",
             show_default=False,
         ),
     ] = None,
@@ -452,21 +453,34 @@ def finetune(
         ),
     ] = None,
     steps: Annotated[
-        int,
-        typer.Option("--steps", min=1, max=100_000, help="Training steps (1-2 s each on a 2-core CPU)."),
-    ] = TrainConfig.steps,
-    size: Annotated[
-        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
-    ] = TrainConfig.crop,
-    preview_every: Annotated[
         int | None,
         typer.Option(
-            "--preview-every",
+            "--steps",
             min=1,
-            help="Also write a preview into the run folder every K steps.",
+            max=100_000,
+            help="Training steps (about 1 CPU-second each); alone, exactly that many; with --minutes, at most that many.",
             show_default=False,
         ),
     ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--minutes",
+            min=0.1,
+            max=10_000,
+            help="Time budget for the whole command: as many steps as fit (more steps, a stronger look). Default: 10, unless --steps is given.",
+            show_default=False,
+        ),
+    ] = None,
+    size: Annotated[
+        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
+    ] = FINETUNE_CROP,
+    preview_every: Annotated[
+        int,
+        typer.Option(
+            "--preview-every", min=1, help="Write a small preview into the run folder every K steps."
+        ),
+    ] = FINETUNE_PREVIEW_EVERY,
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue the interrupted run of this name from its last checkpoint."),
@@ -490,6 +504,7 @@ def finetune(
     ] = None,
 ) -> None:
     """Make your own style from a short clip with the look you want (and optional stills)."""
+    started = time.monotonic()  # a time budget counts from here: importing torch and loading are inside it
     try:
         overrides = json.loads(train_config) if train_config else {}
     except json.JSONDecodeError:
@@ -507,12 +522,14 @@ def finetune(
             base=base,
             content=content or [],
             steps=steps,
+            minutes=minutes,
             size=size,
             preview_every=preview_every,
             resume=resume,
             overwrite=overwrite,
             device=device.value,
             overrides=overrides,
+            started=started,
         )
         run_finetune(request)
 

@@ -174,7 +174,7 @@ class FinetuneProgress(AbstractContextManager):
 
     plain_interval = 10.0  # seconds between plain lines
 
-    def __init__(self, name: str, total: int) -> None:
+    def __init__(self, name: str, total: int | None) -> None:
         self.name = name
         self.total = total
         self.console = stderr_console()
@@ -216,19 +216,23 @@ class FinetuneProgress(AbstractContextManager):
                 self.name, total=self.total, completed=step, phase=phase, losses=""
             )
 
-    def update(self, step: int, values: dict[str, float], phase: str) -> None:
+    def update(self, step: int, total: int | None, values: dict[str, float], phase: str) -> None:
+        """Show step `step` of `total`: None while a time budget has not yet set it, and it may shrink."""
+        self.total = total
         if self._progress is not None:
-            self._progress.update(self._task, completed=step, phase=phase, losses=describe_losses(values))
+            self._progress.update(
+                self._task, completed=step, total=total, phase=phase, losses=describe_losses(values)
+            )
             return
         now = time.monotonic()
         if now - self._last_line < self.plain_interval and step != self.total:
             return
         self._last_line = now
         per_step = (now - self._started) / max(step - self._first_step, 1)
-        eta = per_step * (self.total - step)
+        of = "" if total is None else f"/{total}"
+        eta = "" if total is None else f", ETA {per_step * (total - step):.0f} s"
         self.console.print(
-            f"{self.name}: step {step}/{self.total} ({phase}) {describe_losses(values)}, "
-            f"{per_step:.2f} s/step, ETA {eta:.0f} s",
+            f"{self.name}: step {step}{of} ({phase}) {describe_losses(values)}, {per_step:.2f} s/step{eta}",
             highlight=False,
         )
 

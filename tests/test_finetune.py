@@ -27,6 +27,7 @@ from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
+from stylecut.training.base_choice import BaseChoice
 from stylecut.training.config import TrainConfig
 from stylecut.training.trainer import (
     CHECKPOINT,
@@ -122,6 +123,7 @@ def test_finetune_trains_a_style_with_finite_losses_and_new_weights(trained):
         "preview_000002.png",
         "preview_000004.png",
     ]
+    assert Image.open(run_dir / "preview_000002.png").size[1] == finetune.PREVIEW_HEIGHT
     assert not (run_dir / CHECKPOINT).exists()
 
     generator, metadata = load_generator(trained / "styles" / "tiny-look.safetensors")
@@ -210,15 +212,84 @@ def test_a_bundled_style_name_is_never_taken(stylecut_home, style_clip, content_
     assert_one_sentence(result.stderr, "starry-night", "bundled")
 
 
-def test_the_default_base_is_the_first_bundled_style(tmp_path, monkeypatch):
-    path = make_style(tmp_path / "first.safetensors", "first")
-    entries = [StyleEntry(name, path, "bundled", "", "x.jpg") for name in ("first", "second")]
+def test_without_base_the_closest_bundled_style_is_chosen_and_said(
+    stylecut_home, style_clip, content_image, monkeypatch
+):
+    chosen = {}
+
+    def choose(net, references, examples, candidates):
+        chosen["candidates"] = sorted(candidates)
+        return BaseChoice("second", {"input": 2.0, "first": 1.5, "second": 1.0})
+
+    paths = {
+        name: make_style(stylecut_home.parent / f"{name}.safetensors", name) for name in ("first", "second")
+    }
+    entries = [StyleEntry(name, path, "bundled", "", "x.jpg") for name, path in paths.items()]
     monkeypatch.setattr(finetune, "bundled_styles", lambda: entries)
-    monkeypatch.setattr("stylecut.styles.registry.bundled_styles", lambda: entries)
-    name, generator = finetune.load_base(None)
-    assert name == "first" and generator.config.widths == (8, 16, 16)
-    monkeypatch.setattr(finetune, "bundled_styles", lambda: [])
-    assert finetune.load_base(None) == ("none", None)
+    monkeypatch.setattr(finetune, "choose_base", choose)
+    args = finetune_args(style_clip, content_image, "auto-base")
+    del args[args.index("--base") : args.index("--base") + 2]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert chosen["candidates"] == ["first", "second"]
+    assert "Starting from the style 'second': the bundled style closest to the reference" in result.stderr
+    _, metadata = load_generator(stylecut_home / "styles" / "auto-base.safetensors")
+    assert metadata["base"] == "second" and "--base second" in metadata["recipe"]
+
+    monkeypatch.setattr(finetune, "choose_base", lambda *a: BaseChoice(None, {"input": 1.0, "first": 1.5}))
+    name, generator, why = finetune.closest_base([torch.rand(3, 64, 64)])
+    assert (name, generator) == ("none", None) and "no bundled style is closer" in why
+
+
+def test_a_still_alone_makes_a_loadable_style(stylecut_home, content_image):
+    args = finetune_args(content_image, content_image, "from-a-still")
+    args[args.index("--style-video")] = "--style-image"
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    generator, metadata = load_generator(stylecut_home / "styles" / "from-a-still.safetensors")
+    assert generator(torch.rand(1, 3, 40, 56)).shape == (1, 3, 40, 56)
+    assert metadata["style_image"] == "scene.png" and "--style-video" not in metadata["recipe"]
+
+
+def test_no_reference_at_all_is_a_usage_error(stylecut_home, style_clip, content_image):
+    args = finetune_args(style_clip, content_image, "no-look")
+    del args[args.index("--style-video") : args.index("--style-video") + 2]
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, "--style-video", "--style-image")
+
+
+def test_a_time_budget_stops_in_time_and_still_writes_a_style(stylecut_home, style_clip, content_image):
+    args = finetune_args(style_clip, content_image, "in-time", "--minutes", 0.3)
+    del args[args.index("--steps") : args.index("--steps") + 2]
+    started = time.monotonic()
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started < 0.3 * 60 + 10  # the budget covers the whole command
+    assert "as many steps as fit in 0.3 minutes" in result.stderr
+    _, metadata = load_generator(stylecut_home / "styles" / "in-time.safetensors")
+    steps = metadata["training"]["steps"]
+    assert 1 <= steps < finetune.MAX_STEPS and f"--steps {steps}" in metadata["recipe"]
+
+
+def test_the_trainer_ends_by_its_deadline_with_a_shortened_schedule(
+    tmp_path, style_clip, content_image, monkeypatch
+):
+    # A clock that moves one second per step makes the pace, and so the plan, exact on any machine.
+    clock = [0.0]
+    real_step = Trainer.train_step
+
+    def one_second_step(self: Trainer) -> dict[str, float]:
+        clock[0] += 1.0
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", one_second_step)
+    trainer = Trainer(tiny_config(style_clip, content_image, steps=100_000), tmp_path / "run")
+    totals = []
+    trainer.run(lambda step, total, values: totals.append(total), deadline=20.0, clock=lambda: clock[0])
+    assert clock[0] == trainer.step == trainer.config.steps == 20
+    assert totals == [100_000] * 3 + [20] * 17  # planned once the warm-up steps had shown the pace
+    assert trainer.config.phase(trainer.step - 1) == "fine-tune"
 
 
 def corrupt_copy(clip: Path, folder: Path) -> Path:
@@ -295,7 +366,7 @@ def test_a_real_ctrl_c_keeps_the_checkpoint(tmp_path, style_clip, content_image)
         text=True,
     )
     log = home / "runs" / "stopped" / LOG
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded shared machine takes a minute to reach the first steps
     while (
         not (log.exists() and log.read_text().count("\n") >= 2)
         and process.poll() is None

@@ -1,16 +1,20 @@
-"""`stylecut finetune`: a user style from a short style video (and images), resumable.
+"""`stylecut finetune`: a user style from a style video, one or a few stills, or both; resumable.
 
-Everything a user can get wrong (name, collisions, the style video, an
+Everything a user can get wrong (name, collisions, the references, an
 unfinished run) is checked before any training, so bad input costs nothing
 and leaves nothing behind. The style targets are frames sampled across the
-reference clip; the content is the user's media or the small set that ships
-in stylecut/data/content. Training starts from a base style's generator and
-follows the recipe of the bundled styles (``stylecut.training``: its three
-phases, pre-training, adversarial and fine-tune, are what the progress bar
-shows). The run lives in ``<user dir>/../runs/NAME`` (checkpoint, log,
-optional previews; the checkpoint goes once the style exists); the style file
-is written last and atomically, so `stylecut styles` never lists a half-made
-style.
+reference clip and the stills; the content is the user's media or the small
+set that ships in stylecut/data/content. Training starts from --base, by
+default the bundled style already closest to the reference
+(``stylecut.training.base_choice``), and follows the recipe of the bundled
+styles (``stylecut.training``: its three phases, pre-training, adversarial
+and fine-tune, are what the progress bar shows). Without --steps, a time
+budget (--minutes, DEFAULT_MINUTES by default, counted from the command's
+start) sets the step count once the pace is known. The run lives in
+``<user dir>/../runs/NAME`` (checkpoint, log, a small preview every
+--preview-every steps; the checkpoint goes once the style exists); the style
+file is written last and atomically, so `stylecut styles` never lists a
+half-made style.
 """
 
 from __future__ import annotations
@@ -28,20 +32,30 @@ import torch
 from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
+from stylecut.models.loss_network import lite0_loss_network
 from stylecut.progress import FinetuneProgress
+from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
-from stylecut.training.config import TrainConfig
-from stylecut.training.data import expand_media, read_image, read_video_frames
+from stylecut.training.base_choice import choose_base
+from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, TrainConfig
+from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
 from stylecut.video.tempfiles import check_writable
 
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
+BASE_CHOICE_SIDE = 256
 # Enough frames to cover a shot's range of colours and textures; Gram targets and
 # discriminator crops both come from them, and decoding stays a second or two.
 STYLE_FRAMES = 20
 MIN_STYLE_FRAMES = 2
+DEFAULT_MINUTES = 10.0  # without --steps or --minutes: a look in ten minutes, end to end
+MAX_STEPS = 100_000
+# Kept from a time budget for writing the style after the last step: a few seconds on an idle machine,
+# half a minute on a loaded one.
+FINISH_SECONDS = 30.0
+PREVIEW_HEIGHT = 160  # the run folder's previews are small: a glance, not the final sheet
 DEFAULT_CONTENT = "data/content"
 # A face, an interior with an object, and an outdoor scene: what editors' footage is made of.
 DEFAULT_PREVIEW = ("clip_1.jpg", "gift.jpg", "valley_morning.jpg")
@@ -53,19 +67,21 @@ FIXED_FIELDS = ("name", "style", "content", "description")
 class FinetuneRequest:
     """The command's options, as given."""
 
-    style_video: Path
     name: str
+    style_video: Path | None = None
     style_images: list[Path] = field(default_factory=list)
     base: str | None = None
     content: list[Path] = field(default_factory=list)
-    steps: int = TrainConfig.steps  # the recipe's defaults
-    size: int = TrainConfig.crop
-    preview_every: int | None = None
+    steps: int | None = None  # None: as many as `minutes` allows
+    minutes: float | None = None  # None: DEFAULT_MINUTES, unless `steps` is given
+    size: int = FINETUNE_CROP
+    preview_every: int = FINETUNE_PREVIEW_EVERY
     resume: bool = False
     overwrite: bool = False
     device: str = "auto"
     # TrainConfig fields to override (a hidden option, for tests and experiments).
     overrides: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)  # when the command started: the budget's origin
 
 
 def runs_dir() -> Path:
@@ -116,7 +132,7 @@ def _damaged(exc: DamagedCheckpoint) -> StylecutError:
 
 
 def style_frames(path: Path, max_side: int) -> list[torch.Tensor]:
-    """Frames sampled across the style video, or one sentence on why there are not enough."""
+    """Frames sampled across a style video, or one sentence on why there are not enough."""
     if not path.is_file():
         raise MediaError(f"The style video {path} does not exist.")
     frames = read_video_frames(path, STYLE_FRAMES, max_side)
@@ -131,18 +147,62 @@ def default_content() -> Path:
     return Path(str(resources.files("stylecut") / DEFAULT_CONTENT))
 
 
-def load_base(base: str | None) -> tuple[str, Generator | None]:
-    """(name to report, generator); None means a fresh generator."""
-    if base is None:
-        bundled = bundled_styles()
-        if not bundled:
-            return FRESH_BASE, None
-        base = bundled[0].name
+def load_base(base: str) -> tuple[str, Generator | None]:
+    """(name to report, generator) of the --base given; None means a fresh generator."""
     if base == FRESH_BASE:
         return FRESH_BASE, None
     entry = resolve_style(base)
     generator, _ = load_style(entry)
     return entry.name, generator
+
+
+def closest_base(frames: list[torch.Tensor]) -> tuple[str, Generator | None, str]:
+    """The default base: the bundled style closest to the reference, else a fresh generator, and why."""
+    candidates = {entry.name: load_style(entry)[0] for entry in bundled_styles()}
+    examples = [read_image(default_content() / name, BASE_CHOICE_SIDE) for name in DEFAULT_PREVIEW]
+    net = lite0_loss_network(STYLE_DISTANCE_BLOCKS)
+    choice = choose_base(net, frames, examples, candidates)
+    if choice.name is None:
+        return (
+            FRESH_BASE,
+            None,
+            f"no bundled style is closer to the reference than plain footage ({choice.describe()})",
+        )
+    return (
+        choice.name,
+        candidates[choice.name],
+        f"the bundled style closest to the reference ({choice.describe()})",
+    )
+
+
+def reference_frames(request: FinetuneRequest, max_side: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The style video's frames and the stills, and the frame previews show first.
+
+    The preview frame is the middle of the style video, else the first still.
+    """
+    video = style_frames(request.style_video, max_side) if request.style_video is not None else []
+    stills = load_media(request.style_images, max_side, STYLE_FRAMES)
+    frames = video + stills
+    if not frames:
+        raise MediaError("No usable style image or video frame was found in the --style-image files.")
+    return frames, video[len(video) // 2] if video else stills[0]
+
+
+def planned_steps(request: FinetuneRequest) -> tuple[int, float | None]:
+    """The step count to plan for and the time budget in minutes (None: none).
+
+    --steps alone trains exactly that many steps; --minutes (by default
+    DEFAULT_MINUTES, when neither is given) trains as many as fit, at most
+    --steps.
+    """
+    if request.steps is not None and request.minutes is None:
+        return request.steps, None
+    minutes = DEFAULT_MINUTES if request.minutes is None else request.minutes
+    return request.steps or MAX_STEPS, minutes
+
+
+def references(request: FinetuneRequest) -> list[Path]:
+    return [p for p in (request.style_video, *request.style_images) if p is not None]
 
 
 def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfig:
@@ -151,12 +211,13 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     if unknown or fixed:
         raise UsageError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
     content = request.content or [default_content()]
+    style = references(request)
     config = TrainConfig(
         name=request.name,
-        style=[str(p.resolve()) for p in (request.style_video, *request.style_images)],
+        style=[str(p.resolve()) for p in style],
         content=[str(p.resolve()) for p in content],
-        description=f"fine-tuned from {request.style_video.name}",
-        steps=request.steps,
+        description=f"fine-tuned from {style[0].name}",
+        steps=planned_steps(request)[0],
         crop=request.size,
         frames_per_video=STYLE_FRAMES,
     )
@@ -166,23 +227,20 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     return config
 
 
-def recipe(request: FinetuneRequest, base_name: str) -> str:
-    """The command that made the style, with file names only (paths mean nothing on another machine)."""
-    args = [
-        "stylecut",
-        "finetune",
-        "--style-video",
-        request.style_video.name,
-        "--name",
-        request.name,
-        "--base",
-        base_name,
-    ]
+def recipe(request: FinetuneRequest, base_name: str, steps: int) -> str:
+    """The command that made the style (with the steps it trained), with file names only.
+
+    Paths mean nothing on another machine.
+    """
+    args = ["stylecut", "finetune"]
+    if request.style_video is not None:
+        args += ["--style-video", request.style_video.name]
+    args += ["--name", request.name, "--base", base_name]
     for path in request.style_images:
         args += ["--style-image", path.name]
     for path in request.content:
         args += ["--content", path.name]
-    args += ["--steps", str(request.steps), "--size", str(request.size)]
+    args += ["--steps", str(steps), "--size", str(request.size)]
     if request.overrides:
         args += ["--train-config", json.dumps(request.overrides, sort_keys=True)]
     return shlex.join(args)
@@ -215,12 +273,15 @@ def write_style(
         **final_losses(checked.run_dir, trainer.step),
         "training_seconds": round(trainer.elapsed, 1),
         "seconds_per_step": round(trainer.elapsed / max(trainer.step, 1), 3),
+        "texture_share": round(trainer.texture_share, 3),
     }
     preview = target.with_suffix(".png")
     pending = target.with_name(f".{target.stem}.preview.tmp.png")
     try:
         contact_sheet(trainer.final_generator(), checked.style_frame, examples, pending)
-        trainer.save_style(target, recipe(request, checked.base_name), metrics, base=checked.base_name)
+        trainer.save_style(
+            target, recipe(request, checked.base_name, trainer.step), metrics, base=checked.base_name
+        )
         pending.replace(preview)
     finally:
         pending.unlink(missing_ok=True)
@@ -236,29 +297,36 @@ class Plan:
     resume: bool
     base_name: str
     base: Generator | None
+    base_reason: str
     style_frames: list[torch.Tensor]
-
-    @property
-    def style_frame(self) -> torch.Tensor:
-        """The style frame previews show first: the middle of the style video."""
-        return self.style_frames[len(self.style_frames) // 2]
+    style_frame: torch.Tensor  # the one previews show first
+    minutes: float | None  # the time budget, end to end; None: train exactly config.steps
 
 
 def plan(request: FinetuneRequest) -> Plan:
     """Check everything a user can get wrong, cheapest first; nothing is written until all passed."""
+    if request.style_video is None and not request.style_images:
+        raise UsageError(
+            "Give the look to learn: a style video (--style-video) or one or more stills (--style-image)."
+        )
     target = check_name(request.name, request.overwrite)
     run_dir = runs_dir() / request.name
     saved = unfinished_run(run_dir, request.name, request.resume, request.overwrite)
     for path in [*request.style_images, *request.content]:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded
-    base_name, base = load_base(request.base)
+    base_name, base = load_base(request.base) if request.base is not None else (FRESH_BASE, None)
     config = build_config(request, base)
-    frames = style_frames(request.style_video, config.style_max_side)
+    frames, shown = reference_frames(request, config.style_max_side)
+    why = "as asked"
+    if request.base is None:
+        base_name, base, why = closest_base(frames)
+        config = build_config(request, base)
     if saved is not None and not config.resumes(saved):
         raise UsageError(
             f"The run '{request.name}' was started with other settings; run the same command with --resume, or use --overwrite to start over."
         )
-    return Plan(target, run_dir, config, saved is not None, base_name, base, frames)
+    minutes = planned_steps(request)[1]
+    return Plan(target, run_dir, config, saved is not None, base_name, base, why, frames, shown, minutes)
 
 
 def start_trainer(checked: Plan, device: torch.device) -> Trainer:
@@ -281,26 +349,25 @@ def train(
     trainer: Trainer,
     checked: Plan,
     progress: FinetuneProgress,
-    preview_every: int | None,
+    preview_every: int,
     examples: list[torch.Tensor],
+    deadline: float | None,
 ) -> None:
-    """Run to the configured steps; Ctrl-C keeps the checkpoint and says how to resume."""
-    config = checked.config
+    """Run to the configured steps or the deadline; Ctrl-C keeps the checkpoint and says how to resume."""
 
     def on_step(step: int, total: int, values: dict[str, float]) -> None:
-        progress.update(step, values, config.phase(step - 1))
-        if preview_every and step % preview_every == 0:
-            contact_sheet(
-                trainer.ema, checked.style_frame, examples, checked.run_dir / f"preview_{step:06d}.png"
-            )
+        progress.update(step, total if total < MAX_STEPS else None, values, trainer.config.phase(step - 1))
+        if step % preview_every == 0:
+            path = checked.run_dir / f"preview_{step:06d}.png"
+            contact_sheet(trainer.ema, checked.style_frame, examples, path, height=PREVIEW_HEIGHT)
 
     with progress:
-        progress.start(trainer.step, config.phase(trainer.step))
+        progress.start(trainer.step, trainer.config.phase(trainer.step))
         try:
-            trainer.run(on_step)
+            trainer.run(on_step, deadline)
         except KeyboardInterrupt:
             raise Interrupted(
-                f"Interrupted at step {trainer.step} of {config.steps}; the checkpoint is kept in {checked.run_dir}: "
+                f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
                 "run the same command with --resume to continue."
             ) from None
         except FloatingPointError as exc:
@@ -311,24 +378,36 @@ def train(
 
 def run_finetune(request: FinetuneRequest) -> Path:
     """Train and write the style; returns the style file's path."""
-    started = time.perf_counter()
+    started = request.started
     device = select_device(request.device)
     checked = plan(request)
-    progress = FinetuneProgress(request.name, checked.config.steps)
+    progress = FinetuneProgress(request.name, None if checked.minutes is not None else checked.config.steps)
     origin = "a freshly initialised generator" if checked.base is None else f"the style '{checked.base_name}'"
-    progress.note(
-        f"Starting from {origin}; {len(checked.style_frames)} style frames from {request.style_video.name}."
-    )
+    sources = ", ".join(p.name for p in references(request))
+    progress.note(f"Starting from {origin}: {checked.base_reason}.")
+    progress.note(f"{len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
+    progress.note(
+        f"A colour transfer alone explains {1 - trainer.texture_share:.0%} of the reference's look; "
+        f"its texture term weighs {trainer.texture_share:.2f} of the recipe's."
+    )
     if checked.resume:
-        progress.note(f"Resuming '{request.name}' at step {trainer.step} of {checked.config.steps}.")
+        of = f" of {checked.config.steps}" if checked.minutes is None else ""
+        progress.note(f"Resuming '{request.name}' at step {trainer.step}{of}.")
+    deadline = None
+    if checked.minutes is not None:
+        deadline = started + checked.minutes * 60 - FINISH_SECONDS
+        progress.note(
+            f"Training for as many steps as fit in {checked.minutes:g} minutes (--steps or --minutes to change)."
+        )
+    progress.note(f"A preview every {request.preview_every} steps: {checked.run_dir / 'preview_NNNNNN.png'}")
     examples = preview_examples(request, trainer)
-    train(trainer, checked, progress, request.preview_every, examples)
+    train(trainer, checked, progress, request.preview_every, examples, deadline)
     write_style(trainer, checked, request, examples)
     # The style is complete: the checkpoint is no longer needed, the log and previews stay for reference.
     (checked.run_dir / CHECKPOINT).unlink(missing_ok=True)
     progress.note(
-        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps, {time.perf_counter() - started:.0f} s); "
+        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps, {time.monotonic() - started:.0f} s); "
         f"use it with: stylecut apply --style {request.name} CLIP"
     )
     return checked.target

@@ -1,8 +1,10 @@
 """Stylise one clip: probe, decode in chunks, generator, flow, temporal stage, encode, remux.
 
-Memory is bounded by the chunk size whatever the clip's length. Decoding runs
-one chunk ahead in a thread and ffmpeg encodes in its own process, so the
-three stages overlap with the network. The output is written under a unique
+Memory is bounded by the chunk size whatever the clip's length. Decoding,
+scaling to the working size and the optical flow run one chunk ahead in a
+thread and ffmpeg encodes in its own process, so those stages overlap with the
+networks: on a 2-core CPU the flow of the next chunk fills the gaps that the
+generator's runtime leaves between its parallel sections. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
@@ -50,7 +52,8 @@ class ClipResult:
     frames: int
     seconds: float
     flow: str | None  # the flow estimator's name (None without the temporal stage)
-    stage_seconds: dict[str, float]  # wall seconds per stage (STAGES) in the main thread
+    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
+    stage_seconds: dict[str, float]
     notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
 
     @property
@@ -88,6 +91,17 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
                 slots.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
+
+
+@dataclass
+class PreparedChunk:
+    """A decoded chunk, its frames at the working size and, with a temporal stage, their flows."""
+
+    chunk: np.ndarray  # (T, H, W, 3) uint8 at the display size, as decoded
+    frames: torch.Tensor  # (T, 3, h, w) in [0, 1] at the working size
+    before: torch.Tensor  # the input frame before each of the last K frames (see TemporalStage)
+    to_prev: torch.Tensor | None = None
+    from_prev: torch.Tensor | None = None
 
 
 def network_min_side(generator: torch.nn.Module) -> int:
@@ -188,26 +202,29 @@ class ClipStyliser:
         height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
         if self.temporal is not None:
             self.temporal.reset()
-        previous: torch.Tensor | None = None
         index = start - warmup  # of the chunk's first frame
-        with closing(_prefetch(iter_frames(info, self.options.chunk, index, stop))) as chunks:
+        prepared = self._prepare(iter_frames(info, self.options.chunk, index, stop), height, width, timer)
+        # One chunk ahead: a prepared chunk at 1080p holds ~0.5 GB of frames and flows.
+        with closing(_prefetch(prepared, depth=1)) as chunks:
             while True:
                 with timer("decode"):
-                    chunk = next(chunks, None)
-                    if chunk is None:
+                    ready = next(chunks, None)
+                    if ready is None:
                         break
-                    frames = self._to_tensor(chunk, height, width)
                 with timer("generator"):
-                    stylised = self._stylise_batch(frames)
+                    stylised = self._stylise_batch(ready.frames)
                 if self.temporal is not None:
-                    stylised, previous = self._make_consistent(frames, stylised, previous, timer)
+                    with timer("temporal"):
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
+                        )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
-                if skip < len(chunk):
+                if skip < len(ready.chunk):
                     with timer("encode"):
                         output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
-                        output = finish(output, chunk[skip:], controls)
+                        output = finish(output, ready.chunk[skip:], controls)
                     yield index + skip, output
-                index += len(chunk)
+                index += len(ready.chunk)
 
     def write_video(
         self,
@@ -245,20 +262,26 @@ class ClipStyliser:
             raise
         return written
 
-    def _make_consistent(
-        self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flow for each consecutive pair in the chunk (both directions, batched), then the temporal stage."""
-        with timer("flow"):
+    @torch.inference_mode()  # the mode is per thread, and this runs in the read-ahead thread
+    def _prepare(
+        self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer
+    ) -> Iterator[PreparedChunk]:
+        """Each chunk at the working size, with the flow for each consecutive pair (both directions, batched).
+
+        Runs in the read-ahead thread; its flow seconds go to the timer's "flow" entry.
+        """
+        previous: torch.Tensor | None = None
+        for chunk in chunks:
+            frames = self._to_tensor(chunk, height, width)
             before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
+            ready = PreparedChunk(chunk, frames, before)
             after = frames[1:] if previous is None else frames
-            to_prev = from_prev = None
-            if len(after):
-                both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
-                to_prev, from_prev = both[: len(after)], both[len(after) :]
-        with timer("temporal"):
-            fused = self.temporal.fuse_chunk(frames, stylised, to_prev, from_prev, before)
-        return fused, frames[-1:]
+            if self.flow is not None and len(after):
+                with timer("flow"):
+                    both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
+                ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
+            previous = frames[-1:]
+            yield ready
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)

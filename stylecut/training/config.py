@@ -14,6 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+# finetune's crop: smaller than the bundled styles' 192 px, so a time budget fits twice the steps
+# (the pilots in docs/looks.md ran at 128 px).
+FINETUNE_CROP = 128
+FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
+
 
 def _default_generator() -> dict:
     from stylecut.models.generator import GeneratorConfig  # imports torch: only when a config is built
@@ -44,12 +49,17 @@ class TrainConfig:
     style_layers: dict[str, float] = field(default_factory=lambda: {"2": 1.0, "4": 1.0, "7": 1.0, "10": 1.0})
     # Block 4 (an eighth of the resolution) keeps outlines and faces; block 7 alone let them dissolve.
     content_layers: dict[str, float] = field(default_factory=lambda: {"4": 0.5, "7": 1.0})
-    style_weight: float = 150.0
-    content_weight: float = 1.0
-    colour_weight: float = 5.0
+    # Style and content are relative errors (losses.py); at style 10 to content 1, as in an optimisation
+    # (Gatys) test, a feed-forward generator dissolved faces and animals; at 4 to 4 people still dissolved
+    # into a soft reference (docs/looks.md).
+    style_weight: float = 4.0
+    auto_texture_weight: bool = True  # style_weight times the share of the look colour does not explain
+    content_weight: float = 8.0
+    colour_weight: float = 20.0
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     temporal_max_disp: float = 6.0
+    motion_pairs: int = 8  # consecutive frame pairs per style video for the temporal term (0: none)
     adversarial_weight: float = 0.05
     adversarial_start: float = 0.3
     d_lr: float = 2e-4

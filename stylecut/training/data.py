@@ -43,6 +43,12 @@ def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
     return t[0]
 
 
+def fit(image: torch.Tensor, side: int) -> torch.Tensor:
+    """``(3, H, W)`` scaled down (area average) so its longer side is at most `side`."""
+    scale = side / max(image.shape[-2:])
+    return F.interpolate(image[None], scale_factor=scale, mode="area")[0] if scale < 1 else image
+
+
 def read_image(path: Path, max_side: int) -> torch.Tensor:
     """An image as (3, H, W) float in [0, 1], upright (EXIF) and RGB."""
     try:

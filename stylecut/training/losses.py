@@ -1,10 +1,10 @@
 """Training losses for the style generator.
 
 Style is matched through Gram matrices of loss-network features
-(``stylecut.models.features.gram``) plus the per-channel
-mean and standard deviation of the painting's colours, which Gram matrices
-of deep layers alone reproduce poorly. Content is a feature distance to the
-input. The temporal term asks the generator to commute with motion: the
+(``stylecut.models.features.gram``), as a relative error per block, plus
+the reference's colour distribution (``stylecut.training.colour``), which
+Gram matrices of deep layers alone reproduce poorly. Content is a relative
+feature distance to the input. The temporal term asks the generator to commute with motion: the
 stylisation of a warped frame must equal the warped stylisation, outside
 occlusions.
 """
@@ -17,29 +17,33 @@ import torch.nn.functional as F
 from stylecut.models.features import gram
 
 
+def relative_error(value: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Per batch item, ``||value - reference||^2 / ||reference||^2`` (``reference`` broadcasts)."""
+    dims = tuple(range(1, value.dim()))
+    return (value - reference).square().sum(dims) / reference.square().expand_as(value).sum(dims)
+
+
 def style_loss(
     features: dict[int, torch.Tensor], target_grams: dict[int, torch.Tensor], weights: dict[int, float]
 ) -> torch.Tensor:
-    return sum(
-        weights[k] * F.mse_loss(gram(features[k]), target_grams[k].expand(features[k].shape[0], -1, -1))
-        for k in weights
+    """The weighted mean over blocks of the relative Gram error, averaged over the batch.
+
+    Relative per block, as the style distance of ``stylecut.quality`` measures
+    it: Gram magnitudes differ between blocks by orders, and a plain squared
+    error summed over blocks is all one block's.
+    """
+    total = sum(
+        w * relative_error(gram(features[k]), target_grams[k][None]).mean() for k, w in weights.items()
     )
-
-
-def colour_stats(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    flat = rgb.flatten(2)
-    return flat.mean(2), flat.std(2)
-
-
-def colour_loss(rgb: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
-    mean, std = colour_stats(rgb)
-    return F.mse_loss(mean, target_mean.expand_as(mean)) + F.mse_loss(std, target_std.expand_as(std))
+    return total / sum(weights.values())
 
 
 def content_loss(
-    features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], layers: dict[int, float]
+    features: dict[int, torch.Tensor], target: dict[int, torch.Tensor], weights: dict[int, float]
 ) -> torch.Tensor:
-    return sum(w * F.mse_loss(features[k], target[k]) for k, w in layers.items())
+    """The weighted mean over blocks of the relative feature error to the input, averaged over the batch."""
+    total = sum(w * relative_error(features[k], target[k]).mean() for k, w in weights.items())
+    return total / sum(weights.values())
 
 
 def total_variation(rgb: torch.Tensor) -> torch.Tensor:

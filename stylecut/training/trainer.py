@@ -2,9 +2,11 @@
 
 One recipe serves the bundled styles (``training/train_style.py``) and
 ``stylecut finetune``; both only build a :class:`TrainConfig` and export the
-result. Each step: stylise a batch of content crops; content, style (Gram),
-colour, total-variation and temporal losses from the frozen
-EfficientNet-Lite0; once the config's adversarial phase begins, a hinge
+result. Each step: stylise a batch of content crops; content and style
+(Gram) losses from the frozen EfficientNet-Lite0, both relative errors, the
+style's weighted by the reference's texture share; the colour distribution
+(``colour.py``), total variation, and a temporal term (on real motion of
+the style videos every other step, ``motion.py``); once the config's adversarial phase begins, a hinge
 adversarial term from a PatchGAN that sees crops of the style images as
 real. The discriminator then takes its own step (G step, then D step, as in
 Real-ESRGAN). The generator's learning rate follows the config's schedule
@@ -27,21 +29,24 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from stylecut.errors import StylecutError, UsageError
 from stylecut.flow.warp import in_frame_mask, random_smooth_flow, warp
+from stylecut.media_types import VIDEO_SUFFIXES
 from stylecut.models.discriminator import PatchDiscriminator
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.styles.style_file import save_style
 from stylecut.training import losses
+from stylecut.training.colour import ReferenceColours, texture_share
 from stylecut.training.config import TrainConfig
-from stylecut.training.data import CropSampler, load_media
+from stylecut.training.data import CropSampler, expand_media, load_media
+from stylecut.training.motion import MotionPairs
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -57,6 +62,8 @@ ENTRIES = {
     "config": str,
 }
 
+SHARE_IMAGES = 8  # content images the texture share is measured on
+MIN_TEXTURE_SHARE = 0.25  # even a pure grade keeps some of the texture term: grain, softness
 StepCallback = Callable[[int, int, dict[str, float]], None]
 
 
@@ -109,20 +116,41 @@ class Trainer:
             [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
         )
         self.target_grams = style_grams(self.loss_net, style_images, self.style_weights)
-        pixels = torch.cat([i.flatten(1) for i in style_images], dim=1).to(device)
-        self.target_mean, self.target_std = pixels.mean(1, keepdim=True).T, pixels.std(1, keepdim=True).T
+        content_images = load_media(
+            [Path(p) for p in config.content], config.content_max_side, config.frames_per_video
+        )
+        # The texture term's weight follows the share of the look that its colours do not explain.
+        self.texture_share = 1.0
+        if config.auto_texture_weight:
+            shown = content_images[:: max(1, len(content_images) // SHARE_IMAGES)]
+            self.texture_share = max(
+                MIN_TEXTURE_SHARE, texture_share(self.loss_net, style_images, shown, self.style_weights)
+            )
+        self.target_colours = ReferenceColours(style_images, config.seed).to(device)
         self.content = CropSampler(
-            load_media([Path(p) for p in config.content], config.content_max_side, config.frames_per_video),
+            content_images,
             config.crop,
             config.content_scale,
             config.jitter,
             config.seed,
         )
+        videos = [
+            p for p in expand_media([Path(p) for p in config.style]) if p.suffix.lower() in VIDEO_SUFFIXES
+        ]
+        motion = MotionPairs(videos, config.motion_pairs, config.style_max_side, config.crop, config.seed)
+        self.motion = motion if len(motion) else None
         # Style crops for the discriminator, at the scale the Gram targets were taken at.
         style_crop = min(config.crop, *(min(i.shape[-2:]) for i in style_images))
         self.style_crops = CropSampler(style_images, style_crop, (0.8, 1.25), 0.0, config.seed + 1)
 
     def _temporal_term(self, content: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
+        """Every other step on real motion of the style videos, when there is any; else on warped crops."""
+        if self.motion is not None and self.step % 2 == 1:
+            a, b, flow_ba, mask = (
+                t.to(self.device) for t in self.motion.sample(max(1, self.config.batch // 2))
+            )
+            out_a, out_b = self.generator(torch.cat([a, b])).chunk(2)
+            return losses.temporal_loss(out_b, warp(out_a, flow_ba), mask)
         n, _, h, w = content.shape
         flow = random_smooth_flow(n, h, w, self.config.temporal_max_disp).to(self.device)
         moved = warp(content, flow)
@@ -145,8 +173,10 @@ class Trainer:
         terms = {
             "content": cfg.content_weight
             * losses.content_loss(features, content_features, self.content_weights),
-            "style": cfg.style_weight * losses.style_loss(features, self.target_grams, self.style_weights),
-            "colour": cfg.colour_weight * losses.colour_loss(stylised, self.target_mean, self.target_std),
+            "style": cfg.style_weight
+            * self.texture_share
+            * losses.style_loss(features, self.target_grams, self.style_weights),
+            "colour": cfg.colour_weight * self.target_colours.loss(stylised),
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
         }
@@ -186,10 +216,23 @@ class Trainer:
         for group in self.opt_g.param_groups:
             group["lr"] = self.config.generator_lr(self.step)
 
-    def run(self, on_step: StepCallback | None = None) -> None:
-        """Train until `config.steps`, checkpointing as it goes and on Ctrl-C."""
+    def run(
+        self,
+        on_step: StepCallback | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Train until `config.steps`, checkpointing as it goes and on Ctrl-C.
+
+        With a `deadline` (a `clock()` value) the run ends by then:
+        after a few warm-up steps the step count becomes what the measured pace
+        fits before the deadline (at most `config.steps`), and it only shrinks
+        afterwards, so the schedule's phases keep their order. At least one
+        step is always trained.
+        """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        pace = _Pace(self.step, clock)
         try:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
@@ -206,10 +249,17 @@ class Trainer:
                     log.flush()
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
+                    if deadline is not None:
+                        self._fit_steps(pace.affordable(self.step, deadline))
                     if on_step is not None:
                         on_step(self.step, self.config.steps, values)
         finally:
             self.save_checkpoint()
+
+    def _fit_steps(self, affordable: int | None) -> None:
+        """Shorten the run to `affordable` steps when fewer than planned fit (never below the current step)."""
+        if affordable is not None and affordable < self.config.steps:
+            self.config = replace(self.config, steps=max(affordable, self.step))
 
     def save_checkpoint(self) -> None:
         state = {
@@ -283,6 +333,30 @@ class Trainer:
     def save_style(self, path: Path, recipe: str, metrics: dict, **extra: object) -> str:
         """Write the final generator as the style file `path` (metadata plus `extra`); returns its sha256."""
         return save_style(path, self.final_generator(), {**self.style_metadata(recipe, metrics), **extra})
+
+
+class _Pace:
+    """How many steps fit before a deadline, from the pace measured since warm-up."""
+
+    WARM_UP = 3  # the first steps also allocate buffers and fill caches: slower than the rest
+
+    def __init__(self, first_step: int, clock: Callable[[], float]) -> None:
+        self.first_step = first_step
+        self.clock = clock
+        self.warm: tuple[int, float] | None = None
+
+    def affordable(self, step: int, deadline: float) -> int | None:
+        now = self.clock()
+        if now >= deadline:
+            return step
+        if self.warm is None:
+            if step - self.first_step >= self.WARM_UP:
+                self.warm = (step, now)
+            return None
+        done, since = step - self.warm[0], now - self.warm[1]
+        if done == 0:
+            return None
+        return step + int((deadline - now) * done / since)
 
 
 def checkpoint_config(run_dir: Path) -> TrainConfig | None:
