@@ -81,7 +81,8 @@ def run_apply(args: list[str]) -> dict:
     proc = subprocess.run([str(STYLECUT), "apply", *args, "--json", "-q"], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:  # a timing with a failed clip in it means nothing: say why and stop
-        failed = [line for line in proc.stderr.splitlines() if line.startswith(("failed:", "stylecut:"))]
+        lines = proc.stderr.splitlines()
+        failed = [line for line in lines if line.startswith(("failed:", "stylecut:"))] or lines[-20:]
         raise RuntimeError(f"stylecut apply {' '.join(args)} exited with {proc.returncode}: {failed}")
     jobs = json.loads(proc.stdout)["jobs"]
     return {"wall": wall, "load_before": load, "frames": sum(job["frames"] for job in jobs), "jobs": jobs}

@@ -148,6 +148,15 @@ def test_folder_batch_matches_a_local_run_and_resumes(
     assert again.exit_code == 0, again.stderr
     assert [job["status"] for job in jobs(again)] == ["skipped"] * 4
 
+    # With --cfr the variable-rate clip becomes constant-rate, and the report counts the frames written.
+    cfr = run_cli(
+        "apply", shoot / "d.mp4", "--style", tiny_style, "-o", "cfr.mp4", "--cfr", "--ray", "--json"
+    )
+    assert cfr.exit_code == 0, cfr.stderr
+    out = probe(tmp_path / "cfr.mp4")
+    assert (jobs(cfr)[0]["frames"], out.is_vfr) == (out.frame_count, False)
+    assert out.frame_count > probe(shoot / "d.mp4").frame_count  # the stutter's frame is repeated
+
 
 def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
     ray_runtime, tiny_style, stylecut_home, tmp_path

@@ -16,8 +16,9 @@ object store), and one task cross-fades the seams, stitches the parts and
 remuxes the source's other streams.
 
 Resources. Each stylising task asks for ``CPUS_PER_TASK`` CPUs (``--threads``
-when given) and runs the networks with that many threads, or for one GPU (and one CPU) when the cluster
-has GPUs and ``--device`` is not ``cpu``; and for the memory a process
+when given) and runs the networks with that many threads, or for one GPU
+(and one CPU) when the cluster has GPUs and ``--device`` is not ``cpu``;
+and for the memory a process
 stylising frames of its clip's size needs (:func:`task_memory`), so that Ray
 never packs more tasks onto a node than its memory holds. At most
 ``workers`` tasks are handed to Ray at once: by default as many as the
@@ -171,6 +172,7 @@ class _Outcome:
 
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
+    frames: int = 0  # of a clip's output (a --cfr conversion repeats or drops some)
     notices: tuple[str, ...] = ()  # the styliser's (which flow, which runtime)
     notice: str | None = None  # the clip's (a frame-rate conversion)
     error: str | None = None
@@ -218,7 +220,7 @@ def _clip_task(make, options: ApplyOptions, info: VideoInfo, target: Path, count
             result = styliser.run(info, target, report)
         finally:
             report.flush()
-        return _Outcome(result.seconds, result.stage_seconds, tuple(notices), result.notice)
+        return _Outcome(result.seconds, result.stage_seconds, result.frames, tuple(notices), result.notice)
 
     return _attempt(info.path, options.threads, work)
 
@@ -246,7 +248,7 @@ def _segment_task(
             result, edges = segments.write_segment(styliser, info, folder, segment, report)
         finally:
             report.flush()
-        return _Outcome(result.seconds, result.stage_seconds, tuple(notices))
+        return _Outcome(result.seconds, result.stage_seconds, notices=tuple(notices))
 
     return _attempt(info.path, options.threads, work), edges
 
@@ -273,7 +275,7 @@ def _stitch_task(
         started = time.perf_counter()
         segments.stitch(info, folder, target, planned, settings, lambda index: ray.get(edges[index]), style)
         seconds = time.perf_counter() - started
-        return _Outcome(seconds, {"remux": seconds})
+        return _Outcome(seconds, {"remux": seconds}, info.frame_count)
 
     return _attempt(info.path, 1, work)
 
@@ -419,7 +421,7 @@ class _Driver:
 
     def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
         job = clip.job
-        job.status, job.frames, job.notice = "done", clip.info.frame_count, outcome.notice
+        job.status, job.frames, job.notice = "done", outcome.frames, outcome.notice
         job.seconds = clip.seconds + outcome.seconds
         clip.add_stages(outcome)
         split = f", {len(clip.segments)} segments" if clip.segments else ""
