@@ -219,7 +219,7 @@ def apply(
         typer.Option(
             "--threads",
             min=1,
-            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.",
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores; with --ray, each task's CPUs (default 1).",
             show_default=False,
         ),
     ] = ApplyOptions.threads,

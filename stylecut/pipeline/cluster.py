@@ -16,8 +16,9 @@ from stylecut.errors import UsageError
 
 LOCAL = "local"  # the `--ray` value for a Ray runtime started on this machine for the command
 INSTALL_HINT = "pip install 'stylecut[ray]'"
-# Chosen from benchmarks/cluster.py: long enough that a segment's fixed cost (warm-up frames, seek,
-# encoder start) stays near 1% of its work, short enough that a 20-minute clip keeps 40 workers busy.
+# Chosen from benchmarks/cluster.py (docs/measurements.md): long enough that a segment's extra work
+# (warm-up and blend frames, seek, encoder start) stays near 2% of it, short enough that a 20-minute
+# clip keeps 40 workers busy.
 DEFAULT_SEGMENT_SECONDS = 30.0
 
 _HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")
