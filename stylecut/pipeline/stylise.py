@@ -19,9 +19,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -157,70 +158,109 @@ class ClipStyliser:
         padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
         return self.generator(padded)[..., rows, columns]
 
-    @torch.inference_mode()
     def run(
         self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
     ) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info) if self.options.cfr else None
         kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
-        controls = self.options.controls
-        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
-        height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
-        if self.temporal is not None:
-            self.temporal.reset()
         started = time.perf_counter()
         fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
-        writer = VideoWriter(
-            video_tmp, info.display_width, info.display_height, fps, self.options.encode, info
-        )
         try:
-            decoded = written = 0
-            prepared = self._prepare(iter_frames(info, self.options.chunk), height, width, timer)
-            # One chunk ahead: a prepared chunk at 1080p holds ~0.5 GB of frames and flows.
-            with closing(_prefetch(prepared, depth=1)) as chunks:
-                while True:
-                    with timer("decode"):
-                        ready = next(chunks, None)
-                        if ready is None:
-                            break
-                    chunk = ready.chunk
-                    with timer("generator"):
-                        stylised = self._stylise_batch(ready.frames)
-                    if self.temporal is not None:
-                        with timer("temporal"):
-                            stylised = self.temporal.fuse_chunk(
-                                ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
-                            )
-                    with timer("encode"):
-                        output = finish(
-                            self._to_uint8(stylised, info.display_height, info.display_width), chunk, controls
-                        )
-                        if retiming is not None:
-                            repeats = retiming.repeats[decoded : decoded + len(chunk)]
-                            output = np.repeat(output, repeats, axis=0)
-                        decoded += len(chunk)
-                        written += len(output)
-                        writer.write(output)
-                    if on_frames is not None:
-                        on_frames(len(chunk))
-            with timer("encode"):
-                writer.close()
+            with closing(self.stylise_range(info, 0, info.frame_count, timer=timer)) as frames:
+                repeats = retiming.repeats if retiming else None
+                written = self.write_video(info, video_tmp, fps, frames, timer, on_frames, repeats)
             with timer("remux"):
                 if kept_times:
                     kept_times.restore(video_tmp)
                 finalize(video_tmp, info, target, self.style)
-        except BaseException:
-            writer.abort()
-            raise
         finally:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
+
+    # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.segments).
+
+    @torch.inference_mode()
+    def stylise_range(
+        self, info: VideoInfo, start: int, stop: int, warmup: int = 0, timer: StageTimer | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frames)`` for input frames ``[start, stop)``, chunk by chunk: the index of the
+        first one and the finished frames, uint8 RGB at display size.
+
+        The ``warmup`` frames before ``start`` go through the whole pipeline,
+        so that the temporal state is built as in a run from the clip's start,
+        but are not yielded.
+        """
+        timer = StageTimer(STAGES) if timer is None else timer
+        controls = self.options.controls
+        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
+        height, width = working_size(*info.square_size, controls.scale, self.options.max_side)
+        if self.temporal is not None:
+            self.temporal.reset()
+        index = start - warmup  # of the chunk's first frame
+        prepared = self._prepare(iter_frames(info, self.options.chunk, index, stop), height, width, timer)
+        # One chunk ahead: a prepared chunk at 1080p holds ~0.5 GB of frames and flows.
+        with closing(_prefetch(prepared, depth=1)) as chunks:
+            while True:
+                with timer("decode"):
+                    ready = next(chunks, None)
+                    if ready is None:
+                        break
+                with timer("generator"):
+                    stylised = self._stylise_batch(ready.frames)
+                if self.temporal is not None:
+                    with timer("temporal"):
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
+                        )
+                skip = max(start - index, 0)  # warm-up frames in this chunk
+                if skip < len(ready.chunk):
+                    with timer("encode"):
+                        output = self._to_uint8(stylised[skip:], info.display_height, info.display_width)
+                        output = finish(output, ready.chunk[skip:], controls)
+                    yield index + skip, output
+                index += len(ready.chunk)
+
+    def write_video(
+        self,
+        info: VideoInfo,
+        path: Path,
+        fps: Fraction,
+        frames: Iterable[tuple[int, np.ndarray]],
+        timer: StageTimer,
+        on_frames: Callable[[int], None] | None = None,
+        repeats: list[int] | None = None,
+    ) -> int:
+        """Encode ``frames`` (from :meth:`stylise_range`) at ``fps`` into the video-only file ``path``,
+        no remux; returns the frames written.
+
+        ``repeats`` (a ``--cfr`` retiming's) says how often each input frame
+        is written. On any error the file is deleted. ``on_frames`` counts the
+        input frames done.
+        """
+        writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
+        written = 0
+        try:
+            for index, output in frames:
+                count = len(output)
+                with timer("encode"):
+                    if repeats is not None:
+                        output = np.repeat(output, repeats[index : index + count], axis=0)
+                    written += len(output)
+                    writer.write(output)
+                if on_frames is not None:
+                    on_frames(count)
+            with timer("encode"):
+                writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        return written
 
     @torch.inference_mode()  # the mode is per thread, and this runs in the read-ahead thread
     def _prepare(
