@@ -178,7 +178,7 @@ def run_apply(request: ApplyRequest) -> int:
         report = {
             "style": entry.name,
             "ffmpeg": ffmpeg_choice().to_json(),
-            "temporal": None if styliser.temporal is None else styliser.temporal.name,
+            "temporal": options.temporal,  # the stage every clip ran, locally or on a Ray worker
             "notices": notices,
             "jobs": [job.to_json() for job in jobs],
         }
