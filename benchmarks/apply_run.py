@@ -11,9 +11,12 @@ unmodified command line (``stylecut.cli.app``) with two recorders wrapped
 around it, because ``--json`` reports frames and seconds per clip but not
 per stage: the probe time, and the ``stage_seconds`` of every
 ``ClipStyliser.run``; and CPU seconds by where they were spent: the generator
-(this process's CPU clock while the runner runs, so decoding that overlaps it
-is counted there too), the rest of this process (start-up, decoding, flow,
-temporal stage, conversions) and the ffmpeg processes (probe, encode, remux). With ``--johnson`` the child also swaps the style's
+(this process's CPU clock while the runner runs, so decoding ahead in the
+other thread during that time is counted there too), the rest of this
+process (start-up, decoding, flow, temporal stage, conversions) and the
+ffmpeg processes (probe, encode, remux). Decoding is not clocked on its own:
+decord decodes in ffmpeg's threads, which no clock of the calling thread sees.
+With ``--johnson`` the child also swaps the style's
 generator for the random-weight Johnson et al. network, so the baseline goes
 through exactly the same probe, decode, encode and remux code. With no
 command after ``--`` it only imports what `apply` imports, to measure that.
@@ -113,11 +116,8 @@ def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
     stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
     stages["probe"] = recorded["probe"]
     clock = recorded["cpu"]
-    cpu_stages = {
-        "generator": clock["generator"],
-        "rest": clock["self"] - clock["generator"],
-        "ffmpeg": clock["children"],
-    }
+    generator = clock["generator"]
+    cpu_stages = {"generator": generator, "rest": clock["self"] - generator, "ffmpeg": clock["children"]}
     return ApplyRun(
         wall=wall,
         cpu=cpu,
@@ -165,8 +165,7 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
     """
     import stylecut.pipeline.stylise as stylise
 
-    probe, run = apply_command.probe, styliser.run
-    create_runner = stylise.create_runner
+    probe, run, create_runner = apply_command.probe, styliser.run, stylise.create_runner
 
     def timed_probe(path):
         tick = time.perf_counter()
@@ -201,7 +200,7 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
     apply_command.probe = timed_probe
     styliser.run = recorded_run
-    stylise.create_runner = timed_runner
+    stylise.create_runner = timed_runner  # create_styliser looks it up there
     if johnson:
         from johnson import JohnsonNet
 

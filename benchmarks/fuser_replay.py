@@ -3,8 +3,8 @@
 The ``--no-temporal`` output of a clip is the generator's per-frame
 stylisation. Feeding it, frame by frame, through ``TemporalFuser`` with the
 pipeline's own flow backend (``create_flow_estimator("auto")``, as `apply`
-builds it) reproduces what `apply` with the temporal module would write for
-other fuser settings, without re-running the generator. The pipeline's
+builds it) reproduces what `apply --temporal fuser` would write for other
+fuser settings, without re-running the generator. The pipeline's
 default settings are replayed too: their scores next to the real temporal
 output's show how faithful the replay is (it skips one H.264 round trip).
 The replays are then scored exactly like the real outputs.
@@ -32,7 +32,7 @@ def label(settings: dict[str, float]) -> str:
 
 
 def pipeline_settings() -> str:
-    """The settings `apply` fuses with (it builds ``TemporalFuser()``), in ``parse_settings`` form."""
+    """The settings `apply --temporal fuser` fuses with (``TemporalFuser()``), in ``parse_settings`` form."""
     fuser = TemporalFuser()
     return f"strength={fuser.strength},scale={fuser.scale}"
 

@@ -50,6 +50,40 @@ def plot_consistency(per_clip: dict[str, dict], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_tradeoff(clips: dict[str, dict[str, dict]], path: Path, targets: tuple[float, float, float]) -> None:
+    """E_warp against sharpness, both relative to the per-frame output: one point per clip and variant.
+
+    ``clips`` maps "clip style" to ``{variant: row}`` rows of
+    benchmarks/temporal_recurrent.py (one marker shape per clip); ``targets`` are the short- and
+    long-term E_warp ratios to stay under and the sharpness to stay above,
+    drawn as the corner of the region a variant should reach.
+    """
+    short_target, long_target, sharpness_target = targets
+    variants = sorted({name for rows in clips.values() for name in rows})
+    colours = dict(zip(variants, plt.get_cmap("tab10").colors))
+    footage = sorted({key.split()[0] for key in clips})
+    markers = dict(zip(footage, "o^sDv"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, span, target in zip(axes, ("short", "long"), (short_target, long_target)):
+        for key, rows in clips.items():
+            for name, row in rows.items():
+                point = (row["sharpness_last10"], row[f"{span}/no-temporal"])
+                ax.scatter(*point, color=colours[name], marker=markers[key.split()[0]], s=18)
+        ax.axvline(sharpness_target, color="0.5", lw=0.8, ls="--")
+        ax.axhline(target, color="0.5", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        ax.set_xlabel("sharpness of the last 10 frames / per-frame", fontsize=8)
+        ax.set_ylabel(f"{span}-term E_warp / per-frame", fontsize=8)
+        ax.set_title(f"{span}-term: the target is the lower right of the dashed lines", fontsize=9)
+        ax.tick_params(labelsize=7)
+    handles = [plt.Line2D([], [], color=colours[name], marker="o", ls="", label=name) for name in variants]
+    handles += [plt.Line2D([], [], color="0.3", marker=markers[clip], ls="", label=clip) for clip in footage]
+    axes[0].legend(handles=handles, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
 def _label(tile: Image.Image, text: str) -> Image.Image:
     draw = ImageDraw.Draw(tile)
     draw.rectangle((0, 0, 7 * len(text) + 8, 16), fill=(0, 0, 0))

@@ -6,8 +6,9 @@ frames; every run is the real command in a child process (see
 with the default runtime (OpenVINO on a CPU) and with ``--runtime torch``,
 and the frame-by-frame Johnson et al. network (PyTorch) through the same
 command. The baseline runs on the first ``johnson_frames`` of the same clip,
-because it is an order of magnitude slower. Generator only: the same frames
-through each runner in this process (best of two passes, wall and CPU).
+because it is an order of magnitude slower. Alone: decoding the same frames,
+and the same frames through each generator, in this process (best of two
+passes, wall and CPU).
 Runs are sequential and the machine may be shared, so the load average
 before each run is recorded next to its figures.
 Run alone: ``python benchmarks/speed.py --media ../shared/media --frames 24``
@@ -21,14 +22,25 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
 from apply_run import CPU_STAGES, STAGES, ApplyRun, run_apply
+from johnson import JohnsonNet
+
+from stylecut.pipeline.stylise import ApplyOptions
+from stylecut.runtime.runner import Runner, TorchRunner, create_runner
+from stylecut.styles.registry import load_style, resolve_style
+from stylecut.styles.style_file import sha256_of
+from stylecut.video.decode import iter_frames
+from stylecut.video.probe import VideoInfo, probe
 
 from media import find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
+CHUNK = ApplyOptions().chunk  # frames per call, as the pipeline hands them over
 TORCH = ["--runtime", "torch"]
 VARIANTS = {
     "temporal": ([], False),
@@ -68,16 +80,10 @@ def speed_runs(
     return table
 
 
-def generator_runs(
+def stage_runs(
     source: Path, style: str, scratch: Path, frames: int, johnson_frames: int, sizes: list[str]
 ) -> dict:
-    """``{size: {runner: {"ms_per_frame", "cpu_ms_per_frame", "load"}}}``: the generator alone, here."""
-    from johnson import JohnsonNet
-
-    from stylecut.runtime.runner import TorchRunner, create_runner
-    from stylecut.styles.registry import load_style, resolve_style
-    from stylecut.styles.style_file import sha256_of
-
+    """``{size: {stage: {"ms_per_frame", "cpu_ms_per_frame", "load"}}}``: decoding, each generator alone."""
     entry = resolve_style(style)
     generator, _ = load_style(entry)
     cpu = torch.device("cpu")
@@ -90,30 +96,44 @@ def generator_runs(
     }
     table: dict[str, dict] = {}
     for size in sizes:
-        clip = prepare_clip(source, scratch / f"generator-{size}.mp4", frames, SIZES[size])
+        clip = prepare_clip(source, scratch / f"alone-{size}.mp4", frames, SIZES[size])
         batch = to_tensor(read_frames(clip))
-        table[size] = {}
+        work = {"decode": (partial(_decode, probe(clip)), frames)}
         for name, runner in runners.items():
-            x = batch[:johnson_frames] if name == "johnson" else batch
+            n = johnson_frames if name == "johnson" else frames
+            work[name] = (partial(_stylise, runner, batch[:n]), n)
+        table[size] = {}
+        for name, (run, n) in work.items():
             load = os.getloadavg()[0]
-            passes = []
-            for _ in range(1 if name == "johnson" else 2):
-                tick, used = time.perf_counter(), time.process_time()
-                for start in range(0, len(x), 8):  # the pipeline's chunk
-                    runner(x[start : start + 8])
-                passes.append((time.perf_counter() - tick, time.process_time() - used))
-            wall, used = min(passes)
+            passes = 1 if name == "johnson" else 2  # the second pass is warm
+            wall, used = min(_clocked(run) for _ in range(passes))
             table[size][name] = {
-                "ms_per_frame": 1000 * wall / len(x),
-                "cpu_ms_per_frame": 1000 * used / len(x),
+                "ms_per_frame": 1000 * wall / n,
+                "cpu_ms_per_frame": 1000 * used / n,
                 "load": load,
             }
             print(
-                f"  generator {size} {name}: {1000 * wall / len(x):.0f} ms/frame, "
-                f"{1000 * used / len(x):.0f} CPU ms/frame (load {load:.1f})",
+                f"  alone {size} {name}: {1000 * wall / n:.0f} ms/frame, {1000 * used / n:.0f} CPU ms/frame "
+                f"(load {load:.1f})",
                 flush=True,
             )
     return table
+
+
+def _decode(info: VideoInfo) -> None:
+    for _ in iter_frames(info, CHUNK):
+        pass
+
+
+def _stylise(runner: Runner, frames: torch.Tensor) -> None:
+    for start in range(0, len(frames), CHUNK):
+        runner(frames[start : start + CHUNK])
+
+
+def _clocked(run: Callable[[], None]) -> tuple[float, float]:
+    tick, used = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - tick, time.process_time() - used
 
 
 def cpu_name() -> str:
@@ -124,7 +144,7 @@ def cpu_name() -> str:
 
 
 def markdown(results: dict) -> str:
-    """The speed table: whole command per variant, CPU seconds per stage, and the generator alone."""
+    """The speed table: whole command per variant, CPU seconds per stage, decoding and generators alone."""
     lines = [
         f"{results['cpu']}, {results['cores']} cores; load average {results['load_at_start']:.1f} at the "
         f"start, {results['load_at_end']:.1f} at the end (2.0 = both cores busy).",
@@ -134,7 +154,7 @@ def markdown(results: dict) -> str:
         + " | "
         + " | ".join(f"CPU {s} s/frame" for s in CPU_STAGES)
         + " | peak RSS MB | load |",
-        "|" + "---|" * (9 + len(STAGES) + len(CPU_STAGES)),
+        "|" + "---|" * (7 + len(STAGES) + len(CPU_STAGES)),
     ]
     for size, variants in results["speed"].items():
         johnson = variants["johnson"]["fps"]
@@ -146,8 +166,8 @@ def markdown(results: dict) -> str:
                 f"| {size} {variant} | {n} | {run['fps']:.2f} | {run['fps'] / johnson:.1f} | "
                 f"{run['cpu'] / n:.2f} | {stages} | {cpu} | {run['max_rss_mb']:.0f} | {run['load']:.1f} |"
             )
-    lines += ["", "| generator alone | ms/frame | CPU ms/frame | load |", "|---|---|---|---|"]
-    for size, runners in results.get("generator", {}).items():
+    lines += ["", "| alone | ms/frame | CPU ms/frame | load |", "|---|---|---|---|"]
+    for size, runners in results.get("alone", {}).items():
         for name, r in runners.items():
             lines.append(
                 f"| {size} {name} | {r['ms_per_frame']:.0f} | {r['cpu_ms_per_frame']:.0f} | {r['load']:.1f} |"
@@ -163,22 +183,28 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--johnson-frames", type=int, default=4)
+    parser.add_argument(
+        "--no-alone", action="store_true", help="skip timing decoding and the generators alone"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     sizes = [s for s in args.sizes.split(",") if s]
     source = find_clip(args.media, args.clip)
     results: dict = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_at_start": os.getloadavg()[0]}
+    results |= {"alone": {}, "speed": {}}
     with tempfile.TemporaryDirectory(prefix="stylecut-speed-") as scratch:
-        results["generator"] = generator_runs(
-            source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
-        )
-        results["speed"] = speed_runs(
-            source, args.style, Path(scratch), args.frames, args.johnson_frames, sizes
-        )
-    results["load_at_end"] = os.getloadavg()[0]
+        for size in sizes:  # size by size, saving as it goes: a long run on a shared machine may be cut short
+            if not args.no_alone:
+                results["alone"] |= stage_runs(
+                    source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
+                )
+            results["speed"] |= speed_runs(
+                source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
+            )
+            results["load_at_end"] = os.getloadavg()[0]
+            if args.out:
+                args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(markdown(results))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

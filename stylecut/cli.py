@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from stylecut import __version__
 from stylecut.device import DEVICES
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
 from stylecut.flow import KINDS
+from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
+from stylecut.temporal import KINDS as TEMPORAL_KINDS
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
@@ -67,6 +69,7 @@ CodecChoice = Enum("CodecChoice", {codec: codec for codec in CODECS}, type=str)
 
 PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)
 RuntimeChoice = Enum("RuntimeChoice", {name: name for name in RUNTIMES}, type=str)
+TemporalChoice = Enum("TemporalChoice", {kind: kind for kind in TEMPORAL_KINDS}, type=str)
 
 
 def _print_json_error(message: str, code: int) -> None:
@@ -106,7 +109,21 @@ def main_options(
     """Turn clips into stylised clips that drop straight into an editing timeline."""
 
 
-@app.command()
+class _ApplyCommand(TyperCommand):
+    """`apply`, whose `--ray` may stand alone (a local runtime) or take an address: typer has no
+    optional option values, so a bare `--ray` becomes `--ray=local` before parsing."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        rewritten = list(args)
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "--ray" and (i + 1 == len(args) or not is_ray_address(args[i + 1])):
+                rewritten[i] = f"--ray={LOCAL}"
+        return super().parse_args(ctx, rewritten)
+
+
+@app.command(cls=_ApplyCommand)
 def apply(
     inputs: Annotated[
         list[Path], typer.Argument(help="Video files and/or folders of videos.", show_default=False)
@@ -137,12 +154,19 @@ def apply(
             help="Replace existing outputs (otherwise they are skipped, so a re-run resumes a batch); an input is never replaced.",
         ),
     ] = False,
+    temporal: Annotated[
+        TemporalChoice,
+        typer.Option(
+            "--temporal",
+            help="The temporal module: the trained recurrent network, or the fixed fuser (for comparison).",
+        ),
+    ] = TemporalChoice(ApplyOptions.temporal),
     no_temporal: Annotated[
         bool,
         typer.Option(
             "--no-temporal", help="Stylise frame by frame, without the temporal module (for comparison)."
         ),
-    ] = not ApplyOptions.temporal,
+    ] = False,
     flow: Annotated[
         FlowChoice,
         typer.Option("--flow", help="Optical flow: RAFT when its weights are available, else OpenCV DIS."),
@@ -204,7 +228,7 @@ def apply(
         typer.Option(
             "--threads",
             min=1,
-            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores.",
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores; with --ray, each task's CPUs (default 1).",
             show_default=False,
         ),
     ] = ApplyOptions.threads,
@@ -232,6 +256,37 @@ def apply(
             help="Print a machine-readable report on stdout (an error object if the command fails).",
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            show_default=False,
+            help="Run on Ray (pip install 'stylecut\\[ray]'): alone, a local runtime on this machine; with auto,"
+            " ray://HOST:PORT or HOST:PORT, that cluster. Inputs and outputs must be on storage every node"
+            " sees at the same path.",
+        ),
+    ] = None,
+    segment_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--segment-seconds",
+            min=1.0,
+            show_default=False,
+            help="With --ray: split clips longer than 1.5x this into segments of about this length,"
+            f" stylised in parallel (default {DEFAULT_SEGMENT_SECONDS:g}).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            show_default=False,
+            help="With --ray: how many clips or segments are stylised at once. Default: one per CPU of the"
+            " cluster (or per GPU where it has GPUs).",
+        ),
+    ] = None,
 ) -> None:
     """Stylise clips, or every clip in folders."""
 
@@ -244,7 +299,7 @@ def apply(
             output=output,
             recursive=recursive,
             overwrite=overwrite,
-            temporal=not no_temporal,
+            temporal=None if no_temporal else temporal.value,
             flow=flow.value,
             raft_weights=raft_weights,
             device=device.value,
@@ -260,6 +315,9 @@ def apply(
             codec=codec.value,
             quiet=quiet,
             json_report=json_report,
+            ray=ray,
+            segment_seconds=segment_seconds,
+            workers=workers,
         )
         return run_apply(request)
 

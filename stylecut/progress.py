@@ -1,8 +1,9 @@
 """Progress reporting: rich bars on a terminal, plain lines in pipes and CI, nothing when quiet.
 
 :class:`BatchProgress` shows `apply`'s frames (all clips, and the current
-one); :class:`FinetuneProgress` a finetune's steps, phase and losses. Plain
-mode prints at most one line every few seconds, plus the last one, so a log
+one), :class:`ClusterProgress` those of `apply --ray` (all clips, and how
+many are done); :class:`FinetuneProgress` a finetune's steps, phase and
+losses. Plain mode prints at most one line every few seconds, plus the last one, so a log
 file or CI output stays short. Everything goes to stderr: stdout is kept for
 ``--json`` reports.
 """
@@ -108,6 +109,49 @@ class BatchProgress(AbstractContextManager):
     def error(self, message: str) -> None:
         """Printed even when quiet: a failure must never pass silently."""
         self.console.print(message, highlight=False, markup=False)
+
+
+class ClusterProgress(BatchProgress):
+    """A batch on many workers at once (`apply --ray`): one bar of all clips' frames, with fps and ETA,
+    and the clips done.
+
+    Frames arrive from every worker in any order, so there is no bar per
+    clip; a clip that fails takes the frames it will never write out of the total.
+    """
+
+    def __init__(self, clips: int, total_frames: int, mode: str, console: Console) -> None:
+        super().__init__(total_frames, mode, console)
+        self.clips, self.clips_done = clips, 0
+        self._started = self._last_line = time.monotonic()  # the first plain line once there is news
+
+    def __enter__(self) -> ClusterProgress:
+        super().__enter__()
+        self._update()
+        return self
+
+    def advance(self, frames: int) -> None:
+        self.done += frames
+        self._update(advance=frames)
+
+    def clip_finished(self, frames_left: int = 0) -> None:
+        """A clip is done (or failed, leaving ``frames_left`` frames that will never come)."""
+        self.clips_done += 1
+        self.total -= frames_left
+        self._update(total=self.total)
+
+    def _update(self, **changes: int) -> None:
+        description = f"clips {self.clips_done}/{self.clips}"
+        if self._progress is not None:
+            self._progress.update(self._overall, description=description, **changes)
+        elif self.mode == "plain" and (
+            self.clips_done == self.clips or time.monotonic() - self._last_line > self.plain_interval
+        ):
+            self._last_line = time.monotonic()
+            fps = self.done / max(time.monotonic() - self._started, 1e-6)
+            eta = f", ETA {(self.total - self.done) / fps:.0f} s" if fps else ""
+            self.console.print(
+                f"{description}, {self.done}/{self.total} frames, {fps:.2f} fps{eta}", highlight=False
+            )
 
 
 def progress_mode(quiet: bool, console: Console) -> str:

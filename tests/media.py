@@ -85,6 +85,41 @@ def make_clip(
     return path
 
 
+def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Path:
+    """A 25 fps clip with sound made of shots of ``lengths`` frames, each a different picture (hard cuts)."""
+    sources = [
+        f"testsrc2=size={size}:rate=25",
+        f"mandelbrot=size={size}:rate=25",
+        f"testsrc2=size={size}:rate=25,negate,hflip",
+    ]
+    shots = "".join(
+        f"{sources[i % 3]},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];" for i, n in enumerate(lengths)
+    )
+    joined = "".join(f"[v{i}]" for i in range(len(lengths)))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"{shots}{joined}concat=n={len(lengths)}:v=1:a=0",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=48000:duration={sum(lengths) / 25}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(path),
+    )
+    return path
+
+
 def decode_reference(path: Path) -> np.ndarray:
     """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
     probe_size = subprocess.run(

@@ -71,7 +71,7 @@ def test_network_sees_square_pixels(make_clip, tmp_path, rotation, network_size,
     info = probe(make_clip(size="704x576", sar="16/11", frames=2, rotation=rotation))
     recorder = _Recorder()
 
-    ClipStyliser(recorder, ApplyOptions(temporal=False)).run(info, tmp_path / "out.mp4")
+    ClipStyliser(recorder, ApplyOptions(temporal=None)).run(info, tmp_path / "out.mp4")
 
     assert recorder.sizes == {network_size}  # (height, width) at the display aspect 16:9
     out = probe(tmp_path / "out.mp4")

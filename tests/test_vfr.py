@@ -171,7 +171,7 @@ def test_kept_frame_times_follow_display_order_through_b_frames(tmp_path):
     source = make_two_rate_clip(tmp_path / "phone.mp4")
     target = tmp_path / "out.mp4"
 
-    result = ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False)).run(probe(source), target)
+    result = ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=None)).run(probe(source), target)
 
     assert result.frames == 40 and reordered(target)
     assert seconds(target) == seconds(source)
@@ -223,7 +223,7 @@ def test_cfr_output_shows_each_input_frame_at_its_time(tmp_path):
     """With an identity network, output frame k must be the input frame on screen at k/30 s."""
     source = make_two_rate_clip(tmp_path / "phone.mp4")
     target = tmp_path / "out.mp4"
-    ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=False, cfr=True)).run(probe(source), target)
+    ClipStyliser(torch.nn.Identity(), ApplyOptions(temporal=None, cfr=True)).run(probe(source), target)
 
     assert nearest_input_frames(source, target) == [k // 3 for k in range(30)] + list(range(10, 40))
 

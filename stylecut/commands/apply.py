@@ -5,24 +5,29 @@ device that is not there) raise before any clip is touched. A failed clip is
 reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
 skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
-input is never an output. The ``--json`` report gives, per clip, the seconds
-spent in each stage (``timing.PROBE`` and ``timing.STAGES``).
+input is never an output. With `--ray` the same planned jobs go to the
+distributed driver (stylecut.pipeline.distributed), with the same reports
+and summary. The ``--json`` report names the temporal stage that ran (None
+frame by frame) and gives, per clip, the seconds spent in each stage
+(``timing.PROBE`` and ``timing.STAGES``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from stylecut.device import thread_limit
 from stylecut.errors import StylecutError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
+from stylecut.pipeline.cluster import ClusterOptions, cluster_options, load_driver
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
-from stylecut.progress import BatchProgress, progress_mode, stderr_console
+from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.styles.style_file import sha256_of
 from stylecut.video.encode_settings import EncodeSettings
@@ -41,7 +46,7 @@ class ApplyRequest:
     output: Path | None = None
     recursive: bool = False
     overwrite: bool = False
-    temporal: bool = ApplyOptions.temporal
+    temporal: str | None = ApplyOptions.temporal
     flow: str = ApplyOptions.flow
     raft_weights: Path | None = ApplyOptions.raft_weights
     device: str = ApplyOptions.device
@@ -57,6 +62,9 @@ class ApplyRequest:
     codec: str = EncodeSettings.codec
     quiet: bool = False
     json_report: bool = False
+    ray: str | None = None  # a Ray address, "local" for a runtime of the command's own
+    segment_seconds: float | None = None
+    workers: int | None = None
 
     def options(self) -> ApplyOptions:
         return ApplyOptions(
@@ -71,6 +79,9 @@ class ApplyRequest:
             encode=EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset),
             controls=Controls(strength=self.strength, keep_colours=self.keep_colours, scale=self.scale),
         )
+
+    def cluster(self) -> ClusterOptions | None:
+        return cluster_options(self.ray, self.workers, self.segment_seconds, self.threads)
 
 
 def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
@@ -126,6 +137,8 @@ def _report(job: Job, progress: BatchProgress) -> None:
 def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
     options = request.options()
+    cluster = request.cluster()
+    driver = load_driver() if cluster else None  # without Ray, say how to install it before any work
     entry = resolve_style(request.style)
     generator, metadata = load_style(entry)
     jobs = plan_jobs(
@@ -134,27 +147,44 @@ def run_apply(request: ApplyRequest) -> int:
     with thread_limit(options.threads):
         # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
         cache_key = entry.sha256 or sha256_of(entry.path)
-        styliser, notices = create_styliser(
-            generator, options, style=entry.name, cache_key=cache_key, working_side=metadata["working_side"]
+        make_styliser = partial(
+            create_styliser,
+            generator,
+            style=entry.name,
+            cache_key=cache_key,
+            working_side=metadata["working_side"],
         )
+        if driver is None:
+            styliser, notices = make_styliser(options)
         infos = _probe_jobs(jobs, request.overwrite)
         console = stderr_console()
         total = sum(info.frame_count for info in infos.values())
-        with BatchProgress(total, progress_mode(request.quiet, console), console) as progress:
+        mode = progress_mode(request.quiet, console)
+        if driver is None:
+            progress = BatchProgress(total, mode, console)
+        else:
+            progress = ClusterProgress(len(infos), total, mode, console)
+        with progress:
             if infos:
                 progress.note(ffmpeg_choice().describe())
-            for notice in notices if infos else []:
-                progress.note(notice)
-            for job in jobs:
-                if job.status == "pending":
-                    _run_job(styliser, job, infos[job.source], progress)
-                _report(job, progress)
+            if driver is None:
+                for notice in notices if infos else []:
+                    progress.note(notice)
+                for job in jobs:
+                    if job.status == "pending":
+                        _run_job(styliser, job, infos[job.source], progress)
+                    _report(job, progress)
+            else:  # each Ray worker makes its own styliser; the driver notes what they chose
+                report = partial(_report, progress=progress)
+                args = (make_styliser, entry.name, options, cluster, progress, report)
+                notices = driver.run_jobs(jobs, infos, *args)
 
     failures = [job for job in jobs if job.status == "failed"]
     if request.json_report:
         report = {
             "style": entry.name,
             "ffmpeg": ffmpeg_choice().to_json(),
+            "temporal": options.temporal,  # the stage every clip ran, locally or on a Ray worker
             "notices": notices,
             "jobs": [job.to_json() for job in jobs],
         }

@@ -30,18 +30,27 @@ def flow_at_max_side(
     ``compute`` takes and returns batched tensors; the result has ``a``'s
     spatial size whatever size ``compute`` saw.
     """
-    h, w = a.shape[-2:]
+    small_a = shrink_to_max_side(a, max_side)
+    if small_a is a:
+        return compute(a, b)
+    return grow_flow(compute(small_a, shrink_to_max_side(b, max_side)), a.shape[-2:])
+
+
+def shrink_to_max_side(images: Tensor, max_side: int) -> Tensor:
+    """``(N, C, H, W)`` images with the longer side at most ``max_side`` (unchanged when already small)."""
+    h, w = images.shape[-2:]
     scale = max_side / max(h, w)
     if scale >= 1.0:
-        return compute(a, b)
+        return images
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    # antialias: plain bilinear decimation aliases fine texture into patterns the flow then tracks.
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
 
-    def shrink(x: Tensor) -> Tensor:
-        # antialias: plain bilinear decimation aliases fine texture into
-        # patterns the flow then tracks.
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
 
-    flow = compute(shrink(a), shrink(b))
-    flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
-    factors = torch.tensor([w / size[1], h / size[0]], device=flow.device, dtype=flow.dtype)
-    return flow * factors.view(1, 2, 1, 1)
+def grow_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
+    """A flow computed on shrunk frames, upsampled to ``size`` with its vectors in that size's pixels."""
+    h, w = size
+    if flow.shape[-2:] == (h, w):
+        return flow
+    factors = torch.tensor([w / flow.shape[-1], h / flow.shape[-2]], device=flow.device, dtype=flow.dtype)
+    return F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False) * factors.view(1, 2, 1, 1)

@@ -18,7 +18,9 @@ from stylecut.video.encode_settings import EncodeSettings
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    temporal: bool = True  # create_styliser adds a flow estimator and the temporal stage
+    # The temporal stage create_styliser adds with a flow estimator: one of stylecut.temporal.KINDS, or
+    # None to stylise frame by frame.
+    temporal: str | None = "recurrent"
     flow: str = "auto"  # one of stylecut.flow.KINDS
     raft_weights: Path | None = None
     device: str = "auto"  # one of stylecut.device.DEVICES

@@ -1,8 +1,10 @@
 """Stylise one clip: probe, decode in chunks, generator, flow, temporal stage, encode, remux.
 
-Memory is bounded by the chunk size whatever the clip's length. Decoding runs
-one chunk ahead in a thread and ffmpeg encodes in its own process, so the
-three stages overlap with the network. The output is written under a unique
+Memory is bounded by the chunk size whatever the clip's length. Decoding,
+scaling to the working size and the optical flow run one chunk ahead in a
+thread and ffmpeg encodes in its own process, so those stages overlap with the
+networks: on a 2-core CPU the flow of the next chunk fills the gaps that the
+generator's runtime leaves between its parallel sections. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
@@ -17,9 +19,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,7 @@ from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
-from stylecut.temporal.fuser import TemporalFuser
+from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
@@ -50,7 +53,8 @@ class ClipResult:
     frames: int
     seconds: float
     flow: str | None  # the flow estimator's name (None without the temporal stage)
-    stage_seconds: dict[str, float]  # wall seconds per stage (STAGES) in the main thread
+    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
+    stage_seconds: dict[str, float]
     notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
 
     @property
@@ -88,6 +92,17 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
                 slots.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
+
+
+@dataclass
+class PreparedChunk:
+    """A decoded chunk, its frames at the working size and, with a temporal stage, their flows."""
+
+    chunk: np.ndarray  # (T, H, W, 3) uint8 at the display size, as decoded
+    frames: torch.Tensor  # (T, 3, h, w) in [0, 1] at the working size
+    before: torch.Tensor  # the input frame before each of the last K frames (see TemporalStage)
+    to_prev: torch.Tensor | None = None
+    from_prev: torch.Tensor | None = None
 
 
 def network_min_side(generator: torch.nn.Module) -> int:
@@ -146,81 +161,135 @@ class ClipStyliser:
         padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
         return self.generator(padded)[..., rows, columns]
 
-    @torch.inference_mode()
     def run(
         self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
     ) -> ClipResult:
         """Stylise the probed clip into ``target``, which appears only when complete."""
         retiming = plan_retiming(info) if self.options.cfr else None
         kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
-        controls = self.options.controls
-        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
-        height, width = working_size(
-            *info.square_size, controls.scale, self.options.max_side, self.working_side
-        )
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
-        if self.temporal is not None:
-            self.temporal.reset()
-        previous: torch.Tensor | None = None
         started = time.perf_counter()
         fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
-        writer = VideoWriter(
-            video_tmp, info.display_width, info.display_height, fps, self.options.encode, info
-        )
         try:
-            decoded = written = 0
-            with closing(_prefetch(iter_frames(info, self.options.chunk))) as chunks:
-                while True:
-                    with timer("decode"):
-                        chunk = next(chunks, None)
-                        if chunk is None:
-                            break
-                        frames = self._to_tensor(chunk, height, width)
-                    with timer("generator"):
-                        stylised = self._stylise_batch(frames)
-                    if self.temporal is not None:
-                        stylised, previous = self._make_consistent(frames, stylised, previous, timer)
-                    with timer("encode"):
-                        output = finish(self._to_display(stylised, chunk), chunk, controls)
-                        if retiming is not None:
-                            repeats = retiming.repeats[decoded : decoded + len(chunk)]
-                            output = np.repeat(output, repeats, axis=0)
-                        decoded += len(chunk)
-                        written += len(output)
-                        writer.write(output)
-                    if on_frames is not None:
-                        on_frames(len(chunk))
-            with timer("encode"):
-                writer.close()
+            with closing(self.stylise_range(info, 0, info.frame_count, timer=timer)) as frames:
+                repeats = retiming.repeats if retiming else None
+                written = self.write_video(info, video_tmp, fps, frames, timer, on_frames, repeats)
             with timer("remux"):
                 if kept_times:
                     kept_times.restore(video_tmp)
                 finalize(video_tmp, info, target, self.style)
-        except BaseException:
-            writer.abort()
-            raise
         finally:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
-    def _make_consistent(
-        self, frames: torch.Tensor, stylised: torch.Tensor, previous: torch.Tensor | None, timer: StageTimer
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flow for each consecutive pair in the chunk (both directions, batched), then the temporal stage."""
-        with timer("flow"):
+    # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.segments).
+
+    @torch.inference_mode()
+    def stylise_range(
+        self, info: VideoInfo, start: int, stop: int, warmup: int = 0, timer: StageTimer | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frames)`` for input frames ``[start, stop)``, chunk by chunk: the index of the
+        first one and the finished frames, uint8 RGB at display size.
+
+        The ``warmup`` frames before ``start`` go through the whole pipeline,
+        so that the temporal state is built as in a run from the clip's start,
+        but are not yielded.
+        """
+        timer = StageTimer(STAGES) if timer is None else timer
+        controls = self.options.controls
+        # Non-square pixels are stretched to the picture's shape for the network, and back for encoding.
+        height, width = working_size(
+            *info.square_size, controls.scale, self.options.max_side, self.working_side
+        )
+        if self.temporal is not None:
+            self.temporal.reset()
+        index = start - warmup  # of the chunk's first frame
+        prepared = self._prepare(iter_frames(info, self.options.chunk, index, stop), height, width, timer)
+        # One chunk ahead: a prepared chunk at 1080p holds ~0.5 GB of frames and flows.
+        with closing(_prefetch(prepared, depth=1)) as chunks:
+            while True:
+                with timer("decode"):
+                    ready = next(chunks, None)
+                    if ready is None:
+                        break
+                with timer("generator"):
+                    stylised = self._stylise_batch(ready.frames)
+                if self.temporal is not None:
+                    with timer("temporal"):
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
+                        )
+                skip = max(start - index, 0)  # warm-up frames in this chunk
+                if skip < len(ready.chunk):
+                    with timer("encode"):
+                        output = finish(
+                            self._to_display(stylised[skip:], ready.chunk[skip:]),
+                            ready.chunk[skip:],
+                            controls,
+                        )
+                    yield index + skip, output
+                index += len(ready.chunk)
+
+    def write_video(
+        self,
+        info: VideoInfo,
+        path: Path,
+        fps: Fraction,
+        frames: Iterable[tuple[int, np.ndarray]],
+        timer: StageTimer,
+        on_frames: Callable[[int], None] | None = None,
+        repeats: list[int] | None = None,
+    ) -> int:
+        """Encode ``frames`` (from :meth:`stylise_range`) at ``fps`` into the video-only file ``path``,
+        no remux; returns the frames written.
+
+        ``repeats`` (a ``--cfr`` retiming's) says how often each input frame
+        is written. On any error the file is deleted. ``on_frames`` counts the
+        input frames done.
+        """
+        writer = VideoWriter(path, info.display_width, info.display_height, fps, self.options.encode, info)
+        written = 0
+        try:
+            for index, output in frames:
+                count = len(output)
+                with timer("encode"):
+                    if repeats is not None:
+                        output = np.repeat(output, repeats[index : index + count], axis=0)
+                    written += len(output)
+                    writer.write(output)
+                if on_frames is not None:
+                    on_frames(count)
+            with timer("encode"):
+                writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        return written
+
+    @torch.inference_mode()  # the mode is per thread, and this runs in the read-ahead thread
+    def _prepare(
+        self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer
+    ) -> Iterator[PreparedChunk]:
+        """Each chunk at the working size, with the flow for each consecutive pair (both directions, batched).
+
+        Runs in the read-ahead thread; its flow seconds go to the timer's "flow" entry.
+        """
+        previous: torch.Tensor | None = None
+        for chunk in chunks:
+            frames = self._to_tensor(chunk, height, width)
             before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
+            ready = PreparedChunk(chunk, frames, before)
             after = frames[1:] if previous is None else frames
-            to_prev = from_prev = None
-            if len(after):
-                both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
-                to_prev, from_prev = both[: len(after)], both[len(after) :]
-        with timer("temporal"):
-            fused = self.temporal.fuse_chunk(frames, stylised, to_prev, from_prev, before)
-        return fused, frames[-1:]
+            if self.flow is not None and len(after):
+                with timer("flow"):
+                    both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
+                ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
+            previous = frames[-1:]
+            yield ready
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
@@ -257,12 +326,12 @@ def create_styliser(
     cache_key: str | None = None,
     working_side: int | None = None,
 ) -> tuple[ClipStyliser, list[str]]:
-    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal fuser ``options`` ask for.
+    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal stage ``options`` ask for.
 
     ``cache_key`` (the style file's sha256) names the compiled generator's
-    cache entry. Also returns the notices to show (which flow backend runs;
-    why the runtime fell back to PyTorch). Raises StylecutError for an
-    unusable device, runtime or flow.
+    cache entry. Also returns the notices to show (which temporal stage and
+    flow backend run; why the runtime fell back to PyTorch). Raises
+    StylecutError for an unusable device, runtime, temporal stage or flow.
     """
     device = select_device(options.device)
     strength = options.controls.strength
@@ -274,8 +343,9 @@ def create_styliser(
     )
     notices = [runtime_notice] if runtime_notice else []
     parts: dict = {"style": style, "min_side": network_min_side(generator), "working_side": working_side}
-    if options.temporal:
+    if options.temporal is not None:
+        temporal, temporal_notice = create_temporal_stage(options.temporal, device)
         flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)
-        parts.update(flow=flow, temporal=TemporalFuser())
-        notices.append(flow_notice)
+        parts.update(flow=flow, temporal=temporal)
+        notices += [temporal_notice, flow_notice]
     return ClipStyliser(runner, options, **parts), [notice for notice in notices if notice]

@@ -3,7 +3,7 @@
 A runner is called like the PyTorch module it wraps: float tensors
 ``(N, C, H, W)`` in, a float tensor out, on the styliser's device. On a CPU
 ``auto`` compiles the network with OpenVINO at fp32 (bf16, which OpenVINO
-picks by itself on AMX CPUs, moves single pixels by up to 55 of 255 levels)
+picks by itself on AMX CPUs, moves single pixels by up to 56 of 255 levels)
 and caches the exported model per style; where OpenVINO is not installed or
 fails, it falls back to PyTorch with one notice line. On CUDA it is PyTorch
 (fp16 autocast, batched). This package's top level imports nothing heavy so

@@ -4,7 +4,7 @@ The network is converted from the PyTorch module (no ONNX step) with every
 input ``(N, C, H, W)`` free in N, H and W, saved as OpenVINO IR with its fp32
 weights, and compiled for the input shapes it meets at fp32: OpenVINO would
 pick bf16 by itself on CPUs with AMX, which moves single output pixels by
-up to 55 of 255 levels on real frames. One dynamically shaped model serves
+up to 56 of 255 levels on real frames (fp32: at most 3). One dynamically shaped model serves
 every size, because compiling one per size bought no speed (see
 benchmarks/runtime_choice.py). Frames go through one at a time: batching
 gained nothing on a CPU and multiplies the activations' memory at 1080p.

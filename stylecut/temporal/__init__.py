@@ -4,9 +4,12 @@ The pipeline hands a stage the frames of one clip in order, chunk by chunk:
 the input frames, their per-frame stylisations and the optical flow between
 consecutive input frames (from the pipeline's flow estimator, see
 ``stylecut.flow`` for the conventions), and writes what the stage returns.
-:class:`TemporalStage` is that contract; ``fuser.TemporalFuser`` (a fixed
-flow-guided rule) is today's stage. Import the implementations from their
-modules: this package imports no torch.
+:class:`TemporalStage` is that contract. There are two stages, :data:`KINDS`:
+``recurrent.RecurrentTemporal`` (a trained ConvGRU network, the default) and
+``fuser.TemporalFuser`` (the fixed flow-guided rule it replaced, kept for
+comparison); ``stages.create_temporal_stage`` builds either. Import the
+implementations from their modules: this package imports no torch, so the
+command line can offer the choices at once.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from torch import Tensor
 
+KINDS = ("recurrent", "fuser")
+
 
 class TemporalStage(Protocol):
     """Turns per-frame stylisations of a clip into temporally consistent output frames."""
+
+    name: str  # one of KINDS, for reports
 
     def reset(self) -> None:
         """Forget the history: the next chunk starts a new clip."""

@@ -30,26 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylecut.flow.warp import occlusion_mask, warp
-
-
-def _down(x: Tensor, scale: int) -> Tensor:
-    """Box-filter downscale by ``scale``, replicate-padding sides that do not divide."""
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % scale, -w % scale
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    return F.avg_pool2d(x, scale)
-
-
-def _up(x: Tensor, scale: int, h: int, w: int) -> Tensor:
-    """Bilinear upscale by ``scale`` (pixel-centre aligned with :func:`_down`), cropped to ``h x w``."""
-    n, c = x.shape[:2]
-    # One channel per image: with 3 channels the CPU kernel round-trips through
-    # channels-last copies and takes 2-3x longer (the costliest op of a step).
-    up = F.interpolate(
-        x.reshape(n * c, 1, *x.shape[-2:]), scale_factor=scale, mode="bilinear", align_corners=False
-    )
-    return up.view(n, c, *up.shape[-2:])[..., :h, :w]
+from stylecut.temporal.scaling import downscale, upscale
 
 
 class TemporalFuser:
@@ -64,6 +45,8 @@ class TemporalFuser:
     ``(N,)`` (None without history), for logging cuts and for tuning, and
     after :meth:`fuse_chunk` ``chunk_trust`` holds it for each frame of the chunk.
     """
+
+    name = "fuser"
 
     def __init__(
         self,
@@ -137,7 +120,7 @@ class TemporalFuser:
         photometric one.
         """
         h, w = stylised.shape[-2:]
-        small_stylised = _down(stylised, self.scale)
+        small_stylised = downscale(stylised, self.scale)
         state, self._state = self._state, small_stylised
         self.last_trust = None
         if state is None or flow_to_prev is None or state.shape != small_stylised.shape:
@@ -145,14 +128,14 @@ class TemporalFuser:
 
         # Flows on the small grid, vectors in frame pixels for the occlusion
         # thresholds and in small pixels for warping.
-        flow_px = _down(flow_to_prev, self.scale)
-        back_px = None if flow_from_prev is None else _down(flow_from_prev, self.scale)
+        flow_px = downscale(flow_to_prev, self.scale)
+        back_px = None if flow_from_prev is None else downscale(flow_from_prev, self.scale)
         flow = flow_px / self.scale
         mask = occlusion_mask(flow_px, back_px, stride=self.scale)
         trust = -F.max_pool2d(-mask, 3, stride=1, padding=1)
         if prev_frame is not None:
-            moved = warp(_down(prev_frame, self.scale), flow)
-            error = (moved - _down(frame, self.scale)).square().mean(dim=1, keepdim=True)
+            moved = warp(downscale(prev_frame, self.scale), flow)
+            error = (moved - downscale(frame, self.scale)).square().mean(dim=1, keepdim=True)
             trust = trust * torch.exp(-error / self.photometric_tolerance**2)
         self.last_trust = trust.mean(dim=(1, 2, 3))
         is_cut = (self.last_trust < self.cut_threshold).view(-1, 1, 1, 1)
@@ -163,4 +146,4 @@ class TemporalFuser:
         self._state = small_stylised + correction
         # In place on the freshly upsampled tensor: a second full-size
         # allocation costs more than the addition itself.
-        return _up(correction, self.scale, h, w).add_(stylised).clamp_(0.0, 1.0)
+        return upscale(correction, self.scale, h, w).add_(stylised).clamp_(0.0, 1.0)

@@ -92,20 +92,29 @@ class FrameReader:
         return np.stack(frames)
 
 
-def iter_frames(info: VideoInfo, chunk_size: int) -> Iterator[np.ndarray]:
-    """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks, ``info.frame_count`` frames in all."""
+def iter_frames(
+    info: VideoInfo, chunk_size: int, start: int = 0, stop: int | None = None
+) -> Iterator[np.ndarray]:
+    """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks of frames ``start`` to ``stop``.
+
+    The default range is the whole clip, ``info.frame_count`` frames; a range
+    (a segment of a long clip) starts with a seek, frame-accurate like the rest.
+    """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    stop = info.frame_count if stop is None else stop
+    if not 0 <= start <= stop <= info.frame_count:
+        raise ValueError(f"frames {start}-{stop} are not within the clip's {info.frame_count}")
     reader = FrameReader(info.path)
     if len(reader) < info.frame_count:
         raise MediaError(
             f"{info.path.name} is corrupt or truncated: the decoder finds only "
             f"{len(reader)} of its {info.frame_count} frames."
         )
-    for start in range(0, info.frame_count, chunk_size):
-        stop = min(start + chunk_size, info.frame_count)
-        frames = reader.read(range(start, stop))
-        expected = (stop - start, info.display_height, info.display_width, 3)
+    for first in range(start, stop, chunk_size):
+        last = min(first + chunk_size, stop)
+        frames = reader.read(range(first, last))
+        expected = (last - first, info.display_height, info.display_width, 3)
         if frames.shape != expected or frames.dtype != np.uint8:
             raise MediaError(
                 f"{info.path.name} cannot be decoded upright: decord returned frames of shape "

@@ -1,0 +1,180 @@
+"""The recurrent temporal stage against the per-frame stylisation and the fixed fuser, scored like the report.
+
+For each clip (its first ``--frames`` frames, cut like the report's: x264
+CRF 12) and style: the per-frame stylisation, the fixed fuser at the
+pipeline's setting (scale 2) and at full resolution (scale 1), and the
+recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
+all driven by the pipeline's flow estimator. Scores, as benchmarks/report:
+short- and long-term E_warp with flow and masks from the input frames
+(``temporal.clip_consistency``), the sharpness ratio to the per-frame output
+over the whole clip and its last 10 frames, and the style distance change
+in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
+one step of each stage on a 720p frame. ``--plot`` draws E_warp against
+sharpness, one point per clip, style and variant. Run on one thread:
+
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \\
+        --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained \\
+        --out results.json --plot docs/temporal-tradeoff.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from fidelity import Fidelity, loss_networks
+from plots import plot_tradeoff
+from temporal import clip_consistency, evaluation_flow
+
+from stylecut.flow import create_flow_estimator
+from stylecut.flow.warp import random_smooth_flow, warp
+from stylecut.styles.registry import load_style, resolve_style
+from stylecut.temporal.fuser import TemporalFuser
+from stylecut.temporal.recurrent import RecurrentTemporal
+from stylecut.temporal.recurrent_file import load_recurrent
+
+from media import find_clip, prepare_clip, read_frames, to_tensor
+
+# Issue 10's targets: short- and long-term E_warp at most these times the per-frame output's, sharpness
+# at least this times its.
+TARGETS = (0.25, 0.5, 0.92)
+
+
+def _uint8(frames: torch.Tensor) -> np.ndarray:
+    return frames.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+@torch.inference_mode()
+def run_stage(
+    stage, frames: torch.Tensor, stylised: torch.Tensor, to_prev: torch.Tensor, from_prev: torch.Tensor
+) -> np.ndarray:
+    """The stage's output for a whole clip, frame by frame as the pipeline drives it."""
+    stage.reset()
+    outputs = [stage.step(frames[:1], stylised[:1], None, None, None)]
+    for t in range(1, len(frames)):
+        outputs.append(
+            stage.step(
+                frames[t : t + 1],
+                stylised[t : t + 1],
+                to_prev[t - 1 : t],
+                from_prev[t - 1 : t],
+                frames[t - 1 : t],
+            )
+        )
+    return _uint8(torch.cat(outputs))
+
+
+@torch.inference_mode()
+def step_cost(
+    stage: RecurrentTemporal | TemporalFuser, size: tuple[int, int] = (720, 1280), repeats: int = 8
+) -> dict[str, float]:
+    """Median CPU and wall milliseconds of one step with history on a frame of ``size``."""
+    h, w = size
+    g = torch.Generator().manual_seed(0)
+    flow = random_smooth_flow(1, h, w, 6.0, generator=g)
+    previous = torch.rand(1, 3, h, w, generator=g)
+    frame = warp(previous, flow)
+    stage.reset()
+    stage.step(previous, previous, None, None, None)
+    cpu, wall = [], []
+    for _ in range(repeats):
+        started_cpu, started_wall = time.process_time(), time.perf_counter()
+        stage.step(frame, frame, flow, -flow, previous)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        wall.append((time.perf_counter() - started_wall) * 1000)
+    return {"cpu_ms": round(statistics.median(cpu), 1), "wall_ms": round(statistics.median(wall), 1)}
+
+
+def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) -> dict:
+    consistency = clip_consistency(variants, evaluation_flow())
+    base = {span: statistics.mean(consistency[span]["no-temporal"]) for span in ("short", "long")}
+    inputs = {span: statistics.mean(consistency[span]["input"]) for span in ("short", "long")}
+    sampled = {name: to_tensor(frames[::every]) for name, frames in variants.items()}
+    style = fidelity.score(sampled, original="input")["style"]
+    rows = {}
+    for name in variants:
+        if name == "input":
+            continue
+        sharp = consistency["sharpness_ratio"].get(name, [1.0] * len(variants[name]))
+        rows[name] = {
+            "short/no-temporal": statistics.mean(consistency["short"][name]) / base["short"],
+            "long/no-temporal": statistics.mean(consistency["long"][name]) / base["long"],
+            "short/input": statistics.mean(consistency["short"][name]) / inputs["short"],
+            "sharpness": statistics.mean(sharp),
+            "sharpness_last10": statistics.mean(sharp[-10:]),
+            **{f"style {net}": style[name][net] / style["no-temporal"][net] - 1 for net in style[name]},
+        }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
+    )
+    parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
+    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--clips", default="bear")
+    parser.add_argument("--styles", default="starry-night,great-wave")
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--fidelity-every", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--plot", type=Path, default=None, help="draw E_warp against sharpness here (PNG)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+
+    stages = {"fuser scale=2": TemporalFuser(), "fuser scale=1": TemporalFuser(scale=1)}
+    if args.untrained:
+        torch.manual_seed(0)
+        stages["recurrent (untrained)"] = RecurrentTemporal().eval()
+    for path in args.weights:
+        stages[f"recurrent {path.stem}"] = load_recurrent(path)[0]
+    flow, _ = create_flow_estimator("auto", "cpu")
+    networks = loss_networks()
+    results: dict = {"clips": {}, "speed_720p": {}}
+    with tempfile.TemporaryDirectory() as scratch:
+        for key in args.clips.split(","):
+            clip = prepare_clip(find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames)
+            inputs = read_frames(clip)
+            frames = to_tensor(inputs)
+            to_prev = torch.cat([flow(frames[t : t + 1], frames[t - 1 : t]) for t in range(1, len(frames))])
+            from_prev = torch.cat([flow(frames[t - 1 : t], frames[t : t + 1]) for t in range(1, len(frames))])
+            for style_name in args.styles.split(","):
+                generator, meta = load_style(resolve_style(style_name))
+                with torch.inference_mode():
+                    stylised = torch.cat([generator(frames[i : i + 4]) for i in range(0, len(frames), 4)])
+                variants = {"input": inputs, "no-temporal": _uint8(stylised)}
+                for name, stage in stages.items():
+                    variants[name] = run_stage(stage, frames, stylised, to_prev, from_prev)
+                fidelity = Fidelity(networks, args.media / "styles" / meta["style_image"])
+                rows = score_clip(variants, fidelity, args.fidelity_every)
+                results["clips"][f"{key} {style_name}"] = rows
+                print(f"\n{key} / {style_name} ({frames.shape[-1]}x{frames.shape[-2]}, {len(frames)} frames)")
+                for name, row in rows.items():
+                    print(
+                        f"  {name:32s} "
+                        + "  ".join(
+                            f"{k} {v:+.3f}" if k.startswith("style") else f"{k} {v:.3f}"
+                            for k, v in row.items()
+                        )
+                    )
+    for name, stage in stages.items():
+        results["speed_720p"][name] = step_cost(stage)
+        print(f"{name}: one 720p step {results['speed_720p'][name]}")
+    if args.out is not None:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.plot is not None:
+        plot_tradeoff(results["clips"], args.plot, TARGETS)
+
+
+if __name__ == "__main__":
+    main()

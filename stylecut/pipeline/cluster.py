@@ -1,0 +1,70 @@
+"""How a batch reaches Ray: the options of `apply --ray` and the optional import of the driver.
+
+Ray is an optional extra (``pip install 'stylecut[ray]'``); this module never
+imports it, so the command line can parse and check ``--ray`` without it and
+say in one sentence how to install it when it is missing. The driver itself
+is :mod:`stylecut.pipeline.distributed`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import ModuleType
+
+from stylecut.errors import UsageError
+
+LOCAL = "local"  # the `--ray` value for a Ray runtime started on this machine for the command
+INSTALL_HINT = "pip install 'stylecut[ray]'"
+# Chosen from benchmarks/cluster.py (docs/measurements.md): long enough that a segment's extra work
+# (warm-up and blend frames, seek, encoder start) stays near 2% of it, short enough that a 20-minute
+# clip keeps 40 workers busy.
+DEFAULT_SEGMENT_SECONDS = 30.0
+
+_HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """`--ray [ADDRESS] --workers N --segment-seconds S`, and `--threads` as each task's CPUs."""
+
+    address: str = LOCAL  # "local", "auto", "ray://HOST:PORT" or "HOST:PORT"
+    workers: int | None = None  # tasks at once; None: what the cluster's CPUs (or GPUs) allow
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    threads: int | None = None  # CPUs (and threads) per task; None: the driver's CPUS_PER_TASK
+
+
+def cluster_options(
+    address: str | None, workers: int | None, segment_seconds: float | None, threads: int | None
+) -> ClusterOptions | None:
+    """The options of a run on Ray (None without ``--ray``); a UsageError for options that cannot work."""
+    if address is None:
+        if workers is not None or segment_seconds is not None:
+            raise UsageError("--segment-seconds and --workers only apply with --ray.")
+        return None
+    if not is_ray_address(address):
+        raise UsageError(
+            f"--ray {address} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "
+            "or --ray alone for a local runtime."
+        )
+    return ClusterOptions(address, workers, segment_seconds or DEFAULT_SEGMENT_SECONDS, threads)
+
+
+def is_ray_address(value: str) -> bool:
+    """Whether ``value`` names a Ray runtime: local, auto, ray://HOST:PORT or HOST:PORT."""
+    if value in (LOCAL, "auto"):
+        return True
+    return bool(_HOST_PORT.fullmatch(value.removeprefix("ray://")))
+
+
+def load_driver() -> ModuleType:
+    """The distributed driver, or a UsageError saying how to install Ray when it is missing."""
+    try:
+        import ray  # noqa: F401  (the optional extra)
+    except ImportError:
+        raise UsageError(
+            f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}."
+        ) from None
+    from stylecut.pipeline import distributed
+
+    return distributed

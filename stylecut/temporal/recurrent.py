@@ -1,0 +1,472 @@
+"""The learned temporal stage: a small recurrent network that steadies a stylised clip without softening it.
+
+In the spirit of Lai et al., "Learning Blind Video Temporal Consistency"
+(ECCV 2018): at every frame a ConvGRU network sees the input frame, the
+previous input frame warped onto it, the per-frame stylisation ``S_t``, the
+previous output warped along the flow, and the occlusion mask of the flow,
+keeps a hidden state that is carried along the flow too, and predicts the
+output as a correction of ``S_t``. One set of weights serves every style.
+
+Three choices keep it sharp, cheap and safe:
+
+* Sample once from an anchor. A stylisation's flicker is fine texture
+  (strokes a few pixels wide), so only history carried at full resolution
+  removes it; but resampling a carried image at sub-pixel offsets frame
+  after frame blurs it away (the fixed fuser's trade-off). So the fine
+  detail is not re-warped every frame: the stage keeps an *anchor* (a past
+  full-resolution output) and the *composed* flow from the current frame to
+  it, ``D_t = f_t + warp(D_{t-1}, f_t)``, and samples the anchor once through
+  ``D_t``. The composed flow is smooth, so it is carried on the coarse grid,
+  where re-warping it costs nothing in sharpness. A coarse cell loses the
+  anchor for good once the chain meets an occlusion (the forward-backward
+  and motion-boundary mask) or leaves the frame; whether the chain still
+  lands on the same content is judged by the network from the anchor's
+  input frame warped through ``D_t``. When the anchor is seen from less
+  than ``refresh_coverage`` of what the last flow covers, the current output
+  becomes the new anchor. A pixel is therefore resampled once per anchor,
+  not once per frame, and the sampled anchor is sharpened in proportion to
+  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
+  sampling is exact) to make up for that one resampling. Refreshes still
+  compound whatever error that leaves, so a servo scales the sharpening to
+  hold the output's Laplacian energy at the stylisation's, frame by frame.
+  Sharpness is this rule's job, not the network's: a learned sharpening,
+  trained on short windows, gave up detail on long clips.
+* Decide coarsely, compose finely. The stage's inputs and validity live on
+  a grid ``scale`` times coarser than the frame (4: 320x180 cells for
+  720p); the network's recurrent core runs at half of that. Per cell it
+  outputs how much of the anchor to take (never where the anchor is
+  invalid), a smooth colour correction (which also steadies regions the
+  anchor cannot see, from the warped previous output). Only their bilinear
+  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor,
+  a Laplacian and a few elementwise operations touch full-resolution
+  pixels. The previous output, the input frames and the hidden state are
+  carried at the coarse resolution only.
+* Cuts. As in the fixed fuser, trust is the occlusion mask times a
+  photometric confidence ``exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)``; when its
+  mean over the frame falls below ``cut_threshold`` the history (anchor,
+  previous output, hidden state) is dropped and the frame starts afresh
+  with its own stylisation.
+
+Flows follow ``stylecut.flow``: ``flow_to_prev`` maps frame t to frame t-1
+in pixels. All tensors are ``(N, C, H, W)``; samples of a batch are
+independent clips (training runs several at once, the pipeline one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from stylecut.flow.warp import in_frame_mask, occlusion_mask, warp
+from stylecut.temporal.scaling import downscale, sample_down, upscale
+
+# Network inputs on the coarse grid: frame, stylisation, anchor - stylisation, previous output - stylisation,
+# warped previous frame - frame, warped anchor frame - frame (3 each), anchor validity, occlusion mask,
+# sub-pixel phase of D in x and y.
+INPUT_CHANNELS = 22
+# Outputs: anchor weight (logit), colour correction (3, tanh).
+OUTPUT_CHANNELS = 4
+SCALES = (1, 2, 4, 8)
+# How fast (an exponent per frame) and how far the servo may scale the sharpening.
+SERVO_RATE = 0.3
+SERVO_MAX = 2.0
+MAX_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """Architecture (``scale``, ``features``, ``hidden``) and run-time rules; stored with the weights."""
+
+    scale: int = 4
+    features: int = 16
+    hidden: int = 24
+    correction_limit: float = 0.25  # largest colour correction, in [0, 1] RGB units
+    # Sharpening gain at a half-pixel phase, before the servo: about what one bicubic resampling of a
+    # stylisation costs (measured on DAVIS bear with starry-night).
+    sharpening: float = 0.19
+    refresh_coverage: float = 0.8
+    cut_threshold: float = 0.25
+    photometric_tolerance: float = 0.05
+    sample_mode: str = "bicubic"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RecurrentConfig:
+        """A config from untrusted JSON; ValueError names the first field out of bounds."""
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError("unknown fields")
+        config = cls(**data)
+        checks = {
+            "scale": config.scale in SCALES,
+            "features": _whole(config.features, 1, MAX_WIDTH),
+            "hidden": _whole(config.hidden, 1, MAX_WIDTH),
+            "correction_limit": _number(config.correction_limit, 0.0, 1.0),
+            "sharpening": _number(config.sharpening, 0.0, 2.0),
+            "refresh_coverage": _number(config.refresh_coverage, 0.0, 1.0),
+            "cut_threshold": _number(config.cut_threshold, 0.0, 1.0),
+            "photometric_tolerance": _number(config.photometric_tolerance, 1e-3, 1.0),
+            "sample_mode": config.sample_mode in ("bilinear", "bicubic"),
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(name)
+        return config
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _number(value: object, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1)
+
+
+class ConvGRUCell(nn.Module):
+    """A convolutional GRU (Ballas et al., 2016): ``h' = (1 - z) h + z tanh(W [x, r h])``."""
+
+    def __init__(self, in_ch: int, hidden: int) -> None:
+        super().__init__()
+        self.gates = _conv(in_ch + hidden, 2 * hidden)
+        self.candidate = _conv(in_ch + hidden, hidden)
+
+    def forward(self, x: Tensor, h: Tensor) -> Tensor:
+        update, reset = torch.sigmoid(self.gates(torch.cat([x, h], dim=1))).chunk(2, dim=1)
+        candidate = torch.tanh(self.candidate(torch.cat([x, reset * h], dim=1)))
+        return h + update * (candidate - h)
+
+
+class TemporalNet(nn.Module):
+    """One step on the coarse grid: inputs ``(N, 22, h, w)``, hidden state -> outputs ``(N, 5, h, w)``, state.
+
+    A strided convolution takes the inputs to half the coarse resolution
+    (``ceil(h/2) x ceil(w/2)``, :meth:`hidden_shape`), where the recurrent
+    cell and a decoding convolution run; the outputs are upsampled back to
+    the coarse grid. Validity and occlusions are applied on the coarse grid
+    by the caller, so only the network's own decisions are at half its resolution.
+    """
+
+    def __init__(self, features: int, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.encode = _conv(INPUT_CHANNELS, features, stride=2)
+        self.cell = ConvGRUCell(features, hidden)
+        self.decode = _conv(hidden + features, features)
+        self.head = nn.Conv2d(features, OUTPUT_CHANNELS, 1)
+        with torch.no_grad():
+            # Start as an anchor-carrying fuser: the anchor outright where valid (a blend of two stroke
+            # patterns loses their fine detail), and no correction.
+            self.head.weight.mul_(0.1)
+            self.head.bias.copy_(torch.tensor([6.0, 0.0, 0.0, 0.0]))
+
+    def hidden_shape(self, n: int, h: int, w: int) -> tuple[int, int, int, int]:
+        return n, self.hidden, -(-h // 2), -(-w // 2)
+
+    def forward(self, x: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        encoded = F.relu(self.encode(x))
+        hidden = self.cell(encoded, hidden)
+        out = self.head(F.relu(self.decode(torch.cat([hidden, encoded], dim=1))))
+        return F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False), hidden
+
+
+def _erode(mask: Tensor) -> Tensor:
+    return -F.max_pool2d(-mask, 3, stride=1, padding=1)
+
+
+def _laplacian(x: Tensor) -> Tensor:
+    """4-neighbour Laplacian with replicated borders."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4.0 * x
+
+
+def _row_sharpness(images: Tensor, every: int = 7, margin: int = 8) -> Tensor:
+    """Per image, the mean square of the 4-neighbour Laplacian on every ``every``-th row (cheap sharpness).
+
+    ``margin`` pixels at the borders are left out, as the benchmarks do: the
+    generators' padding makes their borders unlike the rest of the frame.
+    ``every`` is odd: the generators' strides give their detail an 8-pixel
+    period, which rows 8 apart would sample at one phase only.
+    """
+    if min(images.shape[-2:]) < 3:  # no 3x3 neighbourhood to sample: every pixel, borders replicated
+        return _laplacian(images).square().mean(dim=(1, 2, 3))
+    if min(images.shape[-2:]) > 4 * margin:
+        images = images[..., margin:-margin, margin:-margin]
+    bands = images.unfold(2, 3, every)  # (N, C, rows, W, 3): rows y-1, y, y+1 around every sampled y
+    centre = bands[..., 1]
+    vertical = bands[..., 1:-1, 0] + bands[..., 1:-1, 2]
+    lap = vertical + centre[..., :-2] + centre[..., 2:] - 4.0 * centre[..., 1:-1]
+    return lap.square().mean(dim=(1, 2, 3))
+
+
+def _phase(displacement: Tensor) -> Tensor:
+    """``4 d (1 - d)`` of the sub-pixel part ``d`` of each component: 0 at whole pixels, 1 half-way."""
+    frac = displacement - displacement.floor()
+    return 4.0 * frac * (1.0 - frac)
+
+
+def _select(choose: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Per sample: ``a`` where ``choose`` (N,) is true, else ``b`` (no copy when all samples agree)."""
+    if bool(choose.all()):
+        return a
+    if not bool(choose.any()):
+        return b
+    return torch.where(choose.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+@dataclass
+class _State:
+    anchor: Tensor  # full-resolution output the fine detail is sampled from
+    anchor_small: Tensor  # its coarse version
+    anchor_frame: Tensor  # coarse input frame of the anchor, to check the chain of flows against
+    displacement: Tensor  # coarse composed flow current frame -> anchor, in frame pixels
+    valid: Tensor  # coarse: 1 where the chain of flows to the anchor never met an occlusion or the frame edge
+    output_small: Tensor  # coarse version of the previous output
+    frame_small: Tensor  # coarse previous input frame
+    hidden: Tensor
+    servo: Tensor  # (N,) factor on the sharpening that holds the output's detail at the stylisation's
+
+    def where(self, choose: Tensor, other: _State) -> _State:
+        return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+
+
+class RecurrentTemporal(nn.Module):
+    """The recurrent temporal stage: ``reset()``, then ``step()`` (or ``fuse_chunk()``) frame after frame.
+
+    After each step ``last_trust`` holds the per-sample mean trust ``(N,)``
+    (None without history), as the fixed fuser's does. Differentiable: the
+    trainer runs the same steps with gradients over a window of frames.
+    ``autocast`` is the dtype the network runs in under autocast (fp16 on
+    CUDA, as the generator does), None for fp32; whatever it is, only the
+    network's own layers use it: flows, sampling and the state stay fp32,
+    since fp16 cannot hold a pixel coordinate past 2048 to a sub-pixel.
+    """
+
+    name = "recurrent"
+
+    def __init__(self, config: RecurrentConfig = RecurrentConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.net = TemporalNet(config.features, config.hidden)
+        self.autocast: torch.dtype | None = None
+        self._state: _State | None = None
+        self.last_trust: Tensor | None = None
+        self.chunk_trust: list[Tensor | None] = []
+        self._grid: Tensor | None = None  # pixel grid in grid_sample's units, for the last frame size
+        # Training only: the chance per frame that the anchor is replaced anyway, so that short training
+        # windows show the network outputs resampled from outputs, as long clips do after each refresh.
+        self.forced_refresh = 0.0
+        self._grid_key: tuple | None = None
+
+    def reset(self) -> None:
+        """Forget the history (call between clips)."""
+        self._state = None
+        self.last_trust = None
+        self.chunk_trust = []
+
+    def fuse_chunk(
+        self,
+        frames: Tensor,
+        stylised: Tensor,
+        flows_to_prev: Tensor | None,
+        flows_from_prev: Tensor | None,
+        previous_frames: Tensor | None,
+    ) -> Tensor:
+        """The next ``T`` consecutive frames of a clip through :meth:`step`; the pipeline's stage interface.
+
+        The last ``K`` frames have a predecessor (``K = len(flows_to_prev)``, 0
+        when None); their flows and previous frames are given in order.
+        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
+        """
+        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
+
+        def before(values: Tensor | None, i: int) -> Tensor | None:
+            return None if values is None or i < offset else values[i - offset : i - offset + 1]
+
+        fused, self.chunk_trust = [], []
+        for i in range(len(frames)):
+            args = (before(flows_to_prev, i), before(flows_from_prev, i), before(previous_frames, i))
+            fused.append(self.step(frames[i : i + 1], stylised[i : i + 1], *args))
+            self.chunk_trust.append(self.last_trust)
+        return torch.cat(fused)
+
+    def step(
+        self,
+        frame: Tensor,
+        stylised: Tensor,
+        flow_to_prev: Tensor | None,
+        flow_from_prev: Tensor | None,
+        prev_frame: Tensor | None = None,
+    ) -> Tensor:
+        """The output ``O_t`` ``(N, 3, H, W)`` for the next frame.
+
+        ``frame``/``stylised`` are the input frame and its per-frame
+        stylisation in [0, 1]; the flows are between the current and previous
+        INPUT frames. Without ``flow_to_prev`` (first frame) the stylisation
+        is returned as is and the history starts from it; without
+        ``flow_from_prev`` the forward-backward check is skipped.
+        ``prev_frame`` is accepted for the stage interface only: the stage
+        keeps its own coarse copy of the previous frame.
+        """
+        cfg = self.config
+        frame_small, stylised_small = downscale(torch.cat([frame, stylised], dim=1), cfg.scale).split(
+            3, dim=1
+        )
+        state = self._state
+        if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
+            self._state = self._fresh(stylised, stylised_small, frame_small)
+            self.last_trust = None
+            return stylised
+
+        flow_px = sample_down(flow_to_prev, cfg.scale)
+        flow = flow_px / cfg.scale
+        back_px = None if flow_from_prev is None else sample_down(flow_from_prev, cfg.scale)
+        mask = occlusion_mask(flow_px, back_px, stride=cfg.scale)
+        # What is carried along the last flow in one resampling, what is read through the chain in another.
+        moved = warp(
+            torch.cat([state.frame_small, state.output_small, state.displacement, state.valid], dim=1), flow
+        )
+        moved_frame, moved_output, moved_displacement, moved_valid = moved.split([3, 3, 2, 1], dim=1)
+        error = (moved_frame - frame_small).square().mean(dim=1, keepdim=True)
+        self.last_trust = (_erode(mask) * torch.exp(-error / cfg.photometric_tolerance**2)).mean(
+            dim=(1, 2, 3)
+        )
+        is_cut = self.last_trust < cfg.cut_threshold
+
+        displacement = flow_px + moved_displacement
+        chain = displacement / cfg.scale
+        # A cell loses the anchor for good where the flow is occluded; entering the frame is judged on the
+        # chain as a whole (a cell at the edge is mostly old content when the motion is sub-pixel). Whether
+        # the chain still lands on the same content is the network's call, from the anchor's input frame.
+        kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
+        valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
+        anchor_frame, anchor_small = warp(
+            torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain
+        ).split(3, dim=1)
+        chain_error = anchor_frame - frame_small
+        hidden = warp(state.hidden, downscale(flow, 2) / 2)
+        phase = _phase(displacement)
+        inputs = torch.cat(
+            [
+                frame_small - 0.5,
+                stylised_small - 0.5,
+                anchor_small - stylised_small,
+                moved_output - stylised_small,
+                moved_frame - frame_small,
+                chain_error,
+                valid,
+                mask,
+                phase,
+            ],
+            dim=1,
+        )
+        raw, hidden = self._network(inputs, hidden)
+        # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
+        weight = _erode(valid) * torch.sigmoid(raw[:, :1])
+        correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
+        servo = state.servo.view(-1, 1, 1, 1)
+        sharpening = cfg.sharpening * phase.mean(dim=1, keepdim=True) * servo
+        output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
+        output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+
+        # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
+        # sampling and sharpening do to it, so a small error per refresh would add up over a long clip.
+        detail_ratio = _row_sharpness(output.detach()) / _row_sharpness(stylised).clamp_min(1e-12)
+        servo = (state.servo * detail_ratio.clamp_min(1e-3).pow(-SERVO_RATE)).clamp(0.0, SERVO_MAX)
+
+        # A cut starts afresh from the stylisation; a fading anchor is replaced by this output.
+        output = _select(is_cut, stylised, output)
+        output_small = _select(is_cut, stylised_small, output_small)
+        hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
+        servo = _select(is_cut, torch.ones_like(servo), servo)
+        # Refresh when the anchor is seen from markedly less of the frame than the last flow covers.
+        refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(dim=(1, 2, 3)))
+        if self.forced_refresh:
+            refresh = refresh | (torch.rand(refresh.shape, device=refresh.device) < self.forced_refresh)
+        carried = _State(
+            state.anchor,
+            state.anchor_small,
+            state.anchor_frame,
+            displacement,
+            valid,
+            output_small,
+            frame_small,
+            hidden,
+            servo,
+        )
+        self._state = self._fresh(output, output_small, frame_small, hidden, servo).where(refresh, carried)
+        return output
+
+    def _network(self, inputs: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        if self.autocast is None:
+            return self.net(inputs, hidden)
+        with torch.autocast(inputs.device.type, dtype=self.autocast):
+            raw, hidden = self.net(inputs, hidden)
+        return raw.float(), hidden.float()
+
+    def _compose(
+        self,
+        anchor: Tensor,
+        stylised: Tensor,
+        displacement: Tensor,
+        weight: Tensor,
+        correction: Tensor,
+        sharpening: Tensor,
+    ) -> Tensor:
+        """The full-resolution output: the anchor sampled once, sharpened, blended into ``S_t``, corrected."""
+        cfg = self.config
+        h, w = stylised.shape[-2:]
+        sampled = self._sample(anchor, displacement)
+        controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
+        weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
+        detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
+        return (torch.lerp(stylised, detail, weight_full) + correction_full).clamp(0.0, 1.0)
+
+    def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
+        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
+
+        The grid is built in grid_sample's normalised units directly, from a
+        cached pixel grid: at 720p its construction costs as much as the sampling.
+        """
+        cfg = self.config
+        n, _, h, w = image.shape
+        units = displacement.new_tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]).view(1, 2, 1, 1)
+        key = (h, w, image.device, image.dtype)
+        if self._grid_key != key:
+            ys, xs = torch.meshgrid(
+                torch.arange(h, device=image.device, dtype=image.dtype),
+                torch.arange(w, device=image.device, dtype=image.dtype),
+                indexing="ij",
+            )
+            self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
+        grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
+        return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
+
+    def _fresh(
+        self,
+        output: Tensor,
+        output_small: Tensor,
+        frame_small: Tensor,
+        hidden: Tensor | None = None,
+        servo: Tensor | None = None,
+    ) -> _State:
+        """A history whose anchor is this frame's ``output``."""
+        n, _, h, w = output_small.shape
+        return _State(
+            anchor=output,
+            anchor_small=output_small,
+            anchor_frame=frame_small,
+            displacement=output_small.new_zeros(n, 2, h, w),
+            valid=output_small.new_ones(n, 1, h, w),
+            output_small=output_small,
+            frame_small=frame_small,
+            hidden=output_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
+            servo=output_small.new_ones(n) if servo is None else servo,
+        )

@@ -1,0 +1,388 @@
+"""`stylecut apply --ray` on a local Ray runtime with 2 workers, started once for the module.
+
+The runtime starts in a few seconds and its workers import torch once, so
+the tests share it (the CLI uses a runtime its process already has). Clips
+are tiny and the style is the tiny random one; a "long" clip is 75 frames
+split into 3 segments by ``--segment-seconds 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import stylecut
+from stylecut.errors import UsageError
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.probe import VideoInfo, probe
+
+import media
+from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
+
+FAST = ("--preset", "ultrafast")
+# Each Ray task runs the networks on one thread unless --threads says otherwise, and OpenVINO's results
+# depend on its thread count: the local run to compare with is on one thread too.
+ONE_THREAD = ("--threads", "1")
+SEGMENTED = ("--ray", "--segment-seconds", "1")
+
+
+@pytest.fixture(scope="module")
+def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Ray with 2 CPUs for the module (the tests that do not need it also run without Ray installed).
+
+    Its workers get a STYLECUT_HOME of their own (they start before any test sets one) and must
+    import the stylecut under test.
+    """
+    ray = pytest.importorskip("ray")
+    home = str(tmp_path_factory.mktemp("ray-workers-home"))
+    runtime_env = {"env_vars": {"STYLECUT_HOME": home, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
+        runtime_env=runtime_env,
+    )
+    imported = ray.get(ray.remote(lambda: stylecut.__file__).remote())
+    assert imported == stylecut.__file__, f"Ray workers import {imported}, this test {stylecut.__file__}"
+    yield
+    ray.shutdown()
+
+
+def names(folder: Path, home: Path) -> list[str]:
+    """The files in ``folder``, less the test's STYLECUT_HOME (the runtime cache of a local run)."""
+    return sorted(path.name for path in folder.iterdir() if path != home)
+
+
+def video_md5(path: Path) -> str:
+    """The video packets' hash, without decoding them."""
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def jobs(result) -> list[dict]:
+    return json.loads(result.stdout)["jobs"]
+
+
+def make_vfr_clip(path: Path) -> Path:
+    """12 frames at 10 fps but for a 0.3 s stutter after the sixth, as phones record."""
+    media.run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=10,settb=1/90000,setpts='N*9000+gte(N,6)*27000'",
+        "-frames:v",
+        "12",
+        "-fps_mode",
+        "passthrough",
+        "-enc_time_base",
+        "1/90000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
+    return path
+
+
+def test_folder_batch_matches_a_local_run_and_resumes(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
+    shutil.copy(make_clip(frames=8, fps="30000/1001", audio=True, container="mkv"), shoot / "b.mkv")
+    shutil.copy(make_clip(frames=6, size="63x47"), shoot / "c.mp4")
+    assert probe(make_vfr_clip(shoot / "d.mp4")).is_vfr
+    monkeypatch.chdir(tmp_path)  # relative paths: the workers' working directories are their own
+
+    # A bare --ray before the inputs: the local runtime (here the one this process already has).
+    result = run_cli("apply", "--ray", "shoot", "--style", tiny_style, "-o", "ray", "--json", *FAST)
+    local = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "local", *FAST, *ONE_THREAD)
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert [(job["status"], Path(job["output"]).name) for job in jobs(result)] == [
+        ("done", "a.tiny.mp4"),
+        ("done", "b.tiny.mkv"),
+        ("done", "c.tiny.mp4"),
+        ("done", "d.tiny.mp4"),
+    ]
+    outputs = ["a.tiny.mp4", "b.tiny.mkv", "c.tiny.mp4", "d.tiny.mp4"]
+    for name in outputs:
+        source = next(shoot.glob(name.split(".")[0] + ".*"))
+        out = tmp_path / "ray" / name
+        if probe(source).is_vfr:  # its frames keep their times: same count, still variable
+            assert (probe(out).frame_count, probe(out).is_vfr) == (probe(source).frame_count, True)
+        else:
+            assert_same_timing(probe(source), out)
+        if probe(source).has_audio:
+            assert media.audio_md5(out) == media.audio_md5(source)
+        # The same ClipStyliser and encoder on the same machine: the same video packets, and for MP4
+        # the same file bit for bit (Matroska writes a random segment UID into every file).
+        assert video_md5(out) == video_md5(tmp_path / "local" / name)
+        if out.suffix == ".mp4":
+            assert sha256(out) == sha256(tmp_path / "local" / name)
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == outputs
+
+    again = run_cli("apply", shoot, "--style", tiny_style, "-o", tmp_path / "ray", "--ray", "--json", *FAST)
+    assert again.exit_code == 0, again.stderr
+    assert [job["status"] for job in jobs(again)] == ["skipped"] * 4
+
+    # With --cfr the variable-rate clip becomes constant-rate, and the report counts the frames written.
+    cfr = run_cli(
+        "apply", shoot / "d.mp4", "--style", tiny_style, "-o", "cfr.mp4", "--cfr", "--ray", "--json"
+    )
+    assert cfr.exit_code == 0, cfr.stderr
+    out = probe(tmp_path / "cfr.mp4")
+    assert (jobs(cfr)[0]["frames"], out.is_vfr) == (out.frame_count, False)
+    assert out.frame_count > probe(shoot / "d.mp4").frame_count  # the stutter's frame is repeated
+
+
+def test_long_clip_split_at_its_cuts_is_identical_to_a_local_run(
+    ray_runtime, tiny_style, stylecut_home, tmp_path
+):
+    # Cuts at frames 20 and 50; even boundaries would be 25 and 50, so the first one moves to the cut.
+    source = media.make_shots(tmp_path / "long.mp4", (20, 30, 25))
+    # ProRes is intra-only: equal frames encode to equal packets, so any difference would be the seams'.
+    ray_out, local_out = tmp_path / "ray.mov", tmp_path / "local.mov"
+
+    result = run_cli(
+        "apply", source, "--style", tiny_style, "-o", ray_out, "--codec", "prores", "--json", *SEGMENTED
+    )
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, "--codec", "prores", *ONE_THREAD)
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert jobs(result)[0]["message"].endswith("3 segments)")
+    info = probe(source)
+    assert_same_timing(info, ray_out)
+    assert media.audio_md5(ray_out) == media.audio_md5(source)
+    assert np.array_equal(media.decode_reference(ray_out), media.decode_reference(local_out))
+    assert names(tmp_path, stylecut_home) == ["local.mov", "long.mp4", "ray.mov"]
+
+
+def test_long_clip_split_within_a_shot_keeps_the_contract(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
+    source = make_clip(size="64x48", fps="30000/1001", frames=90, audio=True, container="mkv")
+    ray_out, local_out = tmp_path / "ray.mkv", tmp_path / "local.mkv"
+
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("apply", source, "--style", tiny_style, "-o", ray_out.name, "--json", *SEGMENTED, *FAST)
+    local = run_cli("apply", source, "--style", tiny_style, "-o", local_out, *FAST, *ONE_THREAD)
+
+    assert result.exit_code == 0, result.stderr
+    assert local.exit_code == 0, local.stderr
+    assert jobs(result)[0]["message"].endswith("3 segments)")
+    info = probe(source)
+    out = assert_same_timing(info, ray_out)
+    assert (out.frame_count, out.fps, out.duration) == (
+        probe(local_out).frame_count,
+        probe(local_out).fps,
+        probe(local_out).duration,
+    )
+    assert media.audio_md5(ray_out) == media.audio_md5(source)
+    # The first segment is the same frames as the single run's start, through the same encoder: equal.
+    # After it, each part is a separate x264 encode (a new GOP, rate control afresh): on these tiny,
+    # noisy frames that alone moves a frame by 1.6 grey levels on average (measured with
+    # --no-temporal, where the frames before encoding are equal); the segments' temporal state, an
+    # approximation of the single run's, blended in at each seam, adds about 0.5.
+    decoded = media.decode_reference(ray_out).astype(int), media.decode_reference(local_out)
+    difference = np.abs(decoded[0] - decoded[1]).mean(axis=(1, 2, 3))
+    assert difference[:30].max() == 0
+    assert difference.max() < 3.5, difference
+    assert names(tmp_path, stylecut_home) == ["local.mkv", "ray.mkv"]
+
+
+def in_thread(*args: object) -> tuple[threading.Thread, list]:
+    """`stylecut ARGS` in this process, in a thread, so the test can act while it runs."""
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(run_cli(*args)))
+    thread.start()
+    return thread, results
+
+
+def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
+    long = shutil.copy(make_clip(size="160x120", frames=100, audio=True), shoot / "long.mp4")  # 4 segments
+    shutil.copy(make_clip(frames=12), shoot / "z.mp4")
+    out = tmp_path / "out"
+
+    run, results = in_thread("apply", shoot, "--style", tiny_style, "-o", out, "--json", *SEGMENTED, *FAST)
+    # Once its first segments run, the long clip vanishes from the storage, as from a node that lost
+    # the shared folder: the segments that start after that fail, and with them the clip.
+    while run.is_alive() and not list(out.glob(".long.tiny.stylecut-parts-*/part*")):
+        time.sleep(0.01)
+    long.unlink()
+    run.join(timeout=300)
+
+    result = results[0]
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert {Path(job["input"]).name: job["status"] for job in jobs(result)} == {
+        "a.mp4": "done",
+        "long.mp4": "failed",
+        "z.mp4": "done",
+    }
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "long.mp4 is not visible on the Ray node" in failed[0], result.stderr
+    summary = result.stderr[result.stderr.index("1 of 3 inputs failed:") :]
+    assert "long.mp4" in summary
+    assert sorted(p.name for p in out.iterdir()) == ["a.tiny.mp4", "z.tiny.mp4"]  # no part of the failed clip
+
+
+def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    source = make_clip(size="160x120", frames=100, audio=True)
+    target = tmp_path / "out.mp4"
+    run, results = in_thread(
+        "apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST
+    )
+    killed = None
+    while run.is_alive() and killed is None:
+        killed = next(iter(ray_worker_pids("ray::_segment_task")), None)
+        time.sleep(0.02)
+    if killed is not None:
+        os.kill(killed, signal.SIGKILL)  # a worker of this module's runtime, as if its node went away
+    run.join(timeout=300)
+
+    assert killed is not None, "no segment task was seen running"
+    result = results[0]
+    assert result.exit_code == 0, result.stderr
+    assert_same_timing(probe(source), target)
+    assert names(tmp_path, stylecut_home) == ["out.mp4"]
+
+
+def ray_worker_pids(title: str) -> list[int]:
+    """Processes whose title (Ray names a worker after the task it runs) starts with ``title``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(title.encode()):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path):
+    """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would."""
+    pytest.importorskip("ray")
+    source = make_clip(size="160x120", frames=250, audio=True)
+    out = tmp_path / "out"
+    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        cli_command(
+            "apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".*/part*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 130, stderr
+    assert_one_sentence(stderr, "Interrupted")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--workers", "2"), "only apply with --ray"),
+        (("--ray=nowhere",), "is not a Ray address"),
+        (("--ray", "127.0.0.1:9"), "Cannot reach the Ray cluster at 127.0.0.1:9"),
+    ],
+    ids=["workers-without-ray", "bad-address", "nobody-there"],
+)
+def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, args, problem):
+    if "--ray" in args:
+        pytest.importorskip("ray")
+    result = run_cli("apply", make_clip(), "--style", tiny_style, *args)
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, problem)
+
+
+def test_without_ray_installed_says_how_to_install_it(
+    make_clip, tiny_style, stylecut_home, monkeypatch, tmp_path
+):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
+    result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", tmp_path / "out.mp4", "--ray")
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, "pip install 'stylecut[ray]'")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
+    pytest.importorskip("ray")
+    from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
+
+    cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
+    assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(
+        cpus=1, gpus=0, workers=32, node_memory=64e9
+    )
+    assert task_shape([cpu_node, gpu_node], "auto", None) == TaskShape(
+        cpus=1, gpus=1, workers=2, node_memory=64e9
+    )
+    assert task_shape([cpu_node, gpu_node], "cpu", 5) == TaskShape(
+        cpus=1, gpus=0, workers=5, node_memory=64e9
+    )
+    with pytest.raises(UsageError, match="no GPU"):
+        task_shape([cpu_node], "cuda", None)
+
+    hd, uhd = frame_size(1920, 1080), frame_size(3840, 2160)
+    assert 5e9 < task_memory(hd, 64e9) < 7e9  # measured at 1080p: 6.3 GB
+    assert task_memory(uhd, 64e9) > task_memory(hd, 64e9)
+    assert task_memory(uhd, 8e9) == 8e9  # a request no node can meet would wait forever
+
+
+def frame_size(width: int, height: int) -> VideoInfo:
+    """A probed clip's description, only its size mattering."""
+    return VideoInfo(
+        Path("x.mp4"),
+        width,
+        height,
+        0,
+        Fraction(25),
+        25,
+        1.0,
+        "h264",
+        "yuv420p",
+        None,
+        None,
+        None,
+        None,
+        False,
+        False,
+    )

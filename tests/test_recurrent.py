@@ -1,0 +1,334 @@
+"""The recurrent temporal stage (stylecut.temporal.recurrent), its weights file and its trainer.
+
+Frames are a 1/f texture panned by exact sub-pixel phase shifts (no
+interpolation blur of their own) with known flow; the "stylisation" is a
+fixed colour transform, plus per-frame blotches standing in for a style
+network's flicker where a test needs flicker. The stage runs with its
+initial weights (it starts as an anchor-carrying fuser) unless a test trains it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from test_temporal import blotch_noise, stylise
+
+from stylecut.errors import UsageError
+from stylecut.flow.metrics import warping_error
+from stylecut.flow.warp import occlusion_mask
+from stylecut.quality import sharpness
+from stylecut.styles.style_file import sha256_of
+from stylecut.temporal.recurrent import ConvGRUCell, RecurrentConfig, RecurrentTemporal
+from stylecut.temporal.recurrent_file import FORMAT, bundled_recurrent, load_recurrent, save_recurrent
+from stylecut.training.temporal_data import save_window
+from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
+
+from flow_synthetic import constant_flow, shift, texture
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+SIZE = 64
+
+
+def pan(frames: int, size: int = SIZE, step: tuple[float, float] = (0.37, 0.21), seed: int = 0):
+    """A sub-pixel pan: frames, and flows t -> t-1 / t-1 -> t (None for frame 0)."""
+    base = texture(size, size, seed)
+    clip = [shift(base, step[0] * t, step[1] * t) for t in range(frames)]
+    back = constant_flow(1, size, size, -step[0], -step[1])
+    return clip, [None] + [back] * (frames - 1), [None] + [-back] * (frames - 1)
+
+
+def run(stage: RecurrentTemporal, clip, stylised, to_prev, from_prev) -> list[torch.Tensor]:
+    stage.reset()
+    with torch.no_grad():
+        return [
+            stage.step(f, s, a, b, clip[t - 1] if t else None)
+            for t, (f, s, a, b) in enumerate(zip(clip, stylised, to_prev, from_prev))
+        ]
+
+
+def make_stage(**config) -> RecurrentTemporal:
+    torch.manual_seed(0)
+    return RecurrentTemporal(RecurrentConfig(**config)).eval()
+
+
+def test_cell_keeps_the_hidden_state_shape() -> None:
+    cell = ConvGRUCell(in_ch=5, hidden=7)
+    h = torch.zeros(2, 7, 9, 11)
+    assert cell(torch.rand(2, 5, 9, 11), h).shape == h.shape
+
+
+@pytest.mark.parametrize("size", [(64, 64), (50, 70)])
+def test_state_shapes_on_the_coarse_grid(size: tuple[int, int]) -> None:
+    stage = make_stage(scale=4, hidden=6)
+    h, w = size
+    frame = texture(h, w)
+    zero = torch.zeros(1, 2, h, w)
+    stage.step(frame, stylise(frame), None, None, None)
+    out = stage.step(frame, stylise(frame), zero, zero, frame)
+    coarse = (-(-h // 4), -(-w // 4))
+    state = stage._state
+    assert out.shape == (1, 3, h, w)
+    assert state.anchor.shape == (1, 3, h, w)
+    assert state.displacement.shape == (1, 2, *coarse)
+    assert state.valid.shape == (1, 1, *coarse)
+    assert state.hidden.shape == (1, 6, -(-coarse[0] // 2), -(-coarse[1] // 2))
+
+
+def test_first_frame_is_its_stylisation_and_the_output_is_finite() -> None:
+    clip, to_prev, from_prev = pan(6)
+    stylised = [(stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE]).clamp(0, 1) for t, f in enumerate(clip)]
+    out = run(make_stage(), clip, stylised, to_prev, from_prev)
+    torch.testing.assert_close(out[0], stylised[0])
+    assert all(o.shape == (1, 3, SIZE, SIZE) and torch.isfinite(o).all() for o in out)
+    assert all(o.min() >= 0 and o.max() <= 1 for o in out)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (1, 9), (5, 2)])
+def test_frames_smaller_than_a_cell_stay_finite(size: tuple[int, int]) -> None:
+    stage = make_stage()
+    frames = [texture(*size, seed=t) for t in range(4)]
+    zero = torch.zeros(1, 2, *size)
+    out = run(stage, frames, [stylise(f) for f in frames], [None] + [zero] * 3, [None] + [zero] * 3)
+    assert all(o.shape == (1, 3, *size) and torch.isfinite(o).all() for o in out)
+
+
+def test_scene_cut_starts_afresh_from_the_new_stylisation() -> None:
+    clip, to_prev, from_prev = pan(6)
+    stage = make_stage()
+    run(stage, clip, [stylise(f) for f in clip], to_prev, from_prev)
+    assert stage.last_trust.item() > 0.5
+    other = texture(SIZE, SIZE, seed=7)
+    zero = torch.zeros(1, 2, SIZE, SIZE)  # what a flow method may well return across a cut
+    with torch.no_grad():
+        out = stage.step(other, stylise(other), zero, zero, clip[-1])
+    assert stage.last_trust.item() < stage.config.cut_threshold
+    torch.testing.assert_close(out, stylise(other))
+    assert not stage._state.hidden.any() and not stage._state.displacement.any()
+    torch.testing.assert_close(stage._state.anchor, stylise(other))
+
+
+def test_cuts_reset_only_the_samples_they_happen_in() -> None:
+    clip, to_prev, from_prev = pan(4)
+    stage = make_stage()
+    both = [torch.cat([f, f]) for f in clip]
+    flows = [None if f is None else torch.cat([f, f]) for f in to_prev]
+    with torch.no_grad():
+        for t in range(4):
+            stage.step(both[t], stylise(both[t]), flows[t], None if flows[t] is None else -flows[t], None)
+        other = torch.cat([shift(clip[0], 0.37 * 4, 0.21 * 4), texture(SIZE, SIZE, seed=9)])
+        out = stage.step(other, stylise(other), flows[1], -flows[1], None)
+    assert stage.last_trust[0] > 0.5 > stage.last_trust[1]
+    torch.testing.assert_close(out[1], stylise(other)[1])
+    assert stage._state.displacement[0].abs().mean() > 1.0  # sample 0 kept its anchor
+
+
+def test_steadies_a_flickering_pan_and_stays_sharp_to_frame_100() -> None:
+    clip, to_prev, from_prev = pan(100, step=(0.23, 0.11))
+    clean = [stylise(f) for f in clip]
+    flicker = [s + blotch_noise(t)[..., :SIZE, :SIZE] for t, s in enumerate(clean)]
+    stage = make_stage()
+    flows = torch.cat(to_prev[1:])
+    masks = occlusion_mask(flows, torch.cat(from_prev[1:]))
+    steadied = warping_error(torch.cat(run(stage, clip, flicker, to_prev, from_prev)), flows, masks)
+    assert steadied <= 0.5 * warping_error(torch.cat(flicker), flows, masks)
+    out = run(stage, clip, clean, to_prev, from_prev)
+    kept = [sharpness(o)[0] / sharpness(s)[0] for o, s in zip(out, clean)]
+    first, last = sum(kept[1:11]) / 10, sum(kept[-10:]) / 10
+    assert last >= 0.9 * first and last >= 0.5
+
+
+@pytest.mark.parametrize("sharpening", [0.19, 1.0])
+def test_detail_holds_when_the_anchor_is_replaced_every_frame(sharpening: float) -> None:
+    # The worst case for compounding: every output is resampled (and sharpened) from the last one.
+    # With the default gain or one five times too strong, the servo holds the detail near the
+    # stylisation's (without it, 20x the detail after these 100 frames at the default gain).
+    clip, to_prev, from_prev = pan(100, step=(0.23, 0.11))
+    clean = [stylise(f) for f in clip]
+    stage = make_stage(sharpening=sharpening)
+    stage.forced_refresh = 1.0
+    out = run(stage, clip, clean, to_prev, from_prev)
+    last = [sharpness(o)[0] / sharpness(s)[0] for o, s in zip(out, clean)]
+    assert 0.5 <= sum(last[-10:]) / 10 <= 1.5
+
+
+def test_fuse_chunk_is_step_by_step() -> None:
+    clip, to_prev, from_prev = pan(5)
+    stylised = [stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE] for t, f in enumerate(clip)]
+    expected = run(make_stage(), clip, stylised, to_prev, from_prev)
+    stage = make_stage()
+    with torch.no_grad():
+        first = stage.fuse_chunk(
+            torch.cat(clip[:3]),
+            torch.cat(stylised[:3]),
+            torch.cat(to_prev[1:3]),
+            torch.cat(from_prev[1:3]),
+            torch.cat(clip[:2]),
+        )
+        rest = stage.fuse_chunk(
+            torch.cat(clip[3:]),
+            torch.cat(stylised[3:]),
+            torch.cat(to_prev[3:]),
+            torch.cat(from_prev[3:]),
+            torch.cat(clip[2:4]),
+        )
+    torch.testing.assert_close(torch.cat([first, rest]), torch.cat(expected))
+    assert len(stage.chunk_trust) == 2
+
+
+def test_weights_round_trip_with_checksum(tmp_path: Path) -> None:
+    stage = make_stage(hidden=8)
+    sha = save_recurrent(tmp_path / "t.safetensors", stage, {"recipe": "test"})
+    loaded, meta = load_recurrent(tmp_path / "t.safetensors", expected_sha256=sha)
+    assert loaded.config == stage.config and meta["recipe"] == "test"
+    for a, b in zip(loaded.net.state_dict().values(), stage.net.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(UsageError, match="checksum"):
+        load_recurrent(tmp_path / "t.safetensors", expected_sha256="0" * 64)
+
+
+def test_the_shipped_weights_load_with_their_checksum() -> None:
+    path, sha256 = bundled_recurrent()
+    stage, meta = load_recurrent(path, expected_sha256=sha256)
+    assert sha256_of(path) == sha256 and isinstance(stage, RecurrentTemporal)
+    assert meta["recipe"].startswith("training/configs/") and meta["training"]["chosen_step"] >= 0
+
+
+def test_the_network_in_autocast_leaves_the_frame_path_in_fp32() -> None:
+    # On CUDA the network runs in fp16 autocast, as the generator does; bfloat16, the CPU's autocast
+    # type, takes the same path here. Flows, sampling and the carried state must stay fp32.
+    clip, to_prev, from_prev = pan(8)
+    stylised = [(stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE]).clamp(0, 1) for t, f in enumerate(clip)]
+    stage, _ = load_recurrent(*bundled_recurrent())
+    full = run(stage, clip, stylised, to_prev, from_prev)
+    stage.autocast = torch.bfloat16
+    low = run(stage, clip, stylised, to_prev, from_prev)
+    assert all(o.dtype == torch.float32 for o in low)
+    assert stage._state.hidden.dtype == stage._state.displacement.dtype == torch.float32
+    assert max(float((a - b).abs().max()) for a, b in zip(low, full)) < 0.02
+
+
+def _rewrite(path: Path, tensors: dict | None = None, document: dict | None = None) -> None:
+    with safe_open(str(path), framework="pt") as handle:
+        original = {k: handle.get_tensor(k) for k in handle.keys()}
+        header = json.loads(handle.metadata()["stylecut"])
+    save_file(
+        tensors or original,
+        str(path),
+        metadata={"format": FORMAT, "stylecut": json.dumps(document or header)},
+    )
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("nan", "NaN"),
+        ("config", "config"),
+        ("shape", "do not fit"),
+        ("foreign", "no stylecut temporal network"),
+    ],
+)
+def test_damaged_weights_are_refused(tmp_path: Path, damage: str, message: str) -> None:
+    path = tmp_path / "t.safetensors"
+    stage = make_stage()
+    save_recurrent(path, stage, {})
+    state = {k: v.clone() for k, v in stage.net.state_dict().items()}
+    if damage == "nan":
+        state["head.bias"][0] = float("nan")
+        _rewrite(path, tensors=state)
+    elif damage == "config":
+        _rewrite(path, document={"config": {**stage.config.to_dict(), "hidden": 10_000}})
+    elif damage == "shape":
+        _rewrite(path, document={"config": {**stage.config.to_dict(), "hidden": 8}})
+    else:
+        save_file(state, str(path))
+    with pytest.raises(UsageError, match=message):
+        load_recurrent(path)
+
+
+def _synthetic_window(path: Path, frames: int = 6, seed: int = 0) -> None:
+    """A cached window of a flickering sub-pixel pan with exact flows (see temporal_data for the layout)."""
+    step = (0.6, 0.3)
+    clip, _, _ = pan(frames, step=step, seed=seed)
+    stylised = [(stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE]).clamp(0, 1) for t, f in enumerate(clip)]
+    n = frames - 1
+    to_prev = constant_flow(n, SIZE, SIZE, -step[0], -step[1])
+    to_first = torch.cat([constant_flow(1, SIZE, SIZE, -step[0] * t, -step[1] * t) for t in range(1, frames)])
+
+    def quantise(x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+    save_window(
+        path,
+        {
+            "frames": quantise(torch.cat(clip)),
+            "stylised": quantise(torch.cat(stylised)),
+            "to_prev": to_prev.half(),
+            "from_prev": (-to_prev).half(),
+            "to_first": to_first.half(),
+            "from_first": (-to_first).half(),
+        },
+    )
+
+
+def test_a_few_training_steps_lower_the_loss_and_resume(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _synthetic_window(cache / "train-pan.safetensors")
+    _synthetic_window(cache / "val-pan.safetensors", seed=1)
+    config = TemporalTrainConfig(
+        crop=SIZE,
+        batch=1,
+        steps=12,
+        lr=3e-3,
+        final_lr=1.0,
+        checkpoint_every=6,
+        eval_every=6,
+        stage=RecurrentConfig(hidden=8, features=8).to_dict(),
+    )
+    trainer = TemporalTrainer(config, tmp_path / "run", cache)
+    batch = trainer.sample()
+
+    def total() -> float:
+        with torch.no_grad():
+            return float(sum(trainer.losses(batch)[0].values()))
+
+    before = total()
+    trainer.run()
+    assert total() < before
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(13)) and "short_ratio" in log[-1]["validation"]
+
+    # The best validated network is kept for export (the last one when validation never improved on it).
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert best["step"] in (0, 6, 12) and trainer.best_score == best["score"]
+    assert checkpoint_config(tmp_path / "run") == config
+    resumed = TemporalTrainer(config, tmp_path / "run", cache)
+    resumed.load_checkpoint()
+    assert resumed.step == 12
+    for a, b in zip(resumed.stage.net.state_dict().values(), trainer.stage.net.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_cached_window_reads_back_as_crops_with_its_flows(tmp_path: Path) -> None:
+    import random
+
+    from stylecut.flow.dis import DISFlow
+    from stylecut.models.generator import Generator, GeneratorConfig
+    from stylecut.training.temporal_data import build_window, read_crop
+
+    clip, _, _ = pan(4, step=(1.5, 0.0))
+    generator = Generator(GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)).eval()
+    window = build_window(torch.cat(clip), generator, DISFlow(max_side=1 << 30))
+    save_window(tmp_path / "w.safetensors", window)
+    window = read_crop(tmp_path / "w.safetensors", 32, random.Random(1))
+    assert window["frames"].shape == window["stylised"].shape == (4, 3, 32, 32)
+    assert all(window[k].shape == (3, 2, 32, 32) for k in ("to_prev", "from_prev", "to_first", "from_first"))
+    # The pan moves content right by 1.5 px a frame (the crop may be flipped): |flow to frame 0| grows with t.
+    speed = window["to_first"][:, 0].abs().mean(dim=(1, 2))
+    assert 1.0 < speed[0] < 2.0 and 3.5 < speed[2] < 5.5
