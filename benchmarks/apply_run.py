@@ -204,7 +204,8 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
     if johnson:
         from johnson import JohnsonNet
 
-        apply_command.load_style = lambda entry: (JohnsonNet().eval(), {})
+        # The baseline runs frame by frame at the clip's size, like the networks it stands for.
+        apply_command.load_style = lambda entry: (JohnsonNet().eval(), {"working_side": None})
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from stylecut.pipeline.options import ApplyOptions
-from stylecut.pipeline.stylise import ClipStyliser
+from stylecut.pipeline.stylise import CHUNK_PIXELS, ClipStyliser, frames_per_chunk
 from stylecut.video.probe import list_streams, probe
 
 import media
@@ -269,3 +269,16 @@ def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tm
     main_thread = [seconds for stage, seconds in stages.items() if stage not in ("probe", "flow")]
     assert sum(main_thread) <= job["seconds"] + 0.01
     assert stages["flow"] <= job["seconds"]
+
+
+def test_larger_frames_come_fewer_to_a_chunk():
+    # Memory follows a chunk's pixels: small frames keep the default chunk, larger ones come fewer at a time.
+    assert frames_per_chunk(8, 1280 * 720) == 4
+    assert frames_per_chunk(8, 640 * 360) == 8
+    assert frames_per_chunk(8, 1920 * 1080) == 1
+    assert frames_per_chunk(8, 3840 * 2160) == 1
+    assert frames_per_chunk(2, 640 * 360) == 2
+    assert all(
+        frames_per_chunk(8, side * side) * side * side <= max(CHUNK_PIXELS, side * side)
+        for side in (1, 99, 2000, 5000)
+    )
