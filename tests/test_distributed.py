@@ -47,14 +47,24 @@ def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """
     ray = pytest.importorskip("ray")
     home = str(tmp_path_factory.mktemp("ray-workers-home"))
-    runtime_env = {"env_vars": {"STYLECUT_HOME": home, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="ERROR",
-        runtime_env=runtime_env,
-    )
+    # Workers put the driver's working folder first on their path, then PYTHONPATH: Ray starts in a
+    # neutral folder, and the folder holding the stylecut this test imported (the source tree or the
+    # installed package, depending on how pytest was started) comes first.
+    tested = str(Path(stylecut.__file__).parent.parent)
+    path = os.pathsep.join(filter(None, [tested, os.environ.get("PYTHONPATH")]))
+    runtime_env = {"env_vars": {"STYLECUT_HOME": home, "PYTHONPATH": path}}
+    started_in = os.getcwd()
+    os.chdir(home)
+    try:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+            runtime_env=runtime_env,
+        )
+    finally:
+        os.chdir(started_in)
     imported = ray.get(ray.remote(lambda: stylecut.__file__).remote())
     assert imported == stylecut.__file__, f"Ray workers import {imported}, this test {stylecut.__file__}"
     yield
