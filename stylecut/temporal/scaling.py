@@ -15,25 +15,25 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _pad_to_multiple(x: Tensor, scale: int) -> Tensor:
+    """``x`` with its last row and column repeated until both sides divide by ``scale``."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % scale, -w % scale
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+
+
 def downscale(x: Tensor, scale: int) -> Tensor:
     """Box-filter ``(N, C, H, W)`` down by ``scale``."""
     if scale == 1:
         return x
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % scale, -w % scale
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    return F.avg_pool2d(x, scale)
+    return F.avg_pool2d(_pad_to_multiple(x, scale), scale)
 
 
 def sample_down(x: Tensor, scale: int) -> Tensor:
     """A smooth field (a flow) at the coarse cell centres: cheaper than :func:`downscale`, same grid."""
     if scale == 1:
         return x
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % scale, -w % scale
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    x = _pad_to_multiple(x, scale)
     # With align_corners=False, coarse cell q samples the frame at scale*q + (scale - 1)/2: its centre.
     return F.interpolate(x, scale_factor=1 / scale, mode="bilinear", align_corners=False)
 

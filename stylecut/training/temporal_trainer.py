@@ -57,8 +57,8 @@ from stylecut.training.temporal_data import (
     save_window,
     synthesise_photo_window,
 )
+from stylecut.training.trainer import CHECKPOINT, write_checkpoint
 
-CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"  # the network at its best validation score so far: what is exported
 LOG = "log.jsonl"
 TRAIN_PREFIX = "train-"
@@ -411,9 +411,7 @@ class TemporalTrainer:
             "elapsed": self.elapsed,
             "config": json.dumps(asdict(self.config)),
         }
-        tmp = self.run_dir / f".{CHECKPOINT}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.run_dir / CHECKPOINT)
+        write_checkpoint(state, self.run_dir)
 
     def load_checkpoint(self) -> None:
         state = torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)

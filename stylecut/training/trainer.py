@@ -81,6 +81,13 @@ class ChangedSettings(UsageError):
     """A run was asked to resume under settings other than those it was started with."""
 
 
+def write_checkpoint(state: dict, run_dir: Path) -> None:
+    """Save ``state`` as the run's checkpoint, atomically: an interrupted save leaves the previous one."""
+    tmp = run_dir / f".{CHECKPOINT}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, run_dir / CHECKPOINT)
+
+
 class Trainer:
     """Holds the networks, optimisers and data of one run; `run` trains to `config.steps`."""
 
@@ -287,9 +294,7 @@ class Trainer:
             "elapsed": self.elapsed,
             "config": json.dumps(asdict(self.config)),
         }
-        tmp = self.run_dir / f".{CHECKPOINT}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.run_dir / CHECKPOINT)
+        write_checkpoint(state, self.run_dir)
 
     def resume(self) -> None:
         """Continue from the run folder's checkpoint.
