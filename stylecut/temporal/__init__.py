@@ -7,7 +7,8 @@ consecutive input frames (from the pipeline's flow estimator, see
 :class:`TemporalStage` is that contract. There are two stages, :data:`KINDS`:
 ``recurrent.RecurrentTemporal`` (a trained ConvGRU network, the default) and
 ``fuser.TemporalFuser`` (the fixed flow-guided rule it replaced, kept for
-comparison); ``stages.create_temporal_stage`` builds either. Import the
+comparison); both step through a chunk frame by frame (``stepped.SteppedStage``)
+and ``stages.create_temporal_stage`` builds either. Import the
 implementations from their modules: this package imports no torch, so the
 command line can offer the choices at once.
 """

@@ -31,9 +31,10 @@ from torch import Tensor
 
 from stylecut.flow.warp import occlusion_mask, warp
 from stylecut.temporal.scaling import downscale, upscale
+from stylecut.temporal.stepped import SteppedStage
 
 
-class TemporalFuser:
+class TemporalFuser(SteppedStage):
     """Recursive flow-guided fusion of per-frame stylisations; see the module docstring.
 
     ``strength`` is the weight of the history where it is fully trusted (0
@@ -62,45 +63,6 @@ class TemporalFuser:
         self._state: Tensor | None = None
         self.last_trust: Tensor | None = None
         self.chunk_trust: list[Tensor | None] = []
-
-    def reset(self) -> None:
-        """Forget the history (call between clips)."""
-        self._state = None
-        self.last_trust = None
-        self.chunk_trust = []
-
-    def fuse_chunk(
-        self,
-        frames: Tensor,
-        stylised: Tensor,
-        flows_to_prev: Tensor | None,
-        flows_from_prev: Tensor | None,
-        previous_frames: Tensor | None,
-    ) -> Tensor:
-        """Fuse the next ``T`` consecutive frames of a clip with :meth:`step`, one after another.
-
-        See ``stylecut.temporal.TemporalStage.fuse_chunk`` for the arguments.
-        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
-        """
-        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
-
-        def before(values: Tensor | None, i: int) -> Tensor | None:
-            """The entry of ``values`` for frame ``i``; None for a frame without a predecessor."""
-            return None if values is None or i < offset else values[i - offset : i - offset + 1]
-
-        fused, self.chunk_trust = [], []
-        for i in range(len(frames)):
-            fused.append(
-                self.step(
-                    frames[i : i + 1],
-                    stylised[i : i + 1],
-                    before(flows_to_prev, i),
-                    before(flows_from_prev, i),
-                    before(previous_frames, i),
-                )
-            )
-            self.chunk_trust.append(self.last_trust)
-        return torch.cat(fused)
 
     def step(
         self,

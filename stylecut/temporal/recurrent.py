@@ -62,6 +62,7 @@ from torch import Tensor, nn
 
 from stylecut.flow.warp import in_frame_mask, occlusion_mask, warp
 from stylecut.temporal.scaling import downscale, sample_down, upscale
+from stylecut.temporal.stepped import SteppedStage
 
 # Network inputs on the coarse grid: frame, stylisation, anchor - stylisation, previous output - stylisation,
 # warped previous frame - frame, warped anchor frame - frame (3 each), anchor validity, occlusion mask,
@@ -237,7 +238,7 @@ class _State:
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
 
 
-class RecurrentTemporal(nn.Module):
+class RecurrentTemporal(SteppedStage, nn.Module):
     """The recurrent temporal stage: ``reset()``, then ``step()`` (or ``fuse_chunk()``) frame after frame.
 
     After each step ``last_trust`` holds the per-sample mean trust ``(N,)``
@@ -264,38 +265,6 @@ class RecurrentTemporal(nn.Module):
         # windows show the network outputs resampled from outputs, as long clips do after each refresh.
         self.forced_refresh = 0.0
         self._grid_key: tuple | None = None
-
-    def reset(self) -> None:
-        """Forget the history (call between clips)."""
-        self._state = None
-        self.last_trust = None
-        self.chunk_trust = []
-
-    def fuse_chunk(
-        self,
-        frames: Tensor,
-        stylised: Tensor,
-        flows_to_prev: Tensor | None,
-        flows_from_prev: Tensor | None,
-        previous_frames: Tensor | None,
-    ) -> Tensor:
-        """The next ``T`` consecutive frames of a clip through :meth:`step`; the pipeline's stage interface.
-
-        The last ``K`` frames have a predecessor (``K = len(flows_to_prev)``, 0
-        when None); their flows and previous frames are given in order.
-        Afterwards ``chunk_trust`` holds each frame's ``last_trust``.
-        """
-        offset = len(frames) - (0 if flows_to_prev is None else len(flows_to_prev))
-
-        def before(values: Tensor | None, i: int) -> Tensor | None:
-            return None if values is None or i < offset else values[i - offset : i - offset + 1]
-
-        fused, self.chunk_trust = [], []
-        for i in range(len(frames)):
-            args = (before(flows_to_prev, i), before(flows_from_prev, i), before(previous_frames, i))
-            fused.append(self.step(frames[i : i + 1], stylised[i : i + 1], *args))
-            self.chunk_trust.append(self.last_trust)
-        return torch.cat(fused)
 
     def step(
         self,
