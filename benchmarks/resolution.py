@@ -98,7 +98,8 @@ def stylise_as_apply(generator: Generator, rgb: np.ndarray, working_side: int | 
     working = working_size(width, height, working_side=working_side)
     if working == (height, width):
         return pixels(generator(frame))
-    return pixels(with_detail(generator(shrink(frame, working)), frame))
+    small = shrink(frame, working)
+    return pixels(with_detail(generator(small), frame, small))
 
 
 @torch.inference_mode()

@@ -28,18 +28,19 @@ def shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
-def fine_detail(frames: torch.Tensor, working: tuple[int, int]) -> torch.Tensor:
-    """The lightness band of ``(N, 3, H, W)`` frames in [0, 1] that a ``working`` (height, width) size loses,
-    as ``(N, 1, H, W)``."""
+def _luma(frames: torch.Tensor) -> torch.Tensor:
     weights = torch.tensor(_LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
-    luma = (frames * weights).sum(1, keepdim=True)
-    return luma - enlarge(shrink(luma, working), frames.shape[-2:])
+    return (frames * weights).sum(1, keepdim=True)
 
 
-def with_detail(stylised: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+def with_detail(stylised: torch.Tensor, frames: torch.Tensor, small: torch.Tensor) -> torch.Tensor:
     """The ``(N, 3, h, w)`` stylisation at the size of its ``(N, 3, H, W)`` frames, with their fine detail.
 
-    Only for a working size below the frames' size; both in [0, 1], the result clamped to it.
+    ``small`` is the frames as the network saw them, :func:`shrink` to the working size ``(h, w)``: the
+    band is the frames' lightness minus that of ``small`` enlarged (lightness is linear, so taking it
+    before or after shrinking is the same, and the pipeline has shrunk the frames already). Only for a
+    working size below the frames' size; all in [0, 1], the result clamped to it.
     """
-    working = tuple(stylised.shape[-2:])
-    return (enlarge(stylised, frames.shape[-2:]) + fine_detail(frames, working)).clamp_(0, 1)
+    size = frames.shape[-2:]
+    band = _luma(frames) - enlarge(_luma(small), size)
+    return (enlarge(stylised, size) + band).clamp_(0, 1)

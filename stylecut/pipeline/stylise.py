@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
 from stylecut.pipeline.controls import generator_at_strength, working_size
-from stylecut.pipeline.detail import with_detail
+from stylecut.pipeline.detail import enlarge, shrink, with_detail
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
@@ -243,7 +243,7 @@ class ClipStyliser:
                 if skip < len(ready.chunk):
                     with timer("encode"):
                         output = finish(
-                            self._to_display(stylised[skip:], ready.chunk[skip:]),
+                            self._to_display(stylised[skip:], ready.chunk[skip:], ready.frames[skip:]),
                             ready.chunk[skip:],
                             controls,
                         )
@@ -309,15 +309,11 @@ class ClipStyliser:
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
         frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        if frames.shape[-2:] != (height, width):
-            frames = F.interpolate(
-                frames, size=(height, width), mode="bilinear", antialias=True, align_corners=False
-            )
-        return frames
+        return frames if frames.shape[-2:] == (height, width) else shrink(frames, (height, width))
 
-    def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray) -> np.ndarray:
+    def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray, frames: torch.Tensor) -> np.ndarray:
         """The stylisation at the chunk's display size, as uint8; from a smaller working size, with the
-        footage's finer detail restored (detail.py)."""
+        footage's finer detail restored (detail.py) from the ``chunk`` and its ``frames`` at that size."""
         height, width = chunk.shape[1:3]
         if stylised.shape[-2] * stylised.shape[-1] >= height * width:
             return self._to_uint8(stylised, height, width)
@@ -325,13 +321,14 @@ class ClipStyliser:
         # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
         for i, frame in enumerate(chunk):
             full = torch.from_numpy(frame).to(self.device).permute(2, 0, 1)[None].float().div_(255)
-            output[i] = self._to_uint8(with_detail(stylised[i : i + 1].float(), full), height, width)[0]
+            restored = with_detail(stylised[i : i + 1].float(), full, frames[i : i + 1].float())
+            output[i] = self._to_uint8(restored, height, width)[0]
         return output
 
     @staticmethod
     def _to_uint8(frames: torch.Tensor, height: int, width: int) -> np.ndarray:
         if frames.shape[-2:] != (height, width):
-            frames = F.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False)
+            frames = enlarge(frames, (height, width))
         return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
