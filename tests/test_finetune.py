@@ -27,6 +27,7 @@ from stylecut.commands import finetune
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
+from stylecut.training import losses
 from stylecut.training.base_choice import BaseChoice
 from stylecut.training.config import TrainConfig
 from stylecut.training.trainer import (
@@ -457,6 +458,22 @@ def test_the_trainer_follows_the_learning_rate_schedule(tmp_path, style_clip, co
     Trainer(config, tmp_path / "run").run()
     assert rates == pytest.approx([config.generator_lr(step) for step in range(10)])
     assert rates[-1] < rates[0] == config.lr
+
+
+def test_a_diverging_step_stops_before_the_weights_move(tmp_path, style_clip, content_image, monkeypatch):
+    calls = []
+
+    def infinite_on_the_third_step(rgb: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return rgb.mean() * (math.inf if len(calls) == 3 else 1.0)
+
+    monkeypatch.setattr(losses, "total_variation", infinite_on_the_third_step)
+    trainer = Trainer(tiny_config(style_clip, content_image), tmp_path / "run")
+    with pytest.raises(FloatingPointError, match="step 3"):
+        trainer.run()
+    saved = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=True)
+    assert saved["step"] == 2
+    assert all(torch.isfinite(w).all() for w in saved["generator"].values())
 
 
 def test_the_trainer_resumes_only_under_its_own_settings(tmp_path, style_clip, content_image):

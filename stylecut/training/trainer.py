@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -79,6 +78,19 @@ class DamagedCheckpoint(StylecutError):
 
 class ChangedSettings(UsageError):
     """A run was asked to resume under settings other than those it was started with."""
+
+
+def finite_total(terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+    """The sum of the loss terms; raises FloatingPointError, before any weight moves, when it is not finite.
+
+    Checked before the optimiser's step: a step taken on an infinite loss turns the weights into NaN, and the
+    checkpoint written on the way out would keep them (a resume then diverged at once).
+    """
+    total = sum(terms.values())
+    if not torch.isfinite(total):
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        raise FloatingPointError(f"training diverged at step {step + 1}: {values}")
+    return total
 
 
 def write_checkpoint(state: dict, run_dir: Path) -> None:
@@ -206,7 +218,7 @@ class Trainer:
         if adversarial:
             self.discriminator.requires_grad_(False)
             terms["adv_g"] = cfg.adversarial_weight * losses.hinge_g_loss(self.discriminator(stylised))
-        total = sum(terms.values())
+        total = finite_total(terms, self.step)
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()
@@ -263,8 +275,6 @@ class Trainer:
                     values = self.train_step()
                     self.step += 1
                     self.elapsed += time.perf_counter() - started
-                    if any(not math.isfinite(v) for v in values.values()):
-                        raise FloatingPointError(f"training diverged at step {self.step}: {values}")
                     record = {"step": self.step, "seconds": round(self.elapsed, 2)}
                     record |= {k: round(v, 6) for k, v in values.items()}
                     log.write(json.dumps(record) + "\n")
