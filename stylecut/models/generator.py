@@ -35,6 +35,11 @@ class GeneratorConfig:
     widths: tuple[int, ...] = (16, 32, 64)
     residual_blocks: int = 5
     stem_kernel: int = 5
+    # Blur before every strided convolution and bilinear (not nearest) upsampling. Without them the
+    # output of an input shifted by 3 px differed from the shifted output 15x more than for a shift by
+    # 8 px, the stride of the bottleneck: a texture printed on the network's own grid (the diagonal hatch
+    # of the earlier styles). False in files made before it.
+    antialias: bool = True
 
     @property
     def min_side(self) -> int:
@@ -46,6 +51,7 @@ class GeneratorConfig:
             "widths": list(self.widths),
             "residual_blocks": self.residual_blocks,
             "stem_kernel": self.stem_kernel,
+            "antialias": self.antialias,
         }
 
     @classmethod
@@ -54,6 +60,7 @@ class GeneratorConfig:
             widths=tuple(int(w) for w in data["widths"]),
             residual_blocks=int(data["residual_blocks"]),
             stem_kernel=int(data["stem_kernel"]),
+            antialias=bool(data.get("antialias", False)),
         )
 
 
@@ -66,6 +73,28 @@ def conv_norm_relu(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.
     """:func:`conv_layer`, then instance normalisation and a ReLU."""
     norm = nn.InstanceNorm2d(out_ch, affine=True)
     return nn.Sequential(conv_layer(in_ch, out_ch, kernel, stride), norm, nn.ReLU(inplace=True))
+
+
+class Blur(nn.Module):
+    """A fixed 3x3 binomial low-pass per channel, size kept: what a stride of 2 would fold back is removed
+    first (Zhang, "Making Convolutional Networks Shift-Invariant Again", 2019)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (taps[:, None] * taps[None, :]) / 16
+        # Not persistent: the kernel is fixed, so weight files hold only what was trained.
+        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+        self.pad = nn.ReflectionPad2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(self.pad(x), self.kernel, groups=x.shape[1])
+
+
+def strided_layer(in_ch: int, out_ch: int, kernel: int, antialias: bool) -> nn.Sequential:
+    """:func:`conv_norm_relu` at stride 2, after a :class:`Blur` when ``antialias``."""
+    layer = conv_norm_relu(in_ch, out_ch, kernel, stride=2)
+    return nn.Sequential(Blur(in_ch), *layer) if antialias else layer
 
 
 class ResidualBlock(nn.Module):
@@ -82,14 +111,16 @@ class ResidualBlock(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Nearest-neighbour upsampling to an exact size, then a convolution."""
+    """Upsampling to an exact size (bilinear, or nearest-neighbour in the earlier styles), then a convolution."""
 
-    def __init__(self, in_ch: int, out_ch: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, bilinear: bool) -> None:
         super().__init__()
         self.conv = conv_norm_relu(in_ch, out_ch, 3)
+        self.mode = "bilinear" if bilinear else "nearest"
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return self.conv(nn.functional.interpolate(x, size=size, mode="nearest"))
+        bilinear = {"align_corners": False} if self.mode == "bilinear" else {}
+        return self.conv(nn.functional.interpolate(x, size=size, mode=self.mode, **bilinear))
 
 
 class Generator(nn.Module):
@@ -99,10 +130,11 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config
         w = config.widths
-        self.down = nn.ModuleList([conv_norm_relu(3, w[0], config.stem_kernel, stride=2)])
-        self.down.extend(conv_norm_relu(a, b, 3, stride=2) for a, b in zip(w[:-1], w[1:]))
+        aa = config.antialias
+        self.down = nn.ModuleList([strided_layer(3, w[0], config.stem_kernel, aa)])
+        self.down.extend(strided_layer(a, b, 3, aa) for a, b in zip(w[:-1], w[1:]))
         self.residual = nn.Sequential(*(ResidualBlock(w[-1]) for _ in range(config.residual_blocks)))
-        self.up = nn.ModuleList(Upsample(a, b) for a, b in zip(w[:0:-1], w[-2::-1]))
+        self.up = nn.ModuleList(Upsample(a, b, bilinear=aa) for a, b in zip(w[:0:-1], w[-2::-1]))
         self.head = conv_layer(w[0], 3, 3)
 
     def with_bottleneck_gain(self, gain: float) -> Generator:

@@ -30,6 +30,7 @@ from stylecut.styles.names import NAME_RULE, is_valid_name
 FORMAT = "stylecut-style/1"
 REQUIRED_KEYS = ("name", "architecture", "style_image")
 ARCHITECTURE_KEYS = ("widths", "residual_blocks", "stem_kernel")
+OPTIONAL_ARCHITECTURE_KEYS = ("antialias",)  # absent in files made before it: False
 # Bounds on the generator a file may declare: at least twice what the shipped styles use (widths
 # 16/32/64, 5 residual blocks, a 5x5 stem) and as wide as Johnson et al.'s network; together they keep
 # the weights under 30 MB and a layer's activations at 1080p under 300 MB.
@@ -125,7 +126,8 @@ def _architecture(path: Path, value: object) -> dict:
     for key in ARCHITECTURE_KEYS:
         if key not in value:
             raise _damaged(path, f"its metadata has no 'architecture.{key}'")
-    if set(value) - set(ARCHITECTURE_KEYS):  # a newer stylecut's file, or not stylecut's at all
+    # A newer stylecut's file, or not stylecut's at all:
+    if set(value) - {*ARCHITECTURE_KEYS, *OPTIONAL_ARCHITECTURE_KEYS}:
         raise _damaged(path, "its architecture has fields this version of stylecut does not know")
     widths = value["widths"]
     if not (
@@ -142,7 +144,9 @@ def _architecture(path: Path, value: object) -> dict:
     if not (_whole(kernel, 1, MAX_STEM_KERNEL) and kernel % 2 == 1):
         why = f"an odd whole number from 1 to {MAX_STEM_KERNEL}"
         raise _damaged(path, f"its architecture's stem_kernel must be {why}")
-    return {key: value[key] for key in ARCHITECTURE_KEYS}
+    if not isinstance(value.get("antialias", False), bool):
+        raise _damaged(path, "its architecture's antialias must be true or false")
+    return {key: value[key] for key in (*ARCHITECTURE_KEYS, *OPTIONAL_ARCHITECTURE_KEYS) if key in value}
 
 
 def _usable_name(path: Path, name: object) -> str:
