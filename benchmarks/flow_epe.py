@@ -6,7 +6,7 @@ weights are available, on Sintel alley_1 and FlyingChairs pairs, also over
 the pixels that pass the forward-backward occlusion test (those the temporal
 fuser actually uses) with their share, plus the
 time per pair at 640x360 and 1280x720 on frames of a real clip. Data is read
-from a media folder (``--media``, default /work/shared/media) and never
+from a media folder (``--media``, default ../shared/media beside the repository) and never
 copied. Run: ``python benchmarks/flow_epe.py [--media DIR] [--raft-weights F]``.
 """
 
@@ -26,6 +26,8 @@ from stylecut.flow.estimators import create_flow_estimator
 from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
 from stylecut.video.decode import FrameReader
+
+from media import SHARED_MEDIA
 
 
 def read_flo(path: Path) -> np.ndarray:
@@ -114,7 +116,7 @@ def speed_table(estimators: dict[str, object], media: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--raft-weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads")
     args = parser.parse_args()

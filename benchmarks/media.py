@@ -20,6 +20,9 @@ from stylecut.video.decode import iter_frames
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import probe
 
+# ../shared/media beside the repository, where CI and the workplace keep it.
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+
 
 def find_clip(media: Path, key: str) -> Path:
     """The one clip in ``media/clips`` whose file name contains ``key`` (e.g. "bear")."""

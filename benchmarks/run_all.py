@@ -35,7 +35,7 @@ from temporal import EVALUATION_FLOW, clip_consistency, evaluation_flow
 from stylecut.errors import StyleError
 from stylecut.styles.registry import load_style, resolve_style
 
-from media import find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
 
 REPORT_DIR = Path(__file__).resolve().parent / "report"
 VARIANTS = {"temporal": [], "no-temporal": ["--no-temporal"]}
@@ -46,9 +46,7 @@ OTHER_REPLAYS = ["strength=0.6,scale=4", "strength=1.0,scale=2", "strength=0.9,s
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--media", type=Path, default=Path("/work/shared/media"), help="the shared media folder"
-    )
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA, help="the shared media folder")
     parser.add_argument("--style", default="starry-night", help="style name or style file to benchmark")
     parser.add_argument(
         "--calibration-style", default="udnie", help="the style compared with the VGG Udnie reference"

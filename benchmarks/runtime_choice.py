@@ -37,7 +37,7 @@ import torch
 
 from stylecut.styles.registry import load_style, resolve_style
 
-from media import find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 SPEED_VARIANTS = [
@@ -276,7 +276,7 @@ def measure_accuracy(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--style", default="starry-night", help="style timed for speed")
     parser.add_argument("--accuracy-styles", default="starry-night,great-wave")
     parser.add_argument("--clips", default="cockatoo,bear,flower")

@@ -37,7 +37,7 @@ from stylecut.styles.style_file import sha256_of
 from stylecut.video.decode import iter_frames
 from stylecut.video.probe import VideoInfo, probe
 
-from media import find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 CHUNK = ApplyOptions().chunk  # frames per call, as the pipeline hands them over
@@ -177,7 +177,7 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--style", default="starry-night")
     parser.add_argument("--clip", default="cockatoo", help="part of the clip's file name in media/clips")
     parser.add_argument("--sizes", default=",".join(SIZES))

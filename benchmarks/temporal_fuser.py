@@ -34,6 +34,8 @@ from stylecut.quality import sharpness
 from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import FrameReader
 
+from media import SHARED_MEDIA
+
 CLIPS = [
     "cotracker_davis_bear_854x480.mp4",
     "imageio_cockatoo_1280x720_20fps.mp4",
@@ -95,7 +97,7 @@ def parse_config(text: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--config", action="append", default=[], help="e.g. strength=0.6,scale=4")
     parser.add_argument("--threads", type=int, default=1)

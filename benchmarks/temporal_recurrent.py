@@ -40,7 +40,7 @@ from stylecut.temporal.fuser import TemporalFuser
 from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
 
-from media import find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
 
 # Issue 10's targets: short- and long-term E_warp at most these times the per-frame output's, sharpness
 # at least this times its.
@@ -120,7 +120,7 @@ def main() -> None:
         "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
     )
     parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
-    parser.add_argument("--media", type=Path, default=Path("/work/shared/media"))
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--clips", default="bear")
     parser.add_argument("--styles", default="starry-night,great-wave")
     parser.add_argument("--frames", type=int, default=40)
