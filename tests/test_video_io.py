@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -503,16 +502,3 @@ def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
 def test_debian_ffmpeg_is_good_enough():
     choice = ffmpeg_tools.choose_ffmpeg("/usr/bin/ffmpeg", lambda: "bundled")
     assert not choice.bundled, choice.reason
-
-
-def test_an_encoder_stopped_by_ctrl_c_ends_as_interrupted_and_leaves_no_file(make_clip, tmp_path):
-    # A terminal's Ctrl-C reaches ffmpeg too; when its exit is seen first, the run is still interrupted.
-    info = probe(make_clip(size="64x48", frames=4))
-    target = tmp_path / "out.mp4"
-    writer = VideoWriter(target, info.display_width, info.display_height, info.fps, FAST, info)
-    writer.write(np.zeros((2, info.display_height, info.display_width, 3), np.uint8))
-    writer._proc.send_signal(signal.SIGINT)
-    writer._proc.wait()
-    with pytest.raises(KeyboardInterrupt):
-        writer.close()
-    assert not target.exists()

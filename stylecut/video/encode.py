@@ -29,7 +29,7 @@ import numpy as np
 
 from stylecut.errors import OutputError
 from stylecut.video.encode_settings import EncodeSettings
-from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg, raise_if_stopped
+from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
 from stylecut.video.probe import VideoInfo
 from stylecut.video.tempfiles import check_writable
 
@@ -121,7 +121,6 @@ class VideoWriter:
     def _fail(self) -> None:
         self._drain.join()
         self.path.unlink(missing_ok=True)
-        raise_if_stopped(self._proc.returncode)
         raise ffmpeg_error(self.path, list(self._stderr))
 
     def __enter__(self) -> VideoWriter:

@@ -18,7 +18,6 @@ import functools
 import os
 import re
 import shutil
-import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,21 +141,6 @@ def _outputs(exe: str, *queries: str) -> list[str]:
 def _version(text: str) -> str | None:
     match = _VERSION.search(text)
     return match[1] if match else None
-
-
-# ffmpeg's exit status after Ctrl-C: 255 when it stopped on its own, minus the signal when it died of it.
-_STOPPED_BY_CTRL_C = {255, -signal.SIGINT}
-
-
-def raise_if_stopped(returncode: int | None) -> None:
-    """Raise KeyboardInterrupt when ffmpeg's exit status says Ctrl-C stopped it.
-
-    A terminal sends Ctrl-C to the whole process group, ffmpeg included. On a loaded machine ffmpeg's
-    exit can be seen before our own KeyboardInterrupt, and the run then ended as a failed write (exit 1)
-    instead of as interrupted (exit 130).
-    """
-    if returncode in _STOPPED_BY_CTRL_C:
-        raise KeyboardInterrupt
 
 
 def ffmpeg_error(path: Path, stderr: list[str], source: Path | None = None) -> StylecutError:

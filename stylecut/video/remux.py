@@ -27,7 +27,6 @@ from stylecut.video.ffmpeg_tools import (
     ffmpeg_error,
     ffmpeg_exe,
     media_arg,
-    raise_if_stopped,
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
 from stylecut.video.tempfiles import temp_path
@@ -59,7 +58,6 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     try:
         _, stderr = proc.communicate()
         if proc.returncode != 0:
-            raise_if_stopped(proc.returncode)
             lines = stderr.decode("utf-8", "replace").strip().splitlines()
             raise ffmpeg_error(target, lines, source.path)
         os.replace(tmp, target)
@@ -103,7 +101,6 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
             )
             if proc.returncode == 0:
                 continue
-            raise_if_stopped(proc.returncode)
             lines = proc.stderr.strip().splitlines()
             if not container_refused(lines):
                 raise ffmpeg_error(target, lines, source.path)
