@@ -60,9 +60,8 @@ class TemporalFuser(SteppedStage):
         self.scale = scale
         self.photometric_tolerance = photometric_tolerance
         self.cut_threshold = cut_threshold
-        self._state: Tensor | None = None
-        self.last_trust: Tensor | None = None
-        self.chunk_trust: list[Tensor | None] = []
+        self._state: Tensor | None  # narrows SteppedStage's type; reset() sets it
+        self.reset()
 
     def step(
         self,

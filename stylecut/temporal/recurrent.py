@@ -257,9 +257,8 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         self.config = config
         self.net = TemporalNet(config.features, config.hidden)
         self.autocast: torch.dtype | None = None
-        self._state: _State | None = None
-        self.last_trust: Tensor | None = None
-        self.chunk_trust: list[Tensor | None] = []
+        self._state: _State | None  # narrows SteppedStage's type; reset() sets it
+        self.reset()
         self._grid: Tensor | None = None  # pixel grid in grid_sample's units, for the last frame size
         # Training only: the chance per frame that the anchor is replaced anyway, so that short training
         # windows show the network outputs resampled from outputs, as long clips do after each refresh.
