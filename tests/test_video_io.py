@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -502,3 +503,41 @@ def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
 def test_debian_ffmpeg_is_good_enough():
     choice = ffmpeg_tools.choose_ffmpeg("/usr/bin/ffmpeg", lambda: "bundled")
     assert not choice.bundled, choice.reason
+
+
+_CTRL_C_DURING_ENCODE = """
+import os, signal, sys
+import numpy as np
+from stylecut.video.encode import VideoWriter
+from stylecut.video.encode_settings import EncodeSettings
+from stylecut.video.probe import probe
+
+info = probe(sys.argv[1])
+size = (info.display_width, info.display_height)
+writer = VideoWriter(sys.argv[2], *size, info.fps, EncodeSettings(preset="ultrafast"), info)
+frame = np.zeros((1, size[1], size[0], 3), np.uint8)
+writer.write(frame)
+try:
+    os.killpg(0, signal.SIGINT)  # a terminal's Ctrl-C goes to its whole foreground group
+    signal.pause()
+except KeyboardInterrupt:
+    pass
+writer.write(frame)
+writer.close()
+"""
+
+
+def test_a_terminal_ctrl_c_reaches_stylecut_and_not_its_ffmpeg(make_clip, tmp_path):
+    # Only stylecut decides what Ctrl-C does to a file being written: here it goes on and finishes it.
+    source, target = make_clip(size="64x48", frames=2), tmp_path / "out.mp4"
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_DURING_ENCODE, str(source), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert probe(target).frame_count == 2

@@ -13,14 +13,13 @@ frame lands on the tick a single encode would have put it on.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import OutputError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.ffmpeg_tools import ffmpeg_exe, run_tool
 
 
 def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path, name: str) -> None:
@@ -51,9 +50,7 @@ def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path
             "-y",
             str(target),
         ]
-        proc = subprocess.run(
-            args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
-        )
+        proc = run_tool(args)
     if proc.returncode != 0:
         target.unlink(missing_ok=True)
         last = proc.stderr.strip().splitlines()[-1:] or ["ffmpeg exited with an error"]

@@ -29,7 +29,7 @@ import numpy as np
 
 from stylecut.errors import OutputError
 from stylecut.video.encode_settings import EncodeSettings
-from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg
+from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg, start_tool
 from stylecut.video.probe import VideoInfo
 from stylecut.video.tempfiles import check_writable
 
@@ -65,7 +65,7 @@ class VideoWriter:
             raise OutputError(f"ProRes needs a .mov file, so {self.path.name} cannot hold it.")
         args = _encoder_graph(self.path, width, height, fps, settings, source).compile(cmd=ffmpeg_exe())
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
-        self._proc = subprocess.Popen(
+        self._proc = start_tool(
             args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         # ffmpeg can block on a full stderr pipe while we block on its stdin: drain it.

@@ -74,6 +74,23 @@ def ffprobe_exe() -> str | None:
     return ffmpeg_choice().ffprobe
 
 
+def run_tool(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg or ffprobe to the end and capture its output as text (see :func:`start_tool`)."""
+    return subprocess.run(
+        args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", process_group=0
+    )
+
+
+def start_tool(args: list[str], stdin: int, stdout: int, stderr: int) -> subprocess.Popen[bytes]:
+    """Start ffmpeg in a process group of its own.
+
+    A terminal's Ctrl-C signals its whole foreground group. ffmpeg would stop on it and, on a
+    loaded machine, its exit could be seen before our own KeyboardInterrupt, so the run ended as a
+    failed write instead of as interrupted. Out of that group, ffmpeg only stops when stylecut stops it.
+    """
+    return subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr, process_group=0)
+
+
 def media_arg(path: Path) -> str:
     """``path`` as an ffmpeg/ffprobe argument: absolute, so never an option (``-x.mp4``) or a protocol."""
     return os.path.abspath(path)
@@ -122,6 +139,7 @@ def _outputs(exe: str, *queries: str) -> list[str]:
                 stderr=subprocess.DEVNULL,
                 text=True,
                 errors="replace",
+                process_group=0,  # as in start_tool
             )
             for query in queries
         ]

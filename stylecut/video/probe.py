@@ -28,7 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe, media_arg
+from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe, media_arg, run_tool
 
 _UNSET_TAGS = {None, "", "unknown", "unspecified", "reserved"}
 _DISCARD_FLAG = 0x4  # AV_PKT_FLAG_DISCARD: hidden by an edit list
@@ -204,10 +204,6 @@ def _check_readable(path: Path) -> None:
         raise MediaError(f"{path.name} is not a video: the file is empty.")
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
-
-
 def _not_media(path: Path) -> MediaError:
     return MediaError(f"{path.name} is not a video or is damaged: ffmpeg cannot open it.")
 
@@ -233,7 +229,7 @@ def _clockwise(displaymatrix_degrees: float) -> int:
 
 
 def _streams_from_ffprobe(path: Path, ffprobe: str) -> tuple[list[_Stream], str | None]:
-    proc = _run(
+    proc = run_tool(
         [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", media_arg(path)]
     )
     try:
@@ -293,7 +289,7 @@ _COLOUR_NAME = re.compile(r"[a-z0-9\-]+")
 
 def _streams_from_ffmpeg(path: Path) -> tuple[list[_Stream], str | None]:
     # ffmpeg exits 1 here ("no output file") even for good input: the dump is on stderr.
-    dump = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", media_arg(path)]).stderr
+    dump = run_tool([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", media_arg(path)]).stderr
     if not re.search(r"^Input #0", dump, re.MULTILINE):
         raise _not_media(path)
     streams: list[_Stream] = []
@@ -368,7 +364,7 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
-    return _run(
+    return run_tool(
         [
             ffmpeg_exe(),
             "-nostdin",

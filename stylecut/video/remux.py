@@ -27,6 +27,8 @@ from stylecut.video.ffmpeg_tools import (
     ffmpeg_error,
     ffmpeg_exe,
     media_arg,
+    run_tool,
+    start_tool,
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
 from stylecut.video.tempfiles import temp_path
@@ -54,7 +56,7 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     target = Path(target)
     tmp = temp_path(target, "remux")
     args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp, StylecutMark(__version__, style))
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_tool(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, stderr = proc.communicate()
         if proc.returncode != 0:
@@ -79,7 +81,7 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="stylecut-") as folder:
         trial = Path(folder) / f"trial{suffix}"
         for stream in (s for s in source.other_streams if _copyable(s, suffix)):
-            proc = subprocess.run(
+            proc = run_tool(
                 [
                     *_ffmpeg_quiet(),
                     "-i",
@@ -93,11 +95,6 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
                     "-y",
                     media_arg(trial),
                 ],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                check=False,
             )
             if proc.returncode == 0:
                 continue

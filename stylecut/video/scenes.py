@@ -12,12 +12,11 @@ input seek; its frames are matched to indices by their presentation times
 from __future__ import annotations
 
 import re
-import subprocess
 from bisect import bisect_left
 from fractions import Fraction
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe
+from stylecut.video.ffmpeg_tools import ffmpeg_exe, run_tool
 from stylecut.video.probe import VideoInfo, frame_times
 
 CUT_SCORE = 0.3
@@ -52,7 +51,7 @@ def scene_cuts(info: VideoInfo, start: int, stop: int, threshold: float = CUT_SC
         "null",
         "-",
     ]
-    proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+    proc = run_tool(args)
     if proc.returncode != 0:
         raise MediaError(f"{info.path.name} could not be decoded to find its scene cuts.")
     cuts = []
