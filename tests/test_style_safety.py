@@ -340,3 +340,20 @@ def test_listing_styles_and_help_do_not_import_torch(damaged_home, stylecut_home
     assert not {"torch", "torchvision", "decord", "cv2"} & imported, sorted(imported)
     if args in (["styles"], ["styles", "--json"]):
         assert "good" in proc.stdout and "bad-json" in proc.stdout
+
+
+def test_checking_a_bundled_style_does_not_import_torchs_compiler():
+    # The check builds the network on the meta device; arithmetic there imports torch._dynamo, seconds of
+    # start-up for every command that applies a style.
+    script = (
+        "import sys\n"
+        "from stylecut.styles import registry\n"
+        "for entry in registry.bundled_styles():\n"
+        "    registry.load_style(entry)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

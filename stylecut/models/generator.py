@@ -75,16 +75,19 @@ def conv_norm_relu(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.
     return nn.Sequential(conv_layer(in_ch, out_ch, kernel, stride), norm, nn.ReLU(inplace=True))
 
 
+_BINOMIAL = torch.outer(torch.tensor([1.0, 2.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])) / 16
+
+
 class Blur(nn.Module):
     """A fixed 3x3 binomial low-pass per channel, size kept: what a stride of 2 would fold back is removed
     first (Zhang, "Making Convolutional Networks Shift-Invariant Again", 2019)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        taps = torch.tensor([1.0, 2.0, 1.0])
-        kernel = (taps[:, None] * taps[None, :]) / 16
-        # Not persistent: the kernel is fixed, so weight files hold only what was trained.
-        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+        # Copied from a kernel made at import: arithmetic inside torch.device("meta"), where style files are
+        # checked, imports torch's compiler (3-7 s, once per command). Not persistent: the kernel is fixed,
+        # so weight files hold only what was trained.
+        self.register_buffer("kernel", _BINOMIAL.expand(channels, 1, 3, 3).clone(), persistent=False)
         self.pad = nn.ReflectionPad2d(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
