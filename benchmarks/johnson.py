@@ -29,7 +29,7 @@ class JohnsonNet(nn.Module):
         self.stem = conv_norm_relu(3, 32, 9)
         self.down = nn.ModuleList([conv_norm_relu(32, 64, 3, stride=2), conv_norm_relu(64, 128, 3, stride=2)])
         self.residual = nn.Sequential(*(ResidualBlock(128) for _ in range(5)))
-        self.up = nn.ModuleList([Upsample(128, 64), Upsample(64, 32)])
+        self.up = nn.ModuleList([Upsample(128, 64, bilinear=False), Upsample(64, 32, bilinear=False)])
         self.head = conv_layer(32, 3, 9)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
