@@ -132,14 +132,11 @@ def _outputs(exe: str, *queries: str) -> list[str]:
     a distribution's ffmpeg can take a third of a second just to load its libraries."""
     try:
         procs = [
-            subprocess.Popen(
+            start_tool(
                 [exe, "-hide_banner", query],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                process_group=0,  # as in start_tool
             )
             for query in queries
         ]
@@ -152,7 +149,7 @@ def _outputs(exe: str, *queries: str) -> list[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-        outputs.append(out if proc.returncode == 0 else "")
+        outputs.append(out.decode("utf-8", "replace") if proc.returncode == 0 else "")
     return outputs
 
 
