@@ -49,6 +49,8 @@ from stylecut.training.export import evaluation_media
 from stylecut.training.preview import contact_sheet
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
 
+from media import SHARED_MEDIA
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCES = {
     "painting": ("--style-image", "styles/style_pd_matisse_woman_with_hat.jpg"),
@@ -140,7 +142,7 @@ def own_media() -> list[torch.Tensor]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
         "--only", default=",".join(REFERENCES), help="comma-separated: " + ", ".join(REFERENCES)

@@ -44,6 +44,8 @@ from stylecut.styles.style_file import load_generator, sha256_of
 from stylecut.training.data import load_media
 from stylecut.training.export import evaluation_media
 
+from media import SHARED_MEDIA
+
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ("composition-vii", "great-wave", "shipwreck", "starry-night", "the-scream", "udnie")
 SSIM_SIDE = 384
@@ -324,7 +326,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="a folder with the old style files")
     parser.add_argument("--after", type=Path, default=ROOT / "weights", help="a folder with the new ones")
-    parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
+    parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--docs", type=Path, help="also write the crops at 100% here (safe to commit)")
     parser.add_argument("--styles", default=",".join(STYLES), help="comma-separated style names")
