@@ -25,6 +25,7 @@ from stylecut.flow.dis import PRESETS, DISFlow
 from stylecut.flow.estimators import create_flow_estimator
 from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
+from stylecut.frames import to_tensor
 from stylecut.video.decode import FrameReader
 
 from media import SHARED_MEDIA
@@ -42,7 +43,7 @@ def read_flo(path: Path) -> np.ndarray:
 def read_rgb(path: Path) -> torch.Tensor:
     """Image file -> ``(1, 3, H, W)`` float RGB in [0, 1]."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return torch.from_numpy(bgr[..., ::-1].copy()).permute(2, 0, 1)[None].float() / 255.0
+    return to_tensor(bgr[..., ::-1].copy())[None]
 
 
 def timed(fn, repeats: int = 5) -> tuple[object, float, float]:
@@ -107,7 +108,7 @@ def speed_table(estimators: dict[str, object], media: Path) -> None:
     frames = FrameReader(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4").read([0, 1])
     for w, h in [(640, 360), (1280, 720)]:
         resized = (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames)
-        a, b = (torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255.0 for f in resized)
+        a, b = (to_tensor(f)[None] for f in resized)
         for label, estimator in estimators.items():
             with torch.inference_mode():
                 _, wall, cpu = timed(lambda e=estimator, a=a, b=b: e(a, b))

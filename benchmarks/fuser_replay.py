@@ -16,9 +16,8 @@ import numpy as np
 import torch
 
 from stylecut.flow import create_flow_estimator
+from stylecut.frames import to_pixels, to_tensor
 from stylecut.temporal.fuser import TemporalFuser
-
-from media import to_tensor
 
 
 def parse_settings(text: str) -> dict[str, float]:
@@ -51,5 +50,5 @@ def replay(
     for setting in settings:
         fuser = TemporalFuser(**setting)
         fused = fuser.fuse_chunk(frames, to_tensor(stylised), to_prev, from_prev, frames[:-1])
-        results[label(setting)] = fused.mul_(255).round_().byte().permute(0, 2, 3, 1).numpy()
+        results[label(setting)] = to_pixels(fused)
     return results

@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from stylecut.video.decode import iter_frames
 from stylecut.video.ffmpeg_tools import ffmpeg_exe
@@ -44,8 +43,3 @@ def prepare_clip(source: Path, target: Path, frames: int, height: int | None = N
 def read_frames(path: Path) -> np.ndarray:
     """Every frame of a clip as ``(T, H, W, 3)`` uint8 RGB, upright."""
     return np.concatenate(list(iter_frames(probe(path), chunk_size=16)))
-
-
-def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """``(T, H, W, 3)`` uint8 -> ``(T, 3, H, W)`` float in [0, 1]."""
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255)

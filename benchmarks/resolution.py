@@ -36,9 +36,10 @@ import numpy as np
 import torch
 from looks import networks, score
 
+from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.models.generator import Generator
 from stylecut.pipeline.controls import working_size
-from stylecut.pipeline.detail import shrink, with_detail
+from stylecut.pipeline.detail import with_detail
 from stylecut.styles.metadata import read_metadata
 from stylecut.styles.style_file import load_generator, sha256_of
 from stylecut.training.data import load_media
@@ -84,24 +85,16 @@ def fill(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(cropped, (width, height), interpolation=method)
 
 
-def tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255)
-
-
-def pixels(frames: torch.Tensor) -> np.ndarray:
-    return frames[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
-
-
 @torch.inference_mode()
 def stylise_as_apply(generator: Generator, rgb: np.ndarray, working_side: int | None) -> np.ndarray:
     """What apply makes of one frame at --scale 1: the working size, then the footage's detail restored."""
-    frame = tensor(rgb)
+    frame = to_tensor(rgb)[None]
     height, width = rgb.shape[:2]
     working = working_size(width, height, working_side=working_side)
     if working == (height, width):
-        return pixels(generator(frame))
+        return to_pixels(generator(frame)[0])
     small = shrink(frame, working)
-    return pixels(with_detail(generator(small), frame, small))
+    return to_pixels(with_detail(generator(small), frame, small)[0])
 
 
 @torch.inference_mode()
@@ -110,7 +103,7 @@ def stylise_region(generator: Generator, rgb: np.ndarray, region: tuple[slice, s
     rows, columns = region
     top, left = max(0, rows.start - BORDER), max(0, columns.start - BORDER)
     window = rgb[top : rows.stop + BORDER, left : columns.stop + BORDER]
-    out = pixels(generator(tensor(window)))
+    out = to_pixels(generator(to_tensor(window)[None])[0])
     return out[rows.start - top : rows.stop - top, columns.start - left : columns.stop - left]
 
 

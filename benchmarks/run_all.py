@@ -33,9 +33,10 @@ from speed import SIZES, speed_runs
 from temporal import EVALUATION_FLOW, clip_consistency, evaluation_flow
 
 from stylecut.errors import StyleError
+from stylecut.frames import to_tensor
 from stylecut.styles.registry import load_style, resolve_style
 
-from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 
 REPORT_DIR = Path(__file__).resolve().parent / "report"
 VARIANTS = {"temporal": [], "no-temporal": ["--no-temporal"]}

@@ -35,9 +35,10 @@ import onnxruntime as ort
 import openvino as ov
 import torch
 
+from stylecut.frames import to_tensor
 from stylecut.styles.registry import load_style, resolve_style
 
-from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 SPEED_VARIANTS = [

@@ -30,6 +30,7 @@ import torch
 from apply_run import CPU_STAGES, STAGES, ApplyRun, run_apply
 from johnson import JohnsonNet
 
+from stylecut.frames import to_tensor
 from stylecut.pipeline.stylise import ApplyOptions
 from stylecut.runtime.runner import Runner, TorchRunner, create_runner
 from stylecut.styles.registry import load_style, resolve_style
@@ -37,7 +38,7 @@ from stylecut.styles.style_file import sha256_of
 from stylecut.video.decode import iter_frames
 from stylecut.video.probe import VideoInfo, probe
 
-from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 CHUNK = ApplyOptions().chunk  # frames per call, as the pipeline hands them over

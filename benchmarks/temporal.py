@@ -25,9 +25,8 @@ from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.scaling import WORKING_SIZE
 from stylecut.flow.warp import occlusion_mask
+from stylecut.frames import to_tensor
 from stylecut.quality import sharpness
-
-from media import to_tensor
 
 EVALUATION_FLOW = (
     "OpenCV DIS, preset medium, at the clip's full resolution "

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask, random_smooth_flow, warp
+from stylecut.frames import to_tensor
 from stylecut.quality import sharpness
 from stylecut.temporal.fuser import TemporalFuser
 from stylecut.video.decode import FrameReader
@@ -52,7 +53,7 @@ def read_frames(path: Path, count: int, width: int = 640) -> torch.Tensor:
     frames = reader.read(range(min(count, len(reader))))
     height = round(frames.shape[1] * width / frames.shape[2] / 2) * 2
     resized = np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames])
-    return torch.from_numpy(resized).permute(0, 3, 1, 2).float() / 255.0
+    return to_tensor(resized)
 
 
 def stylise(frames: torch.Tensor) -> torch.Tensor:

@@ -35,20 +35,17 @@ from temporal import clip_consistency, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.warp import random_smooth_flow, warp
+from stylecut.frames import to_pixels, to_tensor
 from stylecut.styles.registry import load_style, resolve_style
 from stylecut.temporal.fuser import TemporalFuser
 from stylecut.temporal.recurrent import RecurrentTemporal
 from stylecut.temporal.recurrent_file import load_recurrent
 
-from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames, to_tensor
+from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 
 # Issue 10's targets: short- and long-term E_warp at most these times the per-frame output's, sharpness
 # at least this times its.
 TARGETS = (0.25, 0.5, 0.92)
-
-
-def _uint8(frames: torch.Tensor) -> np.ndarray:
-    return frames.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
 
 
 @torch.inference_mode()
@@ -68,7 +65,7 @@ def run_stage(
                 frames[t - 1 : t],
             )
         )
-    return _uint8(torch.cat(outputs))
+    return to_pixels(torch.cat(outputs))
 
 
 @torch.inference_mode()
@@ -152,7 +149,7 @@ def main() -> None:
                 generator, meta = load_style(resolve_style(style_name))
                 with torch.inference_mode():
                     stylised = torch.cat([generator(frames[i : i + 4]) for i in range(0, len(frames), 4)])
-                variants = {"input": inputs, "no-temporal": _uint8(stylised)}
+                variants = {"input": inputs, "no-temporal": to_pixels(stylised.clone())}
                 for name, stage in stages.items():
                     variants[name] = run_stage(stage, frames, stylised, to_prev, from_prev)
                 fidelity = Fidelity(networks, args.media / "styles" / meta["style_image"])

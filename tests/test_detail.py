@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from stylecut.pipeline.detail import enlarge, shrink, with_detail
+from stylecut.frames import shrink
+from stylecut.pipeline.detail import enlarge, with_detail
 
 LAPLACIAN = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
 

@@ -20,6 +20,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LightSource
 from PIL import Image, ImageFilter
 
+from stylecut.frames import from_unit
 from stylecut.training.data import read_video_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ FAR = 1e6  # ray length that stands for "hits nothing" (finite, so the shading m
 
 
 def _from_unit(rgb: np.ndarray) -> Image.Image:
-    return Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
+    return Image.fromarray(from_unit(rgb))
 
 
 def clip_frames() -> list[Image.Image]:

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
 from stylecut.device import select_device
 from stylecut.errors import OutputError, UsageError
+from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.models.generator import Generator
 from stylecut.pipeline.controls import Controls, generator_at_strength, working_size
 from stylecut.pipeline.pixel_controls import finish
@@ -101,8 +101,7 @@ def tile_size(info: VideoInfo, height: int) -> tuple[int, int]:
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if frames.shape[1:3] == size:
         return frames
-    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-    resized = F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
+    resized = shrink(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size)
     return resized.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
@@ -120,9 +119,8 @@ def stylise_frames(
     and its output is scaled to the frames' size before the pixel controls.
     """
     network = generator_at_strength(generator, controls.strength).to(device).eval()
-    batch = torch.tensor(frames if source is None else source, device=device).permute(0, 3, 1, 2)
-    stylised = network(batch.float().div_(255)).clamp_(0, 1).mul_(255).round_().byte()
-    stylised = _resize(stylised.permute(0, 2, 3, 1).cpu().numpy(), frames.shape[1:3])
+    stylised = to_pixels(network(to_tensor(frames if source is None else source, device)))
+    stylised = _resize(stylised, frames.shape[1:3])
     return finish(stylised, frames, controls)
 
 

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from stylecut.frames import shrink
+
 # The longer side flow is computed at by default: enough for temporal fusion, and fast on a CPU.
 WORKING_SIZE = 512
 
@@ -43,8 +45,7 @@ def shrink_to_max_side(images: Tensor, max_side: int) -> Tensor:
     if scale >= 1.0:
         return images
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    # antialias: plain bilinear decimation aliases fine texture into patterns the flow then tracks.
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
+    return shrink(images, size)
 
 
 def grow_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:

@@ -23,11 +23,6 @@ def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(frames, size=size, mode="bicubic", align_corners=False)
 
 
-def shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(N, C, H, W)`` scaled to ``size`` the way frames go to the network: bilinear with antialiasing."""
-    return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
-
-
 def _luma(frames: torch.Tensor) -> torch.Tensor:
     weights = torch.tensor(_LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
     return (frames * weights).sum(1, keepdim=True)
@@ -36,7 +31,7 @@ def _luma(frames: torch.Tensor) -> torch.Tensor:
 def with_detail(stylised: torch.Tensor, frames: torch.Tensor, small: torch.Tensor) -> torch.Tensor:
     """The ``(N, 3, h, w)`` stylisation at the size of its ``(N, 3, H, W)`` frames, with their fine detail.
 
-    ``small`` is the frames as the network saw them, :func:`shrink` to the working size ``(h, w)``: the
+    ``small`` is the frames as the network saw them, :func:`~stylecut.frames.shrink` to the working size ``(h, w)``: the
     band is the frames' lightness minus that of ``small`` enlarged (lightness is linear, so taking it
     before or after shrinking is the same, and the pipeline has shrunk the frames already). Only for a
     working size below the frames' size; all in [0, 1], the result clamped to it.

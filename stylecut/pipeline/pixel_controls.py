@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from stylecut.frames import from_unit, unit_pixels
 from stylecut.pipeline.controls import Controls
 
 _MIN_LIGHTNESS_SPREAD = 1.0  # Lab L units: a flat stylisation is not stretched into noise
@@ -17,8 +18,8 @@ _MIN_LIGHTNESS_SPREAD = 1.0  # Lab L units: a flat stylisation is not stretched 
 def keep_colours(stylised: np.ndarray, original: np.ndarray) -> np.ndarray:
     """One ``(h, w, 3)`` uint8 frame: the stylisation's lightness (matched to the original's mean and spread)
     with the original's Lab chroma, as float32 RGB in [0, 1]."""
-    lab_out = cv2.cvtColor(stylised.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-    lab_in = cv2.cvtColor(original.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    lab_out = cv2.cvtColor(unit_pixels(stylised), cv2.COLOR_RGB2Lab)
+    lab_in = cv2.cvtColor(unit_pixels(original), cv2.COLOR_RGB2Lab)
     lightness, reference = lab_out[..., 0], lab_in[..., 0]
     gain = reference.std() / max(float(lightness.std()), _MIN_LIGHTNESS_SPREAD)
     lab_in[..., 0] = np.clip((lightness - lightness.mean()) * gain + reference.mean(), 0, 100)
@@ -28,7 +29,7 @@ def keep_colours(stylised: np.ndarray, original: np.ndarray) -> np.ndarray:
 def blend(layer: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
     """The pixel half of the strength: ``strength`` of ``layer`` (float32 RGB in [0, 1]) over the uint8
     ``original``, as float32 RGB in [0, 1]."""
-    base = original.astype(np.float32) / 255
+    base = unit_pixels(original)
     return base + strength * (layer - base)
 
 
@@ -44,7 +45,7 @@ def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> n
     out = np.empty_like(stylised)
     # Frame by frame, so the float copies stay one frame in size.
     for i, (frame, original) in enumerate(zip(stylised, originals)):
-        layer = keep_colours(frame, original) if controls.keep_colours else frame.astype(np.float32) / 255
+        layer = keep_colours(frame, original) if controls.keep_colours else unit_pixels(frame)
         mixed = blend(layer, original, controls.strength)
-        out[i] = np.clip(np.rint(mixed * 255), 0, 255).astype(np.uint8)
+        out[i] = from_unit(mixed)
     return out

@@ -31,8 +31,9 @@ import torch.nn.functional as F
 
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
+from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.pipeline.controls import generator_at_strength, working_size
-from stylecut.pipeline.detail import enlarge, shrink, with_detail
+from stylecut.pipeline.detail import enlarge, with_detail
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
@@ -308,7 +309,7 @@ class ClipStyliser:
             yield ready
 
     def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
-        frames = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        frames = to_tensor(chunk, self.device)
         return frames if frames.shape[-2:] == (height, width) else shrink(frames, (height, width))
 
     def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray, frames: torch.Tensor) -> np.ndarray:
@@ -320,7 +321,7 @@ class ClipStyliser:
         output = np.empty_like(chunk)
         # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
         for i, frame in enumerate(chunk):
-            full = torch.from_numpy(frame).to(self.device).permute(2, 0, 1)[None].float().div_(255)
+            full = to_tensor(frame[None], self.device)
             restored = with_detail(stylised[i : i + 1].float(), full, frames[i : i + 1].float())
             output[i] = self._to_uint8(restored, height, width)[0]
         return output
@@ -329,7 +330,7 @@ class ClipStyliser:
     def _to_uint8(frames: torch.Tensor, height: int, width: int) -> np.ndarray:
         if frames.shape[-2:] != (height, width):
             frames = enlarge(frames, (height, width))
-        return frames.clamp_(0, 1).mul_(255).round_().byte().permute(0, 2, 3, 1).cpu().numpy()
+        return to_pixels(frames)
 
 
 def create_styliser(

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecut.errors import MediaError
+from stylecut.frames import shrink, to_tensor
 from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from stylecut.video.decode import FrameReader
 
@@ -36,7 +37,7 @@ def expand_media(paths: Iterable[Path]) -> list[Path]:
 
 
 def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
-    t = torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).float().div(255)[None]
+    t = to_tensor(np.array(rgb, copy=True))[None]
     scale = max_side / max(t.shape[-2:])
     if scale < 1:
         t = F.interpolate(t, scale_factor=scale, mode="area")
@@ -104,9 +105,7 @@ class CropSampler:
         # The scale is relative to the stored size; never go below what a crop needs.
         scale = max(self.rng.uniform(*self.scale_range), self.crop / min(h, w))
         size = (max(self.crop, round(h * scale)), max(self.crop, round(w * scale)))
-        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=True)[
-            0
-        ]
+        resized = shrink(image[None], size)[0]
         top = self.rng.randrange(size[0] - self.crop + 1)
         left = self.rng.randrange(size[1] - self.crop + 1)
         crop = resized[:, top : top + self.crop, left : left + self.crop]

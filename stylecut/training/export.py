@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
+from stylecut.frames import to_tensor
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
@@ -93,7 +94,7 @@ def _consecutive_frames(path: Path, count: int) -> list[torch.Tensor]:
     reader = FrameReader(path)
     start = len(reader) // 3
     frames = reader.read(range(start, start + count))
-    return [_fit(torch.from_numpy(f).permute(2, 0, 1).float() / 255, MEASURE_SIDE) for f in frames]
+    return [_fit(to_tensor(f), MEASURE_SIDE) for f in frames]
 
 
 def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) -> dict:

@@ -20,6 +20,7 @@ import torch
 
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.warp import in_frame_mask, occlusion_mask
+from stylecut.frames import to_tensor
 from stylecut.training.data import fit
 from stylecut.video.decode import FrameReader
 
@@ -28,7 +29,7 @@ MIN_MOTION = 0.25  # px: a pair that does not move (a still shot, a repeated fra
 
 
 def _frames(pair: np.ndarray, side: int, short: bool) -> torch.Tensor:
-    return fit(torch.from_numpy(np.array(pair, copy=True)).permute(0, 3, 1, 2).float().div(255), side, short)
+    return fit(to_tensor(np.array(pair, copy=True)), side, short)
 
 
 class MotionPairs:

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
+from stylecut.frames import shrink, to_pixels
 from stylecut.models.generator import Generator
 
 
 def _fit_height(image: torch.Tensor, height: int) -> torch.Tensor:
     h, w = image.shape[-2:]
-    return F.interpolate(
-        image[None],
-        size=(height, max(1, round(w * height / h))),
-        mode="bilinear",
-        antialias=True,
-        align_corners=False,
-    )[0]
+    return shrink(image[None], (height, max(1, round(w * height / h))))[0]
 
 
 @torch.no_grad()
@@ -40,6 +34,6 @@ def contact_sheet(
         tiles.append(generator(scaled[None].to(device))[0].cpu())
     gap = torch.ones(3, height, 8)
     row = torch.cat([t for tile in tiles for t in (tile, gap)][:-1], dim=2)
-    pixels = (row.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    pixels = to_pixels(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.ascontiguousarray(pixels)).save(path)

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.scaling import WORKING_SIZE, grow_flow, shrink_to_max_side
+from stylecut.frames import shrink, to_tensor
 from stylecut.training.data import read_image
 
 FLOW_KEYS = ("to_prev", "from_prev", "to_first", "from_first")
@@ -84,8 +85,7 @@ def read_clip_window(spec: WindowSpec, length: int) -> Tensor:
 
     reader = decord.VideoReader(spec.source, ctx=decord.cpu(0))
     indices = [spec.start + i * spec.step for i in range(length)]
-    frames = torch.from_numpy(reader.get_batch(indices).asnumpy())
-    return frames.permute(0, 3, 1, 2).float().div(255)
+    return to_tensor(reader.get_batch(indices).asnumpy())
 
 
 def synthesise_photo_window(spec: WindowSpec, length: int, size: tuple[int, int]) -> Tensor:
@@ -125,7 +125,7 @@ def fit_short_side(frames: Tensor, short_side: int, max_long_side: int) -> Tenso
     size = (2 * round(h * scale / 2), 2 * round(w * scale / 2))
     if size == (h, w):
         return frames
-    return F.interpolate(frames, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return shrink(frames, size).clamp(0, 1)
 
 
 def _quantise(images: Tensor) -> Tensor:

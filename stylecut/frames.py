@@ -1,0 +1,56 @@
+"""Frames in the two forms the code holds them, the conversions between them, and the one shrink.
+
+Decoders hand out and encoders take RGB pixels, ``(N, H, W, 3)`` (or one ``(H, W, 3)``) uint8 numpy
+arrays; the networks, the flow and the detail restoration work on float ``(N, 3, H, W)`` (or one
+``(3, H, W)``) tensors in [0, 1]. Every conversion between the two goes through here, so the scale and
+the rounding are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_LEVELS = 255.0
+
+
+def to_tensor(pixels: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """``(..., H, W, 3)`` uint8 pixels -> ``(..., 3, H, W)`` float in [0, 1] on ``device``.
+
+    The pixels move to the device as uint8, a quarter of the bytes of the float tensor. A read-only
+    array (from PIL or an mmap) must be copied first: torch warns on arrays it cannot write.
+    """
+    tensor = torch.from_numpy(pixels)
+    if device is not None:
+        tensor = tensor.to(device)
+    return tensor.movedim(-1, -3).float().div_(_LEVELS)
+
+
+def to_pixels(frames: torch.Tensor) -> np.ndarray:
+    """``(..., 3, H, W)`` float -> ``(..., H, W, 3)`` uint8 numpy on the CPU, clamped to [0, 1] and rounded.
+
+    ``frames`` is used up: it is clamped and scaled in place, so a chunk of full-size frames is never
+    held twice as float. Pass a copy to keep it.
+    """
+    return frames.clamp_(0, 1).mul_(_LEVELS).round_().byte().movedim(-3, -1).cpu().numpy()
+
+
+def unit_pixels(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], for numpy and OpenCV work."""
+    return pixels.astype(np.float32) / _LEVELS
+
+
+def from_unit(values: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] (any shape) as uint8 pixels, clamped and rounded."""
+    return np.clip(np.rint(values * _LEVELS), 0, _LEVELS).astype(np.uint8)
+
+
+def shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(N, C, H, W)`` scaled to ``size`` (height, width): bilinear with antialiasing.
+
+    The antialiasing averages every source pixel a target pixel covers; plain bilinear decimation
+    aliases fine texture into patterns the networks and the flow then treat as content. To a larger
+    size it is plain bilinear.
+    """
+    return F.interpolate(frames, size=size, mode="bilinear", align_corners=False, antialias=True)
