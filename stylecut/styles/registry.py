@@ -3,8 +3,7 @@
 Bundled styles ship in the ``weights/`` folder (installed as the data
 package ``stylecut_weights``) and are listed in its ``manifest.json`` with
 their sha256, which is checked on every load. User styles, made by
-``stylecut finetune``, live in ``$STYLECUT_HOME/styles`` (default: the
-platform's user data directory). ``--style`` takes a name from either place
+``stylecut finetune``, live in the user's styles folder (user_folders.py). ``--style`` takes a name from either place
 or a path to a style file.
 
 Finding and listing styles reads only the manifest and style files' headers,
@@ -16,16 +15,14 @@ only when asked for: one damaged file never stops the tool.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from stylecut.errors import StyleError
 from stylecut.styles.metadata import read_metadata
+from stylecut.user_folders import styles_folder
 
 if TYPE_CHECKING:
     from stylecut.models.generator import Generator
@@ -60,11 +57,6 @@ class StyleEntry:
 
 def bundled_dir() -> Path:
     return Path(str(resources.files("stylecut_weights")))
-
-
-def user_dir() -> Path:
-    home = os.environ.get("STYLECUT_HOME")
-    return (Path(home) if home else Path(platformdirs.user_data_dir("stylecut"))) / "styles"
 
 
 def bundled_styles() -> list[StyleEntry]:
@@ -103,7 +95,7 @@ def _entry_from_file(path: Path, origin: str) -> StyleEntry:
 
 
 def user_styles() -> list[StyleEntry]:
-    folder = user_dir()
+    folder = styles_folder()
     if not folder.is_dir():
         return []
     entries = []
