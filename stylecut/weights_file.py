@@ -41,13 +41,14 @@ class WeightsKind:
 
     format: str
     error: type[StylecutError]
-    foreign: str  # said of a file that is not of this kind: "is not a stylecut style file"
     damaged: str  # said of a file of this kind that cannot be used: "is a damaged style file"
-    holds: str  # what a file of this kind holds: "a stylecut style"
+    holds: str  # what a file of this kind holds: "stylecut style"
     network_key: str  # the document's key that declares the network: "architecture"
+    foreign: str | None = None  # said of a file that is not of this kind; None: as of a damaged one
 
     def refuse(self, path: Path, why: str, *, foreign: bool = False) -> StylecutError:
-        return self.error(f"{path} {self.foreign if foreign else self.damaged}: {why}.")
+        said = self.foreign if foreign and self.foreign else self.damaged
+        return self.error(f"{path} {said}: {why}.")
 
 
 def sha256_of(path: Path) -> str:

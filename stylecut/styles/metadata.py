@@ -26,12 +26,12 @@ from stylecut.weights_file import WeightsKind, read_document
 
 FORMAT = "stylecut-style/1"
 STYLE_FILE = WeightsKind(
-    format=FORMAT,
-    error=StyleError,
+    FORMAT,
+    StyleError,
+    "is a damaged style file",
+    "stylecut style",
+    "architecture",
     foreign="is not a stylecut style file",
-    damaged="is a damaged style file",
-    holds="stylecut style",
-    network_key="architecture",
 )
 REQUIRED_KEYS = ("name", "architecture", "style_image")
 ARCHITECTURE_KEYS = ("widths", "residual_blocks", "stem_kernel")

@@ -22,12 +22,7 @@ from stylecut.weights_file import WeightsKind, check_sha256, load_tensors, read_
 
 FORMAT = "stylecut-temporal/1"
 TEMPORAL_FILE = WeightsKind(
-    format=FORMAT,
-    error=UsageError,
-    foreign="is not a usable temporal network file",
-    damaged="is not a usable temporal network file",
-    holds="stylecut temporal network",
-    network_key="config",
+    FORMAT, UsageError, "is not a usable temporal network file", "stylecut temporal network", "config"
 )
 MANIFEST = "manifest.json"
 MANIFEST_KEY = "temporal"
