@@ -36,7 +36,7 @@ from stylecut.models.loss_network import lite0_loss_network
 from stylecut.progress import FinetuneProgress
 from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.styles.names import NAME_RULE, is_valid_name
-from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style
+from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_styles
 from stylecut.training.base_choice import choose_base
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, TrainConfig
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
@@ -94,6 +94,12 @@ def check_name(name: str, overwrite: bool) -> Path:
             f"'{name}' is the name of a bundled style, which is never replaced; choose another name."
         )
     target = styles_folder() / f"{name}{STYLE_SUFFIX}"
+    # Another file that carries the name would make both unusable (registry.py).
+    claimed = [entry.path for entry in user_styles() if entry.name == name and entry.path != target]
+    if claimed:
+        raise UsageError(
+            f"The style file {claimed[0]} already carries the name '{name}'; choose another name."
+        )
     if target.exists() and not overwrite:
         raise UsageError(
             f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name."
