@@ -42,7 +42,7 @@ from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, Trai
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
-from stylecut.user_folders import runs_folder, styles_folder
+from stylecut.user_folders import check_writable_folder, runs_folder, styles_folder
 from stylecut.video.tempfiles import check_writable
 
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
@@ -314,6 +314,8 @@ def plan(request: FinetuneRequest) -> Plan:
         )
     target = check_name(request.name, request.overwrite)
     run_dir = runs_folder() / request.name
+    for folder in (target.parent, run_dir):
+        check_writable_folder(folder)  # now, not after the base has been chosen
     saved = unfinished_run(run_dir, request.name, request.resume, request.overwrite)
     for path in [*request.style_images, *request.content]:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded
