@@ -3,8 +3,8 @@
 Bundled styles ship in the ``weights/`` folder (installed as the data
 package ``stylecut_weights``) and are listed in its ``manifest.json`` with
 their sha256, which is checked on every load. User styles, made by
-``stylecut finetune``, live in the user's styles folder (user_folders.py). ``--style`` takes a name from either place
-or a path to a style file.
+``stylecut finetune``, live in the user's styles folder (user_folders.py).
+``--style`` takes a name from either place or a path to a style file.
 
 Finding and listing styles reads only the manifest and style files' headers,
 so it needs no torch; torch is imported when a style is loaded. A user style
@@ -127,7 +127,9 @@ def _refuse_taken_names(entries: list[StyleEntry]) -> list[StyleEntry]:
                 "may take: remove it from your styles."
             )
         elif problem is None and claims[entry.name] > 1:
-            others = ", ".join(str(e.path) for e in entries if e.name == entry.name and e is not entry)
+            others = ", ".join(
+                str(e.path) for e in entries if e.name == entry.name and e.problem is None and e is not entry
+            )
             problem = (
                 f"{entry.path} carries the name '{entry.name}', as {others} does, so neither is used: "
                 "remove one of them."
