@@ -41,9 +41,10 @@ from stylecut.models.generator import Generator
 from stylecut.pipeline.controls import working_size
 from stylecut.pipeline.detail import with_detail
 from stylecut.styles.metadata import read_metadata
-from stylecut.styles.style_file import load_generator, sha256_of
+from stylecut.styles.style_file import load_generator
 from stylecut.training.data import load_media
 from stylecut.training.export import evaluation_media
+from stylecut.weights_file import sha256_of
 
 from media import SHARED_MEDIA
 

@@ -34,9 +34,9 @@ from stylecut.frames import to_tensor
 from stylecut.pipeline.stylise import ApplyOptions
 from stylecut.runtime.runner import Runner, TorchRunner, create_runner
 from stylecut.styles.registry import load_style, resolve_style
-from stylecut.styles.style_file import sha256_of
 from stylecut.video.decode import iter_frames
 from stylecut.video.probe import VideoInfo, probe
+from stylecut.weights_file import sha256_of
 
 from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 

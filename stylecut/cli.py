@@ -330,7 +330,8 @@ def styles(
     json_out: Annotated[bool, typer.Option(JSON_FLAG, help="Print a JSON list.")] = False,
 ) -> None:
     """List installed styles: bundled ones and your own (a damaged file is listed with why)."""
-    from stylecut.styles.registry import list_styles, user_dir
+    from stylecut.styles.registry import list_styles
+    from stylecut.user_folders import styles_folder
 
     entries = list_styles()
     if json_out:
@@ -338,7 +339,7 @@ def styles(
         return
     if not entries:
         typer.echo(
-            f"No style is installed. Make one with `stylecut finetune`; user styles live in {user_dir()}."
+            f"No style is installed. Make one with `stylecut finetune`; user styles live in {styles_folder()}."
         )
         return
     from rich.console import Console

@@ -503,3 +503,28 @@ def test_a_working_side_trains_on_content_at_that_side_with_the_content_videos_m
     assert trainer.motion is not None  # a style given by an image: the motion of the content's clip
     assert min(trainer.motion.pairs[0][0].shape[-2:]) == 72
     assert trainer.style_metadata("recipe", {})["working_side"] == 72
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only"])
+def test_a_home_that_cannot_be_written_is_refused_before_any_training(
+    kind, tmp_path, style_clip, content_image, monkeypatch
+):
+    home = tmp_path / "home"
+    if kind == "file":
+        home.write_text("not a folder")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder")
+        home.mkdir()
+        home.chmod(0o555)
+    monkeypatch.setenv("STYLECUT_HOME", str(home))
+
+    def no_base_choice(*args: object) -> None:
+        raise AssertionError("the base was chosen before the home was found unwritable")
+
+    monkeypatch.setattr(finetune, "closest_base", no_base_choice)
+    args = finetune_args(style_clip, content_image, "good-name")
+    del args[args.index("--base") : args.index("--base") + 2]  # the default base: the slow choice
+    result = run_cli(*args)
+    assert result.exit_code == 2  # the output cannot be written: a usage error, as for apply's -o
+    assert_one_sentence(result.stderr, str(home), "STYLECUT_HOME")

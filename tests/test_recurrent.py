@@ -22,11 +22,11 @@ from stylecut.errors import UsageError
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
-from stylecut.styles.style_file import sha256_of
 from stylecut.temporal.recurrent import ConvGRUCell, RecurrentConfig, RecurrentTemporal
 from stylecut.temporal.recurrent_file import FORMAT, bundled_recurrent, load_recurrent, save_recurrent
 from stylecut.training.temporal_data import save_window
 from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
+from stylecut.weights_file import sha256_of
 
 from flow_synthetic import constant_flow, shift, texture
 

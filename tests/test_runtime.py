@@ -19,9 +19,10 @@ import torch
 from stylecut.errors import UsageError
 from stylecut.runtime.cache import cache_root
 from stylecut.runtime.runner import TorchRunner, create_runner
-from stylecut.styles.style_file import load_generator, sha256_of
+from stylecut.styles.style_file import load_generator
 from stylecut.video.decode import iter_frames
 from stylecut.video.probe import probe
+from stylecut.weights_file import sha256_of
 
 from cli_support import run_cli
 from media import decode_reference

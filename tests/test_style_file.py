@@ -8,6 +8,7 @@ from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.styles import registry
 from stylecut.styles.metadata import read_metadata
 from stylecut.styles.style_file import load_generator, save_style
+from stylecut.user_folders import styles_folder
 
 TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
 
@@ -44,7 +45,7 @@ def test_a_file_that_is_not_a_style_is_refused(tmp_path):
 
 def test_unknown_style_lists_known_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLECUT_HOME", str(tmp_path))
-    _save(registry.user_dir() / "mine.safetensors", name="mine")
+    _save(styles_folder() / "mine.safetensors", name="mine")
     with pytest.raises(StyleError, match="mine"):
         registry.resolve_style("no-such-style")
     assert registry.resolve_style("mine").origin == "user"

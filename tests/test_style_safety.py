@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import safetensors.torch
 import torch
 from safetensors.torch import save_file
 
@@ -251,7 +252,7 @@ def test_shapes_are_checked_from_the_header_before_loading_weights(tmp_path, mon
     def no_load(*args: object, **kwargs: object) -> None:
         raise AssertionError("weights were loaded before their shapes were checked")
 
-    monkeypatch.setattr(style_file, "load_file", no_load)
+    monkeypatch.setattr(safetensors.torch, "load_file", no_load)
     with pytest.raises(StyleError, match="do not fit"):
         load_generator(path)
 

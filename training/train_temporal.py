@@ -3,8 +3,8 @@
     python training/train_temporal.py training/configs/temporal-recurrent.toml --threads 1
 
 Paths in a config are relative to --media (a folder entry means every clip
-or photo in it). The run lives in ``RUNS/NAME`` (default: $STYLECUT_HOME/runs,
-else the user cache folder; never the repository): ``cache/`` holds the
+or photo in it). The run lives in ``RUNS/NAME`` (default: the user's runs folder,
+$STYLECUT_HOME/runs, as finetune's; never the repository): ``cache/`` holds the
 stylised windows and their flows (built first, resumable), then
 ``checkpoint.pt`` (every ``checkpoint_every`` steps and on Ctrl-C) and
 ``log.jsonl`` (losses every step, validation every ``eval_every``). Run the
@@ -28,7 +28,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import cv2
-import platformdirs
 import torch
 
 from stylecut.styles.registry import bundled_styles
@@ -41,13 +40,9 @@ from stylecut.training.temporal_trainer import (
     build_cache,
     checkpoint_config,
 )
+from stylecut.user_folders import runs_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_runs() -> Path:
-    home = os.environ.get("STYLECUT_HOME")
-    return Path(home) / "runs" if home else Path(platformdirs.user_cache_dir("stylecut")) / "runs"
 
 
 def load_config(path: Path, media: Path) -> TemporalTrainConfig:
@@ -99,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
-    parser.add_argument("--runs", type=Path, default=default_runs())
+    parser.add_argument("--runs", type=Path, default=runs_folder())
     parser.add_argument(
         "--export", type=Path, default=ROOT / "weights", help="folder for the weights and manifest"
     )

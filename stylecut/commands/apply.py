@@ -29,12 +29,12 @@ from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
 from stylecut.styles.registry import load_style, resolve_style
-from stylecut.styles.style_file import sha256_of
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.remux import check_streams_fit
 from stylecut.video.tempfiles import check_writable
+from stylecut.weights_file import sha256_of
 
 
 @dataclass

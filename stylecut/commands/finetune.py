@@ -11,7 +11,7 @@ styles (``stylecut.training``: its three phases, pre-training, adversarial
 and fine-tune, are what the progress bar shows). Without --steps, a time
 budget (--minutes, DEFAULT_MINUTES by default, counted from the command's
 start) sets the step count once the pace is known. The run lives in
-``<user dir>/../runs/NAME`` (checkpoint, log, a small preview every
+``NAME/`` of the user's runs folder (checkpoint, log, a small preview every
 --preview-every steps; the checkpoint goes once the style exists); the style
 file is written last and atomically, so `stylecut styles` never lists a
 half-made style.
@@ -36,12 +36,13 @@ from stylecut.models.loss_network import lite0_loss_network
 from stylecut.progress import FinetuneProgress
 from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.styles.names import NAME_RULE, is_valid_name
-from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_dir
+from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_styles
 from stylecut.training.base_choice import choose_base
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, TrainConfig
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.preview import contact_sheet
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
+from stylecut.user_folders import check_writable_folder, runs_folder, styles_folder
 from stylecut.video.tempfiles import check_writable
 
 FRESH_BASE = "none"  # --base none: a freshly initialised generator
@@ -84,10 +85,6 @@ class FinetuneRequest:
     started: float = field(default_factory=time.monotonic)  # when the command started: the budget's origin
 
 
-def runs_dir() -> Path:
-    return user_dir().parent / "runs"
-
-
 def check_name(name: str, overwrite: bool) -> Path:
     """The style file NAME will be written to, or one sentence on why it cannot be."""
     if not is_valid_name(name) or name == FRESH_BASE:
@@ -96,7 +93,13 @@ def check_name(name: str, overwrite: bool) -> Path:
         raise UsageError(
             f"'{name}' is the name of a bundled style, which is never replaced; choose another name."
         )
-    target = user_dir() / f"{name}{STYLE_SUFFIX}"
+    target = styles_folder() / f"{name}{STYLE_SUFFIX}"
+    # Another file that carries the name would make both unusable (registry.py).
+    claimed = [entry.path for entry in user_styles() if entry.name == name and entry.path != target]
+    if claimed:
+        raise UsageError(
+            f"The style file {claimed[0]} already carries the name '{name}'; choose another name."
+        )
     if target.exists() and not overwrite:
         raise UsageError(
             f"A style named '{name}' already exists ({target}); use --overwrite to replace it or choose another name."
@@ -310,7 +313,9 @@ def plan(request: FinetuneRequest) -> Plan:
             "Give the look to learn: a style video (--style-video) or one or more stills (--style-image)."
         )
     target = check_name(request.name, request.overwrite)
-    run_dir = runs_dir() / request.name
+    run_dir = runs_folder() / request.name
+    for folder in (target.parent, run_dir):
+        check_writable_folder(folder)  # now, not after the base has been chosen
     saved = unfinished_run(run_dir, request.name, request.resume, request.overwrite)
     for path in [*request.style_images, *request.content]:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded

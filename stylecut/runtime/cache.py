@@ -20,14 +20,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import platformdirs
+from stylecut.user_folders import cache_folder
 
 CHECKSUMS = "checksums.json"
 
 
 def cache_root() -> Path:
-    home = os.environ.get("STYLECUT_HOME")
-    return (Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("stylecut"))) / "runtime"
+    return cache_folder() / "runtime"
 
 
 def _sha256(path: Path) -> str:

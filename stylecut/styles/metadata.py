@@ -8,7 +8,8 @@ short side in pixels the generator runs at, whatever the clip's size), and
 fields stylecut only stores (recipe, training, metrics). Listing styles reads nothing but headers, so
 it needs no torch.
 
-Everything in a file is untrusted: a style given by path has no checksum.
+The file itself (header read, atomic write, weights checks) is a checked
+weights file (weights_file.py). Everything in it is untrusted: a style given by path has no checksum.
 Every field stylecut acts on is checked against the bounds below before
 anything is built from it, and the name is checked like ``finetune
 --name`` (names.py) before it can reach a path. Each refusal is one
@@ -17,17 +18,21 @@ sentence (StyleError) naming the file.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from safetensors import SafetensorError, safe_open
 
 from stylecut.errors import StyleError
 from stylecut.styles.names import NAME_RULE, is_valid_name
+from stylecut.weights_file import WeightsKind, read_document
 
 FORMAT = "stylecut-style/1"
+STYLE_FILE = WeightsKind(
+    FORMAT,
+    StyleError,
+    "is a damaged style file",
+    "stylecut style",
+    "architecture",
+    foreign="is not a stylecut style file",
+)
 REQUIRED_KEYS = ("name", "architecture", "style_image")
 ARCHITECTURE_KEYS = ("widths", "residual_blocks", "stem_kernel")
 OPTIONAL_ARCHITECTURE_KEYS = ("antialias",)  # absent in files made before it: False
@@ -43,26 +48,9 @@ MAX_TEXT = 1000  # characters in a description or the style image's file name
 # frame's short side to all of it.
 MIN_WORKING_SIDE, MAX_WORKING_SIDE = 128, 2160
 
-TensorLayout = dict[str, tuple[str, tuple[int, ...]]]
-
 
 def _damaged(path: Path, why: str) -> StyleError:
-    return StyleError(f"{path} is a damaged style file: {why}.")
-
-
-@contextmanager
-def _opened(path: Path) -> Iterator:
-    """The file's safetensors header; safetensors checks that the file holds every byte it declares."""
-    if not path.is_file():
-        raise StyleError(f"{path} is not a file.")
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            yield handle
-    except SafetensorError as exc:
-        reason = "it is not a complete safetensors file"
-        raise StyleError(f"{path} is not a stylecut style file: {reason}.") from exc
-    except OSError as exc:
-        raise StyleError(f"{path} cannot be read ({exc.strerror or exc}).") from exc
+    return STYLE_FILE.refuse(path, why)
 
 
 def read_metadata(path: Path) -> dict:
@@ -72,16 +60,7 @@ def read_metadata(path: Path) -> dict:
     when it is usable, else the file's own stem (which is what ``finetune``
     names the file anyway); when neither is usable the file is refused.
     """
-    with _opened(path) as handle:
-        header = handle.metadata() or {}
-    if header.get("format") != FORMAT or "stylecut" not in header:
-        raise StyleError(f"{path} is not a stylecut style file.")
-    try:
-        document = json.loads(header["stylecut"])
-    except (ValueError, RecursionError) as exc:
-        raise _damaged(path, "its metadata is not valid JSON") from exc
-    if not isinstance(document, dict):
-        raise _damaged(path, "its metadata is not a JSON object")
+    document = read_document(path, STYLE_FILE)
     for key in REQUIRED_KEYS:
         if key not in document:
             raise _damaged(path, f"its metadata has no '{key}'")
@@ -91,13 +70,6 @@ def read_metadata(path: Path) -> dict:
     document["working_side"] = _working_side(path, document.get("working_side"))
     document["name"] = _usable_name(path, document["name"])
     return document
-
-
-def tensor_layout(path: Path) -> TensorLayout:
-    """Each tensor's dtype and shape, from the header alone (no tensor data is read)."""
-    with _opened(path) as handle:
-        slices = {key: handle.get_slice(key) for key in handle.keys()}
-        return {key: (piece.get_dtype(), tuple(piece.get_shape())) for key, piece in slices.items()}
 
 
 def _text(path: Path, key: str, value: object) -> str:

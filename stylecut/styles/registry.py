@@ -3,29 +3,33 @@
 Bundled styles ship in the ``weights/`` folder (installed as the data
 package ``stylecut_weights``) and are listed in its ``manifest.json`` with
 their sha256, which is checked on every load. User styles, made by
-``stylecut finetune``, live in ``$STYLECUT_HOME/styles`` (default: the
-platform's user data directory). ``--style`` takes a name from either place
-or a path to a style file.
+``stylecut finetune``, live in the user's styles folder (user_folders.py).
+``--style`` takes a name from either place or a path to a style file.
 
 Finding and listing styles reads only the manifest and style files' headers,
 so it needs no torch; torch is imported when a style is loaded. A user style
 file that cannot be used is listed with ``problem`` saying why and refused
 only when asked for: one damaged file never stops the tool.
+
+A name means one style, because it names outputs (``clip.NAME.mp4``) and a
+re-run skips the outputs its style already made: a user file whose name is
+a bundled style's, and every file of a name two user files claim, is
+refused, and so is a file given by path that carries an installed style's
+name (unless it is that style's own file).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from stylecut.errors import StyleError
 from stylecut.styles.metadata import read_metadata
+from stylecut.user_folders import styles_folder
 
 if TYPE_CHECKING:
     from stylecut.models.generator import Generator
@@ -36,7 +40,7 @@ STYLE_SUFFIX = ".safetensors"
 
 @dataclass(frozen=True)
 class StyleEntry:
-    name: str  # a usable name (names.py); for an entry with a problem, the file's stem, shown only
+    name: str  # a usable name (names.py); for an entry with a problem, the name it claims or else the file's stem
     path: Path
     origin: str  # "bundled", "user" or "file"
     description: str
@@ -60,11 +64,6 @@ class StyleEntry:
 
 def bundled_dir() -> Path:
     return Path(str(resources.files("stylecut_weights")))
-
-
-def user_dir() -> Path:
-    home = os.environ.get("STYLECUT_HOME")
-    return (Path(home) if home else Path(platformdirs.user_data_dir("stylecut"))) / "styles"
 
 
 def bundled_styles() -> list[StyleEntry]:
@@ -103,7 +102,7 @@ def _entry_from_file(path: Path, origin: str) -> StyleEntry:
 
 
 def user_styles() -> list[StyleEntry]:
-    folder = user_dir()
+    folder = styles_folder()
     if not folder.is_dir():
         return []
     entries = []
@@ -112,7 +111,31 @@ def user_styles() -> list[StyleEntry]:
             entries.append(_entry_from_file(path, "user"))
         except StyleError as exc:
             entries.append(StyleEntry(path.stem, path, "user", "", "", problem=str(exc)))
-    return entries
+    return _refuse_taken_names(entries)
+
+
+def _refuse_taken_names(entries: list[StyleEntry]) -> list[StyleEntry]:
+    """User entries, with a bundled style's name or a name another user file claims refused in each."""
+    bundled = {entry.name for entry in bundled_styles()}
+    claims = Counter(entry.name for entry in entries if entry.problem is None)
+    checked = []
+    for entry in entries:
+        problem = entry.problem
+        if problem is None and entry.name in bundled:
+            problem = (
+                f"{entry.path} carries the name of the bundled style '{entry.name}', which no other style "
+                "may take: remove it from your styles."
+            )
+        elif problem is None and claims[entry.name] > 1:
+            others = ", ".join(
+                str(e.path) for e in entries if e.name == entry.name and e.problem is None and e is not entry
+            )
+            problem = (
+                f"{entry.path} carries the name '{entry.name}', as {others} does, so neither is used: "
+                "remove one of them."
+            )
+        checked.append(replace(entry, problem=problem))
+    return checked
 
 
 def list_styles() -> list[StyleEntry]:
@@ -131,13 +154,30 @@ def resolve_style(name_or_path: str) -> StyleEntry:
             raise StyleError(entry.problem)
     path = Path(name_or_path).expanduser()
     if path.is_file():
-        return _entry_from_file(path, "file")
+        return _entry_by_path(path, styles)
     if not usable:
         raise StyleError(
             f"Unknown style '{name_or_path}': no style is installed (train one with `stylecut finetune`)."
         )
     known = ", ".join(entry.name for entry in usable)
     raise StyleError(f"Unknown style '{name_or_path}'; installed styles are: {known}.")
+
+
+def _entry_by_path(path: Path, installed: list[StyleEntry]) -> StyleEntry:
+    """A style file given by path; an installed style's own file is that style, checks included."""
+    for entry in installed:
+        if entry.path.resolve() == path.resolve():
+            if entry.problem is not None:
+                raise StyleError(entry.problem)
+            return entry
+    given = _entry_from_file(path, "file")
+    for entry in installed:
+        if entry.name == given.name:
+            raise StyleError(
+                f"{path} carries the name '{given.name}' of the {entry.origin} style at {entry.path}, "
+                "so its outputs would pass for that style's: a style given by path may not take an installed name."
+            )
+    return given
 
 
 def load_style(entry: StyleEntry) -> tuple[Generator, dict]:

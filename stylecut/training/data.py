@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylecut.errors import MediaError
 from stylecut.frames import shrink, to_tensor
+from stylecut.image_file import read_rgb
 from stylecut.media_types import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from stylecut.video.decode import FrameReader
 
@@ -37,7 +37,9 @@ def expand_media(paths: Iterable[Path]) -> list[Path]:
 
 
 def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
-    t = to_tensor(np.array(rgb, copy=True))[None]
+    """(H, W, 3) uint8, or floats already in [0, 1], as (3, H, W) floats at most ``max_side`` long."""
+    pixels = np.array(rgb, copy=True)
+    t = (to_tensor(pixels) if pixels.dtype == np.uint8 else torch.from_numpy(pixels).movedim(-1, -3).float())[None]
     scale = max_side / max(t.shape[-2:])
     if scale < 1:
         t = F.interpolate(t, scale_factor=scale, mode="area")
@@ -56,13 +58,8 @@ def fit(image: torch.Tensor, side: int, short: bool = False) -> torch.Tensor:
 
 
 def read_image(path: Path, max_side: int) -> torch.Tensor:
-    """An image as (3, H, W) float in [0, 1], upright (EXIF) and RGB."""
-    try:
-        with Image.open(path) as img:
-            rgb = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise MediaError(f"{path} is not a readable image.") from exc
-    return _to_tensor(rgb, max_side)
+    """An image as (3, H, W) float in [0, 1], upright (EXIF) and RGB, whatever its mode (image_file.py)."""
+    return _to_tensor(read_rgb(path), max_side)
 
 
 def read_video_frames(path: Path, count: int, max_side: int, skip_edges: float = 0.05) -> list[torch.Tensor]:
