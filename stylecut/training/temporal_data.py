@@ -34,6 +34,7 @@ from torch import Tensor
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.scaling import WORKING_SIZE, grow_flow, shrink_to_max_side
 from stylecut.training.data import read_image
+from stylecut.video.decode import FrameReader
 
 FLOW_KEYS = ("to_prev", "from_prev", "to_first", "from_first")
 
@@ -79,12 +80,9 @@ def clip_specs(
 
 
 def read_clip_window(spec: WindowSpec, length: int) -> Tensor:
-    """``(T, 3, H, W)`` float frames of a clip window, upright as decord returns them."""
-    import decord
-
-    reader = decord.VideoReader(spec.source, ctx=decord.cpu(0))
+    """``(T, 3, H, W)`` float frames of a clip window, upright, as every reader of stylecut decodes them."""
     indices = [spec.start + i * spec.step for i in range(length)]
-    frames = torch.from_numpy(reader.get_batch(indices).asnumpy())
+    frames = torch.from_numpy(FrameReader(Path(spec.source)).read(indices))
     return frames.permute(0, 3, 1, 2).float().div(255)
 
 
