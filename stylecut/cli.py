@@ -218,8 +218,10 @@ def apply(
         typer.Option(
             "--scale",
             help=(
-                "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
-                " --max-side then caps the longer side."
+                "Stylise at this multiple of the style's working size (0.1 to 2; the working size is the style's"
+                " working side as the short side, or the clip's size where that is smaller or the style has none):"
+                " lower gives bigger strokes and a faster run, higher finer strokes; --max-side then caps the"
+                " longer side."
             ),
         ),
     ] = Controls.scale,
