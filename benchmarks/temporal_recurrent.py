@@ -12,7 +12,7 @@ in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
 one step of each stage on a 720p frame. ``--plot`` draws E_warp against
 sharpness, one point per clip, style and variant. Run on one thread:
 
-    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \\
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors \\
         --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained \\
         --out results.json --plot docs/temporal-tradeoff.png
 """
