@@ -180,9 +180,12 @@ def apply(
             help="A local RAFT weights file (torchvision format).",
         ),
     ] = ApplyOptions.raft_weights,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(
-        ApplyOptions.device
-    ),
+    device: Annotated[
+        DeviceChoice,
+        typer.Option(
+            "--device", help="Where the networks run (cuda is untested: it has never run on a GPU)."
+        ),
+    ] = DeviceChoice(ApplyOptions.device),
     runtime: Annotated[
         RuntimeChoice,
         typer.Option(
@@ -395,7 +398,10 @@ def preview(
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
     device: Annotated[
-        DeviceChoice, typer.Option("--device", help="Where the networks run.")
+        DeviceChoice,
+        typer.Option(
+            "--device", help="Where the networks run (cuda is untested: it has never run on a GPU)."
+        ),
     ] = DeviceChoice.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
 ) -> None:
@@ -503,7 +509,8 @@ def finetune(
         ),
     ] = False,
     device: Annotated[
-        DeviceChoice, typer.Option("--device", help="Where training runs.")
+        DeviceChoice,
+        typer.Option("--device", help="Where training runs (cuda is untested: it has never run on a GPU)."),
     ] = DeviceChoice.auto,
     train_config: Annotated[
         str | None,
