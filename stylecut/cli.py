@@ -475,7 +475,7 @@ def finetune(
             "--steps",
             min=1,
             max=100_000,
-            help="Training steps (about 1 CPU-second each); alone, exactly that many; with --minutes, at most that many.",
+            help="Training steps (about 0.65 CPU-seconds each); alone, exactly that many; with --minutes, at most that many.",
             show_default=False,
         ),
     ] = None,
