@@ -34,7 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STAGES = ("probe", "decode", "generator", "flow", "temporal", "encode", "remux")
+from stylecut.pipeline.timing import PROBE
+from stylecut.pipeline.timing import STAGES as PIPELINE_STAGES
+
+STAGES = (PROBE, *PIPELINE_STAGES)
 CPU_STAGES = ("generator", "rest", "ffmpeg")  # see the module docstring
 
 

@@ -534,8 +534,8 @@ def in_clips(run: dict) -> float:
     return sum(job["seconds"] + job["stages"].get("probe", 0.0) for job in run["jobs"])
 
 
-# benchmarks/report/REPORT.md, 1080p with the temporal module on this machine: 4.83 CPU-seconds a frame
-# for the whole pipeline, of which encoding (x264 medium) 0.57 s.
+# The benchmark report generated on commit 48acab2 (git show ce63fa4:benchmarks/report/REPORT.md), 1080p
+# with the temporal module on this machine: 4.83 CPU-seconds a frame for the whole pipeline, of which encoding (x264 medium) 0.57 s.
 SECONDS_PER_FRAME_1080P = 4.83
 ENCODE_SECONDS_PER_FRAME_1080P = 0.57
 

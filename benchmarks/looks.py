@@ -15,7 +15,7 @@ scratch folder), one after the other; wall and CPU seconds are the command's own
 and children), kept in ``timing.json`` beside the style. ``--score-only`` scores the styles
 already in ``--home`` (for runs started by hand, say in parallel, with ``timing.json`` written
 from ``/usr/bin/time``). Then, on
-the held-out stills of ``stylecut.training.export.evaluation_media`` (a photo and frames
+the stills of ``stylecut.training.export.evaluation_media``, held out of finetune's content (a photo and frames
 of three clips, at 480 px): the style distance of the output to the reference relative to
 the input's, in EfficientNet-Lite0 (``stylecut.quality.style_distance``, blocks 0-10) and
 in Lite2, which training never saw (blocks 3, 6, 10, 14, as benchmarks/fidelity.py), and
@@ -156,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    examples, _ = evaluation_media(args.media)
+    examples = evaluation_media(args.media)
     nets = networks()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:

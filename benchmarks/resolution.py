@@ -17,7 +17,8 @@ apply runs it: controls.working_size, then detail.py at the clip's size), on sti
   or thousands, brush strokes of many directions stay in the tens, like the painting's own (measured the
   same way on 128x256 tiles of the painting at 512 px, median over tiles);
 - style ratio: Gram distance to the painting of the outputs over that of the inputs, in Lite0 and Lite2
-  (benchmarks/looks.py's measure), on export's held-out stills at 480 px.
+  (benchmarks/looks.py's measure), on export's evaluation_media stills at 480 px (which the bundled styles
+  trained on).
 
 Writes results.json and table.md to --out, and with --docs small JPEG crops at 100% of CC0 and public
 domain media only (the landscape's sky, the astronaut, and one CC0 photo at 720p, 1080p and 4K: the same
@@ -327,7 +328,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    examples, _ = evaluation_media(args.media)
+    examples = evaluation_media(args.media)
     nets = networks()
     results = {}
     for name in args.styles.split(","):

@@ -4,7 +4,7 @@ For each clip (its first ``--frames`` frames, cut like the report's: x264
 CRF 12) and style: the per-frame stylisation, the fixed fuser at the
 pipeline's setting (scale 2) and at full resolution (scale 1), and the
 recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
-all driven by the pipeline's flow estimator. Scores, as benchmarks/report:
+all driven by the pipeline's flow estimator. Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, and the style distance change
@@ -12,7 +12,7 @@ in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
 one step of each stage on a 720p frame. ``--plot`` draws E_warp against
 sharpness, one point per clip, style and variant. Run on one thread:
 
-    python benchmarks/temporal_recurrent.py --weights weights/temporal-pilot-480.safetensors \\
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors \\
         --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained \\
         --out results.json --plot docs/temporal-tradeoff.png
 """

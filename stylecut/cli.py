@@ -180,9 +180,12 @@ def apply(
             help="A local RAFT weights file (torchvision format).",
         ),
     ] = ApplyOptions.raft_weights,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="Where the networks run.")] = DeviceChoice(
-        ApplyOptions.device
-    ),
+    device: Annotated[
+        DeviceChoice,
+        typer.Option(
+            "--device", help="Where the networks run (cuda is untested: it has never run on a GPU)."
+        ),
+    ] = DeviceChoice(ApplyOptions.device),
     runtime: Annotated[
         RuntimeChoice,
         typer.Option(
@@ -218,8 +221,10 @@ def apply(
         typer.Option(
             "--scale",
             help=(
-                "Stylise at this fraction of the clip's size (0.1 to 2): lower gives bigger strokes and a faster run;"
-                " --max-side then caps the longer side."
+                "Stylise at this multiple of the style's working size (0.1 to 2; the working size is the style's"
+                " working side as the short side, or the clip's size where that is smaller or the style has none):"
+                " lower gives bigger strokes and a faster run, higher finer strokes; --max-side then caps the"
+                " longer side."
             ),
         ),
     ] = Controls.scale,
@@ -394,7 +399,10 @@ def preview(
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet.")] = False,
     device: Annotated[
-        DeviceChoice, typer.Option("--device", help="Where the networks run.")
+        DeviceChoice,
+        typer.Option(
+            "--device", help="Where the networks run (cuda is untested: it has never run on a GPU)."
+        ),
     ] = DeviceChoice.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the sheet's path.")] = False,
 ) -> None:
@@ -468,7 +476,7 @@ def finetune(
             "--steps",
             min=1,
             max=100_000,
-            help="Training steps (about 1 CPU-second each); alone, exactly that many; with --minutes, at most that many.",
+            help="Training steps (about 0.65 CPU-seconds each); alone, exactly that many; with --minutes, at most that many.",
             show_default=False,
         ),
     ] = None,
@@ -502,7 +510,8 @@ def finetune(
         ),
     ] = False,
     device: Annotated[
-        DeviceChoice, typer.Option("--device", help="Where training runs.")
+        DeviceChoice,
+        typer.Option("--device", help="Where training runs (cuda is untested: it has never run on a GPU)."),
     ] = DeviceChoice.auto,
     train_config: Annotated[
         str | None,

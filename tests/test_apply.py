@@ -262,7 +262,7 @@ def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tm
     assert result.exit_code == 0, result.stderr
     job = json.loads(result.stdout)["jobs"][0]
     stages = job["stages"]
-    assert set(stages) == {"probe", "decode", "flow", "generator", "temporal", "encode", "remux"}
+    assert set(stages) == {"probe", "decode", "flow", "generator", "temporal", "restore", "encode", "remux"}
     assert all(seconds >= 0 for seconds in stages.values())
     assert stages["generator"] > 0 and stages["flow"] > 0 and stages["temporal"] > 0
     # Flow runs in the read-ahead thread, overlapping the main thread's stages.

@@ -28,6 +28,7 @@ from stylecut.training.temporal_data import save_window
 from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
 from stylecut.weights_file import sha256_of
 
+import media
 from flow_synthetic import constant_flow, shift, texture
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -332,3 +333,14 @@ def test_a_cached_window_reads_back_as_crops_with_its_flows(tmp_path: Path) -> N
     # The pan moves content right by 1.5 px a frame (the crop may be flipped): |flow to frame 0| grows with t.
     speed = window["to_first"][:, 0].abs().mean(dim=(1, 2))
     assert 1.0 < speed[0] < 2.0 and 3.5 < speed[2] < 5.5
+
+
+@pytest.mark.parametrize("width", [24, 96])  # decord pads these rows on a 32- or 64-px alignment
+def test_the_trainer_reads_clip_windows_as_ffmpeg_decodes_them(make_clip, width: int) -> None:
+    from stylecut.training.temporal_data import WindowSpec, read_clip_window
+
+    clip = make_clip(size=f"{width}x32", frames=8)
+    reference = media.decode_reference(clip)
+    window = read_clip_window(WindowSpec(str(clip), "clip", "s", start=1, step=2), 3)
+    expected = torch.from_numpy(reference[[1, 3, 5]]).permute(0, 3, 1, 2).float() / 255
+    assert torch.equal(window, expected)

@@ -6,9 +6,10 @@ and leaves nothing behind. The style targets are frames sampled across the
 reference clip and the stills; the content is the user's media or the small
 set that ships in stylecut/data/content. Training starts from --base, by
 default the bundled style already closest to the reference
-(``stylecut.training.base_choice``), and follows the recipe of the bundled
-styles (``stylecut.training``: its three phases, pre-training, adversarial
-and fine-tune, are what the progress bar shows). Without --steps, a time
+(``stylecut.training.base_choice``), and follows the training recipe's
+defaults (``stylecut.training``: its three phases, pre-training, adversarial
+and fine-tune, are what the progress bar shows; the bundled styles' configs
+change some of them, the adversarial term off among them). Without --steps, a time
 budget (--minutes, DEFAULT_MINUTES by default, counted from the command's
 start) sets the step count once the pace is known. The run lives in
 ``NAME/`` of the user's runs folder (checkpoint, log, a small preview every

@@ -242,7 +242,7 @@ class ClipStyliser:
                         )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(ready.chunk):
-                    with timer("encode"):
+                    with timer("restore"):
                         output = finish(
                             self._to_display(stylised[skip:], ready.chunk[skip:], ready.frames[skip:]),
                             ready.chunk[skip:],

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 PROBE = "probe"  # `apply` probes every input before stylising any
-STAGES = ("decode", "flow", "generator", "temporal", "encode", "remux")  # ClipStyliser.run's, in order
+# ClipStyliser.run's, in order; "restore" is the way back to the clip's size: detail restoration, strength and
+# keep colours.
+STAGES = ("decode", "flow", "generator", "temporal", "restore", "encode", "remux")
 
 
 class StageTimer:

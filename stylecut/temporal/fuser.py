@@ -19,8 +19,7 @@ and colours. The rule pulls each new stylisation ``S_t`` towards the previous
   frame's pixels.
 
 Why these defaults (the trust of cuts against consecutive frames, the
-flicker and sharpness at each ``scale``) is measured in docs/measurements.md
-and benchmarks/report.
+flicker and sharpness at each ``scale``) is measured in docs/measurements.md.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-# finetune's crop: smaller than the bundled styles' 192 px, so a time budget fits twice the steps
-# (the pilots in docs/looks.md ran at 128 px).
+# finetune's crop: smaller than the recipe's default of 192 px (the bundled styles' configs set 160), so a
+# time budget fits about twice the steps of 192 px crops (the pilots in docs/looks.md ran at 128 px).
 FINETUNE_CROP = 128
 FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
 

@@ -35,6 +35,7 @@ from stylecut.flow.dis import DISFlow
 from stylecut.flow.scaling import WORKING_SIZE, grow_flow, shrink_to_max_side
 from stylecut.frames import shrink, to_tensor
 from stylecut.training.data import read_image
+from stylecut.video.decode import FrameReader
 
 FLOW_KEYS = ("to_prev", "from_prev", "to_first", "from_first")
 
@@ -80,12 +81,9 @@ def clip_specs(
 
 
 def read_clip_window(spec: WindowSpec, length: int) -> Tensor:
-    """``(T, 3, H, W)`` float frames of a clip window, upright as decord returns them."""
-    import decord
-
-    reader = decord.VideoReader(spec.source, ctx=decord.cpu(0))
+    """``(T, 3, H, W)`` float frames of a clip window, upright, as every reader of stylecut decodes them."""
     indices = [spec.start + i * spec.step for i in range(length)]
-    return to_tensor(reader.get_batch(indices).asnumpy())
+    return to_tensor(FrameReader(Path(spec.source)).read(indices))
 
 
 def synthesise_photo_window(spec: WindowSpec, length: int, size: tuple[int, int]) -> Tensor:

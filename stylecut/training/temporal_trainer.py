@@ -58,6 +58,7 @@ from stylecut.training.temporal_data import (
     synthesise_photo_window,
 )
 from stylecut.training.trainer import CHECKPOINT, finite_total, write_checkpoint
+from stylecut.video.decode import FrameReader
 
 BEST = "best.pt"  # the network at its best validation score so far: what is exported
 LOG = "log.jsonl"
@@ -121,12 +122,10 @@ def _holdout(config: TemporalTrainConfig, clip: str) -> int:
 
 def plan_windows(config: TemporalTrainConfig) -> list[tuple[str, WindowSpec, int]]:
     """Every window of the run as ``(file prefix, spec, length)``; deterministic for a config."""
-    import decord
-
     rng = random.Random(config.seed)
     planned = []
     for clip in config.clips:
-        frames = len(decord.VideoReader(clip, ctx=decord.cpu(0)))
+        frames = len(FrameReader(Path(clip)))
         specs = clip_specs(
             Path(clip),
             frames,

@@ -1,4 +1,4 @@
-"""GAN training of a style generator, with checkpoint, resume and export.
+"""Training of a style generator, adversarial when the config says so, with checkpoint, resume and export.
 
 One recipe serves the bundled styles (``training/train_style.py``) and
 ``stylecut finetune``; both only build a :class:`TrainConfig` and export the
@@ -8,7 +8,7 @@ style's weighted by the reference's texture share; the colour distribution
 (``colour.py``), total variation, and a temporal term (on real motion of
 the style videos every other step, ``motion.py``); once the config's adversarial phase begins, a hinge
 adversarial term from a PatchGAN that sees crops of the style images as
-real. The discriminator then takes its own step (G step, then D step, as in
+real (the bundled styles' configs have none: their adversarial weight is 0). The discriminator then takes its own step (G step, then D step, as in
 Real-ESRGAN). The generator's learning rate follows the config's schedule
 (constant, then annealed in the fine-tune phase). An exponential moving
 average of the generator is what ships: it is smoother over steps, which

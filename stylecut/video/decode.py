@@ -2,7 +2,8 @@
 
 Every pixel stylecut reads from a video comes through :class:`FrameReader`:
 apply's chunks (:func:`iter_frames`), the style and content samples of
-finetune and training, the export's evaluation frames and the benchmarks. So
+finetune and training, the temporal trainer's windows, the export's preview
+frames and the benchmarks. So
 every clip is decoded the same way and fails with the same sentences.
 
 Conventions:
