@@ -68,15 +68,25 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
     done = object()
     stop = threading.Event()
 
+    def hand_over(item: object) -> bool:
+        # Never an unbounded wait: a Ctrl-C or SIGTERM raised in the consumer inside slots.get() can
+        # swallow the notification that a slot is free, so the consumer's stop is checked meanwhile.
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                if stop.is_set():
+                if not hand_over(chunk):
                     return
-                slots.put(chunk)
         except BaseException as exc:  # handed over to the consumer, which raises it
-            slots.put(exc)
-        slots.put(done)
+            hand_over(exc)
+        hand_over(done)
 
     worker = threading.Thread(target=produce, daemon=True)
     worker.start()
