@@ -28,7 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe, media_arg, run_tool
+from stylecut.video.ffmpeg_tools import ffmpeg_command, ffmpeg_exe, ffprobe_exe, media_arg, run_tool
 
 _UNSET_TAGS = {None, "", "unknown", "unspecified", "reserved"}
 _DISCARD_FLAG = 0x4  # AV_PKT_FLAG_DISCARD: hidden by an edit list
@@ -365,21 +365,9 @@ def _split_top_level(text: str) -> list[str]:
 
 def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
     return run_tool(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            media_arg(path),
-            "-map",
-            f"0:{stream_index}",
-            "-c",
-            "copy",
-            "-f",
-            "framecrc",
-            "-",
-        ]
+        ffmpeg_command(
+            "-i", media_arg(path), "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"
+        )
     )
 
 

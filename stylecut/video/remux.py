@@ -24,11 +24,12 @@ from stylecut.video.ffmpeg_tools import (
     MOV_FAMILY,
     choose_instead,
     container_refused,
+    ffmpeg_command,
     ffmpeg_error,
-    ffmpeg_exe,
     media_arg,
     run_tool,
     start_tool,
+    write_failed,
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
 from stylecut.video.tempfiles import temp_path
@@ -59,8 +60,8 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     proc = start_tool(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, stderr = proc.communicate()
-        if proc.returncode != 0:
-            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        if write_failed(proc.returncode, lines):
             raise ffmpeg_error(target, lines, source.path)
         os.replace(tmp, target)
     except BaseException:
@@ -82,8 +83,7 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
         trial = Path(folder) / f"trial{suffix}"
         for stream in (s for s in source.other_streams if _copyable(s, suffix)):
             proc = run_tool(
-                [
-                    *_ffmpeg_quiet(),
+                ffmpeg_command(
                     "-i",
                     media_arg(source.path),
                     "-map",
@@ -107,12 +107,8 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
             )
 
 
-def _ffmpeg_quiet() -> list[str]:
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
-
-
 def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark: StylecutMark) -> list[str]:
-    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path)]
+    args = ffmpeg_command("-i", media_arg(source.path))
     if source.start:
         # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
         args += ["-itsoffset", f"{source.start:.6f}"]
