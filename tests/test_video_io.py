@@ -395,18 +395,6 @@ def test_streams_a_container_cannot_hold_are_found_before_encoding(make_clip, tm
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
-    ).returncode:
-        pytest.skip("needs root to mount a tiny tmpfs")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
-
-
 def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):
     source = probe(make_clip(size="320x240", frames=5))
     noise = np.random.default_rng(0).integers(0, 256, (5, 240, 320, 3), dtype=np.uint8)
