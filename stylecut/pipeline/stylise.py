@@ -43,7 +43,7 @@ from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
-from stylecut.video.remux import finalize
+from stylecut.video.remux import dropped_streams, finalize
 from stylecut.video.tempfiles import temp_path
 from stylecut.video.timestamps import FrameTimes
 
@@ -55,7 +55,9 @@ class ClipResult:
     flow: str | None  # the flow estimator's name (None without the temporal stage)
     # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
     stage_seconds: dict[str, float]
-    notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
+    notice: str | None = (
+        None  # what the user should know about this clip's output (a frame-rate conversion, a stream left out)
+    )
 
     @property
     def fps(self) -> float:
@@ -205,7 +207,8 @@ class ClipStyliser:
                 finalize(video_tmp, info, target, self.style)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notice = None if retiming is None else describe(info, retiming)
+        notices = [None if retiming is None else describe(info, retiming), dropped_streams(info)]
+        notice = " ".join(text for text in notices if text) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 

@@ -44,6 +44,7 @@ class StreamInfo:
     index: int  # absolute stream index in the file
     kind: str  # "video", "audio", "subtitle", "data" or "attachment"
     codec: str
+    cover: bool = False  # a video stream that is a picture attached to the file (cover art)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         is_vfr=timing.is_vfr,
         stream_index=video.index,
         timecode=video.timecode or format_timecode,
-        other_streams=tuple(StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index),
+        other_streams=tuple(
+            StreamInfo(s.index, s.kind, s.codec, s.attached_pic) for s in streams if s.index != video.index
+        ),
         sar=video.sar,
         made_by=StylecutMark.parse(video.handler_name),
         start=timing.start,

@@ -94,7 +94,7 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
                     "0",
                     "-y",
                     media_arg(trial),
-                ],
+                ),
             )
             if proc.returncode == 0:
                 continue
@@ -125,6 +125,26 @@ def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark
     if suffix in MOV_FAMILY and _video_codec(video_tmp) == "hevc":
         args += ["-tag:v:0", "hvc1"]
     return [*args, "-y", media_arg(tmp)]
+
+
+def dropped_streams(source: VideoInfo) -> str | None:
+    """The notice for the video streams of ``source`` that its output does not carry (it has one video
+    stream, the stylised one): cover art and further video streams; ``None`` when there are none."""
+    covers = sum(1 for s in source.other_streams if s.kind == "video" and s.cover)
+    videos = sum(1 for s in source.other_streams if s.kind == "video" and not s.cover)
+    dropped = [
+        *(["its cover art"] if covers == 1 else [f"its {covers} cover pictures"] if covers else []),
+        *(
+            ["its second video stream"]
+            if videos == 1
+            else [f"its {videos} other video streams"]
+            if videos
+            else []
+        ),
+    ]
+    if not dropped:
+        return None
+    return f"The output of {source.path.name} leaves out {' and '.join(dropped)}: it holds only the stylised video."
 
 
 def _copyable(stream: StreamInfo, suffix: str) -> bool:
