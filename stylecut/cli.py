@@ -4,7 +4,8 @@ Heavy imports (torch, decord) happen inside the commands so `--help` and
 `--version` answer at once; option defaults and choice lists are read from
 the modules that own them. Every command runs through :func:`_run`, which
 turns a StylecutError into one sentence on stderr and the error class's exit
-code (see errors.py), and Ctrl-C into exit 130; with ``--json`` the same
+code (see errors.py), Ctrl-C into exit 130 and SIGTERM (see sigterm.py) into exit
+143, each with the command's sentence on what was kept; with ``--json`` the same
 error also goes to stdout as a JSON object, as do the command line's own
 usage errors.
 """
@@ -23,12 +24,13 @@ from typer.core import TyperCommand, TyperGroup
 
 from stylecut import __version__
 from stylecut.device import DEVICES
-from stylecut.errors import EXIT_INTERRUPTED, EXIT_USAGE, StylecutError
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError, Terminated
 from stylecut.flow import KINDS
 from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
+from stylecut.sigterm import sigterm_as_interrupt
 from stylecut.temporal import KINDS as TEMPORAL_KINDS
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
@@ -84,11 +86,19 @@ def _fail(message: str, code: int, json_errors: bool = False) -> typer.Exit:
 
 
 def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool = False) -> None:
-    """Run a command's body; map its errors to one sentence and their exit code (and JSON with ``json_errors``)."""
+    """Run a command's body; map its errors to one sentence and their exit code (and JSON with ``json_errors``).
+
+    ``interrupted`` is the sentence for Ctrl-C and SIGTERM, starting with "Interrupted".
+    """
     try:
-        code = command() or 0
+        with sigterm_as_interrupt():
+            code = command() or 0
     except StylecutError as exc:
         raise _fail(str(exc), exc.exit_code, json_errors) from None
+    except Terminated:
+        raise _fail(
+            interrupted.replace("Interrupted", "Stopped by SIGTERM", 1), EXIT_TERMINATED, json_errors
+        ) from None
     except KeyboardInterrupt:
         raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None
     raise typer.Exit(code)
@@ -233,7 +243,7 @@ def apply(
         typer.Option(
             "--threads",
             min=1,
-            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default: all cores; with --ray, each task's CPUs (default 1).",
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default, and most: all cores; with --ray, each task's CPUs (default 1).",
             show_default=False,
         ),
     ] = ApplyOptions.threads,

@@ -37,6 +37,14 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def check_threads(count: int) -> None:
+    """Refuse more threads than the cores this process may use: beyond that they only wait for each other
+    (10,000 of them overloaded a machine until thread creation failed)."""
+    cores = available_cores()
+    if count > cores:
+        raise UsageError(f"--threads {count} is more than the {cores} CPU cores here; use at most {cores}.")
+
+
 @contextmanager
 def thread_limit(count: int) -> Iterator[None]:
     """Run torch's and OpenCV's CPU kernels on ``count`` threads; the previous counts come back afterwards."""

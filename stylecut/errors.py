@@ -5,12 +5,13 @@ sentence with no traceback and the class's ``exit_code``; anything else is a
 bug. The code follows the error's type, never the command or the place where
 it was caught: 2 for a usage error (a bad option, an unknown style, an
 unusable output, a command that cannot start), 1 for an input that failed,
-130 for Ctrl-C.
+130 for Ctrl-C and 143 for SIGTERM (see sigterm.py).
 """
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 
 
 class StylecutError(Exception):
@@ -38,6 +39,15 @@ class OutputError(UsageError):
 
 
 class Interrupted(StylecutError):
-    """Ctrl-C: what was finished is kept; the message says how to resume."""
+    """Ctrl-C or SIGTERM (``terminated``): what was finished is kept; the message says how to resume."""
 
     exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message: str, terminated: bool = False) -> None:
+        super().__init__(message)
+        if terminated:
+            self.exit_code = EXIT_TERMINATED
+
+
+class Terminated(KeyboardInterrupt):  # noqa: N818 (named for the signal, like KeyboardInterrupt)
+    """SIGTERM, raised in the main thread while a command runs: every Ctrl-C clean-up runs for it too."""

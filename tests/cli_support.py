@@ -23,6 +23,7 @@ from stylecut.styles.style_file import save_style
 from stylecut.video.probe import VideoInfo, probe
 
 STYLECUT = Path(sys.executable).with_name("stylecut")
+HANG = 600  # seconds: only a hung command takes this long, however loaded the machine
 
 
 def make_style(path: Path, name: str) -> Path:
@@ -51,6 +52,38 @@ def run_stylecut(*args: object, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         cli_command(*args), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
     )
+
+
+def signal_when(
+    args: list[object], ready: str, sig: int, home: Path, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Start `stylecut ARGS`, send ``sig`` as soon as a line of its stderr holds ``ready``, and return its
+    exit code, stdout and stderr.
+
+    It runs in a session of its own, signalled as a whole like a terminal's Ctrl-C (its ffmpeg children,
+    in their own process groups, are not reached). The signal follows the line: no clock is involved.
+    """
+    env = {**os.environ, **(env or {}), "STYLECUT_HOME": str(home)}
+    proc = subprocess.Popen(
+        cli_command(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if ready in line:
+                os.killpg(proc.pid, sig)
+                break
+        stdout, stderr = proc.communicate(timeout=HANG)
+    finally:
+        proc.kill()
+    return proc.returncode, stdout, "".join(seen) + stderr
 
 
 def sha256(path: Path) -> str:

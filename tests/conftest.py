@@ -1,8 +1,9 @@
 """Shared fixtures: tiny synthetic clips (see tests/media.py), a tiny random style, an empty STYLECUT_HOME,
-and one torch thread for the modules that ask for it."""
+a tiny disk, and one torch thread for the modules that ask for it."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def stylecut_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "stylecut-home"
     monkeypatch.setenv("STYLECUT_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 48 KB file system of its own, to fill up (a tmpfs: root only, else the test is skipped)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
 
 
 @pytest.fixture(scope="module")

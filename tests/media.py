@@ -120,6 +120,21 @@ def make_shots(path: Path, lengths: tuple[int, ...], size: str = "64x48") -> Pat
     return path
 
 
+def make_vfr_clip(path: Path, source: str, frames: int, times: str, audio_seconds: float = 0) -> Path:
+    """A variable-frame-rate clip, as phones record: ``frames`` frames of the lavfi ``source``, frame N
+    shown at ``times`` (a setpts expression in 1/90000 s ticks), every frame kept at its own time; with
+    ``audio_seconds`` of a sine tone in AAC."""
+    args = ["-f", "lavfi", "-i", f"{source},settb=1/90000,setpts='{times}'"]
+    if audio_seconds:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={audio_seconds}"]
+    args += ["-frames:v", str(frames), "-fps_mode", "passthrough", "-enc_time_base", "1/90000"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio_seconds:
+        args += ["-c:a", "aac"]
+    run_ffmpeg(*args, str(path))
+    return path
+
+
 def decode_reference(path: Path) -> np.ndarray:
     """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
     probe_size = subprocess.run(

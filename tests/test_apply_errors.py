@@ -1,14 +1,13 @@
 """Bad inputs, bad options and Ctrl-C: one sentence naming the file and the problem, the right exit code.
 
 Exit codes: 1 when an input failed (the others are still processed), 2 when
-the command cannot start (usage), 130 on Ctrl-C. No traceback, no partial
+the command cannot start (usage), 130 on Ctrl-C and 143 on SIGTERM. No traceback, no partial
 file under the final name, no temp file left behind.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from stylecut.device import available_cores
 from stylecut.styles import registry
 from stylecut.video.probe import probe
 
 import media
-from cli_support import assert_one_sentence, cli_command, make_style, run_cli, run_stylecut, sha256
+from cli_support import assert_one_sentence, make_style, run_cli, run_stylecut, sha256, signal_when
 
 FAST = ("--preset", "ultrafast")
 
@@ -150,6 +150,45 @@ def test_read_only_output_folder(make_clip, tiny_style, stylecut_home, tmp_path)
     assert_one_sentence(result.stderr, str(folder), "Cannot write to the output folder")
 
 
+def fill(disk: Path, leave: int) -> Path:
+    """Fill ``disk`` but for about ``leave`` bytes; the filler's path."""
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    filler.write_bytes(bytes(free - leave))
+    return filler
+
+
+def test_a_full_disk_is_named_and_leaves_no_file(make_clip, tiny_style, stylecut_home, tiny_disk):
+    # A few KB free: ffmpeg fails only when it writes the file's trailer, and then exits 0.
+    filler = fill(tiny_disk, leave=4096)
+    result = run_cli(
+        "apply", make_clip(size="160x120", frames=30), "--style", tiny_style, "-o", tiny_disk, *FAST
+    )
+
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, "Disk full")
+    assert list(tiny_disk.iterdir()) == [filler]
+
+
+def test_a_full_disk_under_a_preview_sheet_is_named(make_clip, tiny_style, stylecut_home, tiny_disk):
+    filler = fill(tiny_disk, leave=4096)
+    sheet = tiny_disk / "sheet.png"
+    result = run_cli("preview", make_clip(size="160x120", frames=30), "--styles", tiny_style, "-o", sheet)
+
+    assert result.exit_code == 1
+    assert_one_sentence(result.stderr, "Disk full", "sheet.png")
+    assert list(tiny_disk.iterdir()) == [filler]
+
+
+def test_more_threads_than_cores_is_refused(make_clip, tiny_style, stylecut_home, tmp_path):
+    too_many = available_cores() + 1
+    result = run_cli("apply", make_clip(), "--style", tiny_style, "-o", tmp_path, "--threads", too_many)
+
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, f"--threads {too_many}", f"at most {too_many - 1}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_equal_to_input_is_refused(make_clip, tiny_style, stylecut_home, tmp_path):
     source = shutil.copy(make_clip(), tmp_path / "clip.mp4")
     before = sha256(source)
@@ -193,51 +232,45 @@ def test_two_inputs_for_one_output_do_not_overwrite_each_other(
     assert probe(tmp_path / "out" / "take1.tiny.mp4").frame_count == 3
 
 
-def interrupt_apply(source: Path, target: Path, home: Path, *flags: str) -> tuple[int, str, str]:
-    """Start `stylecut apply` and press Ctrl-C once the encoder runs; its exit code, stdout and stderr."""
-    env = {**os.environ, "STYLECUT_HOME": str(home)}
-    # A session of its own, signalled as a whole, like a terminal's Ctrl-C (ffmpeg children included).
-    proc = subprocess.Popen(
-        cli_command("apply", source, *flags, "-o", target, *FAST),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        for line in proc.stderr:
-            if "frames" in line:  # the first chunk is written: the encoder is running
-                break
-        os.killpg(proc.pid, signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    return proc.returncode, stdout, stderr
+def interrupt_apply(
+    source: Path, target: Path, home: Path, *flags: str, sig: int = signal.SIGINT
+) -> tuple[int, str, str]:
+    """Run `stylecut apply` and send ``sig`` (Ctrl-C) once the encoder runs; its exit code, stdout and stderr."""
+    args = ["apply", source, *flags, "-o", target, *FAST]
+    return signal_when(args, "frames", sig, home)  # a progress line: the first chunk is written
 
 
-def test_ctrl_c_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_path):
+# Ctrl-C, or SIGTERM from a render farm or a scheduler: the same clean-up, each with its own exit code.
+STOPS = [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Stopped by SIGTERM")]
+
+
+@pytest.mark.parametrize(("sig", "code", "words"), STOPS)
+def test_a_stop_leaves_nothing_under_the_final_name(make_clip, tiny_style, tmp_path, sig, code, words):
     source = make_clip(size="160x120", frames=150, audio=True)
     target = tmp_path / "out.mp4"
 
-    code, _, stderr = interrupt_apply(source, target, tmp_path / "home", "--style", str(tiny_style))
+    exit_code, _, stderr = interrupt_apply(
+        source, target, tmp_path / "home", "--style", str(tiny_style), sig=sig
+    )
 
-    assert code == 130, stderr
-    assert_one_sentence(stderr, "Interrupted", "no partial file")
+    assert exit_code == code, stderr
+    assert_one_sentence(stderr, words, "no partial file")
     # Neither the output nor a temp file (the home holds the generator's runtime cache).
     assert [path for path in tmp_path.iterdir() if path.name != "home"] == []
 
 
-def test_ctrl_c_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path):
+@pytest.mark.parametrize(("sig", "code", "words"), STOPS)
+def test_a_stop_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path, sig, code, words):
     source = make_clip(size="160x120", frames=150, audio=True)
 
     target, home = tmp_path / "out.mp4", tmp_path / "home"
-    code, stdout, stderr = interrupt_apply(source, target, home, "--style", str(tiny_style), "--json")
+    exit_code, stdout, stderr = interrupt_apply(
+        source, target, home, "--style", str(tiny_style), "--json", sig=sig
+    )
 
-    assert code == 130, stderr
+    assert exit_code == code, stderr
     report = json.loads(stdout)
-    assert report["exit_code"] == 130 and report["error"].startswith("Interrupted")
+    assert report["exit_code"] == code and report["error"].startswith(words)
 
 
 @pytest.mark.parametrize(

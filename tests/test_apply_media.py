@@ -163,3 +163,25 @@ def test_stylecut_outputs_are_recognised_and_not_stylised_again(
     assert "stylecut output" in jobs[str(shoot / "a.tiny.mp4")]["message"]
     assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == ["a.tiny.mp4", "b.tiny.mkv"]
     assert {p.name: sha256(p) for p in shoot.iterdir()} == stamps
+
+
+def test_cover_art_and_a_second_video_stream_left_out_are_noticed(
+    make_clip, tiny_style, stylecut_home, tmp_path
+):
+    cover, source = tmp_path / "cover.png", tmp_path / "two-angles.mp4"
+    media.run_ffmpeg("-f", "lavfi", "-i", "color=red:size=32x32", "-frames:v", "1", str(cover))
+    media.run_ffmpeg(
+        "-i", str(make_clip(frames=3, audio=True)), "-i", str(cover), "-map", "0", "-map", "0:v", "-map", "1",
+        "-c", "copy", "-c:v:2", "png", "-disposition:v:2", "attached_pic", str(source),
+    )  # fmt: skip
+    target = tmp_path / "out.mp4"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    notice = "The output of two-angles.mp4 leaves out its cover art and its second video stream"
+    assert json.loads(result.stdout)["jobs"][0]["notice"].startswith(notice)
+    assert [line for line in result.stderr.splitlines() if notice in line] == [
+        f"note: {notice}: it holds only the stylised video."
+    ]
+    assert probe(target).has_audio

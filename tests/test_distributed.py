@@ -29,7 +29,7 @@ from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import VideoInfo, probe
 
 import media
-from cli_support import assert_one_sentence, assert_same_timing, cli_command, run_cli, sha256
+from cli_support import assert_one_sentence, assert_same_timing, run_cli, sha256, signal_when
 
 FAST = ("--preset", "ultrafast")
 # Each Ray task runs the networks on one thread unless --threads says otherwise, and OpenVINO's results
@@ -92,26 +92,7 @@ def jobs(result) -> list[dict]:
 
 def make_vfr_clip(path: Path) -> Path:
     """12 frames at 10 fps but for a 0.3 s stutter after the sixth, as phones record."""
-    media.run_ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=64x48:rate=10,settb=1/90000,setpts='N*9000+gte(N,6)*27000'",
-        "-frames:v",
-        "12",
-        "-fps_mode",
-        "passthrough",
-        "-enc_time_base",
-        "1/90000",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        str(path),
-    )
-    return path
+    return media.make_vfr_clip(path, "testsrc2=size=64x48:rate=10", 12, "N*9000+gte(N,6)*27000")
 
 
 def test_folder_batch_matches_a_local_run_and_resumes(
@@ -301,28 +282,12 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
     pytest.importorskip("ray")
     source = make_clip(size="160x120", frames=250, audio=True)
     out = tmp_path / "out"
-    env = {**os.environ, "STYLECUT_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        cli_command(
-            "apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST
-        ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not list(out.glob(".*/part*")) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    args = ["apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST]
 
-    assert proc.returncode == 130, stderr
+    # The first progress line counts frames the segments' tasks have stylised: they are writing parts.
+    code, _, stderr = signal_when(args, "frames", signal.SIGINT, tmp_path / "home")
+
+    assert code == 130, stderr
     assert_one_sentence(stderr, "Interrupted")
     assert list(out.iterdir()) == []
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from stylecut.commands import preview
 from stylecut.commands.preview import GAP, HEADER_HEIGHT, compose_sheet, sample_indices
 
 from cli_support import assert_one_sentence, make_style, run_cli
@@ -106,3 +109,23 @@ def test_sheet_layout():
     assert _rows(sheet, 20) == 2
     label_width = sheet.width - 2 * (30 + GAP)
     assert label_width > 100  # sized to the longest label
+
+
+def test_sigterm_writes_no_sheet(make_clip, two_styles, tmp_path, monkeypatch):
+    compose = preview.compose_sheet
+
+    def compose_then_sigterm(*args: object) -> Image.Image:
+        os.kill(os.getpid(), signal.SIGTERM)  # as a scheduler stopping the job would, just before the write
+        return compose(*args)
+
+    monkeypatch.setattr(preview, "compose_sheet", compose_then_sigterm)
+    # Only stylecut's own handler may act on it; outside the command this one keeps pytest alive.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        result = run_cli("preview", make_clip(frames=4), "--styles", "ink", "-o", tmp_path / "sheet.png")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert result.exit_code == 143
+    assert_one_sentence(result.stderr, "Stopped by SIGTERM", "no sheet")
+    assert list(tmp_path.iterdir()) == [tmp_path / "stylecut-home"]

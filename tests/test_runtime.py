@@ -8,6 +8,7 @@ PyTorch fp32.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -132,7 +133,9 @@ def cached_home(tiny_style: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return home
 
 
-@pytest.mark.parametrize("damage", ["flip-weights", "truncate-graph", "no-checksums", "garbage-checksums"])
+@pytest.mark.parametrize(
+    "damage", ["flip-weights", "huge-weights", "truncate-graph", "no-checksums", "garbage-checksums"]
+)
 def test_a_damaged_cache_entry_is_rebuilt(tiny_style, cached_home, stylecut_home, monkeypatch, damage):
     shutil.copytree(cached_home, stylecut_home)
     generator, _ = load_generator(tiny_style)
@@ -142,6 +145,8 @@ def test_a_damaged_cache_entry_is_rebuilt(tiny_style, cached_home, stylecut_home
         data = bytearray((entry / "model.bin").read_bytes())
         data[len(data) // 2] ^= 0xFF
         (entry / "model.bin").write_bytes(bytes(data))
+    elif damage == "huge-weights":
+        os.truncate(entry / "model.bin", 1 << 40)  # 1 TiB, sparse: more than any memory holds
     elif damage == "truncate-graph":
         (entry / "model.xml").write_text((entry / "model.xml").read_text()[:200])
     elif damage == "no-checksums":

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from stylecut.pipeline.segments import (
     Segment,
@@ -56,6 +57,13 @@ def test_scene_cuts_finds_hard_cuts_in_a_window(tmp_path):
     assert scene_cuts(info, 0, info.frame_count) == [20, 50]
     assert scene_cuts(info, 12, 35) == [20]
     assert scene_cuts(info, 20, 50) == []  # the cut at 20 is against frame 19, outside the window
+
+
+@pytest.mark.parametrize("name", ["-shots.mp4", "shot:2.mp4"])
+def test_scene_cuts_in_a_file_named_like_an_option_or_a_protocol(tmp_path, monkeypatch, name):
+    media.make_shots(tmp_path / name, (20, 30))
+    monkeypatch.chdir(tmp_path)  # the name as given: relative
+    assert scene_cuts(probe(Path(name)), 0, 50) == [20]
 
 
 def test_segments_join_on_the_exact_ticks_of_a_single_encode(make_clip, tmp_path):

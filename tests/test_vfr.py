@@ -35,32 +35,8 @@ def make_phone_clip(path: Path) -> Path:
     """25 frames at about 10.5 fps, each interval jittered by up to 17 ms and a 0.5 s stutter before the last,
     with sound (AAC)."""
     frames = f"nullsrc=size=64x48:rate=10.5,{RAMP.format(slope='2*X+Y', shift=40)}"
-    media.run_ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        f"{frames},settb=1/90000,setpts='N*8571+mod(N*N*37,1500)+gte(N,24)*45000'",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000:duration=2.9",
-        "-frames:v",
-        "25",
-        "-fps_mode",
-        "passthrough",
-        "-enc_time_base",
-        "1/90000",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        str(path),
-    )
-    return path
+    times = "N*8571+mod(N*N*37,1500)+gte(N,24)*45000"
+    return media.make_vfr_clip(path, frames, 25, times, audio_seconds=2.9)
 
 
 def make_two_rate_clip(path: Path) -> Path:

@@ -166,23 +166,9 @@ def test_ffprobe_json_parser():
 
 
 def test_probe_variable_frame_rate(tmp_path):
-    path = tmp_path / "vfr.mp4"
-    media.run_ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=64x48:rate=25",
-        "-frames:v",
-        "20",
-        "-vf",
-        "setpts='(N+if(gte(N,10),N-10,0))/25/TB'",
-        "-fps_mode",
-        "passthrough",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        str(path),
+    # 25 fps, then every other frame left out: frames 10 to 19 at 12.5 fps.
+    path = media.make_vfr_clip(
+        tmp_path / "vfr.mp4", "testsrc2=size=64x48:rate=25", 20, "(N+max(N-10,0))*3600"
     )
     info = probe(path)
     assert info.is_vfr and info.frame_count == 20
@@ -393,18 +379,6 @@ def test_streams_a_container_cannot_hold_are_found_before_encoding(make_clip, tm
             check_streams_fit(source, target)
         assert_one_sentence(err, "out" + suffix)
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.fixture
-def tiny_disk(tmp_path):
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
-    ).returncode:
-        pytest.skip("needs root to mount a tiny tmpfs")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_disk_full_is_one_clear_sentence(make_clip, tiny_disk):

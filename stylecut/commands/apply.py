@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stylecut.device import thread_limit
+from stylecut.device import check_threads, thread_limit
 from stylecut.errors import StylecutError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
 from stylecut.pipeline.cluster import ClusterOptions, cluster_options, load_driver
@@ -139,6 +139,8 @@ def run_apply(request: ApplyRequest) -> int:
     options = request.options()
     cluster = request.cluster()
     driver = load_driver() if cluster else None  # without Ray, say how to install it before any work
+    if cluster is None:  # a Ray task's threads are its node's cores, not this machine's
+        check_threads(options.threads)
     entry = resolve_style(request.style)
     generator, metadata = load_style(entry)
     jobs = plan_jobs(

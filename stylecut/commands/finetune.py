@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from stylecut.device import select_device
-from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
+from stylecut.errors import Interrupted, MediaError, StylecutError, Terminated, UsageError
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
 from stylecut.progress import FinetuneProgress
@@ -371,10 +371,11 @@ def train(
         progress.start(trainer.step, trainer.config.phase(trainer.step))
         try:
             trainer.run(on_step, deadline)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             raise Interrupted(
                 f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
-                "run the same command with --resume to continue."
+                "run the same command with --resume to continue.",
+                terminated=isinstance(exc, Terminated),
             ) from None
         except FloatingPointError as exc:
             raise StylecutError(

@@ -37,7 +37,7 @@ from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
 from stylecut.video.decode import FrameReader
 from stylecut.video.probe import VideoInfo, probe
-from stylecut.video.tempfiles import check_writable, temp_path
+from stylecut.video.tempfiles import check_writable, temp_path, write_error
 
 SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 HEADER_HEIGHT = 28  # px, above the first row
@@ -148,6 +148,8 @@ def _save(sheet: Image.Image, target: Path) -> None:
     try:
         sheet.save(temporary, quality=JPEG_QUALITY)  # PNG ignores the quality
         os.replace(temporary, target)
+    except OSError as exc:
+        raise write_error(target, exc) from exc
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -65,6 +65,7 @@ from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.progress import ClusterProgress
+from stylecut.sigterm import raise_on_sigterm
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.scenes import scene_cuts
@@ -95,6 +96,7 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
         else:
             ray.init(address=cluster.address, **quiet)
+        raise_on_sigterm()  # ray.init replaced the handler of stylecut.sigterm with its own sys.exit
     except ValueError as exc:
         if "ray[client]" not in str(exc):
             raise

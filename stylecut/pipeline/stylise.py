@@ -44,7 +44,7 @@ from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
-from stylecut.video.remux import finalize
+from stylecut.video.remux import dropped_streams, finalize
 from stylecut.video.tempfiles import temp_path
 from stylecut.video.timestamps import FrameTimes
 
@@ -56,7 +56,9 @@ class ClipResult:
     flow: str | None  # the flow estimator's name (None without the temporal stage)
     # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
     stage_seconds: dict[str, float]
-    notice: str | None = None  # what the user should know about this clip's output (a frame-rate conversion)
+    notice: str | None = (
+        None  # what the user should know about this clip's output (a frame-rate conversion, a stream left out)
+    )
 
     @property
     def fps(self) -> float:
@@ -69,15 +71,25 @@ def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
     done = object()
     stop = threading.Event()
 
+    def hand_over(item: object) -> bool:
+        # Never an unbounded wait: a Ctrl-C or SIGTERM raised in the consumer inside slots.get() can
+        # swallow the notification that a slot is free, so the consumer's stop is checked meanwhile.
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                if stop.is_set():
+                if not hand_over(chunk):
                     return
-                slots.put(chunk)
         except BaseException as exc:  # handed over to the consumer, which raises it
-            slots.put(exc)
-        slots.put(done)
+            hand_over(exc)
+        hand_over(done)
 
     worker = threading.Thread(target=produce, daemon=True)
     worker.start()
@@ -196,7 +208,8 @@ class ClipStyliser:
                 finalize(video_tmp, info, target, self.style)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notice = None if retiming is None else describe(info, retiming)
+        notices = [None if retiming is None else describe(info, retiming), dropped_streams(info)]
+        notice = " ".join(text for text in notices if text) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 

@@ -6,8 +6,8 @@ the runtime, its version and a fingerprint of the network's code, so a new
 runtime or a changed architecture gets a new entry instead of a stale one.
 An entry is built in a temporary folder beside its final place and renamed
 into place whole; ``checksums.json`` lists the sha256 of every file in it.
-An entry that is incomplete or fails its checksums reads as missing, so the
-caller rebuilds it; a cache that cannot be written is skipped, never fatal.
+An entry that is incomplete, fails its checksums or holds a file larger than
+:data:`MAX_FILE_BYTES` reads as missing, so the caller rebuilds it; a cache that cannot be written is skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ def cache_root() -> Path:
     return cache_folder() / "runtime"
 
 
+# An exported generator is a few MB: a file far larger is not one stylecut wrote, and is not read whole.
+MAX_FILE_BYTES = 1 << 30
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+            raise ValueError(f"{path} is larger than any file of a cache entry")
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_entry(entry: Path) -> Path | None:

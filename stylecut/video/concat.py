@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import OutputError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, run_tool
+from stylecut.video.ffmpeg_tools import ffmpeg_command, media_arg, run_tool, write_failed
 
 
 def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path, name: str) -> None:
@@ -29,14 +29,9 @@ def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path
     """
     with tempfile.TemporaryDirectory(prefix="stylecut-concat-") as folder:
         listing = Path(folder) / "segments.txt"
-        listing.write_text(_listing(parts, fps))
-        args = [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "error",
+        # A name from another system (surrogates here) goes into the list as the bytes it is.
+        listing.write_text(_listing(parts, fps), encoding="utf-8", errors="surrogateescape")
+        args = ffmpeg_command(
             "-f",
             "concat",
             "-safe",
@@ -48,12 +43,13 @@ def concat_videos(parts: Sequence[tuple[Path, int]], fps: Fraction, target: Path
             "-c",
             "copy",
             "-y",
-            str(target),
-        ]
+            media_arg(target),
+        )
         proc = run_tool(args)
-    if proc.returncode != 0:
+    lines = proc.stderr.strip().splitlines()
+    if write_failed(proc.returncode, lines):
         target.unlink(missing_ok=True)
-        last = proc.stderr.strip().splitlines()[-1:] or ["ffmpeg exited with an error"]
+        last = lines[-1:] or ["ffmpeg exited with an error"]
         raise OutputError(f"ffmpeg could not join the segments of {name}: {last[0].rstrip('.')}.")
 
 

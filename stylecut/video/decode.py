@@ -31,7 +31,10 @@ the wrong shape.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import decord
@@ -48,7 +51,8 @@ class FrameReader:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._reader = decord.VideoReader(media_arg(path), ctx=decord.cpu(0))
+            with _utf8_name(path) as name:
+                self._reader = decord.VideoReader(name, ctx=decord.cpu(0))
         except (RuntimeError, decord.DECORDError) as err:
             raise MediaError(f"{path.name} is not a readable video: the decoder cannot open it.") from err
 
@@ -122,6 +126,23 @@ def iter_frames(
                 f"{frames.shape[1:]} instead of {expected[1:]}."
             )
         yield frames
+
+
+@contextmanager
+def _utf8_name(path: Path) -> Iterator[str]:
+    """A name of ``path`` that decord can take: it passes names to its C library as UTF-8, which a
+    name in another encoding (bytes from another system, surrogates here) is not. Such a file is
+    opened through a link with a plain name, needed only while decord opens it."""
+    name = media_arg(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        with tempfile.TemporaryDirectory(prefix="stylecut-") as folder:
+            link = os.path.join(folder, "video" + path.suffix.encode("ascii", "replace").decode())
+            os.symlink(name, link)
+            yield link
+        return
+    yield name
 
 
 def _unpad_rows(frame: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ its pixel aspect ratio (turned with the picture).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections import deque
@@ -29,7 +30,15 @@ import numpy as np
 
 from stylecut.errors import OutputError
 from stylecut.video.encode_settings import EncodeSettings
-from stylecut.video.ffmpeg_tools import MOV_FAMILY, ffmpeg_error, ffmpeg_exe, media_arg, start_tool
+from stylecut.video.ffmpeg_tools import (
+    MOV_FAMILY,
+    QUIET,
+    ffmpeg_error,
+    ffmpeg_exe,
+    media_arg,
+    start_tool,
+    write_failed,
+)
 from stylecut.video.probe import VideoInfo
 from stylecut.video.tempfiles import check_writable
 
@@ -103,7 +112,7 @@ class VideoWriter:
             pass  # ffmpeg already exited: the return code below says how
         self._proc.wait()
         self._drain.join()
-        if self._proc.returncode != 0:
+        if write_failed(self._proc.returncode, list(self._stderr)):
             self._fail()
 
     def abort(self) -> None:
@@ -174,8 +183,9 @@ def _encoder_graph(
     )
     if source.display_sar != 1:
         video = video.filter("setsar", sar=f"{source.display_sar.numerator}/{source.display_sar.denominator}")
-    return video.output(media_arg(path), **_codec_args(settings, pix_fmt, path)).global_args(
-        "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-n"
+    # As bytes: ffmpeg-python hashes its arguments as UTF-8, which a name from another system may not be.
+    return video.output(os.fsencode(media_arg(path)), **_codec_args(settings, pix_fmt, path)).global_args(
+        *QUIET, "-n"
     )
 
 

@@ -10,6 +10,8 @@ belongs to; there is no bundled ffprobe, so :func:`ffprobe_exe` may return
 
 Paths handed to ffmpeg or ffprobe go through :func:`media_arg`, so a file
 named ``-dash.mp4`` or ``http:x.mp4`` is never read as an option or a protocol.
+Every ffmpeg run that reads or writes media starts with :data:`QUIET` (no
+banner, no prompt, no statistics, errors only), through :func:`ffmpeg_command`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ _OLDEST_SUPPORTED = "4.4"
 _OLDEST_LAVF = (58, 76)  # libavformat of FFmpeg 4.4: git builds have no release number, it always has one
 _NEEDED_ENCODERS = ("libx264", "libx265", "prores_ks")
 _NEEDED_FILTERS = ("scale", "setparams", "setsar", "format")
+# No banner, no question on stdin (a file exists), no progress statistics; errors only: what stylecut reads.
+QUIET = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
+# ffmpeg 5.1 exits 0 when it cannot finish or close the file it writes (a full disk); only these say so.
+_WRITE_FAILURES = ("Error writing trailer", "Error closing file", "No space left on device")
 _LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\] ")  # "[mp4 @ 0x55f7...] "
 _VERSION = re.compile(r"^ffmpeg version (\S+)", re.MULTILINE)
 _LAVF = re.compile(r"^libavformat\s+(\d+)\.\s*(\d+)\.", re.MULTILINE)
@@ -72,6 +78,16 @@ def ffmpeg_exe() -> str:
 def ffprobe_exe() -> str | None:
     """Path of the ffprobe beside the system ffmpeg in use, or ``None``."""
     return ffmpeg_choice().ffprobe
+
+
+def ffmpeg_command(*args: str) -> list[str]:
+    """The ffmpeg in use, quiet (:data:`QUIET`), with ``args``."""
+    return [ffmpeg_exe(), *QUIET, *args]
+
+
+def write_failed(returncode: int, stderr: list[str]) -> bool:
+    """Whether an ffmpeg run that wrote a file failed, by its exit code and its error lines."""
+    return returncode != 0 or any(failure in line for line in stderr for failure in _WRITE_FAILURES)
 
 
 def run_tool(args: list[str]) -> subprocess.CompletedProcess[str]:

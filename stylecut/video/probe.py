@@ -28,7 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, ffprobe_exe, media_arg, run_tool
+from stylecut.video.ffmpeg_tools import ffmpeg_command, ffmpeg_exe, ffprobe_exe, media_arg, run_tool
 
 _UNSET_TAGS = {None, "", "unknown", "unspecified", "reserved"}
 _DISCARD_FLAG = 0x4  # AV_PKT_FLAG_DISCARD: hidden by an edit list
@@ -44,6 +44,7 @@ class StreamInfo:
     index: int  # absolute stream index in the file
     kind: str  # "video", "audio", "subtitle", "data" or "attachment"
     codec: str
+    cover: bool = False  # a video stream that is a picture attached to the file (cover art)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ def _probe(path: Path, ffprobe: str | None) -> VideoInfo:
         is_vfr=timing.is_vfr,
         stream_index=video.index,
         timecode=video.timecode or format_timecode,
-        other_streams=tuple(StreamInfo(s.index, s.kind, s.codec) for s in streams if s.index != video.index),
+        other_streams=tuple(
+            StreamInfo(s.index, s.kind, s.codec, s.attached_pic) for s in streams if s.index != video.index
+        ),
         sar=video.sar,
         made_by=StylecutMark.parse(video.handler_name),
         start=timing.start,
@@ -365,21 +368,9 @@ def _split_top_level(text: str) -> list[str]:
 
 def _list_packets(path: Path, stream_index: int) -> subprocess.CompletedProcess[str]:
     return run_tool(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            media_arg(path),
-            "-map",
-            f"0:{stream_index}",
-            "-c",
-            "copy",
-            "-f",
-            "framecrc",
-            "-",
-        ]
+        ffmpeg_command(
+            "-i", media_arg(path), "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"
+        )
     )
 
 

@@ -24,11 +24,12 @@ from stylecut.video.ffmpeg_tools import (
     MOV_FAMILY,
     choose_instead,
     container_refused,
+    ffmpeg_command,
     ffmpeg_error,
-    ffmpeg_exe,
     media_arg,
     run_tool,
     start_tool,
+    write_failed,
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
 from stylecut.video.tempfiles import temp_path
@@ -59,8 +60,8 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     proc = start_tool(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, stderr = proc.communicate()
-        if proc.returncode != 0:
-            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        if write_failed(proc.returncode, lines):
             raise ffmpeg_error(target, lines, source.path)
         os.replace(tmp, target)
     except BaseException:
@@ -82,8 +83,7 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
         trial = Path(folder) / f"trial{suffix}"
         for stream in (s for s in source.other_streams if _copyable(s, suffix)):
             proc = run_tool(
-                [
-                    *_ffmpeg_quiet(),
+                ffmpeg_command(
                     "-i",
                     media_arg(source.path),
                     "-map",
@@ -94,7 +94,7 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
                     "0",
                     "-y",
                     media_arg(trial),
-                ],
+                ),
             )
             if proc.returncode == 0:
                 continue
@@ -107,12 +107,8 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
             )
 
 
-def _ffmpeg_quiet() -> list[str]:
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
-
-
 def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark: StylecutMark) -> list[str]:
-    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path)]
+    args = ffmpeg_command("-i", media_arg(source.path))
     if source.start:
         # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
         args += ["-itsoffset", f"{source.start:.6f}"]
@@ -129,6 +125,26 @@ def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark
     if suffix in MOV_FAMILY and _video_codec(video_tmp) == "hevc":
         args += ["-tag:v:0", "hvc1"]
     return [*args, "-y", media_arg(tmp)]
+
+
+def dropped_streams(source: VideoInfo) -> str | None:
+    """The notice for the video streams of ``source`` that its output does not carry (it has one video
+    stream, the stylised one): cover art and further video streams; ``None`` when there are none."""
+    covers = sum(1 for s in source.other_streams if s.kind == "video" and s.cover)
+    videos = sum(1 for s in source.other_streams if s.kind == "video" and not s.cover)
+    dropped = [
+        *(["its cover art"] if covers == 1 else [f"its {covers} cover pictures"] if covers else []),
+        *(
+            ["its second video stream"]
+            if videos == 1
+            else [f"its {videos} other video streams"]
+            if videos
+            else []
+        ),
+    ]
+    if not dropped:
+        return None
+    return f"The output of {source.path.name} leaves out {' and '.join(dropped)}: it holds only the stylised video."
 
 
 def _copyable(stream: StreamInfo, suffix: str) -> bool:

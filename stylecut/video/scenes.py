@@ -16,7 +16,7 @@ from bisect import bisect_left
 from fractions import Fraction
 
 from stylecut.errors import MediaError
-from stylecut.video.ffmpeg_tools import ffmpeg_exe, run_tool
+from stylecut.video.ffmpeg_tools import ffmpeg_command, media_arg, run_tool
 from stylecut.video.probe import VideoInfo, frame_times
 
 CUT_SCORE = 0.3
@@ -31,16 +31,11 @@ def scene_cuts(info: VideoInfo, start: int, stop: int, threshold: float = CUT_SC
     first = times[start]
     # Half a frame early, so that rounding the seek time can never drop the first frame.
     seek = max(Fraction(0), first - (times[start + 1] - first) / 2) if stop - start > 1 else first
-    args = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-v",
-        "error",
+    args = ffmpeg_command(
         "-ss",
         f"{float(seek):.6f}",
         "-i",
-        str(info.path),
+        media_arg(info.path),
         "-map",
         f"0:{info.stream_index}",
         "-frames:v",
@@ -50,7 +45,7 @@ def scene_cuts(info: VideoInfo, start: int, stop: int, threshold: float = CUT_SC
         "-f",
         "null",
         "-",
-    ]
+    )
     proc = run_tool(args)
     if proc.returncode != 0:
         raise MediaError(f"{info.path.name} could not be decoded to find its scene cuts.")
