@@ -45,6 +45,7 @@ from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import finalize
 from stylecut.video.tempfiles import temp_path
+from stylecut.video.time_range import ClipRange
 from stylecut.video.timestamps import FrameTimes
 
 
@@ -175,24 +176,31 @@ class ClipStyliser:
         return self.generator(padded)[..., rows, columns]
 
     def run(
-        self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
+        self,
+        info: VideoInfo,
+        target: Path,
+        on_frames: Callable[[int], None] | None = None,
+        clip_range: ClipRange | None = None,
     ) -> ClipResult:
-        """Stylise the probed clip into ``target``, which appears only when complete."""
+        """Stylise the probed clip, or the frames of ``clip_range`` (``apply --from/--to``), into ``target``,
+        which appears only when complete."""
+        first, stop = (clip_range.first, clip_range.stop) if clip_range else (0, info.frame_count)
+        warmup = clip_range.warmup if clip_range else 0
         retiming = plan_retiming(info) if self.options.cfr else None
-        kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
+        kept_times = FrameTimes(info, first, stop) if info.is_vfr and retiming is None else None
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
         started = time.perf_counter()
         fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
         try:
-            with closing(self.stylise_range(info, 0, info.frame_count, timer=timer)) as frames:
+            with closing(self.stylise_range(info, first, stop, warmup, timer)) as frames:
                 repeats = retiming.repeats if retiming else None
                 written = self.write_video(info, video_tmp, fps, frames, timer, on_frames, repeats)
             with timer("remux"):
                 if kept_times:
                     kept_times.restore(video_tmp)
-                finalize(video_tmp, info, target, self.style)
+                finalize(video_tmp, info, target, self.style, clip_range)
         finally:
             video_tmp.unlink(missing_ok=True)
         notice = None if retiming is None else describe(info, retiming)

@@ -32,6 +32,7 @@ from stylecut.video.ffmpeg_tools import (
 )
 from stylecut.video.probe import StreamInfo, StylecutMark, VideoInfo, list_streams
 from stylecut.video.tempfiles import temp_path
+from stylecut.video.time_range import ClipRange
 
 # Subtitle codecs each container family can hold by stream copy.
 _SUBTITLES = {
@@ -43,8 +44,18 @@ _SUBTITLES = {
 }
 
 
-def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None = None) -> None:
+def finalize(
+    video_tmp: Path,
+    source: VideoInfo,
+    target: Path,
+    style: str | None = None,
+    clip_range: ClipRange | None = None,
+) -> None:
     """Remux ``video_tmp``'s video with ``source``'s audio, subtitles and metadata into ``target``.
+
+    With ``clip_range`` (``video_tmp`` holds its frames from time 0), the
+    other streams are cut to the range and the start timecode is the range's:
+    see :func:`_cut_args`.
 
     The result appears under ``target`` only when complete (replacing any file
     there: whether that is allowed is the caller's decision); on failure or
@@ -55,7 +66,8 @@ def finalize(video_tmp: Path, source: VideoInfo, target: Path, style: str | None
     """
     target = Path(target)
     tmp = temp_path(target, "remux")
-    args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp, StylecutMark(__version__, style))
+    mark = StylecutMark(__version__, style)
+    args = _remux_args(Path(video_tmp), source, target.suffix.lower(), tmp, mark, clip_range)
     proc = start_tool(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, stderr = proc.communicate()
@@ -111,9 +123,16 @@ def _ffmpeg_quiet() -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
 
 
-def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark: StylecutMark) -> list[str]:
-    args = [*_ffmpeg_quiet(), "-i", media_arg(source.path)]
-    if source.start:
+def _remux_args(
+    video_tmp: Path,
+    source: VideoInfo,
+    suffix: str,
+    tmp: Path,
+    mark: StylecutMark,
+    clip_range: ClipRange | None,
+) -> list[str]:
+    args = [*_ffmpeg_quiet(), *_cut_args(source, clip_range), "-i", media_arg(source.path)]
+    if source.start and clip_range is None:
         # ffmpeg shifts each input to start at zero: keep the video as far after the source's earliest stream.
         args += ["-itsoffset", f"{source.start:.6f}"]
     args += ["-i", media_arg(video_tmp), "-map", "1:v:0"]
@@ -121,14 +140,37 @@ def _remux_args(video_tmp: Path, source: VideoInfo, suffix: str, tmp: Path, mark
         if _copyable(stream, suffix):
             args += ["-map", f"0:{stream.index}"]
     args += ["-c", "copy", "-map_metadata", "0", "-map_chapters", "0"]
+    if clip_range is not None:
+        args += ["-c:a", *_CUT_AUDIO.get(suffix, _CUT_AUDIO[".mp4"])]
     args += ["-metadata:s:v:0", f"handler_name={mark.tag()}"]
-    if source.timecode:
+    timecode = clip_range.timecode if clip_range else source.timecode
+    if timecode:
         # The muxer rebuilds a timecode track from this; the source's own tmcd data
         # stream cannot be stream-copied into every container.
-        args += ["-metadata:s:v:0", f"timecode={source.timecode}"]
+        args += ["-metadata:s:v:0", f"timecode={timecode}"]
     if suffix in MOV_FAMILY and _video_codec(video_tmp) == "hevc":
         args += ["-tag:v:0", "hvc1"]
     return [*args, "-y", media_arg(tmp)]
+
+
+# The audio of a range is decoded and cut to the sample, so it is encoded again: as 24-bit PCM where the
+# container holds it (lossless for 16- and 24-bit sources, no second lossy generation for the others), as
+# AAC in MP4, which cannot hold PCM with every supported ffmpeg.
+_CUT_AUDIO = {".mov": ["pcm_s24le"], ".mkv": ["pcm_s24le"], ".mp4": ["aac", "-b:a", "256k"]}
+
+
+def _cut_args(source: VideoInfo, clip_range: ClipRange | None) -> list[str]:
+    """Input options that cut the source to ``clip_range``: from its first frame, for its duration.
+
+    ffmpeg's input seek counts from the file's start, before which the video may
+    start late; it decodes from an earlier point and drops what comes before the
+    seek time, to the audio sample, and the same for the end. Streams copied
+    (subtitles) start at the packet on screen at that time.
+    """
+    if clip_range is None:
+        return []
+    start = source.start + clip_range.start
+    return ["-ss", f"{float(start):.6f}", "-t", f"{float(clip_range.duration):.6f}"]
 
 
 def _copyable(stream: StreamInfo, suffix: str) -> bool:
