@@ -142,6 +142,9 @@ def _remux_args(
     args += ["-c", "copy", "-map_metadata", "0", "-map_chapters", "0"]
     if clip_range is not None:
         args += ["-c:a", *_CUT_AUDIO.get(suffix, _CUT_AUDIO[".mp4"])]
+        if suffix in MOV_FAMILY:
+            # The edit lists that end each track count in this unit (milliseconds by default): a sample's.
+            args += ["-movie_timescale", "48000"]
     args += ["-metadata:s:v:0", f"handler_name={mark.tag()}"]
     timecode = clip_range.timecode if clip_range else source.timecode
     if timecode:
