@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_vfr import RAMP, make_phone_clip, nearest_input_frames
 
 from stylecut.video.probe import frame_times, probe
 from stylecut.video.time_range import Timecode, TimePoint, TimeRange
 
 import media
 from cli_support import assert_one_sentence, run_cli
-from test_vfr import RAMP, make_phone_clip, nearest_input_frames
 
 AS_INPUT = ("--strength", "0", "--no-temporal", "--preset", "ultrafast", "--threads", "1")
 RATE = 48000
