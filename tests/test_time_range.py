@@ -197,3 +197,28 @@ def test_range_tags_name_each_range_apart():
     assert TimeRange.parse(None, "00:01:02.5").tag() == ".to00h01m02.5s"
     assert TimeRange.parse("00:00:01:00", "00:00:02;00").tag() == ".00h00m01s00f-00h00m02s00df"
     assert TimeRange.parse(None, None) is None
+
+
+def test_drop_frame_source_timecode_counts_on_and_subtitles_are_left_out_with_a_notice(
+    make_clip, tiny_style, stylecut_home, tmp_path
+):
+    """29.97 fps from 00:00:59;28: 1 s in is frame 30, two labels after ;29 the minute skips ;00 and ;01."""
+    clip = make_clip(fps="30000/1001", frames=40, audio=True, container="mov", timecode="00:00:59;28")
+    srt = tmp_path / "subs.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,200\nhello\n")
+    source = tmp_path / "source.mov"
+    # The timecode again: a stream copy of the tmcd track loses its drop-frame flag.
+    streams = ("-map", "0:v", "-map", "0:a", "-map", "1", "-c", "copy", "-c:s", "mov_text")
+    media.run_ffmpeg("-i", clip, "-i", srt, *streams, "-timecode", "00:00:59;28", source)
+    target = tmp_path / "out.mov"
+
+    job = run_range(source, target, tiny_style, "--from", "1")
+
+    assert (job["range"]["first_frame"], job["range"]["timecode"]) == (30, "00:01:01;00")
+    out = probe(target)
+    assert (out.frame_count, out.fps, out.timecode) == (10, Fraction(30000, 1001), "00:01:01;00")
+    assert out.has_audio and not any(s.kind == "subtitle" for s in out.other_streams)
+    assert (
+        job["notice"]
+        == "The subtitles of source.mov are left out of the range: ffmpeg cannot cut them to it."
+    )

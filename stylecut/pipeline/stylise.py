@@ -43,7 +43,7 @@ from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
-from stylecut.video.remux import finalize
+from stylecut.video.remux import finalize, range_notice
 from stylecut.video.tempfiles import temp_path
 from stylecut.video.time_range import ClipRange
 from stylecut.video.timestamps import FrameTimes
@@ -203,7 +203,9 @@ class ClipStyliser:
                 finalize(video_tmp, info, target, self.style, clip_range)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notice = None if retiming is None else describe(info, retiming)
+        notices = [describe(info, retiming)] if retiming else []
+        notices += [range_notice(info)] if clip_range else []
+        notice = " ".join(filter(None, notices)) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 

@@ -5,7 +5,9 @@ timecode from the source next to the new video, into a hidden temp file beside
 the target, then renames it over the target, so the target only ever appears
 complete. It marks the video track as stylecut's (``handler_name`` =
 ``StylecutMark.tag()``, the one track tag MP4, MOV and Matroska all keep) so a
-later run recognises its own outputs. :func:`check_streams_fit` tells before
+later run recognises its own outputs. For a time range (``apply --from/--to``)
+the audio is cut to the sample and encoded again (``_CUT_AUDIO``), and
+subtitles are left out (:func:`range_notice`). :func:`check_streams_fit` tells before
 any frame is made whether the target's container can hold the streams
 ``finalize`` will copy: audio is never re-encoded, so a container that cannot
 hold it is an error the user resolves by choosing another one.
@@ -54,7 +56,7 @@ def finalize(
     """Remux ``video_tmp``'s video with ``source``'s audio, subtitles and metadata into ``target``.
 
     With ``clip_range`` (``video_tmp`` holds its frames from time 0), the
-    other streams are cut to the range and the start timecode is the range's:
+    audio is cut to the range and the start timecode is the range's:
     see :func:`_cut_args`.
 
     The result appears under ``target`` only when complete (replacing any file
@@ -137,6 +139,8 @@ def _remux_args(
         args += ["-itsoffset", f"{source.start:.6f}"]
     args += ["-i", media_arg(video_tmp), "-map", "1:v:0"]
     for stream in source.other_streams:
+        if clip_range is not None and stream.kind == "subtitle":
+            continue  # ffmpeg 5.1 copies them, and even re-encodes them, at their old times: see range_notice
         if _copyable(stream, suffix):
             args += ["-map", f"0:{stream.index}"]
     args += ["-c", "copy", "-map_metadata", "0", "-map_chapters", "0"]
@@ -160,6 +164,13 @@ def _remux_args(
 # container holds it (lossless for 16- and 24-bit sources, no second lossy generation for the others), as
 # AAC in MP4, which cannot hold PCM with every supported ffmpeg.
 _CUT_AUDIO = {".mov": ["pcm_s24le"], ".mkv": ["pcm_s24le"], ".mp4": ["aac", "-b:a", "256k"]}
+
+
+def range_notice(source: VideoInfo) -> str | None:
+    """What a time range of ``source`` leaves out, for the user to know."""
+    if any(stream.kind == "subtitle" for stream in source.other_streams):
+        return f"The subtitles of {source.path.name} are left out of the range: ffmpeg cannot cut them to it."
+    return None
 
 
 def _cut_args(source: VideoInfo, clip_range: ClipRange | None) -> list[str]:
