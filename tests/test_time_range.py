@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from test_vfr import RAMP, make_phone_clip, nearest_input_frames
 
+from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import frame_times, probe
 from stylecut.video.time_range import Timecode, TimePoint, TimeRange
 
@@ -222,3 +225,32 @@ def test_drop_frame_source_timecode_counts_on_and_subtitles_are_left_out_with_a_
         job["notice"]
         == "The subtitles of source.mov are left out of the range: ffmpeg cannot cut them to it."
     )
+
+
+def test_the_temporal_stage_warms_up_on_the_frames_before_the_range(tmp_path):
+    """Frames 13-19 of a clip with 8 of warm-up: the stage is reset once and sees frames 5-19, 7 are written."""
+    fused = []
+
+    class Counting:
+        def reset(self) -> None:
+            fused.append("reset")
+
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            fused.append(len(frames))
+            return stylised
+
+    class StillFlow:
+        name = "still"
+
+        def __call__(self, a, b):
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    info = probe(make_ramp_clip(tmp_path / "ramp.mov"))
+    clip_range = TimeRange.parse("0.5", "0.8").resolve(info, warmup=8)
+    assert (clip_range.first, clip_range.stop, clip_range.warmup) == (13, 20, 8)
+    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Counting())
+
+    result = styliser.run(info, tmp_path / "out.mov", clip_range=clip_range)
+
+    assert fused == ["reset", 4, 4, 4, 3] and result.frames == 7
+    assert nearest_input_frames(info.path, tmp_path / "out.mov") == list(range(13, 20))

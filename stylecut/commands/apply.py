@@ -97,11 +97,13 @@ class ApplyRequest:
         return time_range
 
 
-def _probe_jobs(jobs: list[Job], overwrite: bool, time_range: TimeRange | None) -> dict[Path, VideoInfo]:
+def _probe_jobs(
+    jobs: list[Job], overwrite: bool, time_range: TimeRange | None, warmup: int
+) -> dict[Path, VideoInfo]:
     """Probe every pending job up front: bad files fail early and the overall bar knows its total.
 
-    With ``time_range``, each job gets the frames it holds; one that holds none is skipped, or raises
-    RangeError when it is the only job.
+    With ``time_range``, each job gets the frames it holds (and up to ``warmup`` before them); one that
+    holds none is skipped, or raises RangeError when it is the only job.
     """
     infos = {}
     for job in jobs:
@@ -120,7 +122,7 @@ def _probe_jobs(jobs: list[Job], overwrite: bool, time_range: TimeRange | None) 
                 job.message = f"{job.source} is a stylecut output{style}, so it is not stylised again."
                 continue
             if time_range is not None:
-                job.clip_range = time_range.resolve(info, WARMUP_FRAMES)
+                job.clip_range = time_range.resolve(info, warmup)
             check_writable(job.target)
             check_streams_fit(info, job.target)
             infos[job.source] = info
@@ -192,7 +194,9 @@ def run_apply(request: ApplyRequest) -> int:
         )
         if driver is None:
             styliser, notices = make_styliser(options)
-        infos = _probe_jobs(jobs, request.overwrite, time_range)
+        # The temporal stage warms up on the frames before a range, as on those before a segment.
+        warmup = WARMUP_FRAMES if options.temporal else 0
+        infos = _probe_jobs(jobs, request.overwrite, time_range, warmup)
         console = stderr_console()
         total = sum(_frames(job, infos[job.source]) for job in jobs if job.source in infos)
         mode = progress_mode(request.quiet, console)
