@@ -40,29 +40,10 @@ def samples(path: Path) -> np.ndarray:
 
 def make_ramp_clip(path: Path) -> Path:
     """50 frames at 25 fps, each far from all others, with 16-bit PCM sound and timecode 01:00:00:00."""
-    media.run_ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        f"nullsrc=size=64x48:rate=25,{RAMP.format(slope='2*X+Y', shift=40)}",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency=440:sample_rate={RATE}:duration=2",
-        "-frames:v",
-        "50",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "pcm_s16le",
-        "-timecode",
-        "01:00:00:00",
-        str(path),
-    )
+    video = ("-f", "lavfi", "-i", f"nullsrc=size=64x48:rate=25,{RAMP.format(slope='2*X+Y', shift=40)}")
+    audio = ("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={RATE}:duration=2")
+    codecs = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le")
+    media.run_ffmpeg(*video, *audio, "-frames:v", "50", *codecs, "-timecode", "01:00:00:00", str(path))
     return path
 
 
