@@ -17,6 +17,7 @@ import torch
 from test_vfr import RAMP, make_phone_clip, nearest_input_frames
 
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.retime import plan_retiming
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.video.probe import frame_times, probe
 from stylecut.video.time_range import Timecode, TimePoint, TimeRange
@@ -101,6 +102,20 @@ def test_variable_rate_range_keeps_each_frame_at_its_time(tiny_style, stylecut_h
     assert out.duration == pytest.approx(float(span), abs=1e-3)
     # Re-encoded as AAC, the encoder's delay and padding hidden by the edit list: cut to the sample.
     assert abs(len(samples(target)) - float(span) * RATE) <= 1
+
+
+def test_cfr_converts_just_the_range_and_counts_its_frames(tiny_style, stylecut_home, tmp_path):
+    source = make_phone_clip(tmp_path / "phone.mp4")
+    target = tmp_path / "out.mp4"
+
+    job = run_range(source, target, tiny_style, "--from", "1", "--to", "2", "--cfr")
+
+    first, read = job["range"]["first_frame"], job["range"]["frames"]
+    written = sum(plan_retiming(probe(source)).repeats[first : first + read])
+    assert job["frames"] == written and f"({written} frames from {read})" in job["notice"]
+    out = probe(target)
+    assert (out.frame_count, out.fps) == (written, 10)
+    assert out.duration == pytest.approx(job["range"]["to"] - job["range"]["from"], abs=1 / 10)
 
 
 def test_batch_skips_clips_short_of_the_range_and_resumes_per_range(

@@ -203,7 +203,7 @@ class ClipStyliser:
                 finalize(video_tmp, info, target, self.style, clip_range)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notices = [describe(info, retiming)] if retiming else []
+        notices = [describe(info, retiming, first, stop)] if retiming else []
         notices += [range_notice(info)] if clip_range else []
         notice = " ".join(filter(None, notices)) or None
         flow_name = None if self.flow is None else self.flow.name
