@@ -81,6 +81,17 @@ def test_range_keeps_exactly_its_frames_the_audio_to_the_sample_and_the_timecode
     assert np.array_equal(cut, samples(source)[13 * RATE // 25 : 35 * RATE // 25])
 
 
+def test_pcm_sound_becomes_aac_in_an_mp4_range(tiny_style, stylecut_home, tmp_path):
+    """Whole, a PCM clip cannot go to an MP4 (its sound is copied untouched); a range's sound is encoded again."""
+    source = make_ramp_clip(tmp_path / "ramp.mov")
+    target = tmp_path / "out.mp4"
+
+    run_range(source, target, tiny_style, "--from", "1")
+
+    assert [s.codec for s in probe(target).other_streams if s.kind == "audio"] == ["aac"]
+    assert abs(len(samples(target)) - RATE) <= 1
+
+
 def test_variable_rate_range_keeps_each_frame_at_its_time(tiny_style, stylecut_home, tmp_path):
     source = make_phone_clip(tmp_path / "phone.mp4")
     times = frame_times(probe(source))

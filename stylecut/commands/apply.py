@@ -124,7 +124,7 @@ def _probe_jobs(
             if time_range is not None:
                 job.clip_range = time_range.resolve(info, warmup)
             check_writable(job.target)
-            check_streams_fit(info, job.target)
+            check_streams_fit(info, job.target, cut=job.clip_range is not None)
             infos[job.source] = info
         except RangeError as exc:
             if len(jobs) == 1:

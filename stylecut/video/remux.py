@@ -84,8 +84,11 @@ def finalize(
         raise
 
 
-def check_streams_fit(source: VideoInfo, target: Path) -> None:
+def check_streams_fit(source: VideoInfo, target: Path, cut: bool = False) -> None:
     """Raise OutputError if ``target``'s container cannot hold a stream ``finalize`` copies from ``source``.
+
+    With ``cut`` (a time range) the audio is encoded again to a codec the
+    container holds and subtitles are left out, so neither is asked about.
 
     The muxer itself is asked, by writing just the header of a trial file with
     that stream in it: which codecs a container takes depends on the ffmpeg.
@@ -94,7 +97,8 @@ def check_streams_fit(source: VideoInfo, target: Path) -> None:
     suffix = target.suffix.lower()
     with tempfile.TemporaryDirectory(prefix="stylecut-") as folder:
         trial = Path(folder) / f"trial{suffix}"
-        for stream in (s for s in source.other_streams if _copyable(s, suffix)):
+        copied = (s for s in source.other_streams if not (cut and s.kind in ("audio", "subtitle")))
+        for stream in (s for s in copied if _copyable(s, suffix)):
             proc = run_tool(
                 [
                     *_ffmpeg_quiet(),
@@ -145,7 +149,7 @@ def _remux_args(
             args += ["-map", f"0:{stream.index}"]
     args += ["-c", "copy", "-map_metadata", "0", "-map_chapters", "0"]
     if clip_range is not None:
-        args += ["-c:a", *_CUT_AUDIO.get(suffix, _CUT_AUDIO[".mp4"])]
+        args += ["-c:a", *_CUT_AUDIO.get(suffix, ["pcm_s24le"])]
         if suffix in MOV_FAMILY:
             # The edit lists that end each track count in this unit (milliseconds by default): a sample's.
             args += ["-movie_timescale", "48000"]
@@ -162,8 +166,9 @@ def _remux_args(
 
 # The audio of a range is decoded and cut to the sample, so it is encoded again: as 24-bit PCM where the
 # container holds it (lossless for 16- and 24-bit sources, no second lossy generation for the others), as
-# AAC in MP4, which cannot hold PCM with every supported ffmpeg.
-_CUT_AUDIO = {".mov": ["pcm_s24le"], ".mkv": ["pcm_s24le"], ".mp4": ["aac", "-b:a", "256k"]}
+# AAC in MP4 (which cannot hold PCM with every supported ffmpeg) and MPEG-TS.
+_AAC = ["aac", "-b:a", "256k"]
+_CUT_AUDIO = {".mp4": _AAC, ".m4v": _AAC, ".mts": _AAC}
 
 
 def range_notice(source: VideoInfo) -> str | None:
