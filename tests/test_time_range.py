@@ -188,6 +188,18 @@ def test_bad_ranges_end_with_one_sentence_and_exit_2(
     assert not list(source.parent.glob("*tiny*")) and not list(source.parent.glob(".*"))
 
 
+def test_a_range_past_the_only_clip_is_a_json_error(make_clip, tiny_style, stylecut_home):
+    source = make_clip(frames=10, audio=True)
+
+    result = run_cli("apply", source, "--style", tiny_style, "--json", *AS_INPUT, "--from", "00:00:00.4")
+
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": "clip.mp4 is 0.400 s long, so --from 00:00:00.4 is past its end.",
+        "exit_code": 2,
+    }
+
+
 def test_drop_frame_timecode_follows_the_clock():
     ntsc = Fraction(30000, 1001)
     # One minute of 29.97 fps is 1798.2 frames: its labels skip ;00 and ;01, except every tenth minute.

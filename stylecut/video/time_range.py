@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -235,10 +236,25 @@ class TimeRange:
         return f"The range {self._describe()} is empty: --from must come before --to."
 
 
-def _frame_times(info: VideoInfo) -> tuple[list[Fraction], Fraction]:
+class _ConstantRate(Sequence[Fraction]):
+    """Frame i of a constant-rate clip is shown at i / fps: the times, without a list of them."""
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.fps, self.count = info.fps, info.frame_count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> Fraction:
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        return index / self.fps
+
+
+def _frame_times(info: VideoInfo) -> tuple[Sequence[Fraction], Fraction]:
     """Each frame's presentation time and the clip's end, in seconds from its first frame."""
     if not info.is_vfr:
-        return [Fraction(i) / info.fps for i in range(info.frame_count)], info.frame_count / info.fps
+        return _ConstantRate(info), info.frame_count / info.fps
     times = frame_times(info)
     # The probe's duration is the span from the first frame to the end of the last, rounded to a float.
     return [t - times[0] for t in times], Fraction(info.duration).limit_denominator(10**9)
