@@ -9,8 +9,8 @@ later run recognises its own outputs. For a time range (``apply --from/--to``)
 the audio is cut to the sample and encoded again (``_CUT_AUDIO``), and
 subtitles are left out (:func:`range_notice`). :func:`check_streams_fit` tells before
 any frame is made whether the target's container can hold the streams
-``finalize`` will copy: audio is never re-encoded, so a container that cannot
-hold it is an error the user resolves by choosing another one.
+``finalize`` will copy: a whole clip's audio is never re-encoded, so a container
+that cannot hold it is an error the user resolves by choosing another one.
 """
 
 from __future__ import annotations
@@ -183,8 +183,7 @@ def _cut_args(source: VideoInfo, clip_range: ClipRange | None) -> list[str]:
 
     ffmpeg's input seek counts from the file's start, before which the video may
     start late; it decodes from an earlier point and drops what comes before the
-    seek time, to the audio sample, and the same for the end. Streams copied
-    (subtitles) start at the packet on screen at that time.
+    seek time, to the audio sample, and the same for the end.
     """
     if clip_range is None:
         return []
