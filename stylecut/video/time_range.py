@@ -64,10 +64,6 @@ class Timecode:
     def frame_number(self, fps: Fraction) -> int:
         """The frame this timecode labels, counted from 00:00:00:00 at the timecode rate of ``fps``."""
         rate, drop = timecode_rate(fps, self.drop_frame)
-        if self.frames >= rate:
-            raise RangeError(
-                f"Timecode {self} names frame {self.frames}, but a second has {rate} frames here."
-            )
         minutes = 60 * self.hours + self.minutes
         if drop and self.seconds == 0 and self.frames < drop and minutes % 10:
             raise RangeError(
@@ -120,11 +116,17 @@ class TimePoint:
             f"{option} {text} is not a time: give seconds (12.5), HH:MM:SS.mmm or a timecode HH:MM:SS:FF."
         )
 
-    def at(self, fps: Fraction) -> Fraction:
-        """Seconds from a clip's first frame, for a clip at ``fps`` (its average rate when variable)."""
+    def at(self, info: VideoInfo) -> Fraction:
+        """Seconds from the clip's first frame; a timecode at the clip's rate (its average when variable)."""
         if self.seconds is not None:
             return self.seconds
-        return self.timecode.frame_number(fps) / fps
+        rate, _ = timecode_rate(info.fps, self.timecode.drop_frame)
+        if self.timecode.frames >= rate:
+            raise RangeError(
+                f"{self.option} {self.text} names frame {self.timecode.frames} of a second, "
+                f"but {info.path.name} has {rate} frames a second."
+            )
+        return self.timecode.frame_number(info.fps) / info.fps
 
     def order(self) -> tuple:
         """A key that orders points of one kind without a clip: seconds by value, timecodes as labels."""
@@ -191,8 +193,10 @@ class TimeRange:
             None if end is None else TimePoint.parse("--to", end),
         )
         if time_range.start and time_range.end:
-            start, end = time_range.start.order(), time_range.end.order()
-            if start[0] == end[0] and start >= end:  # a mix of seconds and timecode waits for the clip's rate
+            first, last = time_range.start.order(), time_range.end.order()
+            if (
+                first[0] == last[0] and first >= last
+            ):  # a mix of seconds and timecode waits for the clip's rate
                 raise UsageError(time_range._empty())
         return time_range
 
@@ -210,8 +214,8 @@ class TimeRange:
 
         Raises RangeError when the range starts at or past the clip's end or holds none of its frames.
         """
-        begin = self.start.at(info.fps) if self.start else Fraction(0)
-        finish = self.end.at(info.fps) if self.end else None
+        begin = self.start.at(info) if self.start else Fraction(0)
+        finish = self.end.at(info) if self.end else None
         if finish is not None and begin >= finish:
             raise RangeError(self._empty())
         times, duration = _frame_times(info)
