@@ -263,6 +263,26 @@ def apply(
             help="Convert variable-frame-rate clips to the nearest standard constant rate (repeating or dropping frames, in sync with the audio). Default: keep every frame at its own time.",
         ),
     ] = ApplyOptions.cfr,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="TIME",
+            show_default=False,
+            help="Render only from this time of each clip: seconds (12.5), HH:MM:SS.mmm or timecode HH:MM:SS:FF"
+            " (HH:MM:SS;FF drop-frame), counted from the clip's first frame. The output starts at the first"
+            " frame shown at or after it, with the audio cut to match and the source's timecode there.",
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="TIME",
+            show_default=False,
+            help="Render only up to this time (the frame shown at it is left out); as --from.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_report: Annotated[
         bool,
@@ -333,6 +353,8 @@ def apply(
             ray=ray,
             segment_seconds=segment_seconds,
             workers=workers,
+            start=start,
+            end=end,
         )
         return run_apply(request)
 

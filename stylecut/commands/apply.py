@@ -9,7 +9,10 @@ input is never an output. With `--ray` the same planned jobs go to the
 distributed driver (stylecut.pipeline.distributed), with the same reports
 and summary. The ``--json`` report names the temporal stage that ran (None
 frame by frame) and gives, per clip, the seconds spent in each stage
-(``timing.PROBE`` and ``timing.STAGES``).
+(``timing.PROBE`` and ``timing.STAGES``). With ``--from``/``--to`` each clip
+gives the frames of that range (stylecut.video.time_range), warmed up on the
+frames before it like a segment; a clip that does not reach the range is
+skipped with its reason, or ends the command when it is the only input.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from functools import partial
 from pathlib import Path
 
 from stylecut.device import check_threads, thread_limit
-from stylecut.errors import StylecutError
+from stylecut.errors import StylecutError, UsageError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
 from stylecut.pipeline.cluster import ClusterOptions, cluster_options, load_driver
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.segments import WARMUP_FRAMES
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
@@ -34,6 +38,7 @@ from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.remux import check_streams_fit
 from stylecut.video.tempfiles import check_writable
+from stylecut.video.time_range import RangeError, TimeRange
 from stylecut.weights_file import sha256_of
 
 
@@ -65,6 +70,8 @@ class ApplyRequest:
     ray: str | None = None  # a Ray address, "local" for a runtime of the command's own
     segment_seconds: float | None = None
     workers: int | None = None
+    start: str | None = None  # --from, as given
+    end: str | None = None  # --to, as given
 
     def options(self) -> ApplyOptions:
         return ApplyOptions(
@@ -83,9 +90,21 @@ class ApplyRequest:
     def cluster(self) -> ClusterOptions | None:
         return cluster_options(self.ray, self.workers, self.segment_seconds, self.threads)
 
+    def time_range(self) -> TimeRange | None:
+        time_range = TimeRange.parse(self.start, self.end)
+        if time_range and self.ray:
+            raise UsageError("--from and --to do not work with --ray yet; run the range without --ray.")
+        return time_range
 
-def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
-    """Probe every pending job up front: bad files fail early and the overall bar knows its total."""
+
+def _probe_jobs(
+    jobs: list[Job], overwrite: bool, time_range: TimeRange | None, warmup: int
+) -> dict[Path, VideoInfo]:
+    """Probe every pending job up front: bad files fail early and the overall bar knows its total.
+
+    With ``time_range``, each job gets the frames it holds (and up to ``warmup`` before them); one that
+    holds none is skipped, or raises RangeError when it is the only job.
+    """
     infos = {}
     for job in jobs:
         if job.status != "pending":
@@ -102,9 +121,15 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
                 job.status = "skipped"
                 job.message = f"{job.source} is a stylecut output{style}, so it is not stylised again."
                 continue
+            if time_range is not None:
+                job.clip_range = time_range.resolve(info, warmup)
             check_writable(job.target)
-            check_streams_fit(info, job.target)
+            check_streams_fit(info, job.target, cut=job.clip_range is not None)
             infos[job.source] = info
+        except RangeError as exc:
+            if len(jobs) == 1:
+                raise
+            job.status, job.message = "skipped", str(exc)
         except StylecutError as exc:
             job.status, job.message = "failed", str(exc)
         job.stages = timer.seconds
@@ -112,15 +137,20 @@ def _probe_jobs(jobs: list[Job], overwrite: bool) -> dict[Path, VideoInfo]:
 
 
 def _run_job(styliser: ClipStyliser, job: Job, info: VideoInfo, progress: BatchProgress) -> None:
-    progress.start_clip(job.source.name, info.frame_count)
+    progress.start_clip(job.source.name, _frames(job, info))
     try:
-        result = styliser.run(info, job.target, progress.advance)
+        result = styliser.run(info, job.target, progress.advance, job.clip_range)
     except Exception as exc:  # one bad clip must not stop the batch (Ctrl-C does: it is no Exception)
         job.status, job.message = "failed", describe_failure(job.source, exc)
         return
     job.status, job.frames, job.seconds, job.notice = "done", result.frames, result.seconds, result.notice
     job.stages = {PROBE: job.stages[PROBE], **result.stage_seconds}
     job.message = f"{result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} fps)"
+
+
+def _frames(job: Job, info: VideoInfo) -> int:
+    """The input frames the job renders."""
+    return job.clip_range.frames if job.clip_range else info.frame_count
 
 
 def _report(job: Job, progress: BatchProgress) -> None:
@@ -138,13 +168,21 @@ def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
     options = request.options()
     cluster = request.cluster()
+    time_range = request.time_range()
     driver = load_driver() if cluster else None  # without Ray, say how to install it before any work
     if cluster is None:  # a Ray task's threads are its node's cores, not this machine's
         check_threads(options.threads)
     entry = resolve_style(request.style)
     generator, metadata = load_style(entry)
+    range_tag = time_range.tag() if time_range else ""
     jobs = plan_jobs(
-        request.inputs, request.output, entry.name, options.encode.codec, request.recursive, request.overwrite
+        request.inputs,
+        request.output,
+        entry.name,
+        options.encode.codec,
+        request.recursive,
+        request.overwrite,
+        range_tag,
     )
     with thread_limit(options.threads):
         # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
@@ -158,9 +196,11 @@ def run_apply(request: ApplyRequest) -> int:
         )
         if driver is None:
             styliser, notices = make_styliser(options)
-        infos = _probe_jobs(jobs, request.overwrite)
+        # The temporal stage warms up on the frames before a range, as on those before a segment.
+        warmup = WARMUP_FRAMES if options.temporal else 0
+        infos = _probe_jobs(jobs, request.overwrite, time_range, warmup)
         console = stderr_console()
-        total = sum(info.frame_count for info in infos.values())
+        total = sum(_frames(job, infos[job.source]) for job in jobs if job.source in infos)
         mode = progress_mode(request.quiet, console)
         if driver is None:
             progress = BatchProgress(total, mode, console)
@@ -188,6 +228,7 @@ def run_apply(request: ApplyRequest) -> int:
             "ffmpeg": ffmpeg_choice().to_json(),
             "temporal": options.temporal,  # the stage every clip ran, locally or on a Ray worker
             "notices": notices,
+            "range": time_range.to_json() if time_range else None,
             "jobs": [job.to_json() for job in jobs],
         }
         print(json.dumps(report, indent=2))

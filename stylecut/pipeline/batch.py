@@ -18,6 +18,7 @@ from pathlib import Path
 from stylecut.errors import OutputError, StylecutError
 from stylecut.media_types import VIDEO_SUFFIXES
 from stylecut.video.tempfiles import check_name_length
+from stylecut.video.time_range import ClipRange
 
 DEFAULT_SUFFIX = ".mp4"
 KEEP_SUFFIXES = {".mp4", ".mov", ".mkv"}
@@ -33,6 +34,7 @@ class Job:
     seconds: float = 0.0
     notice: str | None = None  # e.g. a frame-rate conversion the user should know about
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage, for the stages it ran
+    clip_range: ClipRange | None = None  # the frames of the clip that `apply --from/--to` renders
 
     def to_json(self) -> dict:
         return {
@@ -45,6 +47,7 @@ class Job:
             "fps": round(self.frames / self.seconds, 3) if self.seconds else None,
             "notice": self.notice,
             "stages": {stage: round(seconds, 4) for stage, seconds in self.stages.items()},
+            "range": self.clip_range.to_json() if self.clip_range else None,
         }
 
 
@@ -63,13 +66,20 @@ def output_suffix(source: Path, codec: str) -> str:
     return source.suffix.lower() if source.suffix.lower() in KEEP_SUFFIXES else DEFAULT_SUFFIX
 
 
-def default_name(source: Path, style: str, codec: str) -> str:
-    """`clip.mp4` -> `clip.<style>.mp4`: beside the input, never the input itself."""
-    return f"{source.stem}.{style}{output_suffix(source, codec)}"
+def default_name(source: Path, style: str, codec: str, range_tag: str = "") -> str:
+    """`clip.mp4` -> `clip.<style>.mp4`, `clip.<style><range_tag>.mp4` for a time range (`.10s-20s`):
+    beside the input, never the input itself."""
+    return f"{source.stem}.{style}{range_tag}{output_suffix(source, codec)}"
 
 
 def plan_jobs(
-    inputs: list[Path], output: Path | None, style: str, codec: str, recursive: bool, overwrite: bool = False
+    inputs: list[Path],
+    output: Path | None,
+    style: str,
+    codec: str,
+    recursive: bool,
+    overwrite: bool = False,
+    range_tag: str = "",
 ) -> list[Job]:
     """One job per video found; inputs that are missing or hold no video become failed jobs.
 
@@ -80,7 +90,8 @@ def plan_jobs(
     skipped like any existing output, and fails rather than replace it with
     ``overwrite``. A second video mapping to an output already taken fails
     instead of overwriting it, and so does an output name too long for its
-    file system. Raises OutputError when ``output`` cannot work for these inputs.
+    file system. Default names carry ``range_tag`` (:func:`default_name`). Raises OutputError when
+    ``output`` cannot work for these inputs.
     """
     jobs: list[Job] = []
     # Each video with the folder it was found under (for relative output paths); named: given as a file.
@@ -105,9 +116,11 @@ def plan_jobs(
         if to_file:
             targets[video] = output
         elif output is not None:
-            targets[video] = output / video.relative_to(root).parent / default_name(video, style, codec)
+            targets[video] = (
+                output / video.relative_to(root).parent / default_name(video, style, codec, range_tag)
+            )
         else:
-            targets[video] = video.with_name(default_name(video, style, codec))
+            targets[video] = video.with_name(default_name(video, style, codec, range_tag))
 
     outputs = {target.resolve() for target in targets.values()}
     taken: dict[Path, Path] = {}

@@ -46,10 +46,6 @@ class Retiming:
     rate: Fraction
     repeats: list[int]  # output frames showing each input frame, in input order (0: dropped)
 
-    @property
-    def frames(self) -> int:
-        return sum(self.repeats)
-
 
 def standard_rate(times: list[Fraction]) -> Fraction:
     """The standard rate nearest (in ratio) to the rate of the median frame interval."""
@@ -77,8 +73,11 @@ def plan_retiming(info: VideoInfo) -> Retiming | None:
     return Retiming(rate, frame_repeats(times, info.duration, rate))
 
 
-def describe(info: VideoInfo, retiming: Retiming) -> str:
+def describe(info: VideoInfo, retiming: Retiming, first: int = 0, stop: int | None = None) -> str:
+    """The notice for a conversion of the clip, or of its frames ``[first, stop)`` (a time range)."""
+    stop = info.frame_count if stop is None else stop
+    written = sum(retiming.repeats[first:stop])
     return (
         f"{info.path.name} has a variable frame rate: the output is converted to a constant "
-        f"{float(retiming.rate):.4g} fps ({retiming.frames} frames from {info.frame_count}), in sync with its audio."
+        f"{float(retiming.rate):.4g} fps ({written} frames from {stop - first}), in sync with its audio."
     )

@@ -44,8 +44,9 @@ from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
 from stylecut.video.encode import VideoWriter
 from stylecut.video.probe import VideoInfo
-from stylecut.video.remux import dropped_streams, finalize
+from stylecut.video.remux import dropped_streams, finalize, range_notice
 from stylecut.video.tempfiles import temp_path
+from stylecut.video.time_range import ClipRange
 from stylecut.video.timestamps import FrameTimes
 
 
@@ -188,28 +189,37 @@ class ClipStyliser:
         return self.generator(padded)[..., rows, columns]
 
     def run(
-        self, info: VideoInfo, target: Path, on_frames: Callable[[int], None] | None = None
+        self,
+        info: VideoInfo,
+        target: Path,
+        on_frames: Callable[[int], None] | None = None,
+        clip_range: ClipRange | None = None,
     ) -> ClipResult:
-        """Stylise the probed clip into ``target``, which appears only when complete."""
+        """Stylise the probed clip, or the frames of ``clip_range`` (``apply --from/--to``), into ``target``,
+        which appears only when complete."""
+        first, stop = (clip_range.first, clip_range.stop) if clip_range else (0, info.frame_count)
+        warmup = clip_range.warmup if clip_range else 0
         retiming = plan_retiming(info) if self.options.cfr else None
-        kept_times = FrameTimes(info) if info.is_vfr and retiming is None else None
+        kept_times = FrameTimes(info, first, stop) if info.is_vfr and retiming is None else None
         # Same container family as the target: Matroska would round the timestamps to milliseconds.
         video_tmp = temp_path(target, "video")
         timer = StageTimer(STAGES)
         started = time.perf_counter()
         fps = retiming.rate if retiming else kept_times.rate if kept_times else info.fps
         try:
-            with closing(self.stylise_range(info, 0, info.frame_count, timer=timer)) as frames:
+            with closing(self.stylise_range(info, first, stop, warmup, timer)) as frames:
                 repeats = retiming.repeats if retiming else None
                 written = self.write_video(info, video_tmp, fps, frames, timer, on_frames, repeats)
             with timer("remux"):
                 if kept_times:
                     kept_times.restore(video_tmp)
-                finalize(video_tmp, info, target, self.style)
+                finalize(video_tmp, info, target, self.style, clip_range)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notices = [None if retiming is None else describe(info, retiming), dropped_streams(info)]
-        notice = " ".join(text for text in notices if text) or None
+        notices = [describe(info, retiming, first, stop)] if retiming else []
+        notices += [range_notice(info)] if clip_range else []
+        notices.append(dropped_streams(info))
+        notice = " ".join(filter(None, notices)) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 

@@ -42,11 +42,16 @@ from stylecut.video.tempfiles import temp_path
 
 
 class FrameTimes:
-    """When each frame of a probed clip is shown, and how to give an encode of it those times."""
+    """When each frame of a probed clip, or of its frames ``[first, stop)``, is shown, and how to give an
+    encode of them those times; a range's first frame takes the clip's first frame's time."""
 
-    def __init__(self, source: VideoInfo) -> None:
-        self.time_base, self.pts = frame_pts(source)
-        self.end = self.pts[0] + round(Fraction(source.duration) / self.time_base)  # the last frame's end
+    def __init__(self, source: VideoInfo, first: int = 0, stop: int | None = None) -> None:
+        self.time_base, pts = frame_pts(source)
+        stop = len(pts) if stop is None else stop
+        end = pts[stop] if stop < len(pts) else pts[0] + round(Fraction(source.duration) / self.time_base)
+        shift = pts[first] - pts[0]
+        self.pts = [t - shift for t in pts[first:stop]]
+        self.end = end - shift  # the last frame's end
 
     @property
     def rate(self) -> Fraction:
