@@ -157,7 +157,7 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
     """Frames ``start`` to ``stop`` as uint16 RGB chunks, decoded by PyAV and turned upright.
 
     The conversion to RGB is ffmpeg's format filter, not a bare swscale call, so the chroma is placed
-    and scaled as the ffmpeg command line (and decord) do it.
+    and scaled as the ffmpeg command line does it.
     """
     chunk: list[np.ndarray] = []
     index = start
@@ -194,8 +194,9 @@ def _decode_from(container: InputContainer, stream: VideoStream, start: int) -> 
     if start:
         with av.open(container.name) as scan:
             packets = scan.demux(scan.streams[stream.index])
-            times = sorted(p.pts for p in packets if p.size and not p.is_discard and p.pts is not None)
-        if len(times) > start:
+            stamps = [p.pts for p in packets if p.size and not p.is_discard]
+        if None not in stamps and len(stamps) > start:
+            times = sorted(stamps)
             container.seek(times[start], stream=stream, backward=True)
             return (f for f in container.decode(stream) if f.pts is None or f.pts >= times[start])
     return itertools.islice(container.decode(stream), start, None)
