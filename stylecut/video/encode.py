@@ -172,7 +172,7 @@ def reduction_notice(source: VideoInfo, codec: str) -> str | None:
     losses = []
     bits = output_bits(codec, source)
     if source.bit_depth > bits:
-        keeps = "" if codec == "prores" else " (--codec prores keeps 10)"
+        keeps = " (--codec prores keeps 10)" if bits < 10 else ""
         losses.append(
             f"{_CODEC_NAMES[codec]} keeps {bits} of its {source.bit_depth} bits per sample, "
             f"so gradients may band{keeps}"
