@@ -135,14 +135,58 @@ def make_vfr_clip(path: Path, source: str, frames: int, times: str, audio_second
     return path
 
 
-def decode_reference(path: Path) -> np.ndarray:
-    """Every frame as ffmpeg shows it: upright, rgb24, (n, h, w, 3)."""
+def make_deep_clip(
+    folder: Path,
+    name: str = "deep",
+    *,
+    luma: str = "300+X/2",
+    chroma: tuple[int, int] = (512, 512),
+    size: str = "274x16",
+    frames: int = 5,
+    colour_range: str = "tv",
+    pix_fmt: str = "yuv422p10le",
+    container: str = "mkv",
+) -> Path:
+    """A lossless (FFV1) clip of ``pix_fmt``, tagged BT.2020 PQ HDR: each frame's luma code is the geq
+    expression ``luma`` (X: the column), its chroma codes are ``chroma``. The default is a 10-bit ramp
+    of 137 luma codes."""
+    source = (
+        f"color=c=gray:s={size}:r=10,format={pix_fmt},geq=lum='{luma}':cb={chroma[0]}:cr={chroma[1]},"
+        "setparams=range=tv:colorspace=bt2020nc:color_primaries=bt2020:color_trc=smpte2084"
+    )
+    path = folder / f"{name}.{container}"
+    coded = folder / f".{name}.tv.{container}"
+    run_ffmpeg("-f", "lavfi", "-i", source, "-frames:v", str(frames), "-c:v", "ffv1", str(coded))
+    # Tagged after encoding: a full-range tag in the graph makes ffmpeg 7+ convert the codes to video range.
+    run_ffmpeg("-i", str(coded), "-c", "copy", "-color_range", colour_range, str(path))
+    return path
+
+
+def yuv_codes(path: Path) -> np.ndarray:
+    """Every frame's Y, U and V codes as ``(n, 3, h, w)`` uint16 at 10 bits (8-bit codes times 4), chroma
+    repeated to full size."""
+    return _raw_frames(path, "yuv444p10le", np.dtype("<u2")).reshape(-1, 3, *_frame_size(path)[::-1])
+
+
+def decode_reference(path: Path, pix_fmt: str = "rgb24") -> np.ndarray:
+    """Every frame as ffmpeg shows it: upright, rgb24 (uint8) or rgb48le (uint16), (n, h, w, 3)."""
+    width, height = _frame_size(path)
+    dtype = np.dtype(np.uint8 if pix_fmt == "rgb24" else "<u2")
+    return _raw_frames(path, pix_fmt, dtype).reshape(-1, height, width, 3)
+
+
+def _frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the upright frames."""
     probe_size = subprocess.run(
         [FFMPEG, "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe", "-vcodec", "ppm", "-"],
         capture_output=True,
         check=True,
     ).stdout
     width, height = (int(v) for v in probe_size.split(b"\n")[1].split())
+    return width, height
+
+
+def _raw_frames(path: Path, pix_fmt: str, dtype: np.dtype) -> np.ndarray:
     raw = subprocess.run(
         [
             FFMPEG,
@@ -155,7 +199,7 @@ def decode_reference(path: Path) -> np.ndarray:
             "-fps_mode",
             "passthrough",
             "-pix_fmt",
-            "rgb24",
+            pix_fmt,
             "-f",
             "rawvideo",
             "-",
@@ -163,7 +207,7 @@ def decode_reference(path: Path) -> np.ndarray:
         capture_output=True,
         check=True,
     ).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+    return np.frombuffer(raw, dtype)
 
 
 def audio_md5(path: Path) -> str:

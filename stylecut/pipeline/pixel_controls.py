@@ -1,7 +1,7 @@
 """The pixel half of the controls (see controls.py for what each does and why it runs where it does).
 
-Frames are ``(h, w, 3)`` or ``(n, h, w, 3)`` uint8 RGB at the clip's display size; intermediate results
-are float32 RGB in [0, 1]. Colours are converted with OpenCV (CIE Lab for sRGB with a D65 white).
+Frames are ``(h, w, 3)`` or ``(n, h, w, 3)`` RGB pixels at the clip's display size (uint8, or uint16 for
+a clip of more than 8 bits: see stylecut.frames); intermediate results are float32 RGB in [0, 1]. Colours are converted with OpenCV (CIE Lab for sRGB with a D65 white).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ _MIN_LIGHTNESS_SPREAD = 1.0  # Lab L units: a flat stylisation is not stretched 
 
 
 def keep_colours(stylised: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """One ``(h, w, 3)`` uint8 frame: the stylisation's lightness (matched to the original's mean and spread)
+    """One ``(h, w, 3)`` frame: the stylisation's lightness (matched to the original's mean and spread)
     with the original's Lab chroma, as float32 RGB in [0, 1]."""
     lab_out = cv2.cvtColor(unit_pixels(stylised), cv2.COLOR_RGB2Lab)
     lab_in = cv2.cvtColor(unit_pixels(original), cv2.COLOR_RGB2Lab)
@@ -27,16 +27,16 @@ def keep_colours(stylised: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 
 def blend(layer: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
-    """The pixel half of the strength: ``strength`` of ``layer`` (float32 RGB in [0, 1]) over the uint8
-    ``original``, as float32 RGB in [0, 1]."""
+    """The pixel half of the strength: ``strength`` of ``layer`` (float32 RGB in [0, 1]) over the
+    ``original`` pixels, as float32 RGB in [0, 1]."""
     base = unit_pixels(original)
     return base + strength * (layer - base)
 
 
 def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> np.ndarray:
-    """The pixel controls on ``(n, h, w, 3)`` uint8 stylised frames and their decoded originals (same shape).
+    """The pixel controls on ``(n, h, w, 3)`` stylised frames and their decoded originals (same shape).
 
-    Returns uint8 frames: ``stylised`` itself without controls, ``originals`` itself at strength 0.
+    Returns frames of the same dtype: ``stylised`` itself without controls, ``originals`` itself at strength 0.
     """
     if controls.strength == 0.0:
         return originals
@@ -47,5 +47,5 @@ def finish(stylised: np.ndarray, originals: np.ndarray, controls: Controls) -> n
     for i, (frame, original) in enumerate(zip(stylised, originals)):
         layer = keep_colours(frame, original) if controls.keep_colours else unit_pixels(frame)
         mixed = blend(layer, original, controls.strength)
-        out[i] = from_unit(mixed)
+        out[i] = from_unit(mixed, out.dtype)
     return out

@@ -73,7 +73,7 @@ class Segment:
 
 @dataclass
 class Edges:
-    """The raw frames a segment shares with its neighbours, ``(n, height, width, 3)`` uint8 or None."""
+    """The raw frames a segment shares with its neighbours, ``(n, height, width, 3)`` pixels or None."""
 
     head: np.ndarray | None
     tail: np.ndarray | None
@@ -176,7 +176,7 @@ def write_segment(
 def cross_fade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
     """From ``tail`` into ``head`` (the same frames made by two segments), linearly, excluding both ends."""
     weights = (np.arange(1, len(head) + 1) / (len(head) + 1)).reshape(-1, 1, 1, 1)
-    return np.rint((1 - weights) * tail + weights * head).astype(np.uint8)
+    return np.rint((1 - weights) * tail + weights * head).astype(head.dtype)
 
 
 def stitch(

@@ -42,7 +42,7 @@ from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
 from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames
-from stylecut.video.encode import VideoWriter
+from stylecut.video.encode import VideoWriter, reduction_notice
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import dropped_streams, finalize, range_notice
 from stylecut.video.tempfiles import temp_path
@@ -57,9 +57,8 @@ class ClipResult:
     flow: str | None  # the flow estimator's name (None without the temporal stage)
     # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
     stage_seconds: dict[str, float]
-    notice: str | None = (
-        None  # what the user should know about this clip's output (a frame-rate conversion, a stream left out)
-    )
+    # what the user should know about this clip's output (a frame-rate conversion, bits or range lost)
+    notice: str | None = None
 
     @property
     def fps(self) -> float:
@@ -218,7 +217,7 @@ class ClipStyliser:
             video_tmp.unlink(missing_ok=True)
         notices = [describe(info, retiming, first, stop)] if retiming else []
         notices += [range_notice(info)] if clip_range else []
-        notices.append(dropped_streams(info))
+        notices += [dropped_streams(info), reduction_notice(info, self.options.encode.codec)]
         notice = " ".join(filter(None, notices)) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
@@ -230,7 +229,7 @@ class ClipStyliser:
         self, info: VideoInfo, start: int, stop: int, warmup: int = 0, timer: StageTimer | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, frames)`` for input frames ``[start, stop)``, chunk by chunk: the index of the
-        first one and the finished frames, uint8 RGB at display size.
+        first one and the finished frames, RGB pixels at display size (uint16 for a clip of more than 8 bits).
 
         The ``warmup`` frames before ``start`` go through the whole pipeline,
         so that the temporal state is built as in a run from the clip's start,
@@ -336,24 +335,26 @@ class ClipStyliser:
         return frames if frames.shape[-2:] == (height, width) else shrink(frames, (height, width))
 
     def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray, frames: torch.Tensor) -> np.ndarray:
-        """The stylisation at the chunk's display size, as uint8; from a smaller working size, with the
-        footage's finer detail restored (detail.py) from the ``chunk`` and its ``frames`` at that size."""
+        """The stylisation at the chunk's display size, as pixels of the chunk's dtype; from a smaller working
+        size, with the footage's finer detail restored (detail.py) from the ``chunk`` and its ``frames`` at
+        that size."""
         height, width = chunk.shape[1:3]
         if stylised.shape[-2] * stylised.shape[-1] >= height * width:
-            return self._to_uint8(stylised, height, width)
+            return self._to_pixels(stylised, chunk)
         output = np.empty_like(chunk)
         # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
         for i, frame in enumerate(chunk):
             full = to_tensor(frame[None], self.device)
             restored = with_detail(stylised[i : i + 1].float(), full, frames[i : i + 1].float())
-            output[i] = self._to_uint8(restored, height, width)[0]
+            output[i] = self._to_pixels(restored, chunk)[0]
         return output
 
     @staticmethod
-    def _to_uint8(frames: torch.Tensor, height: int, width: int) -> np.ndarray:
+    def _to_pixels(frames: torch.Tensor, chunk: np.ndarray) -> np.ndarray:
+        height, width = chunk.shape[1:3]
         if frames.shape[-2:] != (height, width):
             frames = enlarge(frames, (height, width))
-        return to_pixels(frames)
+        return to_pixels(frames, chunk.dtype)
 
 
 def create_styliser(

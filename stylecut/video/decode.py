@@ -6,9 +6,17 @@ finetune and training, the temporal trainer's windows, the export's preview
 frames and the benchmarks. So
 every clip is decoded the same way and fails with the same sentences.
 
+decord decodes to 8-bit RGB only (and takes 10-bit footage down by truncating,
+1-2 levels too dark). So apply's chunks of a clip with more than 8 bits per
+sample come from PyAV instead, as uint16 RGB (``rgb48le``, the conversion
+ffmpeg's own scaler makes, which the encoder's inverts exactly), turned upright
+here from the probed rotation; the networks-only readers (finetune, preview,
+training) keep decord's 8 bits.
+
 Conventions:
 
-- Frames are ``(n, height, width, 3)`` uint8 RGB in display orientation.
+- Frames are ``(n, height, width, 3)`` uint8 RGB in display orientation
+  (uint16 from :func:`iter_frames` for a clip deeper than 8 bits).
   decord2 (see docs/decord.md for the evidence) reads the stream's display
   matrix and rotates frames itself, bit-identical to ffmpeg's autorotate;
   :func:`iter_frames` checks every chunk against the probed display shape
@@ -31,16 +39,22 @@ the wrong shape.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import av
 import decord
 import numpy as np
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 
 from stylecut.errors import MediaError
+from stylecut.frames import pixel_dtype
 from stylecut.video.ffmpeg_tools import media_arg
 from stylecut.video.probe import VideoInfo
 
@@ -100,7 +114,8 @@ class FrameReader:
 def iter_frames(
     info: VideoInfo, chunk_size: int, start: int = 0, stop: int | None = None
 ) -> Iterator[np.ndarray]:
-    """Yield ``(n, display_height, display_width, 3)`` uint8 RGB chunks of frames ``start`` to ``stop``.
+    """Yield ``(n, display_height, display_width, 3)`` RGB chunks of frames ``start`` to ``stop``: uint8,
+    or uint16 for a clip of more than 8 bits per sample (``info.bit_depth``).
 
     The default range is the whole clip, ``info.frame_count`` frames; a range
     (a segment of a long clip) starts with a seek, frame-accurate like the rest.
@@ -110,19 +125,20 @@ def iter_frames(
     stop = info.frame_count if stop is None else stop
     if not 0 <= start <= stop <= info.frame_count:
         raise ValueError(f"frames {start}-{stop} are not within the clip's {info.frame_count}")
-    reader = FrameReader(info.path)
-    if len(reader) < info.frame_count:
-        raise MediaError(
-            f"{info.path.name} is corrupt or truncated: the decoder finds only "
-            f"{len(reader)} of its {info.frame_count} frames."
-        )
+    chunks = (
+        _deep_chunks(info, chunk_size, start, stop)
+        if info.bit_depth > 8
+        else _chunks(info, chunk_size, start, stop)
+    )
+    dtype = pixel_dtype(info.bit_depth)
     for first in range(start, stop, chunk_size):
-        last = min(first + chunk_size, stop)
-        frames = reader.read(range(first, last))
-        expected = (last - first, info.display_height, info.display_width, 3)
-        if frames.shape != expected or frames.dtype != np.uint8:
+        frames = next(chunks, None)  # the readers end early only when frames are missing
+        expected = (min(first + chunk_size, stop) - first, info.display_height, info.display_width, 3)
+        if frames is None or len(frames) < expected[0]:
+            raise _too_few(info, first + (0 if frames is None else len(frames)))
+        if frames.shape != expected or frames.dtype != dtype:
             raise MediaError(
-                f"{info.path.name} cannot be decoded upright: decord returned frames of shape "
+                f"{info.path.name} cannot be decoded upright: the decoder returned frames of shape "
                 f"{frames.shape[1:]} instead of {expected[1:]}."
             )
         yield frames
@@ -143,6 +159,69 @@ def _utf8_name(path: Path) -> Iterator[str]:
             yield link
         return
     yield name
+
+
+def _too_few(info: VideoInfo, found: int) -> MediaError:
+    return MediaError(
+        f"{info.path.name} is corrupt or truncated: the decoder finds only {found} of its {info.frame_count} frames."
+    )
+
+
+def _chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Iterator[np.ndarray]:
+    reader = FrameReader(info.path)
+    if len(reader) < info.frame_count:
+        raise _too_few(info, len(reader))
+    for first in range(start, stop, chunk_size):
+        yield reader.read(range(first, min(first + chunk_size, stop)))
+
+
+def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Iterator[np.ndarray]:
+    """Frames ``start`` to ``stop`` as uint16 RGB chunks, decoded by PyAV and turned upright.
+
+    The conversion to RGB is ffmpeg's format filter, not a bare swscale call, so the chroma is placed
+    and scaled as the ffmpeg command line does it.
+    """
+    chunk: list[np.ndarray] = []
+    index = start
+    try:
+        with _utf8_name(info.path) as name, av.open(name) as container:
+            stream = container.streams[info.stream_index]
+            stream.thread_type = "AUTO"
+            graph = av.filter.Graph()
+            nodes = (
+                graph.add_buffer(template=stream),
+                graph.add("format", "rgb48le"),
+                graph.add("buffersink"),
+            )
+            graph.link_nodes(*nodes).configure()
+            for frame in itertools.islice(_decode_from(container, stream, start), stop - start):
+                graph.vpush(frame)
+                chunk.append(np.rot90(graph.vpull().to_ndarray(), k=-info.rotation // 90))
+                index += 1
+                if len(chunk) == chunk_size:
+                    yield np.ascontiguousarray(np.stack(chunk))
+                    chunk = []
+    except av.FFmpegError as err:
+        raise MediaError(
+            f"{info.path.name} is corrupt or truncated: its frame {index + 1} of {info.frame_count} "
+            "cannot be decoded."
+        ) from err
+    if chunk:
+        yield np.ascontiguousarray(np.stack(chunk))
+
+
+def _decode_from(container: InputContainer, stream: VideoStream, start: int) -> Iterator[VideoFrame]:
+    """The stream's frames in presentation order from its ``start``-th on: after a seek to the keyframe
+    before it when every packet has a time, else by decoding from the first."""
+    if start:
+        with av.open(container.name) as scan:
+            packets = scan.demux(scan.streams[stream.index])
+            stamps = [p.pts for p in packets if p.size and not p.is_discard]
+        if None not in stamps and len(stamps) > start:
+            times = sorted(stamps)
+            container.seek(times[start], stream=stream, backward=True)
+            return (f for f in container.decode(stream) if f.pts is None or f.pts >= times[start])
+    return itertools.islice(container.decode(stream), start, None)
 
 
 def _unpad_rows(frame: np.ndarray) -> np.ndarray:

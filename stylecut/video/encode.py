@@ -2,8 +2,14 @@
 
 The codec, crf and preset come in an ``encode_settings.EncodeSettings``.
 
-:class:`VideoWriter` pipes uint8 RGB frames into an ffmpeg process whose graph
-is built with ffmpeg-python. Frames are already upright, so no rotation is
+:class:`VideoWriter` pipes RGB frames into an ffmpeg process whose graph is
+built with ffmpeg-python: uint8, or uint16 for a source of more than 8 bits per
+sample (what ``decode.iter_frames`` gives for it). The output keeps 10 bits
+where the codec holds them: ProRes 422 HQ (10 bits whatever the source), and
+H.265 for a deeper source where the ffmpeg's libx265 was built with 10 bits;
+H.264 is written with 8 (what every player decodes). ProRes in a .mov cannot
+say it is full range, so it is written in video range. :func:`reduction_notice`
+says where a source loses bits or range. Frames are already upright, so no rotation is
 written. The RGB to YUV matrix and range mirror what the decoder used for the
 source (its tagged matrix, BT.601 limited range when untagged, whatever the
 size: that is what decord/ffmpeg did when decoding), and the source's colour
@@ -17,6 +23,7 @@ its pixel aspect ratio (turned with the picture).
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import threading
@@ -29,6 +36,7 @@ import ffmpeg
 import numpy as np
 
 from stylecut.errors import OutputError
+from stylecut.frames import pixel_dtype
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import (
     MOV_FAMILY,
@@ -36,6 +44,7 @@ from stylecut.video.ffmpeg_tools import (
     ffmpeg_error,
     ffmpeg_exe,
     media_arg,
+    run_tool,
     start_tool,
     write_failed,
 )
@@ -53,10 +62,11 @@ _SCALE_MATRIX = {
     "bt2020c": "bt2020",
 }
 _STDERR_LINES = 20
+_CODEC_NAMES = {"h264": "H.264", "h265": "H.265", "prores": "ProRes"}
 
 
 class VideoWriter:
-    """Write uint8 RGB frames (display orientation) to a new video file through ffmpeg."""
+    """Write RGB frames (display orientation; uint16 for a source deeper than 8 bits) to a new video file."""
 
     def __init__(
         self,
@@ -69,6 +79,7 @@ class VideoWriter:
     ) -> None:
         self.path = Path(path)
         self.width, self.height = width, height
+        self.dtype = pixel_dtype(source.bit_depth)
         check_writable(self.path, replace=False)
         if settings.codec == "prores" and self.path.suffix.lower() != ".mov":
             raise OutputError(f"ProRes needs a .mov file, so {self.path.name} cannot hold it.")
@@ -89,10 +100,10 @@ class VideoWriter:
                 self._stderr.append(line)
 
     def write(self, frames: np.ndarray) -> None:
-        """Append ``(n, height, width, 3)`` uint8 RGB frames."""
-        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
+        """Append ``(n, height, width, 3)`` RGB frames of the writer's ``dtype``."""
+        if frames.dtype != self.dtype or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
             raise ValueError(
-                f"expected uint8 frames of shape (n, {self.height}, {self.width}, 3), "
+                f"expected {self.dtype} frames of shape (n, {self.height}, {self.width}, 3), "
                 f"got {frames.dtype} {frames.shape}"
             )
         assert self._proc.stdin is not None
@@ -147,28 +158,64 @@ class VideoWriter:
             self.abort()
 
 
-def _pix_fmt(codec: str, width: int, height: int) -> str:
+def output_bits(codec: str, source: VideoInfo) -> int:
+    """Bits per sample ``codec`` writes ``source``'s stylisation with."""
+    if codec == "prores":
+        return 10
+    if codec == "h265" and source.bit_depth > 8 and _x265_has_10_bits(ffmpeg_exe()):
+        return 10
+    return 8
+
+
+@functools.cache
+def _x265_has_10_bits(exe: str) -> bool:
+    """Whether this ffmpeg's libx265 encodes 10 bits (a build of x265 has 8, 10 or 12, or several)."""
+    return "yuv420p10le" in run_tool([exe, "-hide_banner", "-h", "encoder=libx265"]).stdout
+
+
+def _full_range(codec: str, source: VideoInfo) -> bool:
+    return source.color_range == "pc" and codec != "prores"
+
+
+def reduction_notice(source: VideoInfo, codec: str) -> str | None:
+    """One sentence when ``codec`` cannot keep ``source``'s bits per sample or its full range, else None."""
+    losses = []
+    bits = output_bits(codec, source)
+    if source.bit_depth > bits:
+        keeps = " (--codec prores keeps 10)" if bits < 10 else ""
+        losses.append(
+            f"{_CODEC_NAMES[codec]} keeps {bits} of its {source.bit_depth} bits per sample, "
+            f"so gradients may band{keeps}"
+        )
+    if source.color_range == "pc" and not _full_range(codec, source):
+        losses.append("ProRes in a .mov cannot be full range, so its full range is written as video range")
+    return f"{source.path.name}: " + "; ".join(losses) + "." if losses else None
+
+
+def _pix_fmt(codec: str, width: int, height: int, bits: int) -> str:
     if codec == "prores":
         return "yuv422p10le" if width % 2 == 0 else "yuv444p10le"
-    return "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    layout = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    return layout if bits == 8 else f"{layout}{bits}le"
 
 
 def _encoder_graph(
     path: Path, width: int, height: int, fps: Fraction, settings: EncodeSettings, source: VideoInfo
 ) -> ffmpeg.nodes.OutputStream:
-    pix_fmt = _pix_fmt(settings.codec, width, height)
+    pix_fmt = _pix_fmt(settings.codec, width, height, output_bits(settings.codec, source))
+    full = _full_range(settings.codec, source)
     video = (
         ffmpeg.input(
             "pipe:",
             format="rawvideo",
-            pix_fmt="rgb24",
+            pix_fmt="rgb24" if source.bit_depth <= 8 else "rgb48le",
             s=f"{width}x{height}",
             framerate=f"{fps.numerator}/{fps.denominator}",
         )
         .filter(
             "scale",
             out_color_matrix=_SCALE_MATRIX.get(source.color_space or "", "bt601"),
-            out_range="full" if source.color_range == "pc" else "limited",
+            out_range="full" if full else "limited",
         )
         # scale tags frames with the matrix it used; restore the source's exact tags
         # (including "untagged"), which the encoder and muxer then write.
@@ -177,7 +224,7 @@ def _encoder_graph(
             colorspace=source.color_space or "unknown",
             color_primaries=source.color_primaries or "unknown",
             color_trc=source.color_transfer or "unknown",
-            range=source.color_range or "unknown",
+            range="tv" if source.color_range == "pc" and not full else source.color_range or "unknown",
         )
         .filter("format", pix_fmt)
     )

@@ -27,6 +27,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
+from av.video.format import VideoFormat
+
 from stylecut.errors import MediaError
 from stylecut.video.ffmpeg_tools import ffmpeg_command, ffmpeg_exe, ffprobe_exe, media_arg, run_tool
 
@@ -88,6 +90,14 @@ class VideoInfo:
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio of the coded pixels, 1 when untagged
     made_by: StylecutMark | None = None  # set when stylecut wrote this file
     start: float = 0.0  # seconds from the file's start (its earliest stream) to the first frame
+
+    @property
+    def bit_depth(self) -> int:
+        """Bits per sample of the decoded picture: 8, or 10, 12 or 16 for deeper footage (8 when unknown)."""
+        try:
+            return max(8, max(c.bits for c in VideoFormat(self.pix_fmt).components))
+        except ValueError:
+            return 8
 
     @property
     def display_width(self) -> int:
