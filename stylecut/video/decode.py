@@ -146,9 +146,9 @@ def iter_frames(
 
 @contextmanager
 def _utf8_name(path: Path) -> Iterator[str]:
-    """A name of ``path`` that decord can take: it passes names to its C library as UTF-8, which a
+    """A name of ``path`` that decord and PyAV can take: they pass names to C as UTF-8, which a
     name in another encoding (bytes from another system, surrogates here) is not. Such a file is
-    opened through a link with a plain name, needed only while decord opens it."""
+    opened through a link with a plain name, needed only while the decoder opens it."""
     name = media_arg(path)
     try:
         name.encode("utf-8")
