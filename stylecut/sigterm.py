@@ -11,6 +11,7 @@ differs (143, the shell's 128 + 15, where Ctrl-C gives 130).
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -21,7 +22,10 @@ from stylecut.errors import Terminated
 def raise_on_sigterm() -> None:
     """From now on, the first SIGTERM raises Terminated in the main thread; later ones are ignored, so
     that they cannot cut the clean-up short. Call it again after a library that installs its own
-    handler (Ray's ``init``) has started."""
+    handler (Ray's ``init``) has started. Only the main thread can handle signals: from another thread
+    (a command run inside a test or a notebook) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     received = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -36,6 +40,9 @@ def raise_on_sigterm() -> None:
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises Terminated for the block; the previous handler comes back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.getsignal(signal.SIGTERM)
     raise_on_sigterm()
     try:
