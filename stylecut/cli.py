@@ -13,6 +13,7 @@ usage errors.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -424,7 +425,8 @@ def preview(
             overwrite=overwrite,
         )
         note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
-        typer.echo(run_preview(request, note))
+        # As the bytes the file system holds: a name that is not UTF-8 cannot be printed as text.
+        typer.echo(os.fsencode(run_preview(request, note)) + b"\n", nl=False)
 
     _run(command, "Interrupted; no sheet was written.")
 
