@@ -13,6 +13,7 @@ usage errors.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -24,13 +25,13 @@ from typer.core import TyperCommand, TyperGroup
 
 from stylecut import __version__
 from stylecut.device import DEVICES
-from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError, Terminated
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError
 from stylecut.flow import KINDS
 from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
-from stylecut.sigterm import sigterm_as_interrupt
+from stylecut.sigterm import sigterm_as_interrupt, stopped_by_sigterm
 from stylecut.temporal import KINDS as TEMPORAL_KINDS
 from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
@@ -95,11 +96,10 @@ def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool 
             code = command() or 0
     except StylecutError as exc:
         raise _fail(str(exc), exc.exit_code, json_errors) from None
-    except Terminated:
-        raise _fail(
-            interrupted.replace("Interrupted", "Stopped by SIGTERM", 1), EXIT_TERMINATED, json_errors
-        ) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if stopped_by_sigterm(exc):
+            stopped = interrupted.replace("Interrupted", "Stopped by SIGTERM", 1)
+            raise _fail(stopped, EXIT_TERMINATED, json_errors) from None
         raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None
     raise typer.Exit(code)
 
@@ -455,7 +455,8 @@ def preview(
             overwrite=overwrite,
         )
         note = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
-        typer.echo(run_preview(request, note))
+        # As the bytes the file system holds: a name that is not UTF-8 cannot be printed as text.
+        typer.echo(os.fsencode(run_preview(request, note)) + b"\n", nl=False)
 
     _run(command, "Interrupted; no sheet was written.")
 

@@ -11,31 +11,45 @@ differs (143, the shell's 128 + 15, where Ctrl-C gives 130).
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 from stylecut.errors import Terminated
 
+_received = threading.Event()  # a SIGTERM came during the command now running
+
 
 def raise_on_sigterm() -> None:
-    """From now on, the first SIGTERM raises Terminated in the main thread; later ones are ignored, so
-    that they cannot cut the clean-up short. Call it again after a library that installs its own
-    handler (Ray's ``init``) has started."""
-    received = False
+    """From now on, the first SIGTERM of the command raises Terminated in the main thread; later ones are
+    ignored, so that they cannot cut the clean-up short. Call it again after a library that installs its own
+    handler (Ray's ``init``) has started. Only the main thread can handle signals: from another thread
+    (a command run inside a test or a notebook) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal received
-        if not received:
-            received = True
+        if not _received.is_set():
+            _received.set()
             raise Terminated
 
     signal.signal(signal.SIGTERM, handler)
 
 
+def stopped_by_sigterm(interrupt: KeyboardInterrupt) -> bool:
+    """Whether ``interrupt`` ends a command because of SIGTERM: Ray turns any exception its signal check
+    raises into a plain KeyboardInterrupt, so the signal is remembered as well."""
+    return isinstance(interrupt, Terminated) or _received.is_set()
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises Terminated for the block; the previous handler comes back after it."""
+    _received.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.getsignal(signal.SIGTERM)
     raise_on_sigterm()
     try:

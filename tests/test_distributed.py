@@ -277,18 +277,20 @@ def ray_worker_pids(title: str) -> list[int]:
     return pids
 
 
-def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path):
-    """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path, sig, code):
+    """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would, or stopped
+    with SIGTERM as a scheduler would."""
     pytest.importorskip("ray")
     source = make_clip(size="160x120", frames=250, audio=True)
     out = tmp_path / "out"
     args = ["apply", source, "--style", tiny_style, "-o", out, "--ray", "--segment-seconds", "2", *FAST]
 
     # The first progress line counts frames the segments' tasks have stylised: they are writing parts.
-    code, _, stderr = signal_when(args, "frames", signal.SIGINT, tmp_path / "home")
+    exit_code, _, stderr = signal_when(args, "frames", sig, tmp_path / "home")
 
-    assert code == 130, stderr
-    assert_one_sentence(stderr, "Interrupted")
+    assert exit_code == code, stderr
+    assert_one_sentence(stderr, "Interrupted" if sig == signal.SIGINT else "Stopped by SIGTERM")
     assert list(out.iterdir()) == []
 
 

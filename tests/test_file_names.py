@@ -52,7 +52,8 @@ def test_preview_reads_and_writes_such_names(make_clip, folder):
     result = run_cli("preview", clip, "--styles", style, "-q")
 
     assert result.exit_code == 0, result.stderr
-    assert (folder / f"{LATIN1}.preview.png").is_file()
+    sheet = folder / f"{LATIN1}.preview.png"
+    assert sheet.is_file() and result.stdout_bytes == os.fsencode(sheet) + b"\n"  # the name's own bytes
 
 
 def test_finetune_learns_from_a_style_video_so_named(make_clip, folder, stylecut_home):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -129,3 +130,16 @@ def test_sigterm_writes_no_sheet(make_clip, two_styles, tmp_path, monkeypatch):
     assert result.exit_code == 143
     assert_one_sentence(result.stderr, "Stopped by SIGTERM", "no sheet")
     assert list(tmp_path.iterdir()) == [tmp_path / "stylecut-home"]
+
+
+def test_a_command_run_outside_the_main_thread_still_runs(two_styles, tmp_path):
+    # Only the main thread may handle signals: a command run from another one (a notebook, a test) goes
+    # without the SIGTERM handler instead of failing.
+    clip = tmp_path / "notes.mp4"
+    clip.write_text("not a video\n")
+    results = []
+    run = threading.Thread(target=lambda: results.append(run_cli("preview", clip, "--styles", "ink")))
+    run.start()
+    run.join()
+    assert results[0].exit_code == 1
+    assert_one_sentence(results[0].stderr, "notes.mp4")

@@ -31,11 +31,12 @@ from pathlib import Path
 import torch
 
 from stylecut.device import select_device
-from stylecut.errors import Interrupted, MediaError, StylecutError, Terminated, UsageError
+from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
 from stylecut.progress import FinetuneProgress
 from stylecut.quality import STYLE_DISTANCE_BLOCKS
+from stylecut.sigterm import stopped_by_sigterm
 from stylecut.styles.names import NAME_RULE, is_valid_name
 from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_styles
 from stylecut.training.base_choice import choose_base
@@ -375,7 +376,7 @@ def train(
             raise Interrupted(
                 f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
                 "run the same command with --resume to continue.",
-                terminated=isinstance(exc, Terminated),
+                terminated=stopped_by_sigterm(exc),
             ) from None
         except FloatingPointError as exc:
             raise StylecutError(
