@@ -53,6 +53,7 @@ TINY = json.dumps(
     }
 )
 STEPS = 4
+TINY_RUN = ("--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -85,14 +86,7 @@ def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: obje
         "none",
         "--content",
         content_image,
-        "--steps",
-        STEPS,
-        "--size",
-        64,
-        "--device",
-        "cpu",
-        "--train-config",
-        TINY,
+        *TINY_RUN,
         *extra,
     ]
 

@@ -76,6 +76,10 @@ class TrainConfig:
     jitter: float = 0.15
     seed: int = 0
     checkpoint_every: int = 25
+    # Keyframe pairs (training/pairs.py): content[i] is a frame and style[i] the same frame painted; the
+    # generator learns the mapping by supervision, with an L1 term of this weight beside the feature term.
+    paired: bool = False
+    pixel_weight: float = 10.0
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

@@ -131,7 +131,11 @@ class Trainer:
         self.loss_net: LossNetwork = lite0_loss_network(layers).to(device)
         self.style_weights = {int(k): v for k, v in config.style_layers.items()}
         self.content_weights = {int(k): v for k, v in config.content_layers.items()}
+        self._load_data()
 
+    def _load_data(self) -> None:
+        """The style targets, the content crops and the motion pairs the steps draw from."""
+        config = self.config
         style_images = load_media(
             [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
         )
@@ -148,7 +152,7 @@ class Trainer:
             self.texture_share = max(
                 MIN_TEXTURE_SHARE, texture_share(self.loss_net, style_images, shown, self.style_weights)
             )
-        self.target_colours = ReferenceColours(style_images, config.seed).to(device)
+        self.target_colours = ReferenceColours(style_images, config.seed).to(self.device)
         self.content = CropSampler(
             content_images,
             config.crop,
@@ -193,7 +197,8 @@ class Trainer:
         target = warp(stylised, flow)
         return losses.temporal_loss(self.generator(moved), target, in_frame_mask(flow))
 
-    def train_step(self) -> dict[str, float]:
+    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The generator's loss terms for one batch, and its stylised batch (what the discriminator judges)."""
         cfg = self.config
         content = self.content.sample(cfg.batch).to(self.device)
         stylised = self.generator(content)
@@ -214,6 +219,11 @@ class Trainer:
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
         }
+        return terms, stylised
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.config
+        terms, stylised = self.loss_terms()
         adversarial = cfg.adversarial(self.step)
         if adversarial:
             self.discriminator.requires_grad_(False)
