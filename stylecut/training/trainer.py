@@ -270,13 +270,16 @@ class Trainer:
 
         With a `deadline` (a `clock()` value) the run ends by then:
         after a few warm-up steps the step count becomes what the measured pace
-        fits before the deadline (at most `config.steps`), and it only shrinks
-        afterwards, so the schedule's phases keep their order. At least one
-        step is always trained.
+        fits before the deadline (at most `config.steps` as given). It grows
+        back only during pre-training, where a longer schedule moves no step
+        into another phase, so the phases keep their order; a machine whose
+        load drops mid-run then still uses its budget. At least one step is
+        always trained.
         """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
         pace = _Pace(self.step, clock)
+        limit = self.config.steps
         try:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
@@ -292,16 +295,20 @@ class Trainer:
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
                     if deadline is not None:
-                        self._fit_steps(pace.affordable(self.step, deadline))
+                        self._fit_steps(pace.affordable(self.step, deadline), limit)
                     if on_step is not None:
                         on_step(self.step, self.config.steps, values)
         finally:
             self.save_checkpoint()
 
-    def _fit_steps(self, affordable: int | None) -> None:
-        """Shorten the run to `affordable` steps when fewer than planned fit (never below the current step)."""
-        if affordable is not None and affordable < self.config.steps:
-            self.config = replace(self.config, steps=max(affordable, self.step))
+    def _fit_steps(self, affordable: int | None, limit: int) -> None:
+        """Plan `affordable` steps (at most `limit`, never below the current step): fewer at any time, more
+        only in pre-training."""
+        if affordable is None:
+            return
+        steps = max(min(affordable, limit), self.step)
+        if steps < self.config.steps or self.config.phase(self.step) == "pre-train":
+            self.config = replace(self.config, steps=steps)
 
     def save_checkpoint(self) -> None:
         state = {
