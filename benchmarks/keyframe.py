@@ -111,34 +111,47 @@ def sheet(path: Path, rows: list[list[np.ndarray]], height: int = 180) -> None:
     )
 
 
+def train_and_apply(name: str, clip: Path, out: Path, args: argparse.Namespace) -> dict:
+    """finetune on the pair, then apply to the clip; their wall times, also kept in ``timing_<name>.json``."""
+    original, painted = out / f"{name}_key.png", out / f"{name}_key_painted.png"
+    home = out / "home"
+    style = f"key-{name}"
+    extra = ["--minutes", args.minutes] if args.minutes else []
+    timing = {
+        "finetune_seconds": stylecut(
+            "finetune",
+            "--pair",
+            original,
+            painted,
+            "--name",
+            style,
+            "--overwrite",
+            *extra,
+            *args.finetune_args,
+            home=home,
+        ),
+    }
+    output = out / f"{name}_out.mp4"
+    timing["apply_seconds"] = stylecut(
+        "apply", clip, "--style", style, "-o", output, "--overwrite", "--threads", 1, home=home
+    )
+    timing = {k: round(v, 1) for k, v in timing.items()}
+    (out / f"timing_{name}.json").write_text(json.dumps(timing))
+    return timing
+
+
 def measure(name: str, clip: Path, out: Path, args: argparse.Namespace) -> dict:
     treat = TREATMENTS[name]
     frames = read_frames(clip)
     key = len(frames) // 2
-    original, painted = out / f"{name}_key.png", out / f"{name}_key_painted.png"
     key_treated = treat(frames[key])
-    save_png(original, frames[key])
-    save_png(painted, key_treated)
-    home = out / "home"
-    style = f"key-{name}"
-    extra = ["--minutes", args.minutes] if args.minutes else []
-    finetune_s = stylecut(
-        "finetune",
-        "--pair",
-        original,
-        painted,
-        "--name",
-        style,
-        "--overwrite",
-        *extra,
-        *args.finetune_args,
-        home=home,
-    )
-    output = out / f"{name}_out.mp4"
-    apply_s = stylecut(
-        "apply", clip, "--style", style, "-o", output, "--overwrite", "--threads", 1, home=home
-    )
-    stylised = read_frames(output)
+    save_png(out / f"{name}_key.png", frames[key])
+    save_png(out / f"{name}_key_painted.png", key_treated)
+    if args.score_only:
+        timing = json.loads((out / f"timing_{name}.json").read_text())
+    else:
+        timing = train_and_apply(name, clip, out, args)
+    stylised = read_frames(out / f"{name}_out.mp4")
     far = [i for i in range(len(frames)) if abs(i - key) >= args.gap]
     truth = {i: treat(frames[i]) for i in far}
     scores = {
@@ -149,13 +162,12 @@ def measure(name: str, clip: Path, out: Path, args: argparse.Namespace) -> dict:
         ),
     }
     shown = [far[0], far[-1]]
-    sheet(
-        out / f"{name}.jpg",
-        [[frames[key], key_treated], *([frames[i], truth[i], stylised[i]] for i in shown)],
-    )
     for i in shown:
         save_png(out / f"{name}_{i:03d}_out.png", stylised[i])
         save_png(out / f"{name}_{i:03d}_truth.png", truth[i])
+    # Rows: the keyframe, its treatment and the output there; then far frames: input, truth, output.
+    rows = [[frames[key], key_treated, stylised[key]], *([frames[i], truth[i], stylised[i]] for i in shown)]
+    sheet(out / f"{name}.jpg", rows)
     return {
         "clip": clip.name,
         "frames": len(frames),
@@ -164,8 +176,7 @@ def measure(name: str, clip: Path, out: Path, args: argparse.Namespace) -> dict:
         "delta_e": {k: round(float(v), 2) for k, v in scores.items()},
         "ratio": round(float(scores["output"] / scores["input"]), 3),
         "colour_transfer_ratio": round(float(scores["colour_transfer"] / scores["input"]), 3),
-        "finetune_seconds": round(finetune_s, 1),
-        "apply_seconds": round(apply_s, 1),
+        **timing,
     }
 
 
@@ -179,14 +190,21 @@ def main() -> None:
     parser.add_argument(
         "--gap", type=int, default=10, help="frames at least this far from the keyframe count"
     )
+    parser.add_argument(
+        "--score-only", action="store_true", help="score the outputs and timings already in --out"
+    )
     parser.add_argument("--finetune-args", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     source = find_clip(args.media, args.clip)
     fps = cv2.VideoCapture(str(source)).get(cv2.CAP_PROP_FPS)
-    clip = prepare_clip(source, args.out / f"{args.clip}_3s.mp4", round(fps * SECONDS))
+    clip = args.out / f"{args.clip}_3s.mp4"
+    if not args.score_only:
+        prepare_clip(source, clip, round(fps * SECONDS))
     results = {name: measure(name, clip, args.out, args) for name in args.treatments.split(",")}
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    results_path = args.out / "results.json"
+    earlier = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results_path.write_text(json.dumps({**earlier, **results}, indent=2))
     print(json.dumps(results, indent=2))
 
 

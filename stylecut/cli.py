@@ -30,7 +30,7 @@ from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
 from stylecut.temporal import KINDS as TEMPORAL_KINDS
-from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
+from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, PAIR_CROP
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
 JSON_FLAG = "--json"
@@ -510,8 +510,15 @@ def finetune(
         ),
     ] = None,
     size: Annotated[
-        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
-    ] = FINETUNE_CROP,
+        int | None,
+        typer.Option(
+            "--size",
+            min=64,
+            max=512,
+            help=f"Training crop size in pixels (larger is slower). Default: {FINETUNE_CROP}, {PAIR_CROP} for --pair.",
+            show_default=False,
+        ),
+    ] = None,
     preview_every: Annotated[
         int,
         typer.Option(

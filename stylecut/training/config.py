@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 # (the pilots in docs/looks.md ran at 128 px).
 FINETUNE_CROP = 128
 FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
+PAIR_CROP = 192  # finetune --pair's patches (benchmarks/keyframe.py: closer to the painting than 128 px)
 
 
 def _default_generator() -> dict:
