@@ -71,7 +71,9 @@ FIXED_FIELDS = ("name", "style", "content", "description", "paired")
 # term alone: with the Lite0 feature term as well (content_weight 8, blocks 2-7), two minutes of
 # training left the graphic treatment of benchmarks/keyframe.py at 0.73 of the input's colour error
 # instead of 0.51 (the loss network is a quarter of a step's time, and its term pulls towards texture,
-# not colour). Batch 2 of PAIR_CROP px: as many pixels a step as 4 of 128 px, more context each (0.45).
+# not colour); the painterly one scored 0.53 either way (feature weight 1). Batch 2 of PAIR_CROP px: as many pixels a step as 4 of 128 px, more context each (0.45).
+# From scratch: starting from udnie's weights scored the same (0.45 and 0.44 after two minutes) and
+# would carry another painting's strokes into the frames the pair does not cover.
 PAIR_BASE = FRESH_BASE
 PAIR_SETTINGS = {
     "paired": True,
