@@ -33,7 +33,7 @@ from stylecut.pipeline.options import ApplyOptions
 from stylecut.runtime import RUNTIMES
 from stylecut.sigterm import sigterm_as_interrupt, stopped_by_sigterm
 from stylecut.temporal import KINDS as TEMPORAL_KINDS
-from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY
+from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, PAIR_CROP
 from stylecut.video.encode_settings import CODECS, PRESETS, EncodeSettings
 
 JSON_FLAG = "--json"
@@ -461,7 +461,26 @@ def preview(
     _run(command, "Interrupted; no sheet was written.")
 
 
-@app.command()
+class _FinetuneCommand(TyperCommand):
+    """`finetune`, whose `--pair` takes two images: typer has no repeatable two-value options, so
+    `--pair A B` becomes `--pair A --pair B` before parsing and the command groups the values in twos."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            rewritten.append(arg)
+            if arg == "--":
+                rewritten += rest
+            elif arg == "--pair":
+                values = [v for v in (next(rest, None), next(rest, None)) if v is not None]
+                if len(values) == 2 and not values[1].startswith("-"):
+                    values.insert(1, "--pair")
+                rewritten += values
+        return super().parse_args(ctx, rewritten)
+
+
+@app.command(cls=_FinetuneCommand)
 def finetune(
     name: Annotated[
         str,
@@ -487,11 +506,20 @@ def finetune(
             show_default=False,
         ),
     ] = None,
+    pair: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pair",
+            metavar="ORIGINAL PAINTED",
+            help="A frame of your shot and the same frame painted or treated by you, same size (repeatable): the look is learned from these instead of a reference.",
+            show_default=False,
+        ),
+    ] = None,
     base: Annotated[
         str | None,
         typer.Option(
             "--base",
-            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the bundled style closest to the reference, else from scratch.",
+            help="Start from this style's generator (a name or a style file; 'none': from scratch). Default: the bundled style closest to the reference, else from scratch (from scratch for --pair).",
             show_default=False,
         ),
     ] = None,
@@ -524,8 +552,15 @@ def finetune(
         ),
     ] = None,
     size: Annotated[
-        int, typer.Option("--size", min=64, max=512, help="Training crop size in pixels (larger is slower).")
-    ] = FINETUNE_CROP,
+        int | None,
+        typer.Option(
+            "--size",
+            min=64,
+            max=512,
+            help=f"Training crop size in pixels (larger is slower). Default: {FINETUNE_CROP}, {PAIR_CROP} for --pair.",
+            show_default=False,
+        ),
+    ] = None,
     preview_every: Annotated[
         int,
         typer.Option(
@@ -555,7 +590,7 @@ def finetune(
         ),
     ] = None,
 ) -> None:
-    """Make your own style from a short clip with the look you want (and optional stills)."""
+    """Make your own style from a short clip with the look you want (and optional stills), or from frames you painted."""
     started = time.monotonic()  # a time budget counts from here: importing torch and loading are inside it
     try:
         overrides = json.loads(train_config) if train_config else {}
@@ -563,6 +598,9 @@ def finetune(
         overrides = None
     if not isinstance(overrides, dict):
         raise _fail("--train-config must be a JSON object.", EXIT_USAGE)
+    pairs = pair or []
+    if len(pairs) % 2:
+        raise _fail("--pair takes two images: the frame, then the same frame painted.", EXIT_USAGE)
 
     def command() -> None:
         from stylecut.commands.finetune import FinetuneRequest, run_finetune
@@ -571,6 +609,7 @@ def finetune(
             style_video=style_video,
             name=name,
             style_images=style_image or [],
+            pairs=list(zip(pairs[::2], pairs[1::2])),
             base=base,
             content=content or [],
             steps=steps,

@@ -54,6 +54,7 @@ TINY = json.dumps(
     }
 )
 STEPS = 4
+TINY_RUN = ("--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -86,14 +87,7 @@ def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: obje
         "none",
         "--content",
         content_image,
-        "--steps",
-        STEPS,
-        "--size",
-        64,
-        "--device",
-        "cpu",
-        "--train-config",
-        TINY,
+        *TINY_RUN,
         *extra,
     ]
 
@@ -298,6 +292,30 @@ def test_the_trainer_ends_by_its_deadline_with_a_shortened_schedule(
     assert clock[0] == trainer.step == trainer.config.steps == 20
     assert totals == [100_000] * 3 + [20] * 17  # planned once the warm-up steps had shown the pace
     assert trainer.config.phase(trainer.step - 1) == "fine-tune"
+
+
+def test_the_plan_grows_back_in_pre_training_when_steps_get_faster(
+    tmp_path, style_clip, content_image, monkeypatch
+):
+    # Six slow steps (2 s: another job held the CPU), then fast ones (0.5 s); no adversarial phase, so
+    # pre-training lasts until the fine-tune phase at 80% of the steps.
+    clock = [0.0]
+    phases = []
+
+    def step(self: Trainer) -> dict[str, float]:
+        clock[0] += 2.0 if self.step < 6 else 0.5
+        phases.append(self.config.phase(self.step))
+        return {"total": 0.0}
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    config = tiny_config(style_clip, content_image, steps=100_000, adversarial_weight=0.0)
+    trainer = Trainer(config, tmp_path / "run")
+    totals = []
+    trainer.run(lambda step, total, values: totals.append(total), deadline=30.0, clock=lambda: clock[0])
+    assert totals[3] == 15  # the slow pace's plan
+    assert trainer.step == trainer.config.steps > 20 and clock[0] <= 30.0
+    assert max(totals[3:]) == trainer.step and len(set(totals[3:])) > 1
+    assert phases == sorted(phases, key=["pre-train", "fine-tune"].index)  # the phases kept their order
 
 
 def corrupt_copy(clip: Path, folder: Path) -> Path:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 # time budget fits about twice the steps of 192 px crops (the pilots in docs/looks.md ran at 128 px).
 FINETUNE_CROP = 128
 FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
+PAIR_CROP = 192  # finetune --pair's patches (benchmarks/keyframe.py: closer to the painting than 128 px)
 
 
 def _default_generator() -> dict:
@@ -76,6 +77,10 @@ class TrainConfig:
     jitter: float = 0.15
     seed: int = 0
     checkpoint_every: int = 25
+    # Keyframe pairs (training/pairs.py): content[i] is a frame and style[i] the same frame painted; the
+    # generator learns the mapping by supervision, with an L1 term of this weight beside the feature term.
+    paired: bool = False
+    pixel_weight: float = 10.0
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

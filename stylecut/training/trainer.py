@@ -131,7 +131,11 @@ class Trainer:
         self.loss_net: LossNetwork = lite0_loss_network(layers).to(device)
         self.style_weights = {int(k): v for k, v in config.style_layers.items()}
         self.content_weights = {int(k): v for k, v in config.content_layers.items()}
+        self._load_data()
 
+    def _load_data(self) -> None:
+        """The style targets, the content crops and the motion pairs the steps draw from."""
+        config = self.config
         style_images = load_media(
             [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
         )
@@ -148,7 +152,7 @@ class Trainer:
             self.texture_share = max(
                 MIN_TEXTURE_SHARE, texture_share(self.loss_net, style_images, shown, self.style_weights)
             )
-        self.target_colours = ReferenceColours(style_images, config.seed).to(device)
+        self.target_colours = ReferenceColours(style_images, config.seed).to(self.device)
         self.content = CropSampler(
             content_images,
             config.crop,
@@ -193,7 +197,8 @@ class Trainer:
         target = warp(stylised, flow)
         return losses.temporal_loss(self.generator(moved), target, in_frame_mask(flow))
 
-    def train_step(self) -> dict[str, float]:
+    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The generator's loss terms for one batch, and its stylised batch (what the discriminator judges)."""
         cfg = self.config
         content = self.content.sample(cfg.batch).to(self.device)
         stylised = self.generator(content)
@@ -214,6 +219,11 @@ class Trainer:
             "tv": cfg.tv_weight * losses.total_variation(stylised),
             "temporal": cfg.temporal_weight * self._temporal_term(content, stylised),
         }
+        return terms, stylised
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.config
+        terms, stylised = self.loss_terms()
         adversarial = cfg.adversarial(self.step)
         if adversarial:
             self.discriminator.requires_grad_(False)
@@ -260,13 +270,16 @@ class Trainer:
 
         With a `deadline` (a `clock()` value) the run ends by then:
         after a few warm-up steps the step count becomes what the measured pace
-        fits before the deadline (at most `config.steps`), and it only shrinks
-        afterwards, so the schedule's phases keep their order. At least one
-        step is always trained.
+        fits before the deadline (at most `config.steps` as given). It grows
+        back only during pre-training, where a longer schedule moves no step
+        into another phase, so the phases keep their order; a machine whose
+        load drops mid-run then still uses its budget. At least one step is
+        always trained.
         """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
         pace = _Pace(self.step, clock)
+        limit = self.config.steps
         try:
             with open(log_path, "a") as log:
                 while self.step < self.config.steps:
@@ -282,16 +295,20 @@ class Trainer:
                     if self.step % self.config.checkpoint_every == 0:
                         self.save_checkpoint()
                     if deadline is not None:
-                        self._fit_steps(pace.affordable(self.step, deadline))
+                        self._fit_steps(pace.affordable(self.step, deadline), limit)
                     if on_step is not None:
                         on_step(self.step, self.config.steps, values)
         finally:
             self.save_checkpoint()
 
-    def _fit_steps(self, affordable: int | None) -> None:
-        """Shorten the run to `affordable` steps when fewer than planned fit (never below the current step)."""
-        if affordable is not None and affordable < self.config.steps:
-            self.config = replace(self.config, steps=max(affordable, self.step))
+    def _fit_steps(self, affordable: int | None, limit: int) -> None:
+        """Plan `affordable` steps (at most `limit`, never below the current step): fewer at any time, more
+        only in pre-training."""
+        if affordable is None:
+            return
+        steps = max(min(affordable, limit), self.step)
+        if steps < self.config.steps or self.config.phase(self.step) == "pre-train":
+            self.config = replace(self.config, steps=steps)
 
     def save_checkpoint(self) -> None:
         state = {
