@@ -42,11 +42,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -75,6 +77,8 @@ MAX_RETRIES = 3
 CANCEL_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CONNECT_TIMEOUT_SECONDS = 5.0
+QUIET = {"log_to_driver": False, "logging_level": logging.ERROR}
+RAY_BOOTSTRAP_CONFIG = "ray_bootstrap_config.yaml"  # where Ray's usage-stats module reads the cloud's name
 
 
 # --- connecting -------------------------------------------------------------------------
@@ -88,13 +92,62 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
     if ray.is_initialized():  # started by the caller (a test, a notebook): theirs to shut down
         yield
         return
-    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
-    try:
+    with ExitStack() as runtime:
         if cluster.address == LOCAL:
-            cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
+            runtime.enter_context(_local_runtime(cluster))
         else:
-            ray.init(address=cluster.address, **quiet)
+            _join(cluster.address)
+            runtime.callback(ray.shutdown)
+        yield
+
+
+@contextmanager
+def _local_runtime(cluster: ClusterOptions) -> Iterator[None]:
+    """A Ray runtime on this machine for the block, which stays on it and writes nothing into HOME.
+
+    Ray's dashboard process runs its usage-stats module even with the dashboard and usage stats off
+    (RAY_USAGE_STATS_ENABLED=0, see :mod:`stylecut.offline`), and that module asks the cloud metadata
+    addresses (169.254.169.254, metadata.google.internal) which cloud it is on unless
+    ``~/ray_bootstrap_config.yaml`` names the provider; and Ray saves the token that guards a new
+    runtime in ``~/.ray/auth_token`` unless it is given one. So the runtime's processes start with a
+    HOME in the temporary folder holding a config that names a local provider, and with a token of
+    this command's in their environment; its workers get the user's HOME back, where stylecut looks
+    for the user's folders.
+    """
+    cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
+    workers = {"env_vars": {"HOME": os.path.expanduser("~")}}
+    with (
+        tempfile.TemporaryDirectory(prefix="stylecut-ray-home-") as ray_home,
+        _environment(RAY_AUTH_TOKEN=secrets.token_hex(16)),
+    ):
+        Path(ray_home, RAY_BOOTSTRAP_CONFIG).write_text("provider:\n  type: local\n")
+        with _environment(HOME=ray_home):  # what the processes ray.init starts inherit
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=workers, **QUIET)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """This process's environment with ``values`` set for the block."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _join(address: str) -> None:
+    """Connect to the Ray cluster at ``address``, or a UsageError saying why not."""
+    try:
+        ray.init(address=address, **QUIET)
     except ValueError as exc:
         if "ray[client]" not in str(exc):
             raise
@@ -103,11 +156,7 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
         ) from None
     except ConnectionError as exc:
         reason = str(exc).split(". ")[0].rstrip(".")
-        raise UsageError(f"Cannot connect to the Ray cluster {cluster.address}: {reason}.") from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
+        raise UsageError(f"Cannot connect to the Ray cluster {address}: {reason}.") from None
 
 
 def _check_reachable(address: str) -> None:
