@@ -8,6 +8,7 @@ is :mod:`stylecut.pipeline.distributed`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from types import ModuleType
@@ -42,6 +43,8 @@ def cluster_options(
         if workers is not None or segment_seconds is not None:
             raise UsageError("--segment-seconds and --workers only apply with --ray.")
         return None
+    if segment_seconds is not None and not math.isfinite(segment_seconds):
+        raise UsageError(f"--segment-seconds {segment_seconds} is not a length: give a number of seconds.")
     if not is_ray_address(address):
         raise UsageError(
             f"--ray {address} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "

@@ -189,7 +189,8 @@ def task_shape(
 ) -> TaskShape:
     """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else ``cpus_per_task`` CPUs.
 
-    ``nodes`` holds the resources of each live node, as Ray counts them.
+    ``nodes`` holds the resources of each live node, as Ray counts them. A task no node can hold
+    would wait forever, so asking for one is a UsageError.
     """
     gpus = sum(int(node.get("GPU", 0)) for node in nodes)
     memory = max(node.get("memory", 0.0) for node in nodes)
@@ -197,14 +198,26 @@ def task_shape(
         raise UsageError("--device cuda was asked for, but the Ray cluster has no GPU.")
     if device != "cpu" and gpus:
         return TaskShape(1, 1, workers or gpus, memory)
+    largest = max(int(node.get("CPU", 0)) for node in nodes)
+    if cpus_per_task > largest:
+        fewer = f": give --threads {largest} or fewer" if largest else ""
+        raise UsageError(
+            f"--threads {cpus_per_task} asks each Ray task for {cpus_per_task} CPUs, but the largest Ray node "
+            f"has {largest}{fewer}."
+        )
     cpus = sum(int(node.get("CPU", 0)) // cpus_per_task for node in nodes)
     return TaskShape(cpus_per_task, 0, workers or max(1, cpus), memory)
 
 
-# Peak RSS of one stylising process at 8-frame chunks, fitted to benchmarks/report/REPORT.md's
-# measurements (360p 2.1 GB, 720p 3.8 GB, 1080p 6.3 GB): a base (torch, codecs) plus a cost per pixel.
-BASE_MEMORY = 1.6e9
-MEMORY_PER_PIXEL = 2300.0
+# What a stylising task asks Ray for: a base plus a cost per display pixel, sized from the peak RSS of
+# `stylecut apply` in docs/measurements.md (the speed table: VmHWM, 24 frames, one-frame chunks). The
+# generator runs at the style's working size, so the peak hardly follows the frame: 1.27-2.14 GiB over
+# 360p-1080p, the largest 2132 MiB (2.24e9 B) at 720p with PyTorch, 1677 MiB at 1080p with OpenVINO.
+# The base covers every measured peak once the frame's own share is added; that share is 100 B a pixel,
+# about eight float32 RGB copies of the frame (the buffers the pipeline holds): 0.2 GB at 1080p, 0.8 GB
+# at 2160p. Requests: 2.29 GB at 720p, 2.41 GB at 1080p, 3.03 GB at 2160p.
+BASE_MEMORY = 2.2e9
+MEMORY_PER_PIXEL = 100.0
 
 
 def task_memory(info: VideoInfo, largest_node: float) -> int:
