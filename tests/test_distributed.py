@@ -384,7 +384,7 @@ def test_without_ray_installed_says_how_to_install_it(
 
 def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
     pytest.importorskip("ray")
-    from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
+    from stylecut.pipeline.ray.driver import TaskShape, task_memory, task_shape
 
     cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
     assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylecut.pipeline.segments import (
+from stylecut.pipeline.ray.segments import (
     Segment,
     cross_fade,
     plan_segments,

@@ -9,7 +9,7 @@ The same code. Each worker process makes its styliser once, with the same
 ``create_styliser`` as a local run, and a clip runs in the same
 ``ClipStyliser.run``, so its output is the same, bit for bit, as a local run
 with the same options on the same hardware. A long clip is split into segments
-(:mod:`stylecut.pipeline.segments`): one task per boundary searches its
+(:mod:`.segments`): one task per boundary searches its
 neighbourhood for a scene cut, one task per segment stylises and encodes it
 (and returns the raw frames it shares with its neighbours through Ray's
 object store), and one task cross-fades the seams, stitches the parts and
@@ -34,7 +34,7 @@ stops; after ``CANCEL_GRACE_SECONDS`` the rest are killed) and removes the
 part files of every unfinished clip before it ends the command.
 
 Progress. Tasks send their frame counts to a small actor on this machine's
-node (:mod:`stylecut.pipeline.frame_counter`); the driver reads it without
+node (:mod:`.frame_counter`); the driver reads it without
 ever waiting for it.
 """
 
@@ -60,11 +60,11 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from stylecut.device import thread_limit
 from stylecut.errors import MediaError, UsageError
-from stylecut.pipeline import segments
 from stylecut.pipeline.batch import Job, describe_failure
-from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
-from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.ray import segments
+from stylecut.pipeline.ray.frame_counter import FrameCounter, FrameReporter
+from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, ClusterOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.progress import ClusterProgress
 from stylecut.video.encode_settings import EncodeSettings

@@ -1,9 +1,7 @@
-"""How a batch reaches Ray: the options of `apply --ray` and the optional import of the driver.
+"""The options of `apply --ray`: where Ray runs, how many tasks at once, how long a segment is.
 
-Ray is an optional extra (``pip install 'stylecut[ray]'``); this module never
-imports it, so the command line can parse and check ``--ray`` without it and
-say in one sentence how to install it when it is missing. The driver itself
-is :mod:`stylecut.pipeline.distributed`.
+Like the package's ``__init__``, this module never imports Ray, so the command
+line can parse and check ``--ray`` without it.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from types import ModuleType
 
 from stylecut.errors import UsageError
 
@@ -58,16 +55,3 @@ def is_ray_address(value: str) -> bool:
     if value in (LOCAL, "auto"):
         return True
     return bool(_HOST_PORT.fullmatch(value.removeprefix("ray://")))
-
-
-def load_driver() -> ModuleType:
-    """The distributed driver, or a UsageError saying how to install Ray when it is missing."""
-    try:
-        import ray  # noqa: F401  (the optional extra)
-    except ImportError:
-        raise UsageError(
-            f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}."
-        ) from None
-    from stylecut.pipeline import distributed
-
-    return distributed
