@@ -48,7 +48,7 @@ import numpy as np
 from temporal import evaluation_flow, warping_errors
 
 from stylecut.pipeline.options import ApplyOptions
-from stylecut.pipeline.segments import (
+from stylecut.pipeline.ray.segments import (
     BLEND_FRAMES,
     WARMUP_FRAMES,
     cross_fade,

@@ -27,9 +27,9 @@ from stylecut import __version__
 from stylecut.device import DEVICES
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError
 from stylecut.flow import KINDS
-from stylecut.pipeline.cluster import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.ray.options import DEFAULT_SEGMENT_SECONDS, LOCAL, is_ray_address
 from stylecut.runtime import RUNTIMES
 from stylecut.sigterm import sigterm_as_interrupt, stopped_by_sigterm
 from stylecut.temporal import KINDS as TEMPORAL_KINDS

@@ -277,6 +277,20 @@ def ray_worker_pids(title: str) -> list[int]:
     return pids
 
 
+def processes_of(home: Path) -> list[str]:
+    """The live processes whose environment sets STYLECUT_HOME to ``home``: a command run with that
+    home and whatever it started (Ray's processes inherit the environment), as their command lines."""
+    marker = f"STYLECUT_HOME={home}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes():
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_path, sig, code):
     """A command of its own (its own local runtime), interrupted as a terminal's Ctrl-C would, or stopped
@@ -292,6 +306,18 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
     assert exit_code == code, stderr
     assert_one_sentence(stderr, "Interrupted" if sig == signal.SIGINT else "Stopped by SIGTERM")
     assert list(out.iterdir()) == []
+    assert processes_of(tmp_path / "home") == []  # Ray's runtime, agents included, went with the command
+
+
+def test_more_threads_than_a_node_has_is_refused(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = run_cli(
+        "apply", make_clip(), "--style", tiny_style, "-o", out, "--ray", "--threads", 3, "--json"
+    )
+    assert result.exit_code == 2, result.stderr
+    assert_one_sentence(result.stderr, "--threads 3", "the largest Ray node has 2")
+    assert json.loads(result.stdout)["error"].startswith("--threads 3")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -300,15 +326,17 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_file(make_clip, tiny_style, tmp_
         (("--workers", "2"), "only apply with --ray"),
         (("--ray=nowhere",), "is not a Ray address"),
         (("--ray", "127.0.0.1:9"), "Cannot reach the Ray cluster at 127.0.0.1:9"),
+        (("--ray", "--segment-seconds", "inf"), "--segment-seconds inf is not a length"),
     ],
-    ids=["workers-without-ray", "bad-address", "nobody-there"],
+    ids=["workers-without-ray", "bad-address", "nobody-there", "infinite-segments"],
 )
 def test_usage_errors_exit_2(make_clip, tiny_style, stylecut_home, args, problem):
     if "--ray" in args:
         pytest.importorskip("ray")
-    result = run_cli("apply", make_clip(), "--style", tiny_style, *args)
+    result = run_cli("apply", make_clip(), "--style", tiny_style, *args, "--json")
     assert result.exit_code == 2, result.stderr
-    assert_one_sentence(result.stderr, problem)
+    line = assert_one_sentence(result.stderr, problem)
+    assert json.loads(result.stdout) == {"error": line.removeprefix("stylecut: "), "exit_code": 2}
 
 
 def test_without_ray_installed_says_how_to_install_it(
@@ -323,7 +351,7 @@ def test_without_ray_installed_says_how_to_install_it(
 
 def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
     pytest.importorskip("ray")
-    from stylecut.pipeline.distributed import TaskShape, task_memory, task_shape
+    from stylecut.pipeline.ray.driver import TaskShape, task_memory, task_shape
 
     cpu_node, gpu_node = {"CPU": 16.0, "memory": 64e9}, {"CPU": 8.0, "GPU": 2.0, "memory": 32e9}
     assert task_shape([cpu_node, cpu_node], "auto", None) == TaskShape(
@@ -337,11 +365,17 @@ def test_tasks_ask_for_a_gpu_where_there_is_one_and_for_memory_by_frame_size():
     )
     with pytest.raises(UsageError, match="no GPU"):
         task_shape([cpu_node], "cuda", None)
+    # A task no node can hold would wait forever.
+    with pytest.raises(
+        UsageError, match="--threads 17 asks .* the largest Ray node has 16: give --threads 16"
+    ):
+        task_shape([cpu_node, gpu_node], "cpu", None, 17)
 
-    hd, uhd = frame_size(1920, 1080), frame_size(3840, 2160)
-    assert 5e9 < task_memory(hd, 64e9) < 7e9  # measured at 1080p: 6.3 GB
-    assert task_memory(uhd, 64e9) > task_memory(hd, 64e9)
-    assert task_memory(uhd, 8e9) == 8e9  # a request no node can meet would wait forever
+    # Peak RSS measured for one clip (docs/measurements.md): 2132 MiB at 720p, 1677 MiB at 1080p.
+    hd, full_hd, uhd = frame_size(1280, 720), frame_size(1920, 1080), frame_size(3840, 2160)
+    assert 2132 * 2**20 <= task_memory(hd, 64e9) < task_memory(full_hd, 64e9) < 2.5e9
+    assert task_memory(uhd, 64e9) > task_memory(full_hd, 64e9)
+    assert task_memory(uhd, 2e9) == 2e9  # a request no node can meet would wait forever
 
 
 def frame_size(width: int, height: int) -> VideoInfo:

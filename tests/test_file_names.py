@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_finetune import STEPS, TINY
 
 from stylecut.video.probe import probe
 
 from cli_support import make_style, run_cli
+from test_finetune import STEPS, TINY
 
 pytestmark = [
     pytest.mark.usefixtures("single_thread", "stylecut_home"),

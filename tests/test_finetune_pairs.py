@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageOps
-from test_finetune import TINY_RUN, ctrl_c_after_two_steps, log_steps
 
 from stylecut.styles.style_file import load_generator
 from stylecut.training.pairs import PairSampler, edge_correlation
 from stylecut.training.trainer import CHECKPOINT, Trainer
 
 from cli_support import assert_one_sentence, run_cli
+from test_finetune import TINY_RUN, ctrl_c_after_two_steps, log_steps
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stylecut.pipeline.segments import (
+from stylecut.pipeline.ray.segments import (
     Segment,
     cross_fade,
     plan_segments,

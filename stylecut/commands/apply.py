@@ -6,7 +6,7 @@ reported when it is reached and skipped; the others are still processed, a
 summary names every failure and the exit code is 1. Existing outputs are
 skipped unless `--overwrite`, so a re-run resumes an interrupted batch; an
 input is never an output. With `--ray` the same planned jobs go to the
-distributed driver (stylecut.pipeline.distributed), with the same reports
+distributed driver (stylecut.pipeline.ray.driver), with the same reports
 and summary. The ``--json`` report names the temporal stage that ran (None
 frame by frame) and gives, per clip, the seconds spent in each stage
 (``timing.PROBE`` and ``timing.STAGES``). With ``--from``/``--to`` each clip
@@ -25,10 +25,11 @@ from pathlib import Path
 from stylecut.device import check_threads, thread_limit
 from stylecut.errors import StylecutError, UsageError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
-from stylecut.pipeline.cluster import ClusterOptions, cluster_options, load_driver
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
-from stylecut.pipeline.segments import WARMUP_FRAMES
+from stylecut.pipeline.ray import load_driver
+from stylecut.pipeline.ray.options import ClusterOptions, cluster_options
+from stylecut.pipeline.ray.segments import WARMUP_FRAMES
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console

@@ -222,7 +222,7 @@ class ClipStyliser:
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
-    # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.segments).
+    # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.ray.segments).
 
     @torch.inference_mode()
     def stylise_range(

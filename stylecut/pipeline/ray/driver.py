@@ -9,7 +9,7 @@ The same code. Each worker process makes its styliser once, with the same
 ``create_styliser`` as a local run, and a clip runs in the same
 ``ClipStyliser.run``, so its output is the same, bit for bit, as a local run
 with the same options on the same hardware. A long clip is split into segments
-(:mod:`stylecut.pipeline.segments`): one task per boundary searches its
+(:mod:`.segments`): one task per boundary searches its
 neighbourhood for a scene cut, one task per segment stylises and encodes it
 (and returns the raw frames it shares with its neighbours through Ray's
 object store), and one task cross-fades the seams, stitches the parts and
@@ -34,7 +34,7 @@ stops; after ``CANCEL_GRACE_SECONDS`` the rest are killed) and removes the
 part files of every unfinished clip before it ends the command.
 
 Progress. Tasks send their frame counts to a small actor on this machine's
-node (:mod:`stylecut.pipeline.frame_counter`); the driver reads it without
+node (:mod:`.frame_counter`); the driver reads it without
 ever waiting for it.
 """
 
@@ -42,11 +42,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -58,11 +60,11 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from stylecut.device import thread_limit
 from stylecut.errors import MediaError, UsageError
-from stylecut.pipeline import segments
 from stylecut.pipeline.batch import Job, describe_failure
-from stylecut.pipeline.cluster import INSTALL_HINT, LOCAL, ClusterOptions
-from stylecut.pipeline.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.ray import segments
+from stylecut.pipeline.ray.frame_counter import FrameCounter, FrameReporter
+from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, ClusterOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.progress import ClusterProgress
 from stylecut.sigterm import raise_on_sigterm
@@ -76,6 +78,8 @@ MAX_RETRIES = 3
 CANCEL_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CONNECT_TIMEOUT_SECONDS = 5.0
+QUIET = {"log_to_driver": False, "logging_level": logging.ERROR}
+RAY_BOOTSTRAP_CONFIG = "ray_bootstrap_config.yaml"  # where Ray's usage-stats module reads the cloud's name
 
 
 # --- connecting -------------------------------------------------------------------------
@@ -89,14 +93,63 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
     if ray.is_initialized():  # started by the caller (a test, a notebook): theirs to shut down
         yield
         return
-    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
-    try:
+    with ExitStack() as runtime:
         if cluster.address == LOCAL:
-            cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
+            runtime.enter_context(_local_runtime(cluster))
         else:
-            ray.init(address=cluster.address, **quiet)
+            _join(cluster.address)
+            runtime.callback(ray.shutdown)
         raise_on_sigterm()  # ray.init replaced the handler of stylecut.sigterm with its own sys.exit
+        yield
+
+
+@contextmanager
+def _local_runtime(cluster: ClusterOptions) -> Iterator[None]:
+    """A Ray runtime on this machine for the block, which stays on it and writes nothing into HOME.
+
+    Ray's dashboard process runs its usage-stats module even with the dashboard and usage stats off
+    (RAY_USAGE_STATS_ENABLED=0, see :mod:`stylecut.offline`), and that module asks the cloud metadata
+    addresses (169.254.169.254, metadata.google.internal) which cloud it is on unless
+    ``~/ray_bootstrap_config.yaml`` names the provider; and Ray saves the token that guards a new
+    runtime in ``~/.ray/auth_token`` unless it is given one. So the runtime's processes start with a
+    HOME in the temporary folder holding a config that names a local provider, and with a token of
+    this command's in their environment; its workers get the user's HOME back, where stylecut looks
+    for the user's folders.
+    """
+    cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
+    workers = {"env_vars": {"HOME": os.path.expanduser("~")}}
+    with (
+        tempfile.TemporaryDirectory(prefix="stylecut-ray-home-") as ray_home,
+        _environment(RAY_AUTH_TOKEN=secrets.token_hex(16)),
+    ):
+        Path(ray_home, RAY_BOOTSTRAP_CONFIG).write_text("provider:\n  type: local\n")
+        with _environment(HOME=ray_home):  # what the processes ray.init starts inherit
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=workers, **QUIET)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """This process's environment with ``values`` set for the block."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _join(address: str) -> None:
+    """Connect to the Ray cluster at ``address``, or a UsageError saying why not."""
+    try:
+        ray.init(address=address, **QUIET)
     except ValueError as exc:
         if "ray[client]" not in str(exc):
             raise
@@ -105,11 +158,7 @@ def ray_runtime(cluster: ClusterOptions) -> Iterator[None]:
         ) from None
     except ConnectionError as exc:
         reason = str(exc).split(". ")[0].rstrip(".")
-        raise UsageError(f"Cannot connect to the Ray cluster {cluster.address}: {reason}.") from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
+        raise UsageError(f"Cannot connect to the Ray cluster {address}: {reason}.") from None
 
 
 def _check_reachable(address: str) -> None:
@@ -142,7 +191,8 @@ def task_shape(
 ) -> TaskShape:
     """One GPU per task where the cluster has GPUs (unless ``device`` is cpu), else ``cpus_per_task`` CPUs.
 
-    ``nodes`` holds the resources of each live node, as Ray counts them.
+    ``nodes`` holds the resources of each live node, as Ray counts them. A task no node can hold
+    would wait forever, so asking for one is a UsageError.
     """
     gpus = sum(int(node.get("GPU", 0)) for node in nodes)
     memory = max(node.get("memory", 0.0) for node in nodes)
@@ -150,14 +200,26 @@ def task_shape(
         raise UsageError("--device cuda was asked for, but the Ray cluster has no GPU.")
     if device != "cpu" and gpus:
         return TaskShape(1, 1, workers or gpus, memory)
+    largest = max(int(node.get("CPU", 0)) for node in nodes)
+    if cpus_per_task > largest:
+        fewer = f": give --threads {largest} or fewer" if largest else ""
+        raise UsageError(
+            f"--threads {cpus_per_task} asks each Ray task for {cpus_per_task} CPUs, but the largest Ray node "
+            f"has {largest}{fewer}."
+        )
     cpus = sum(int(node.get("CPU", 0)) // cpus_per_task for node in nodes)
     return TaskShape(cpus_per_task, 0, workers or max(1, cpus), memory)
 
 
-# Peak RSS of one stylising process at 8-frame chunks, fitted to benchmarks/report/REPORT.md's
-# measurements (360p 2.1 GB, 720p 3.8 GB, 1080p 6.3 GB): a base (torch, codecs) plus a cost per pixel.
-BASE_MEMORY = 1.6e9
-MEMORY_PER_PIXEL = 2300.0
+# What a stylising task asks Ray for: a base plus a cost per display pixel, sized from the peak RSS of
+# `stylecut apply` in docs/measurements.md (the speed table: VmHWM, 24 frames, one-frame chunks). The
+# generator runs at the style's working size, so the peak hardly follows the frame: 1.27-2.14 GiB over
+# 360p-1080p, the largest 2132 MiB (2.24e9 B) at 720p with PyTorch, 1677 MiB at 1080p with OpenVINO.
+# The base covers every measured peak once the frame's own share is added; that share is 100 B a pixel,
+# about eight float32 RGB copies of the frame (the buffers the pipeline holds): 0.2 GB at 1080p, 0.8 GB
+# at 2160p. Requests: 2.29 GB at 720p, 2.41 GB at 1080p, 3.03 GB at 2160p.
+BASE_MEMORY = 2.2e9
+MEMORY_PER_PIXEL = 100.0
 
 
 def task_memory(info: VideoInfo, largest_node: float) -> int:

@@ -1,16 +1,14 @@
-"""How a batch reaches Ray: the options of `apply --ray` and the optional import of the driver.
+"""The options of `apply --ray`: where Ray runs, how many tasks at once, how long a segment is.
 
-Ray is an optional extra (``pip install 'stylecut[ray]'``); this module never
-imports it, so the command line can parse and check ``--ray`` without it and
-say in one sentence how to install it when it is missing. The driver itself
-is :mod:`stylecut.pipeline.distributed`.
+Like the package's ``__init__``, this module never imports Ray, so the command
+line can parse and check ``--ray`` without it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from types import ModuleType
 
 from stylecut.errors import UsageError
 
@@ -42,6 +40,8 @@ def cluster_options(
         if workers is not None or segment_seconds is not None:
             raise UsageError("--segment-seconds and --workers only apply with --ray.")
         return None
+    if segment_seconds is not None and not math.isfinite(segment_seconds):
+        raise UsageError(f"--segment-seconds {segment_seconds} is not a length: give a number of seconds.")
     if not is_ray_address(address):
         raise UsageError(
             f"--ray {address} is not a Ray address: give auto, ray://HOST:PORT or HOST:PORT, "
@@ -55,16 +55,3 @@ def is_ray_address(value: str) -> bool:
     if value in (LOCAL, "auto"):
         return True
     return bool(_HOST_PORT.fullmatch(value.removeprefix("ray://")))
-
-
-def load_driver() -> ModuleType:
-    """The distributed driver, or a UsageError saying how to install Ray when it is missing."""
-    try:
-        import ray  # noqa: F401  (the optional extra)
-    except ImportError:
-        raise UsageError(
-            f"--ray needs Ray, which is not installed: install it with {INSTALL_HINT}."
-        ) from None
-    from stylecut.pipeline import distributed
-
-    return distributed
