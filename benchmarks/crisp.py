@@ -50,6 +50,7 @@ from frame_measures import (
     fill,
     laplacian_ratio,
     lightness_ssim,
+    mean_abs_laplacian,
     read_rgb,
     resize_short_side,
     shift_change,
@@ -172,7 +173,7 @@ def measure_style(path: Path, media: Path, clips: dict, net: LossNetwork, source
     per_clip = {name: on(name, clip["frames"]) for name, clip in clips.items()}
     return {
         "working_side": side,
-        "adversarial_weight": metadata.get("training", {}).get("adversarial_weight"),
+        "adversarial_weight": metadata["training"]["config"]["adversarial_weight"],
         "clips": per_clip,
         "amber": on("amber", [read_rgb(media / "photos" / AMBER)]),
     }
@@ -191,6 +192,17 @@ def references(media: Path, net: LossNetwork, amber_grams: dict) -> dict:
             row["style_ratio"] = round(style_ratio(net, udnie, amber_grams, output), 3)
         results[path.stem.removeprefix("vgg_johnson_amber-")] = row
     return results
+
+
+def describe(clip: dict) -> dict:
+    """What the table needs to be read: whether the clip is held out, its frames, and how crisp it is
+    itself (the Laplacian ratio's denominator: soft or enlarged footage makes the ratio easy)."""
+    sharpness = mean(mean_abs_laplacian(f) for f in clip["frames"])
+    return {
+        "held_out": clip["held_out"],
+        "frames": len(clip["frames"]),
+        "input_laplacian": round(sharpness, 2),
+    }
 
 
 def worst(per_clip: dict, held_out: bool, clips: dict) -> dict:
@@ -226,11 +238,22 @@ def table(results: dict, clips: dict) -> str:
         (True, "held out (media/flow, enlarged)"),
         (False, "native size, seen in training"),
     ):
-        lines += [f"| style | footage | {HEADER} |", "| --- " * 8 + "|"]
+        lines += [f"| style | adversarial weight (> 0) | footage | {HEADER} |", "| --- " * 9 + "|"]
         for name, r in results["styles"].items():
-            lines.append(f"| {name} | {title} | {cells(worst(r['clips'], held_out, clips))} |")
+            weight = r["adversarial_weight"]
+            weight = f"{weight:g}" if weight > 0 else f"**{weight:g}**"
+            lines.append(f"| {name} | {weight} | {title} | {cells(worst(r['clips'], held_out, clips))} |")
         lines.append("")
-    lines += ["Per clip (mean over its frames; the shift tests on its first frame):", ""]
+    lines += [
+        "The footage's own mean absolute Laplacian at full size (8-bit levels; the ratio's denominator):",
+        "",
+    ]
+    lines += ["| clip | held out | frames | input Laplacian |", "| --- " * 4 + "|"]
+    for name, r in results["footage"].items():
+        lines.append(
+            f"| {name} | {'yes' if r['held_out'] else 'no'} | {r['frames']} | {r['input_laplacian']} |"
+        )
+    lines += ["", "Per clip (mean over its frames; the shift tests on its first frame):", ""]
     lines += [f"| style | clip | frames | {HEADER} |", "| --- " * 9 + "|"]
     for name, r in results["styles"].items():
         for clip, row in r["clips"].items():
@@ -270,7 +293,11 @@ def main() -> None:
     amber = read_rgb(args.media / "photos" / AMBER)
     source_grams = {name: [frame_grams(net, f) for f in clip["frames"]] for name, clip in clips.items()}
     source_grams["amber"] = [frame_grams(net, amber)]
-    results: dict = {"references": references(args.media, net, source_grams["amber"][0]), "styles": {}}
+    results: dict = {
+        "footage": {name: describe(clip) for name, clip in clips.items()},
+        "references": references(args.media, net, source_grams["amber"][0]),
+        "styles": {},
+    }
     print(json.dumps(results["references"]), flush=True)
     for name in args.styles.split(","):
         results["styles"][name] = measure_style(
