@@ -55,7 +55,7 @@ from frame_measures import (
     resize_short_side,
     shift_change,
     stylise_as_apply,
-    video_frame,
+    video_frames,
 )
 from looks import STYLE_SIDE, lite2_network
 
@@ -96,7 +96,7 @@ def footage(media: Path, cockatoo_frames: int) -> dict[str, dict]:
     indices = COCKATOO_FRAMES[:cockatoo_frames]
     clips["cockatoo 720p"] = {
         "held_out": False,
-        "frames": [video_frame(media / "clips" / COCKATOO, i) for i in indices],
+        "frames": video_frames(media / "clips" / COCKATOO, indices),
     }
     vacation = read_rgb(media / "photos" / "photo_moviepy_vacation_2017.jpg")
     clips["vacation 1080p"] = {"held_out": False, "frames": [fill(vacation, 1920, 1080)]}

@@ -13,7 +13,7 @@ style on them as ``apply`` does, and the picture measures of benchmarks/resoluti
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -24,6 +24,8 @@ from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.models.generator import Generator
 from stylecut.pipeline.controls import working_size
 from stylecut.pipeline.detail import with_detail
+from stylecut.video.decode import iter_frames
+from stylecut.video.probe import probe
 
 SSIM_SIDE = 384
 EDGE_SIDE = 720
@@ -41,10 +43,14 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB)
 
 
-def video_frame(path: Path, index: int) -> np.ndarray:
-    from stylecut.video.decode import FrameReader
-
-    return FrameReader(path).read([index])[0]
+def video_frames(path: Path, indices: Sequence[int]) -> list[np.ndarray]:
+    """The clip's frames at ``indices``, decoded from its first frame on: a seek into the cockatoo clip
+    (decord, FrameReader.read of one index or iter_frames from a start) returns a green, garbled frame."""
+    wanted, found, index = set(indices), {}, 0
+    for chunk in iter_frames(probe(path), chunk_size=16, stop=max(indices) + 1):
+        found |= {index + i: frame for i, frame in enumerate(chunk) if index + i in wanted}
+        index += len(chunk)
+    return [found[i] for i in indices]
 
 
 def fill(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

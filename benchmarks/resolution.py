@@ -35,7 +35,7 @@ from statistics import mean
 import cv2
 import numpy as np
 import torch
-from frame_measures import fill, laplacian_ratio, lightness_ssim, read_rgb, stylise_as_apply, video_frame
+from frame_measures import fill, laplacian_ratio, lightness_ssim, read_rgb, stylise_as_apply, video_frames
 from looks import networks, score
 
 from stylecut.frames import to_pixels, to_tensor
@@ -116,7 +116,7 @@ def footage(media: Path) -> dict[str, list[np.ndarray]]:
     vacation = read_rgb(media / "photos" / "photo_moviepy_vacation_2017.jpg")
     return {
         "720p": [
-            video_frame(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4", 100),
+            video_frames(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4", [100])[0],
             fill(vacation, 1280, 720),
         ],
         "1080p": [fill(vacation, 1920, 1080), read_rgb(media / "photos" / "photo_pytorch_amber.jpg")],
