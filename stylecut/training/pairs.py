@@ -2,9 +2,11 @@
 
 A (frame, painted frame) pair is supervision, not a style reference (Texler
 et al., SIGGRAPH 2020, few-shot patch-based training): the generator learns
-the mapping itself from random patches of the pairs, with a pixel (L1) and a
-feature loss (EfficientNet-Lite0) to the painted patch. Patches are taken at
-the style's working size, the size `apply` runs the generator at. So that
+the mapping itself from random patches of the pairs, with a pixel (L1) loss
+to the painted patch and, when ``content_weight`` is set, a feature loss
+(EfficientNet-Lite0; `finetune` leaves it off, see PAIR_SETTINGS there).
+Patches are taken at the style's working size, the size `apply` runs the
+generator at. So that
 the mapping carries to the other frames of the shot, each patch is scaled,
 rotated and flipped (both sides alike) and only the input side gets a
 slightly different exposure and sensor noise: the painted side is the
