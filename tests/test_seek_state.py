@@ -8,6 +8,7 @@ cockatoo clip's frames did after a seek (there an old x264's note in the first f
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from stylecut.video.decode import FrameReader, iter_frames, seek_notice, seeks_m
 from stylecut.video.probe import probe
 
 import media
+from cli_support import run_cli
 
 KEYFRAME = 10  # of three keyframe intervals of 10 frames
 
@@ -105,3 +107,19 @@ def test_a_range_of_a_10_bit_clip_is_decoded_from_the_start(tmp_path):
     chunks = list(iter_frames(info, chunk_size=4, start=KEYFRAME + 2, stop=27))
     reference = media.decode_reference(clip, "rgb48le")[KEYFRAME + 2 : 27]
     np.testing.assert_array_equal(np.concatenate(chunks), reference)
+
+
+def test_apply_from_the_middle_stylises_the_frames_shown_and_says_why_it_is_slower(
+    stateful_clip, tiny_style, stylecut_home, tmp_path
+):
+    target = tmp_path / "range.mp4"
+    flags = ("--strength", "0", "--no-temporal", "--preset", "ultrafast", "--threads", "1", "--json")
+    result = run_cli(
+        "apply", stateful_clip, "--style", tiny_style, "-o", target, "--from", "1.2", "--to", "2.5", *flags
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "decodes wrongly from a seek" in json.loads(result.stdout)["jobs"][0]["notice"]
+    written = media.decode_reference(target).astype(int)
+    shown = media.decode_reference(stateful_clip)[12 : 12 + len(written)]
+    assert len(written) == 13
+    assert np.abs(written - shown).mean() < 5  # the encoder's loss; a frame from a blind seek is ~40 off

@@ -188,7 +188,12 @@ def _clip_key(path: Path) -> tuple[str, int, int]:
 
 
 def _seek_to(path: Path, index: int) -> np.ndarray:
-    return FrameReader(path)._decode([index])[0]
+    # This seek may decode a broken frame: the decoder's complaints about it are no error of the user's.
+    decord.logging.set_level(decord.logging.QUIET)
+    try:
+        return FrameReader(path)._decode([index])[0]
+    finally:
+        decord.logging.set_level(decord.logging.ERROR)  # decord's own default
 
 
 def _decode_to(path: Path, index: int) -> np.ndarray:
