@@ -25,6 +25,9 @@ Conventions:
   hides pre-roll packets, ``len(FrameReader)`` also counts the hidden packets
   (as trailing duplicates), so :func:`iter_frames` reads only the first
   ``info.frame_count`` indices.
+- A seek must decode what decoding from the start does, and for some streams it does not (state set
+  only at the start: an old x264's note, an in-band parameter set): :func:`seeks_match` checks each clip
+  once, and a clip that fails is read on from its start (see docs/decord.md), with :func:`seek_notice`.
 - decord returns a frame whose padded RGB line size is a multiple of its
   width as an ``(h, w, k > 3)`` array, and ``get_batch`` then fails. The
   widths this hits depend on the CPU's row alignment (24, 48, 72, 96 and 144
