@@ -35,7 +35,7 @@ from stylecut.models.generator import Generator
 from stylecut.pipeline.controls import Controls, generator_at_strength, working_size
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
-from stylecut.video.decode import FrameReader
+from stylecut.video.decode import FrameReader, seek_notice
 from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.tempfiles import check_writable, temp_path, write_error
 
@@ -164,6 +164,8 @@ def run_preview(request: PreviewRequest, note: Callable[[str], None]) -> Path:
     indices = sample_indices(info.frame_count, request.frames)
     size = tile_size(info, request.height)
     full = FrameReader(info.path).read(indices)
+    if notice := seek_notice(info.path):
+        note(notice)
     originals = _resize(full, size)
     rows = [(ORIGINAL, originals)]
     at_row_height = False  # whether a style without a working size ran at the row height

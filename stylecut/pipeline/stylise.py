@@ -41,7 +41,7 @@ from stylecut.pipeline.timing import STAGES, StageTimer
 from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
 from stylecut.temporal.stages import create_temporal_stage
-from stylecut.video.decode import iter_frames
+from stylecut.video.decode import iter_frames, seek_notice
 from stylecut.video.encode import VideoWriter, reduction_notice
 from stylecut.video.probe import VideoInfo
 from stylecut.video.remux import dropped_streams, finalize, range_notice
@@ -217,7 +217,11 @@ class ClipStyliser:
             video_tmp.unlink(missing_ok=True)
         notices = [describe(info, retiming, first, stop)] if retiming else []
         notices += [range_notice(info)] if clip_range else []
-        notices += [dropped_streams(info), reduction_notice(info, self.options.encode.codec)]
+        notices += [
+            seek_notice(info.path),
+            dropped_streams(info),
+            reduction_notice(info, self.options.encode.codec),
+        ]
         notice = " ".join(filter(None, notices)) or None
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)

@@ -25,6 +25,9 @@ Conventions:
   hides pre-roll packets, ``len(FrameReader)`` also counts the hidden packets
   (as trailing duplicates), so :func:`iter_frames` reads only the first
   ``info.frame_count`` indices.
+- A seek must decode what decoding from the start does, and for some streams it does not (state set
+  only at the start: an old x264's note, an in-band parameter set): :func:`seeks_match` checks each clip
+  once, and a clip that fails is read on from its start (see docs/decord.md), with :func:`seek_notice`.
 - decord returns a frame whose padded RGB line size is a multiple of its
   width as an ``(h, w, k > 3)`` array, and ``get_batch`` then fails. The
   widths this hits depend on the CPU's row alignment (24, 48, 72, 96 and 144
@@ -64,23 +67,23 @@ class FrameReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            with _utf8_name(path) as name:
-                self._reader = decord.VideoReader(name, ctx=decord.cpu(0))
-        except (RuntimeError, decord.DECORDError) as err:
-            raise MediaError(f"{path.name} is not a readable video: the decoder cannot open it.") from err
+        self._reader = _open(path)
+        self._position = 0  # the frame the decoder gives next without a seek
 
     def __len__(self) -> int:
         return len(self._reader)
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
         """The frames at ``indices`` (each in ``0 .. len(self) - 1``) as ``(len(indices), h, w, 3)``."""
-        try:
-            return self._reader.get_batch(list(indices)).asnumpy()
-        except decord.DECORDError:
-            # Either a frame is undecodable, or decord hit its row-padding bug;
-            # reading frame by frame tells which one and recovers from the latter.
-            return self._read_one_by_one(indices)
+        indices = list(indices)
+        if not indices:
+            return self._reader.get_batch([]).asnumpy()
+        if self._seeks_safely(indices):
+            frames = self._decode(indices)
+        else:
+            frames = self._read_on(indices)
+        self._position = indices[-1] + 1
+        return frames
 
     def spread(self, count: int, skip_edges: float = 0.0) -> np.ndarray:
         """``count`` frames (fewer when the video is shorter) spread evenly over it.
@@ -92,6 +95,39 @@ class FrameReader:
             raise MediaError(f"{self.path.name} holds no decodable frames.")
         positions = np.linspace(total * skip_edges, total * (1 - skip_edges) - 1, num=min(count, total))
         return self.read(sorted({int(round(p)) for p in positions}))
+
+    def _seeks_safely(self, indices: list[int]) -> bool:
+        """Whether decord may read ``indices`` as it likes: without a seek (they continue the last read),
+        with a seek to frame 0 only (they are all before the second keyframe), or with seeks that
+        :func:`seeks_match` found right."""
+        if indices == list(range(self._position, self._position + len(indices))):
+            return True
+        later = _later_keyframe(self._reader)
+        return later is None or max(indices) < later or seeks_match(self.path, self._reader)
+
+    def _decode(self, indices: list[int]) -> np.ndarray:
+        try:
+            return self._reader.get_batch(indices).asnumpy()
+        except decord.DECORDError:
+            # Either a frame is undecodable, or decord hit its row-padding bug;
+            # reading frame by frame tells which one and recovers from the latter.
+            return self._read_one_by_one(indices)
+
+    def _read_on(self, indices: list[int]) -> np.ndarray:
+        """``indices`` read without a seek, for a clip whose seeks give other frames (:func:`seeks_match`):
+        decoding on from the current frame, or from the first with a fresh decoder; at most one chunk
+        of the frames in between is held at a time."""
+        wanted: dict[int, np.ndarray] = {}
+        for index in sorted(set(indices)):
+            if index < self._position:
+                self._reader, self._position = _open(self.path), 0
+            while self._position < index:
+                skip = min(index - self._position, SKIP_CHUNK)
+                self._decode(list(range(self._position, self._position + skip)))
+                self._position += skip
+            wanted[index] = self._decode([index])[0]
+            self._position = index + 1
+        return np.stack([wanted[index] for index in indices])
 
     def _read_one_by_one(self, indices: Sequence[int]) -> np.ndarray:
         frames = []
@@ -109,6 +145,70 @@ class FrameReader:
             frames.append(_unpad_rows(frame))
             previous = index
         return np.stack(frames)
+
+
+# Frames decoded per step while reading on to a frame of a clip whose seeks give other frames.
+SKIP_CHUNK = 4
+
+# Per clip (path, size, modification time): whether a fresh decoder's seek gives the frames that decoding
+# from the start gives. Decided once per clip and process by seeks_match.
+_SEEKS_MATCH: dict[tuple[str, int, int], bool] = {}
+
+
+def seeks_match(path: Path, reader: decord.VideoReader | None = None) -> bool:
+    """Whether a seek into ``path`` decodes the frames that decoding on from its start does.
+
+    Not always: an x264 older than build 151 wrote 4:4:4 streams that decode right only after the
+    encoder's note in the first frame (which switches on the decoder's workaround), and a stream may
+    hold other state that only its start sets. So the first keyframe after frame 0 is decoded both
+    ways and compared: one keyframe interval more decoded, once per clip. ``reader`` is one already open.
+    """
+    key = _clip_key(path)
+    if key not in _SEEKS_MATCH:
+        later = _later_keyframe(_open(path) if reader is None else reader)
+        _SEEKS_MATCH[key] = later is None or np.array_equal(_seek_to(path, later), _decode_to(path, later))
+    return _SEEKS_MATCH[key]
+
+
+def seek_notice(path: Path) -> str | None:
+    """The notice for a clip that :func:`seeks_match` found decoding other frames after a seek, else None."""
+    if _SEEKS_MATCH.get(_clip_key(path), True):
+        return None
+    return (
+        f"{path.name} decodes wrongly from a seek (its stream holds state set only at its start), "
+        "so its frames are read on from the start: reading from its middle is slower."
+    )
+
+
+def _later_keyframe(reader: decord.VideoReader) -> int | None:
+    """The first keyframe after frame 0, if any."""
+    return next((int(k) for k in reader.get_key_indices() if 0 < k < len(reader)), None)
+
+
+def _clip_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return os.fspath(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _seek_to(path: Path, index: int) -> np.ndarray:
+    # This seek may decode a broken frame: the decoder's complaints about it are no error of the user's.
+    decord.logging.set_level(decord.logging.QUIET)
+    try:
+        return FrameReader(path)._decode([index])[0]
+    finally:
+        decord.logging.set_level(decord.logging.ERROR)  # decord's own default
+
+
+def _decode_to(path: Path, index: int) -> np.ndarray:
+    return FrameReader(path)._read_on([index])[0]
+
+
+def _open(path: Path) -> decord.VideoReader:
+    try:
+        with _utf8_name(path) as name:
+            return decord.VideoReader(name, ctx=decord.cpu(0))
+    except (RuntimeError, decord.DECORDError) as err:
+        raise MediaError(f"{path.name} is not a readable video: the decoder cannot open it.") from err
 
 
 def iter_frames(
@@ -194,7 +294,8 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
                 graph.add("buffersink"),
             )
             graph.link_nodes(*nodes).configure()
-            for frame in itertools.islice(_decode_from(container, stream, start), stop - start):
+            frames = _decode_from(container, stream, start, seek=bool(start) and seeks_match(info.path))
+            for frame in itertools.islice(frames, stop - start):
                 graph.vpush(frame)
                 chunk.append(np.rot90(graph.vpull().to_ndarray(), k=-info.rotation // 90))
                 index += 1
@@ -210,10 +311,12 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
         yield np.ascontiguousarray(np.stack(chunk))
 
 
-def _decode_from(container: InputContainer, stream: VideoStream, start: int) -> Iterator[VideoFrame]:
-    """The stream's frames in presentation order from its ``start``-th on: after a seek to the keyframe
-    before it when every packet has a time, else by decoding from the first."""
-    if start:
+def _decode_from(
+    container: InputContainer, stream: VideoStream, start: int, seek: bool
+) -> Iterator[VideoFrame]:
+    """The stream's frames in presentation order from its ``start``-th on: with ``seek``, after a seek to
+    the keyframe before it when every packet has a time; else by decoding from the first."""
+    if seek:
         with av.open(container.name) as scan:
             packets = scan.demux(scan.streams[stream.index])
             stamps = [p.pts for p in packets if p.size and not p.is_discard]

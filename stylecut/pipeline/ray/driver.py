@@ -68,6 +68,7 @@ from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, ClusterOptions
 from stylecut.pipeline.stylise import ClipStyliser
 from stylecut.progress import ClusterProgress
 from stylecut.sigterm import raise_on_sigterm
+from stylecut.video.decode import seek_notice
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.probe import VideoInfo
 from stylecut.video.scenes import scene_cuts
@@ -312,7 +313,8 @@ def _segment_task(
             result, edges = segments.write_segment(styliser, info, folder, segment, report)
         finally:
             report.flush()
-        return _Outcome(result.seconds, result.stage_seconds, notices=tuple(notices))
+        seeking = filter(None, [seek_notice(info.path)])  # a segment read on from the clip's start
+        return _Outcome(result.seconds, result.stage_seconds, notices=(*notices, *seeking))
 
     return _attempt(info.path, options.threads, work), edges
 
