@@ -258,13 +258,17 @@ def _styliser(make: list[ray.ObjectRef], options: ApplyOptions) -> tuple[ClipSty
     return _stylisers[key]
 
 
+def _not_visible(path: Path) -> MediaError:
+    return MediaError(
+        f"{path} is not visible on the Ray node {socket.gethostname()}: inputs and outputs must be "
+        "on storage that every node mounts at the same path."
+    )
+
+
 def _check_shared(info: VideoInfo, target: Path) -> None:
     for path in (info.path, target.parent):
         if not path.exists():
-            raise MediaError(
-                f"{path} is not visible on the Ray node {socket.gethostname()}: inputs and outputs must be "
-                "on storage that every node mounts at the same path."
-            )
+            raise _not_visible(path)
 
 
 def _attempt(source: Path, threads: int, work: Callable[[], _Outcome]) -> _Outcome:
@@ -272,6 +276,9 @@ def _attempt(source: Path, threads: int, work: Callable[[], _Outcome]) -> _Outco
         with thread_limit(threads):
             return work()
     except Exception as exc:  # the clip's failure, as a sentence; Ctrl-C (cancel) is no Exception
+        if isinstance(exc, FileNotFoundError) and not source.exists():
+            # The storage went away during the task (the decoder opens the clip again to check its seeks).
+            exc = _not_visible(source)
         return _Outcome(error=describe_failure(source, exc))
 
 
