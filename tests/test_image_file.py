@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from stylecut.errors import MediaError
-from stylecut.training.data import read_image
+from stylecut.training.data import _to_tensor, read_image
 
 from cli_support import assert_one_sentence, run_cli
 
@@ -133,3 +133,9 @@ def test_a_decompression_bomb_is_refused_in_one_sentence(tmp_path: Path, stylecu
     assert result.exit_code == 1, result.stderr  # a bad input, as the README's exit codes say
     assert_one_sentence(result.stderr, "bomb.png", "too large")
     assert not stylecut_home.exists() or not any(stylecut_home.rglob("*"))
+
+
+def test_training_frames_of_any_pixel_depth_read_on_their_own_scale() -> None:
+    ramp = np.linspace(0, 1, 12, dtype=np.float32).reshape(2, 2, 3)
+    for pixels in (np.rint(ramp * 255).astype(np.uint8), np.rint(ramp * 65535).astype(np.uint16), ramp):
+        assert torch.allclose(_to_tensor(pixels, 64), torch.from_numpy(ramp).permute(2, 0, 1), atol=1 / 255)

@@ -37,11 +37,11 @@ def expand_media(paths: Iterable[Path]) -> list[Path]:
 
 
 def _to_tensor(rgb: np.ndarray, max_side: int) -> torch.Tensor:
-    """(H, W, 3) uint8, or floats already in [0, 1], as (3, H, W) floats at most ``max_side`` long."""
+    """(H, W, 3) pixels (uint8 or uint16), or floats already in [0, 1], as (3, H, W) floats at most
+    ``max_side`` long."""
     pixels = np.array(rgb, copy=True)
-    t = (to_tensor(pixels) if pixels.dtype == np.uint8 else torch.from_numpy(pixels).movedim(-1, -3).float())[
-        None
-    ]
+    floats = pixels.dtype.kind == "f"
+    t = (torch.from_numpy(pixels).movedim(-1, -3).float() if floats else to_tensor(pixels))[None]
     scale = max_side / max(t.shape[-2:])
     if scale < 1:
         t = F.interpolate(t, scale_factor=scale, mode="area")
