@@ -12,7 +12,6 @@ An entry that is incomplete, fails its checksums or holds a file larger than
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stylecut.user_folders import cache_folder
+from stylecut.weights_file import sha256_of
 
 CHECKSUMS = "checksums.json"
 
@@ -34,10 +34,9 @@ MAX_FILE_BYTES = 1 << 30
 
 
 def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
-            raise ValueError(f"{path} is larger than any file of a cache entry")
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{path} is larger than any file of a cache entry")
+    return sha256_of(path)
 
 
 def read_entry(entry: Path) -> Path | None:
