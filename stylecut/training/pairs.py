@@ -168,10 +168,7 @@ class PairTrainer(Trainer):
             "temporal": cfg.temporal_weight * self._temporal_term(frames, stylised),
         }
         if cfg.content_weight:  # the loss network is most of a step's time
-            dy, dx = (int(v) for v in torch.randint(0, 16, (2,)))  # as in Trainer: off the network's grid
-            features = self.loss_net(stylised[..., dy:, dx:])
-            with torch.no_grad():
-                targets = self.loss_net(painted[..., dy:, dx:])
+            features, targets = self._features(stylised, painted)
             terms["feature"] = cfg.content_weight * losses.content_loss(
                 features, targets, self.content_weights
             )

@@ -197,18 +197,25 @@ class Trainer:
         target = warp(stylised, flow)
         return losses.temporal_loss(self.generator(moved), target, in_frame_mask(flow))
 
-    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """The generator's loss terms for one batch, and its stylised batch (what the discriminator judges)."""
-        cfg = self.config
-        content = self.content.sample(cfg.batch).to(self.device)
-        stylised = self.generator(content)
+    def _features(
+        self, stylised: torch.Tensor, target: torch.Tensor
+    ) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+        """The loss network's features of ``stylised`` and (without gradients) of ``target``."""
         # A random offset between the generator's pixel grid and the loss network's stride-16
         # grid, new every step: otherwise the generator learns periodic patterns that the
         # strided network mistakes for texture (seen as a regular diagonal hatching).
         dy, dx = (int(v) for v in torch.randint(0, 16, (2,)))
         features = self.loss_net(stylised[..., dy:, dx:])
         with torch.no_grad():
-            content_features = self.loss_net(content[..., dy:, dx:])
+            targets = self.loss_net(target[..., dy:, dx:])
+        return features, targets
+
+    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The generator's loss terms for one batch, and its stylised batch (what the discriminator judges)."""
+        cfg = self.config
+        content = self.content.sample(cfg.batch).to(self.device)
+        stylised = self.generator(content)
+        features, content_features = self._features(stylised, content)
         terms = {
             "content": cfg.content_weight
             * losses.content_loss(features, content_features, self.content_weights),
