@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from stylecut.flow.dis import DISFlow
 from stylecut.models.features import style_grams
@@ -107,23 +106,12 @@ def generator_speed(generator: Generator, working_side: int | None) -> dict:
     }
 
 
-def _fit(image: torch.Tensor, side: int) -> torch.Tensor:
-    scale = side / max(image.shape[-2:])
-    return F.interpolate(image[None], scale_factor=scale, mode="area" if scale < 1 else "bilinear")[0]
-
-
 def evaluation_media(media: Path) -> list[torch.Tensor]:
     """Stills out of finetune's default content: a photo and frames of people and animals. The bundled
     styles trained on them (see held_out_media), so their export shows them in the preview only."""
-    examples = [
-        _fit(x, MEASURE_SIDE) for x in load_media([media / "photos" / "photo_pytorch_amber.jpg"], 1080, 1)
-    ]
-    for clip in (
-        "cotracker_davis_bear_854x480.mp4",
-        "decord_flipping_a_pancake_426x240.mkv",
-        "mmaction2_test_320x240_xvid_mp3.avi",
-    ):
-        examples += [_fit(x, MEASURE_SIDE) for x in read_video_frames(media / "clips" / clip, 1, 1280)]
+    examples = load_media([media / "photos" / "photo_pytorch_amber.jpg"], MEASURE_SIDE, 1)
+    for clip in ("cotracker_davis_bear_854x480.mp4", "decord_flipping_a_pancake_426x240.mkv"):
+        examples += read_video_frames(media / "clips" / clip, 1, MEASURE_SIDE)
     return examples
 
 
@@ -144,7 +132,7 @@ def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) 
     metrics = measure(generator, style_images, *held_out_media(media), cfg.working_side)
     path = weights_dir / f"{cfg.name}.safetensors"
     sha256 = trainer.save_style(path, recipe, metrics)
-    contact_sheet(generator, style_images[0], evaluation_media(media)[:3], path.with_suffix(".png"))
+    contact_sheet(generator, style_images[0], evaluation_media(media), path.with_suffix(".png"))
     entry = {
         "name": cfg.name,
         "file": path.name,
