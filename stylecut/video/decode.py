@@ -59,7 +59,7 @@ from av.video.stream import VideoStream
 from stylecut.errors import MediaError
 from stylecut.frames import pixel_dtype
 from stylecut.video.ffmpeg_tools import media_arg
-from stylecut.video.probe import VideoInfo
+from stylecut.video.probe import VideoInfo, frame_pts
 
 
 class FrameReader:
@@ -294,7 +294,8 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
                 graph.add("buffersink"),
             )
             graph.link_nodes(*nodes).configure()
-            frames = _decode_from(container, stream, start, seek=bool(start) and seeks_match(info.path))
+            seek_pts = frame_pts(info)[1][start] if start and seeks_match(info.path) else None
+            frames = _decode_from(container, stream, start, seek_pts)
             for frame in itertools.islice(frames, stop - start):
                 graph.vpush(frame)
                 chunk.append(np.rot90(graph.vpull().to_ndarray(), k=-info.rotation // 90))
@@ -312,19 +313,14 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
 
 
 def _decode_from(
-    container: InputContainer, stream: VideoStream, start: int, seek: bool
+    container: InputContainer, stream: VideoStream, start: int, seek_pts: int | None
 ) -> Iterator[VideoFrame]:
-    """The stream's frames in presentation order from its ``start``-th on: with ``seek``, after a seek to
-    the keyframe before it when every packet has a time; else by decoding from the first."""
-    if seek:
-        with av.open(container.name) as scan:
-            packets = scan.demux(scan.streams[stream.index])
-            stamps = [p.pts for p in packets if p.size and not p.is_discard]
-        if None not in stamps and len(stamps) > start:
-            times = sorted(stamps)
-            container.seek(times[start], stream=stream, backward=True)
-            return (f for f in container.decode(stream) if f.pts is None or f.pts >= times[start])
-    return itertools.islice(container.decode(stream), start, None)
+    """The stream's frames in presentation order from its ``start``-th on: given ``seek_pts`` (that frame's
+    time, from :func:`frame_pts`), after a seek to the keyframe before it; else by decoding from the first."""
+    if seek_pts is None:
+        return itertools.islice(container.decode(stream), start, None)
+    container.seek(seek_pts, stream=stream, backward=True)
+    return (f for f in container.decode(stream) if f.pts is None or f.pts >= seek_pts)
 
 
 def _unpad_rows(frame: np.ndarray) -> np.ndarray:
