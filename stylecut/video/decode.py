@@ -59,7 +59,7 @@ from av.video.stream import VideoStream
 from stylecut.errors import MediaError
 from stylecut.frames import pixel_dtype
 from stylecut.video.ffmpeg_tools import media_arg
-from stylecut.video.probe import VideoInfo
+from stylecut.video.probe import VideoInfo, frame_pts
 
 
 class FrameReader:
@@ -103,7 +103,7 @@ class FrameReader:
         if indices == list(range(self._position, self._position + len(indices))):
             return True
         later = _later_keyframe(self._reader)
-        return later is None or max(indices) < later or seeks_match(self.path, self._reader)
+        return later is None or max(indices) < later or seeks_match(self.path)
 
     def _decode(self, indices: list[int]) -> np.ndarray:
         try:
@@ -155,18 +155,19 @@ SKIP_CHUNK = 4
 _SEEKS_MATCH: dict[tuple[str, int, int], bool] = {}
 
 
-def seeks_match(path: Path, reader: decord.VideoReader | None = None) -> bool:
+def seeks_match(path: Path) -> bool:
     """Whether a seek into ``path`` decodes the frames that decoding on from its start does.
 
     Not always: an x264 older than build 151 wrote 4:4:4 streams that decode right only after the
     encoder's note in the first frame (which switches on the decoder's workaround), and a stream may
     hold other state that only its start sets. So the first keyframe after frame 0 is decoded both
-    ways and compared: one keyframe interval more decoded, once per clip. ``reader`` is one already open.
+    ways, each by a fresh decoder, and compared: one keyframe interval more decoded, once per clip.
     """
     key = _clip_key(path)
     if key not in _SEEKS_MATCH:
-        later = _later_keyframe(_open(path) if reader is None else reader)
-        _SEEKS_MATCH[key] = later is None or np.array_equal(_seek_to(path, later), _decode_to(path, later))
+        seeker = FrameReader(path)  # nothing decoded yet, so its seek starts from no state
+        later = _later_keyframe(seeker._reader)
+        _SEEKS_MATCH[key] = later is None or np.array_equal(_seek_to(seeker, later), _decode_to(path, later))
     return _SEEKS_MATCH[key]
 
 
@@ -190,11 +191,11 @@ def _clip_key(path: Path) -> tuple[str, int, int]:
     return os.fspath(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
-def _seek_to(path: Path, index: int) -> np.ndarray:
+def _seek_to(reader: FrameReader, index: int) -> np.ndarray:
     # This seek may decode a broken frame: the decoder's complaints about it are no error of the user's.
     decord.logging.set_level(decord.logging.QUIET)
     try:
-        return FrameReader(path)._decode([index])[0]
+        return reader._decode([index])[0]
     finally:
         decord.logging.set_level(decord.logging.ERROR)  # decord's own default
 
@@ -294,7 +295,8 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
                 graph.add("buffersink"),
             )
             graph.link_nodes(*nodes).configure()
-            frames = _decode_from(container, stream, start, seek=bool(start) and seeks_match(info.path))
+            seek_pts = frame_pts(info)[1][start] if start and seeks_match(info.path) else None
+            frames = _decode_from(container, stream, start, seek_pts)
             for frame in itertools.islice(frames, stop - start):
                 graph.vpush(frame)
                 chunk.append(np.rot90(graph.vpull().to_ndarray(), k=-info.rotation // 90))
@@ -312,19 +314,14 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
 
 
 def _decode_from(
-    container: InputContainer, stream: VideoStream, start: int, seek: bool
+    container: InputContainer, stream: VideoStream, start: int, seek_pts: int | None
 ) -> Iterator[VideoFrame]:
-    """The stream's frames in presentation order from its ``start``-th on: with ``seek``, after a seek to
-    the keyframe before it when every packet has a time; else by decoding from the first."""
-    if seek:
-        with av.open(container.name) as scan:
-            packets = scan.demux(scan.streams[stream.index])
-            stamps = [p.pts for p in packets if p.size and not p.is_discard]
-        if None not in stamps and len(stamps) > start:
-            times = sorted(stamps)
-            container.seek(times[start], stream=stream, backward=True)
-            return (f for f in container.decode(stream) if f.pts is None or f.pts >= times[start])
-    return itertools.islice(container.decode(stream), start, None)
+    """The stream's frames in presentation order from its ``start``-th on: given ``seek_pts`` (that frame's
+    time, from :func:`frame_pts`), after a seek to the keyframe before it; else by decoding from the first."""
+    if seek_pts is None:
+        return itertools.islice(container.decode(stream), start, None)
+    container.seek(seek_pts, stream=stream, backward=True)
+    return (f for f in container.decode(stream) if f.pts is None or f.pts >= seek_pts)
 
 
 def _unpad_rows(frame: np.ndarray) -> np.ndarray:
