@@ -96,8 +96,8 @@ def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool 
             code = command() or 0
     except StylecutError as exc:
         raise _fail(str(exc), exc.exit_code, json_errors) from None
-    except KeyboardInterrupt as exc:
-        if stopped_by_sigterm(exc):
+    except KeyboardInterrupt:
+        if stopped_by_sigterm():
             stopped = interrupted.replace("Interrupted", "Stopped by SIGTERM", 1)
             raise _fail(stopped, EXIT_TERMINATED, json_errors) from None
         raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None

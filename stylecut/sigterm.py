@@ -37,10 +37,10 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def stopped_by_sigterm(interrupt: KeyboardInterrupt) -> bool:
-    """Whether ``interrupt`` ends a command because of SIGTERM: Ray turns any exception its signal check
-    raises into a plain KeyboardInterrupt, so the signal is remembered as well."""
-    return isinstance(interrupt, Terminated) or _received.is_set()
+def stopped_by_sigterm() -> bool:
+    """Whether the KeyboardInterrupt ending the command came from SIGTERM. Asked of the signal, not of the
+    exception: Ray turns any exception its signal check raises into a plain KeyboardInterrupt."""
+    return _received.is_set()
 
 
 @contextmanager

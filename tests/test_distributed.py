@@ -397,3 +397,16 @@ def frame_size(width: int, height: int) -> VideoInfo:
         False,
         False,
     )
+
+
+def test_a_split_clip_gives_the_notice_of_a_local_run(ray_runtime, tiny_style, stylecut_home, tmp_path):
+    # 30 frames at 10 fps, 10-bit: H.264 keeps 8 bits, which the stitched output must say, as a local run does.
+    source = media.make_deep_clip(tmp_path, size="64x32", frames=30)
+    target = tmp_path / "out.mp4"
+
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST)
+
+    assert result.exit_code == 0, result.stderr
+    job = jobs(result)[0]
+    assert job["message"].endswith("3 segments)")
+    assert "8 of its 10 bits" in job["notice"]

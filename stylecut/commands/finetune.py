@@ -424,11 +424,11 @@ def train(
         progress.start(trainer.step, trainer.config.phase(trainer.step))
         try:
             trainer.run(on_step, deadline)
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt:
             raise Interrupted(
                 f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
                 "run the same command with --resume to continue.",
-                terminated=stopped_by_sigterm(exc),
+                terminated=stopped_by_sigterm(),
             ) from None
         except FloatingPointError as exc:
             raise StylecutError(

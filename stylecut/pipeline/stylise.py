@@ -215,14 +215,9 @@ class ClipStyliser:
                 finalize(video_tmp, info, target, self.style, clip_range)
         finally:
             video_tmp.unlink(missing_ok=True)
-        notices = [describe(info, retiming, first, stop)] if retiming else []
-        notices += [range_notice(info)] if clip_range else []
-        notices += [
-            seek_notice(info.path),
-            dropped_streams(info),
-            reduction_notice(info, self.options.encode.codec),
-        ]
-        notice = " ".join(filter(None, notices)) or None
+        retimed = describe(info, retiming, first, stop) if retiming else None
+        cut = range_notice(info) if clip_range else None
+        notice = clip_notice(info, self.options.encode.codec, retimed, cut, seek_notice(info.path))
         flow_name = None if self.flow is None else self.flow.name
         return ClipResult(written, time.perf_counter() - started, flow_name, timer.seconds, notice)
 
@@ -391,3 +386,9 @@ def create_styliser(
         parts.update(flow=flow, temporal=temporal)
         notices += [temporal_notice, flow_notice]
     return ClipStyliser(runner, options, **parts), [notice for notice in notices if notice]
+
+
+def clip_notice(info: VideoInfo, codec: str, *first: str | None) -> str | None:
+    """In one line, what the user should know about an output of ``info``: the ``first`` notices (its
+    retiming, its range, its seeks), then the streams it leaves out and what ``codec`` cannot keep."""
+    return " ".join(filter(None, [*first, dropped_streams(info), reduction_notice(info, codec)])) or None

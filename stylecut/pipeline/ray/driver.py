@@ -65,7 +65,7 @@ from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.ray import segments
 from stylecut.pipeline.ray.frame_counter import FrameCounter, FrameReporter
 from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, ClusterOptions
-from stylecut.pipeline.stylise import ClipStyliser
+from stylecut.pipeline.stylise import ClipStyliser, clip_notice
 from stylecut.progress import ClusterProgress
 from stylecut.sigterm import raise_on_sigterm
 from stylecut.video.decode import seek_notice
@@ -239,7 +239,7 @@ class _Outcome:
     stages: dict[str, float] = field(default_factory=dict)
     frames: int = 0  # of a clip's output (a --cfr conversion repeats or drops some)
     notices: tuple[str, ...] = ()  # the styliser's (which flow, which runtime)
-    notice: str | None = None  # the clip's (a frame-rate conversion)
+    notice: str | None = None  # the clip's (a frame-rate conversion, dropped streams); a segment's: its seeks
     error: str | None = None
     cuts: tuple[int, ...] = ()
 
@@ -320,8 +320,10 @@ def _segment_task(
             result, edges = segments.write_segment(styliser, info, folder, segment, report)
         finally:
             report.flush()
-        seeking = filter(None, [seek_notice(info.path)])  # a segment read on from the clip's start
-        return _Outcome(result.seconds, result.stage_seconds, notices=(*notices, *seeking))
+        # A segment read on from the clip's start: the clip's notice, which the stitch gives.
+        return _Outcome(
+            result.seconds, result.stage_seconds, notices=tuple(notices), notice=seek_notice(info.path)
+        )
 
     return _attempt(info.path, options.threads, work), edges
 
@@ -339,16 +341,18 @@ def _stitch_task(
     planned: list[segments.Segment],
     settings: EncodeSettings,
     style: str,
+    seeking: str | None,
     edges: list[ray.ObjectRef],
 ) -> _Outcome:
-    """``edges`` holds each segment's Edges reference (in a list, so Ray hands over the references and
-    the stitch fetches one segment's frames at a time)."""
+    """``seeking`` is the segments' seek notice; ``edges`` holds each segment's Edges reference (in a
+    list, so Ray hands over the references and the stitch fetches one segment's frames at a time)."""
 
     def work() -> _Outcome:
         started = time.perf_counter()
         segments.stitch(info, folder, target, planned, settings, lambda index: ray.get(edges[index]), style)
         seconds = time.perf_counter() - started
-        return _Outcome(seconds, {"remux": seconds}, info.frame_count)
+        notice = clip_notice(info, settings.codec, seeking)
+        return _Outcome(seconds, {"remux": seconds}, info.frame_count, notice=notice)
 
     return _attempt(info.path, 1, work)
 
@@ -368,6 +372,7 @@ class _Clip:
     segments_left: int = 0
     edges: dict[int, ray.ObjectRef] = field(default_factory=dict)  # per segment: its raw head and tail
     parts: Path | None = None  # the folder of its segments' files
+    seeking: str | None = None  # its segments' seek notice
     running: set[ray.ObjectRef] = field(default_factory=set)
     seconds: float = 0.0
     frames_shown: int = 0
@@ -485,11 +490,12 @@ class _Driver:
     def _segment_done(self, clip: _Clip, outcome: _Outcome) -> None:
         clip.seconds += outcome.seconds
         clip.add_stages(outcome)
+        clip.seeking = clip.seeking or outcome.notice
         clip.segments_left -= 1
         if clip.segments_left == 0:
             edges = [clip.edges[segment.index] for segment in clip.segments]
             stitch = partial(_stitch_task.options(num_cpus=1).remote, clip.info, clip.parts, clip.target)
-            submit = partial(stitch, clip.segments, self.options.encode, self.style, edges)
+            submit = partial(stitch, clip.segments, self.options.encode, self.style, clip.seeking, edges)
             self.urgent.append((clip, submit, self._clip_done))
 
     def _clip_done(self, clip: _Clip, outcome: _Outcome) -> None:
