@@ -14,7 +14,7 @@ import pytest
 from stylecut.video.probe import probe
 
 from cli_support import make_style, run_cli
-from test_finetune import STEPS, TINY
+from finetune_support import STEPS, TINY
 
 pytestmark = [
     pytest.mark.usefixtures("single_thread", "stylecut_home"),

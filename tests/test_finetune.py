@@ -14,7 +14,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from stylecut import cli
 from stylecut.commands import finetune
-from stylecut.models.generator import Generator, GeneratorConfig
+from stylecut.models.generator import Generator
 from stylecut.styles.registry import StyleEntry
 from stylecut.styles.style_file import load_generator
 from stylecut.training import losses
@@ -42,19 +42,14 @@ from stylecut.training.trainer import (
 
 import media
 from cli_support import assert_one_sentence, make_style, run_cli, signal_when
-
-TINY_GENERATOR = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1, stem_kernel=3)
-TINY = json.dumps(
-    {
-        "batch": 2,
-        "generator": TINY_GENERATOR.to_dict(),
-        "checkpoint_every": 1,
-        "style_max_side": 96,
-        "content_max_side": 128,
-    }
+from finetune_support import (
+    STEPS,
+    TINY,
+    TINY_GENERATOR,
+    ctrl_c_after_two_steps,
+    finetune_args,
+    log_steps,
 )
-STEPS = 4
-TINY_RUN = ("--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", TINY)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -74,26 +69,6 @@ def content_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("content") / "scene.png"
     image.save(path)
     return path
-
-
-def finetune_args(style_clip: Path, content_image: Path, name: str, *extra: object) -> list[object]:
-    return [
-        "finetune",
-        "--style-video",
-        style_clip,
-        "--name",
-        name,
-        "--base",
-        "none",
-        "--content",
-        content_image,
-        *TINY_RUN,
-        *extra,
-    ]
-
-
-def log_steps(run_dir: Path) -> list[int]:
-    return [json.loads(line)["step"] for line in (run_dir / LOG).read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -159,19 +134,6 @@ def test_an_existing_style_is_kept_without_overwrite(trained, style_clip, conten
     assert result.exit_code == 2
     assert_one_sentence(result.stderr, "tiny-look", "--overwrite")
     assert (trained / "styles" / "tiny-look.safetensors").read_bytes() == before
-
-
-def ctrl_c_after_two_steps(monkeypatch: pytest.MonkeyPatch) -> Callable[[Trainer], dict[str, float]]:
-    """Make training stop as Ctrl-C would before its third step; returns the real step to put back."""
-    real_step = Trainer.train_step
-
-    def stopping_step(self: Trainer) -> dict[str, float]:
-        if self.step == 2:
-            raise KeyboardInterrupt
-        return real_step(self)
-
-    monkeypatch.setattr(Trainer, "train_step", stopping_step)
-    return real_step
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(stylecut_home, style_clip, content_image, monkeypatch):

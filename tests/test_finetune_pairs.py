@@ -20,7 +20,7 @@ from stylecut.training.pairs import PairSampler, edge_correlation
 from stylecut.training.trainer import CHECKPOINT, Trainer
 
 from cli_support import assert_one_sentence, run_cli
-from test_finetune import TINY_RUN, ctrl_c_after_two_steps, log_steps
+from finetune_support import TINY_RUN, ctrl_c_after_two_steps, log_steps
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import stylecut
 
 from cli_support import cli_command, make_style
-from test_finetune import finetune_args
+from finetune_support import finetune_args
 
 GUARD = Path(__file__).with_name("network_guard")
 
