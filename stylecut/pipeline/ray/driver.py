@@ -216,7 +216,8 @@ def task_shape(
 # `stylecut apply` in docs/measurements.md (the speed table: VmHWM, 24 frames, one-frame chunks). The
 # generator runs at the style's working size, so the peak hardly follows the frame: 1.27-2.14 GiB over
 # 360p-1080p, the largest 2132 MiB (2.24e9 B) at 720p with PyTorch, 1677 MiB at 1080p with OpenVINO.
-# The base covers every measured peak once the frame's own share is added; that share is 100 B a pixel,
+# With the frame's own share the base covers every 24-frame peak (a 96-frame 360p run with PyTorch, not
+# the default runtime, peaked at 2.36 GB, over its 2.22 GB request); that share is 100 B a pixel,
 # about eight float32 RGB copies of the frame (the buffers the pipeline holds): 0.2 GB at 1080p, 0.8 GB
 # at 2160p. Requests: 2.29 GB at 720p, 2.41 GB at 1080p, 3.03 GB at 2160p.
 BASE_MEMORY = 2.2e9
