@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import tempfile
 import time
@@ -116,6 +117,12 @@ def _local_runtime(cluster: ClusterOptions) -> Iterator[None]:
     HOME in the temporary folder holding a config that names a local provider, and with a token of
     this command's in their environment; its workers get the user's HOME back, where stylecut looks
     for the user's folders.
+
+    The runtime's processes also start with SIGTERM blocked, as Ray starts them with SIGINT blocked: a
+    scheduler stopping the job signals every process of it, and a raylet that stopped at once would end
+    this command with it (its connection to the object store breaks) before the command could cancel
+    the tasks and remove their files. ``ray.shutdown`` then stops them with SIGKILL after a second
+    each (about 4 s a command).
     """
     cpus = cluster.workers * (cluster.threads or CPUS_PER_TASK) if cluster.workers else os.cpu_count()
     workers = {"env_vars": {"HOME": os.path.expanduser("~")}}
@@ -124,12 +131,22 @@ def _local_runtime(cluster: ClusterOptions) -> Iterator[None]:
         _environment(RAY_AUTH_TOKEN=secrets.token_hex(16)),
     ):
         Path(ray_home, RAY_BOOTSTRAP_CONFIG).write_text("provider:\n  type: local\n")
-        with _environment(HOME=ray_home):  # what the processes ray.init starts inherit
+        with _environment(HOME=ray_home), _sigterm_blocked():  # what the processes ray.init starts inherit
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=workers, **QUIET)
         try:
             yield
         finally:
             ray.shutdown()
+
+
+@contextmanager
+def _sigterm_blocked() -> Iterator[None]:
+    """SIGTERM blocked in this thread for the block (a SIGTERM that comes meanwhile waits for its end)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 @contextmanager
