@@ -177,8 +177,8 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
         finally:
             recorded["probe"] += time.perf_counter() - tick
 
-    def recorded_run(self, info, target, on_frames=None):
-        result = run(self, info, target, on_frames)
+    def recorded_run(self, *args, **kwargs):
+        result = run(self, *args, **kwargs)
         recorded["runs"].append(
             {
                 "frames": result.frames,
@@ -208,7 +208,7 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
         from johnson import JohnsonNet
 
         # The baseline runs frame by frame at the clip's size, like the networks it stands for.
-        apply_command.load_style = lambda entry: (JohnsonNet().eval(), {"working_side": None})
+        apply_command.load_style_networks = lambda entry: (JohnsonNet().eval(), None, {"working_side": None})
 
 
 if __name__ == "__main__":

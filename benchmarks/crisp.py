@@ -67,7 +67,7 @@ from stylecut.models.features import gram
 from stylecut.models.loss_network import LossNetwork
 from stylecut.pipeline.controls import working_size
 from stylecut.quality import relative_error
-from stylecut.styles.style_file import load_generator
+from stylecut.styles.style_file import load_networks
 from stylecut.training.data import load_media
 
 from media import SHARED_MEDIA
@@ -152,13 +152,12 @@ def draft_shifts(generator: torch.nn.Module, rgb: np.ndarray, side: int | None) 
 
 def measure_style(path: Path, media: Path, clips: dict, net: LossNetwork, source_grams: dict) -> dict:
     """Per clip, the mean of each measure over its frames (the shift tests on its first frame); and amber."""
-    generator, metadata = load_generator(path)
-    generator.eval()
+    generator, revision, metadata = load_networks(path)
     side = metadata["working_side"]
     target = painting_grams(net, media / "styles" / metadata["style_image"])
 
     def stylise(rgb: np.ndarray) -> np.ndarray:
-        return stylise_as_apply(generator, rgb, side)
+        return stylise_as_apply(generator, rgb, side, revision)
 
     def on(name: str, frames: list[np.ndarray]) -> dict:
         rows = []
@@ -177,6 +176,7 @@ def measure_style(path: Path, media: Path, clips: dict, net: LossNetwork, source
     return {
         "working_side": side,
         "adversarial_weight": metadata["training"]["config"]["adversarial_weight"],
+        "revision_adversarial_weight": metadata.get("revision_training", {}).get("adversarial_weight", 0.0),
         "clips": per_clip,
         "amber": on("amber", [read_rgb(media / "photos" / AMBER)]),
     }
@@ -241,10 +241,17 @@ def table(results: dict, clips: dict) -> str:
         (True, "held out (media/flow, enlarged)"),
         (False, "native size, seen in training"),
     ):
-        lines += [f"| style | adversarial weight (> 0) | footage | {HEADER} |", "| --- " * 9 + "|"]
+        lines += [
+            f"| style | adversarial weight, generator / revision (> 0) | footage | {HEADER} |",
+            "| --- " * 9 + "|",
+        ]
         for name, r in results["styles"].items():
-            weight = r["adversarial_weight"]
-            weight = f"{weight:g}" if weight > 0 else f"**{weight:g}**"
+            weights = f"{r['adversarial_weight']:g} / {r['revision_adversarial_weight']:g}"
+            weight = (
+                weights
+                if max(r["adversarial_weight"], r["revision_adversarial_weight"]) > 0
+                else f"**{weights}**"
+            )
             lines.append(f"| {name} | {weight} | {title} | {cells(worst(r['clips'], held_out, clips))} |")
         lines.append("")
     lines += [

@@ -22,6 +22,7 @@ import torch
 
 from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.models.generator import Generator
+from stylecut.models.revision import Revision
 from stylecut.pipeline.controls import working_size
 from stylecut.pipeline.detail import with_detail
 from stylecut.video.decode import iter_frames
@@ -65,15 +66,18 @@ def fill(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 @torch.inference_mode()
-def stylise_as_apply(generator: Generator, rgb: np.ndarray, working_side: int | None) -> np.ndarray:
-    """What apply makes of one frame at --scale 1: the working size, then the footage's detail restored."""
+def stylise_as_apply(
+    generator: Generator, rgb: np.ndarray, working_side: int | None, revision: Revision | None = None
+) -> np.ndarray:
+    """What apply makes of one frame at --scale 1: the working size, then the footage's detail restored (by
+    the style's ``revision`` network when it has one)."""
     frame = to_tensor(rgb)[None]
     height, width = rgb.shape[:2]
     working = working_size(width, height, working_side=working_side)
     if working == (height, width):
         return to_pixels(generator(frame)[0])
     small = shrink(frame, working)
-    return to_pixels(with_detail(generator(small), frame, small)[0])
+    return to_pixels(with_detail(generator(small), frame, small, revision)[0])
 
 
 def lightness(rgb: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from stylecut.pipeline.ray.segments import WARMUP_FRAMES
 from stylecut.pipeline.stylise import ClipStyliser, create_styliser
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
-from stylecut.styles.registry import load_style, resolve_style
+from stylecut.styles.registry import load_style_networks, resolve_style
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
@@ -174,7 +174,7 @@ def run_apply(request: ApplyRequest) -> int:
     if cluster is None:  # a Ray task's threads are its node's cores, not this machine's
         check_threads(options.threads)
     entry = resolve_style(request.style)
-    generator, metadata = load_style(entry)
+    generator, revision, metadata = load_style_networks(entry)
     range_tag = time_range.tag() if time_range else ""
     jobs = plan_jobs(
         request.inputs,
@@ -194,6 +194,7 @@ def run_apply(request: ApplyRequest) -> int:
             style=entry.name,
             cache_key=cache_key,
             working_side=metadata["working_side"],
+            revision=revision,
         )
         if driver is None:
             styliser, notices = make_styliser(options)

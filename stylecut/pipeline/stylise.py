@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from stylecut.device import select_device
 from stylecut.flow import FlowEstimator, create_flow_estimator
 from stylecut.frames import shrink, to_pixels, to_tensor
+from stylecut.models.revision import INPUT_CHANNELS as REVISION_INPUTS
+from stylecut.models.revision import Revision
 from stylecut.pipeline.controls import generator_at_strength, working_size
 from stylecut.pipeline.detail import enlarge, with_detail
 from stylecut.pipeline.options import ApplyOptions
@@ -171,12 +173,16 @@ class ClipStyliser:
         style: str | None = None,
         min_side: int | None = None,
         working_side: int | None = None,
+        revision: Runner | None = None,
     ) -> None:
         if (flow is None) != (temporal is None):
             raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
         self.working_side = working_side  # the style's short side in pixels (controls.working_size)
+        self.revision = (
+            revision  # the style's revision network, which paints the detail above the working size
+        )
         self.device = select_device(options.device)
         self.generator = generator
         self.min_side = network_min_side(generator) if min_side is None else min_side
@@ -344,7 +350,9 @@ class ClipStyliser:
         # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
         for i, frame in enumerate(chunk):
             full = to_tensor(frame[None], self.device)
-            restored = with_detail(stylised[i : i + 1].float(), full, frames[i : i + 1].float())
+            restored = with_detail(
+                stylised[i : i + 1].float(), full, frames[i : i + 1].float(), self.revision
+            )
             output[i] = self._to_pixels(restored, chunk)[0]
         return output
 
@@ -362,8 +370,10 @@ def create_styliser(
     style: str | None = None,
     cache_key: str | None = None,
     working_side: int | None = None,
+    revision: Revision | None = None,
 ) -> tuple[ClipStyliser, list[str]]:
-    """The styliser `apply` runs: the generator on the runtime, flow backend and temporal stage ``options`` ask for.
+    """The styliser `apply` runs: the generator (and the style's revision network, when it has one) on the
+    runtime, flow backend and temporal stage ``options`` ask for.
 
     ``cache_key`` (the style file's sha256) names the compiled generator's
     cache entry. Also returns the notices to show (which temporal stage and
@@ -378,8 +388,19 @@ def create_styliser(
     runner, runtime_notice = create_runner(
         network, device, options.runtime, threads=options.threads, cache_key=cache_key
     )
-    notices = [runtime_notice] if runtime_notice else []
+    notices = [runtime_notice]
     parts: dict = {"style": style, "min_side": network_min_side(generator), "working_side": working_side}
+    if revision is not None:
+        parts["revision"], revision_notice = create_runner(
+            revision,
+            device,
+            options.runtime,
+            threads=options.threads,
+            cache_key=cache_key and f"{cache_key}-revision",
+            input_channels=REVISION_INPUTS,
+            name="revision network",
+        )
+        notices.append(revision_notice)
     if options.temporal is not None:
         temporal, temporal_notice = create_temporal_stage(options.temporal, device)
         flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)

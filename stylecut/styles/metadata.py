@@ -4,8 +4,8 @@ A style is one ``.safetensors`` file. Its header (JSON, read without loading
 any tensor) holds ``format`` (:data:`FORMAT`) and, under the key
 ``stylecut``, a JSON object: name, description, the style image's file
 name, the generator's architecture, optionally the working side (the
-short side in pixels the generator runs at, whatever the clip's size), and
-fields stylecut only stores (recipe, training, metrics). Listing styles reads nothing but headers, so
+short side in pixels the generator runs at, whatever the clip's size),
+optionally the revision network's architecture (models/revision.py), and fields stylecut only stores (recipe, training, metrics). Listing styles reads nothing but headers, so
 it needs no torch.
 
 The file itself (header read, atomic write, weights checks) is a checked
@@ -47,6 +47,12 @@ MAX_TEXT = 1000  # characters in a description or the style image's file name
 # The short side a style runs at (optional; without it, at the clip's size): from a sixteenth of a 4K
 # frame's short side to all of it.
 MIN_WORKING_SIDE, MAX_WORKING_SIDE = 128, 2160
+# The revision network a file may declare (optional): it runs on every pixel of the output, so these
+# bounds (four times the shipped width, dilations that keep its view under 40 px) also bound its cost.
+REVISION_PREFIX = "revision."  # its tensors' names in the file
+REVISION_KEYS = ("width", "dilation")
+MAX_REVISION_WIDTH = 32
+MAX_REVISION_DILATION = 8
 
 
 def _damaged(path: Path, why: str) -> StyleError:
@@ -68,6 +74,7 @@ def read_metadata(path: Path) -> dict:
         document[key] = _text(path, key, document.get(key, ""))
     document["architecture"] = _architecture(path, document["architecture"])
     document["working_side"] = _working_side(path, document.get("working_side"))
+    document["revision"] = _revision(path, document.get("revision"))
     document["name"] = _usable_name(path, document["name"])
     return document
 
@@ -89,6 +96,20 @@ def _working_side(path: Path, value: object) -> int | None:
         return value
     why = f"a whole number of pixels from {MIN_WORKING_SIDE} to {MAX_WORKING_SIDE}"
     raise _damaged(path, f"its working_side must be {why}")
+
+
+def _revision(path: Path, value: object) -> dict | None:
+    """The revision network's architecture as plain numbers within bounds, or None (the style has none)."""
+    if value is None:
+        return None
+    if not (isinstance(value, dict) and set(value) == set(REVISION_KEYS)):
+        raise _damaged(path, f"its revision must be a JSON object of {' and '.join(REVISION_KEYS)}")
+    if not (
+        _whole(value["width"], 1, MAX_REVISION_WIDTH) and _whole(value["dilation"], 1, MAX_REVISION_DILATION)
+    ):
+        why = f"a width from 1 to {MAX_REVISION_WIDTH} and a dilation from 1 to {MAX_REVISION_DILATION}"
+        raise _damaged(path, f"its revision must have {why}")
+    return {key: value[key] for key in REVISION_KEYS}
 
 
 def _architecture(path: Path, value: object) -> dict:

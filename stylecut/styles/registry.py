@@ -33,6 +33,7 @@ from stylecut.user_folders import styles_folder
 
 if TYPE_CHECKING:
     from stylecut.models.generator import Generator
+    from stylecut.models.revision import Revision
 
 MANIFEST = "manifest.json"
 STYLE_SUFFIX = ".safetensors"
@@ -181,6 +182,12 @@ def _entry_by_path(path: Path, installed: list[StyleEntry]) -> StyleEntry:
 
 
 def load_style(entry: StyleEntry) -> tuple[Generator, dict]:
-    from stylecut.styles.style_file import load_generator  # torch, needed only once a network runs
+    generator, _, metadata = load_style_networks(entry)
+    return generator, metadata
 
-    return load_generator(entry.path, expected_sha256=entry.sha256)
+
+def load_style_networks(entry: StyleEntry) -> tuple[Generator, Revision | None, dict]:
+    """The style's generator, its revision network (None when it has none) and its metadata."""
+    from stylecut.styles.style_file import load_networks  # torch, needed only once a network runs
+
+    return load_networks(entry.path, expected_sha256=entry.sha256)

@@ -1,4 +1,7 @@
-"""Style files with torch: writing a generator's weights, and rebuilding a generator from a checked file.
+"""Style files with torch: writing a style's networks, and rebuilding them from a checked file.
+
+A style file holds its generator's tensors and, when the style has one, its revision network's
+(models/revision.py) under ``revision.``, declared by the metadata's ``revision`` architecture.
 
 The format and every check that needs no tensor data live in metadata.py;
 the file itself is a checked weights file (weights_file.py). A generator is
@@ -12,23 +15,56 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torch import nn
+
 from stylecut.models.generator import Generator, GeneratorConfig
-from stylecut.styles.metadata import STYLE_FILE, read_metadata
+from stylecut.models.revision import Revision, RevisionConfig
+from stylecut.styles.metadata import REVISION_PREFIX, STYLE_FILE, read_metadata
 from stylecut.weights_file import check_sha256, load_tensors, save_weights
 
 
-def save_style(path: Path, generator: Generator, metadata: dict) -> str:
+def save_style(path: Path, generator: Generator, metadata: dict, revision: Revision | None = None) -> str:
     """Write atomically; returns the file's sha256."""
     document = dict(metadata, architecture=generator.config.to_dict())
-    return save_weights(path, STYLE_FILE, generator.state_dict(), document)
+    tensors = dict(generator.state_dict())
+    document.pop("revision", None)
+    if revision is not None:
+        document["revision"] = revision.config.to_dict()
+        tensors |= {REVISION_PREFIX + key: value for key, value in revision.state_dict().items()}
+    return save_weights(path, STYLE_FILE, tensors, document)
 
 
 def load_generator(path: Path, expected_sha256: str | None = None) -> tuple[Generator, dict]:
     """Rebuild the generator a style file describes, after checking all that can be checked."""
+    generator, _, metadata = load_networks(path, expected_sha256)
+    return generator, metadata
+
+
+def load_networks(path: Path, expected_sha256: str | None = None) -> tuple[Generator, Revision | None, dict]:
+    """Rebuild the generator and the revision network (None when the style has none) a style file describes,
+    after checking all that can be checked."""
     check_sha256(path, STYLE_FILE, expected_sha256)
     metadata = read_metadata(path)
     config = GeneratorConfig.from_dict(metadata["architecture"])
-    tensors = load_tensors(path, STYLE_FILE, lambda: Generator(config))
+    revision_config = RevisionConfig.from_dict(metadata["revision"]) if metadata.get("revision") else None
+    tensors = load_tensors(path, STYLE_FILE, lambda: _layout(config, revision_config))
     generator = Generator(config)
-    generator.load_state_dict(tensors)
-    return generator.eval().requires_grad_(False), metadata
+    generator.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(REVISION_PREFIX)})
+    revision = None
+    if revision_config is not None:
+        revision = Revision(revision_config)
+        n = len(REVISION_PREFIX)
+        revision.load_state_dict({k[n:]: v for k, v in tensors.items() if k.startswith(REVISION_PREFIX)})
+        revision.eval().requires_grad_(False)
+    return generator.eval().requires_grad_(False), revision, metadata
+
+
+def _layout(config: GeneratorConfig, revision: RevisionConfig | None) -> nn.Module:
+    """A module whose state dict has a style file's layout: the generator's tensors, the revision's under
+    ``revision.``."""
+    layout = nn.Module()
+    for name, child in Generator(config).named_children():
+        layout.add_module(name, child)
+    if revision is not None:
+        layout.add_module(REVISION_PREFIX.rstrip("."), Revision(revision))
+    return layout
