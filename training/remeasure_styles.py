@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from train_style import load_config
 
 from stylecut.styles.registry import MANIFEST
-from stylecut.styles.style_file import load_generator, save_style
+from stylecut.styles.style_file import load_generator, load_networks, save_style
 from stylecut.training.data import load_media
 from stylecut.training.export import held_out_media, measure, update_manifest
 
@@ -49,14 +49,14 @@ def main() -> None:
         if chosen is not None and entry["name"] not in chosen:
             continue
         path = args.weights / entry["file"]
-        generator, metadata = load_generator(path, entry["sha256"])
+        generator, revision, metadata = load_networks(path, entry["sha256"])
         config = load_config(ROOT / entry["recipe"], media)
         style_images = load_media(
             [Path(p) for p in config.style], config.style_max_side, config.frames_per_video
         )
         metrics = measure(generator, style_images, examples, motion, metadata["working_side"])
         weights = load_file(str(path))
-        sha256 = save_style(path, generator, {**metadata, "metrics": metrics})
+        sha256 = save_style(path, generator, {**metadata, "metrics": metrics}, revision)
         if not same_bits(weights, load_file(str(path))):
             raise SystemExit(f"{path}: the weights changed on rewriting; restore it from git.")
         load_generator(path, sha256)
