@@ -153,12 +153,17 @@ class Generator(nn.Module):
         if not 0.0 <= gain <= 1.0:
             raise ValueError(f"gain must be in [0, 1], got {gain}")
         copy = deepcopy(self)
-        if copy.up:
-            norm = copy.up[0].conv[1]
+        norm = copy.bottleneck_norm()
+        if norm is not None:
             with torch.no_grad():
                 norm.weight.mul_(gain)
                 norm.bias.mul_(gain)
         return copy
+
+    def bottleneck_norm(self) -> nn.InstanceNorm2d | None:
+        """The instance norm whose affine output carries the bottleneck path into the decoder (before its
+        ReLU), which :meth:`with_bottleneck_gain` scales; None with a single width."""
+        return self.up[0].conv[1] if self.up else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         encoded = []

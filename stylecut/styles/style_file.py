@@ -13,14 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from stylecut.models.generator import Generator, GeneratorConfig
+from stylecut.runtime.export import export_generator
 from stylecut.styles.metadata import STYLE_FILE, read_metadata
 from stylecut.weights_file import check_sha256, load_tensors, save_weights
 
 
 def save_style(path: Path, generator: Generator, metadata: dict) -> str:
-    """Write atomically; returns the file's sha256."""
+    """Write atomically, with the generator exported for the light runtime; returns the file's sha256."""
     document = dict(metadata, architecture=generator.config.to_dict())
-    return save_weights(path, STYLE_FILE, generator.state_dict(), document)
+    return save_weights(path, STYLE_FILE, generator.state_dict(), document, export_generator(generator))
 
 
 def load_generator(path: Path, expected_sha256: str | None = None) -> tuple[Generator, dict]:

@@ -16,8 +16,13 @@ import json
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from stylecut.errors import UsageError
-from stylecut.temporal.recurrent import RecurrentConfig, RecurrentTemporal, TemporalNet
+from stylecut.runtime.export import export_network
+from stylecut.runtime.openvino_runner import PROBE_SIZE
+from stylecut.temporal.recurrent import INPUT_CHANNELS, RecurrentConfig, RecurrentTemporal, TemporalNet
 from stylecut.weights_file import WeightsKind, check_sha256, load_tensors, read_document, save_weights
 
 FORMAT = "stylecut-temporal/1"
@@ -26,12 +31,22 @@ TEMPORAL_FILE = WeightsKind(
 )
 MANIFEST = "manifest.json"
 MANIFEST_KEY = "temporal"
+NETWORK = "temporal"  # the exported network's name in the file
 
 
 def save_recurrent(path: Path, stage: RecurrentTemporal, metadata: dict) -> str:
-    """Write the stage's network and config atomically; returns the file's sha256."""
+    """Write the stage's network (exported for the light runtime too) and config atomically; returns the
+    file's sha256."""
     document = dict(metadata, config=stage.config.to_dict())
-    return save_weights(path, TEMPORAL_FILE, stage.net.state_dict(), document)
+    return save_weights(path, TEMPORAL_FILE, stage.net.state_dict(), document, export_temporal(stage.net))
+
+
+def export_temporal(net: TemporalNet) -> dict[str, np.ndarray]:
+    """The network's export: inputs ``x`` (N, 22, h, w) and ``hidden`` (its hidden shape), outputs both."""
+    seeded = torch.Generator().manual_seed(0)
+    x = torch.rand(1, INPUT_CHANNELS, PROBE_SIZE, PROBE_SIZE, generator=seeded)
+    hidden = torch.rand(net.hidden_shape(1, PROBE_SIZE, PROBE_SIZE), generator=seeded)
+    return export_network(NETWORK, net, (x, hidden))
 
 
 def load_recurrent(path: Path, expected_sha256: str | None = None) -> tuple[RecurrentTemporal, dict]:
