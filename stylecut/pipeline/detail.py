@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# Rec. 601 luma weights: the band is added equally to R, G and B, so it changes lightness, not hue.
-_LUMA = (0.299, 0.587, 0.114)
+# The band is added equally to R, G and B, so it changes lightness, not hue.
+from stylecut.frames import LUMA
 
 
 def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -24,7 +24,7 @@ def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _luma(frames: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor(_LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
+    weights = torch.tensor(LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
     return (frames * weights).sum(1, keepdim=True)
 
 
