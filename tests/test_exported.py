@@ -11,8 +11,8 @@ from safetensors.torch import load_file
 
 from stylecut.errors import StyleError, UsageError
 from stylecut.models.generator import Generator, GeneratorConfig
-from stylecut.runtime.export import GENERATOR, export_network
-from stylecut.runtime.exported import load_exported
+from stylecut.runtime.export import export_network
+from stylecut.runtime.exported import GENERATOR, load_exported
 from stylecut.styles.metadata import STYLE_FILE
 from stylecut.styles.registry import bundled_styles
 from stylecut.styles.style_file import load_generator, save_style

@@ -20,10 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from stylecut.models.generator import Generator
+from stylecut.runtime.exported import GENERATOR
 from stylecut.runtime.openvino_runner import PROBE_SIZE, PROBE_TOLERANCE, convert
 from stylecut.weights_file import EXPORTED
 
-GENERATOR = "generator"
 MODEL_FILE = "model.xml"
 
 

@@ -16,6 +16,7 @@ import openvino as ov
 
 from stylecut.weights_file import WeightsKind, check_sha256, read_exported
 
+GENERATOR = "generator"  # the style generator's name in a style file (export.export_generator)
 # What ov.convert_model writes for the generator and the temporal network (checked by the tests on both).
 OPERATIONS = frozenset(
     {
