@@ -116,6 +116,15 @@ def test_apply_runs_without_pytorch(make_clip, tmp_path, temporal):
     assert probe(target).frame_count == 6
 
 
+def test_a_style_made_where_pytorch_is_applies_without_it(make_clip, tiny_style, tmp_path):
+    """tiny_style is written by save_style, as finetune writes its styles."""
+    clip = make_clip(size="96x64", frames=4)
+    target = tmp_path / "out.mp4"
+    result = run_without_torch("apply", clip, "--style", tiny_style, "-o", target, "-q", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert probe(target).frame_count == 4
+
+
 def test_the_fixed_fuser_without_pytorch_names_its_extra(make_clip, tmp_path):
     clip = make_clip(size="96x64", frames=6)
     target = tmp_path / "o.mp4"
