@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import DTypeLike
 
-from stylecut.frames import from_unit, pixel_levels
+from stylecut.frames import LUMA, from_unit, pixel_levels
 
 
 def to_unit(pixels: np.ndarray) -> np.ndarray:
@@ -25,6 +25,13 @@ def to_unit(pixels: np.ndarray) -> np.ndarray:
 def to_pixels(frames: np.ndarray, dtype: DTypeLike = np.uint8) -> np.ndarray:
     """``(..., 3, H, W)`` float -> ``(..., H, W, 3)`` pixels of ``dtype``, clamped to [0, 1] and rounded."""
     return from_unit(np.moveaxis(frames, -3, -1), dtype)
+
+
+def luma(frames: np.ndarray, axis: int) -> np.ndarray:
+    """Rec. 601 lightness of RGB ``frames`` along ``axis``, as float32. A weighted sum, not a BLAS product:
+    numpy's BLAS runs on threads of its own, which ``--threads`` would not bound."""
+    red, green, blue = (np.take(frames, channel, axis=axis) for channel in range(3))
+    return red * np.float32(LUMA[0]) + green * np.float32(LUMA[1]) + blue * np.float32(LUMA[2])
 
 
 def _taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray]:

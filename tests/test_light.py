@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylecut import frame_arrays
+from stylecut.flow import warp, warp_arrays
 from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.pipeline import array_frames, detail
 from stylecut.pipeline.controls import Controls
@@ -64,6 +65,14 @@ def test_detail_is_restored_as_on_the_torch_path():
     expected = detail.with_detail(stylised, torch.from_numpy(frame), small)[0].permute(1, 2, 0).numpy()
     got = array_frames.with_detail(stylised[0].numpy(), frame[0].transpose(1, 2, 0), small[0].numpy())
     assert np.abs(got - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_warping_is_pytorchs_grid_sample(mode):
+    image = random_frames(1, 5, 37, 53)
+    flow = (random_frames(1, 2, 37, 53) - 0.5) * 12  # some samples leave the frame
+    expected = warp.warp(torch.from_numpy(image), torch.from_numpy(flow), mode).numpy()
+    assert np.abs(warp_arrays.warp(image, flow, mode) - expected).max() < 1e-4
 
 
 def test_padding_is_the_tensor_padding():

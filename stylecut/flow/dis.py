@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
-from stylecut.frames import LUMA
+from stylecut.frame_arrays import luma
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -29,7 +29,6 @@ PRESETS = {
 }
 
 MIN_SIDE = 16  # DIS fails on frames under 12 px a side
-_LUMA = np.array(LUMA, np.float32)  # what cv2.COLOR_RGB2GRAY uses
 
 
 class DISFlow:
@@ -54,8 +53,8 @@ class DISFlow:
 
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
-        luma = [np.tensordot(_LUMA, frames, axes=([0], [1]))[:, None] for frames in (a, b)]
-        return flow_at_max_side(self._gray_pairs, *luma, self.max_side)
+        grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
+        return flow_at_max_side(self._gray_pairs, *grays, self.max_side)
 
     def _gray_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         h, w = a.shape[-2:]

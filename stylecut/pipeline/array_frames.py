@@ -11,10 +11,8 @@ from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
-from stylecut.frame_arrays import enlarge, shrink, to_pixels, to_unit
-from stylecut.frames import LUMA, from_unit, unit_pixels
-
-_LUMA = np.array(LUMA, np.float32)
+from stylecut.frame_arrays import enlarge, luma, shrink, to_pixels, to_unit
+from stylecut.frames import from_unit, unit_pixels
 
 
 def with_detail(stylised: np.ndarray, frame: np.ndarray, small: np.ndarray) -> np.ndarray:
@@ -22,7 +20,7 @@ def with_detail(stylised: np.ndarray, frame: np.ndarray, small: np.ndarray) -> n
     detail (detail.with_detail), channels-last and clamped to [0, 1]; ``small`` is the frame as the
     network saw it, ``(3, h, w)``."""
     size = frame.shape[:2]
-    band = frame @ _LUMA - enlarge(np.tensordot(_LUMA, small, axes=1), size)
+    band = luma(frame, axis=-1) - enlarge(luma(small, axis=0), size)
     return np.clip(enlarge(stylised, size) + band[..., None], 0, 1)
 
 
