@@ -12,12 +12,12 @@ from safetensors.torch import load_file
 from stylecut.errors import StyleError, UsageError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.runtime.export import export_network
-from stylecut.runtime.exported import GENERATOR, load_exported
+from stylecut.runtime.exported import GENERATOR, TEMPORAL, load_exported
 from stylecut.styles.metadata import STYLE_FILE
 from stylecut.styles.registry import bundled_styles
 from stylecut.styles.style_file import load_generator, save_style
 from stylecut.temporal.recurrent import RecurrentConfig, RecurrentTemporal
-from stylecut.temporal.recurrent_file import NETWORK, TEMPORAL_FILE, bundled_recurrent, save_recurrent
+from stylecut.temporal.recurrent_file import TEMPORAL_FILE, bundled_recurrent, save_recurrent
 from stylecut.weights_file import EXPORTED, read_document, save_weights
 
 from cli_support import make_style
@@ -59,7 +59,7 @@ def test_the_temporal_network_is_exported_with_its_weights(tmp_path):
     hidden = torch.rand(stage.net.hidden_shape(1, 23, 31), generator=seeded)
     with torch.inference_mode():
         expected = stage.net(x, hidden)
-    network = load_exported(path, TEMPORAL_FILE, NETWORK, None, threads=1)
+    network = load_exported(path, TEMPORAL_FILE, TEMPORAL, None, threads=1)
     outputs = network({"x": x.numpy(), "hidden": hidden.numpy()})
     for got, want in zip(outputs, expected, strict=True):
         assert np.abs(got - want.numpy()).max() < TOLERANCE
@@ -73,7 +73,7 @@ def test_every_bundled_network_holds_its_export_under_its_checksum():
             expected = generator(frames).numpy()
         assert np.abs(run_generator(entry.path, frames, 1.0, entry.sha256) - expected).max() < TOLERANCE
     path, sha256 = bundled_recurrent()
-    assert load_exported(path, TEMPORAL_FILE, NETWORK, sha256, threads=1).inputs == ("x", "hidden")
+    assert load_exported(path, TEMPORAL_FILE, TEMPORAL, sha256, threads=1).inputs == ("x", "hidden")
 
 
 def test_the_weights_loader_leaves_the_export_aside(tmp_path):
@@ -102,6 +102,20 @@ def test_an_export_with_operations_stylecut_does_not_write_is_refused(tmp_path):
     path = make_style(tmp_path / "tiny.safetensors", "tiny")
     rewrite(path, export_network(GENERATOR, Exp(), (torch.rand(1, 3, 16, 16), torch.ones(1))))
     with pytest.raises(StyleError, match="holds operations stylecut does not write"):
+        load_exported(path, STYLE_FILE, GENERATOR, None, threads=1)
+
+
+class Renamed(torch.nn.Module):
+    """Operations a generator has, and inputs it has not."""
+
+    def forward(self, x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x) * gain
+
+
+def test_an_export_with_other_inputs_than_its_network_is_refused(tmp_path):
+    path = make_style(tmp_path / "tiny.safetensors", "tiny")
+    rewrite(path, export_network(GENERATOR, Renamed(), (torch.rand(1, 3, 16, 16), torch.ones(1))))
+    with pytest.raises(StyleError, match="does not take and give what a generator does"):
         load_exported(path, STYLE_FILE, GENERATOR, None, threads=1)
 
 

@@ -17,6 +17,10 @@ import openvino as ov
 from stylecut.weights_file import WeightsKind, check_sha256, read_exported
 
 GENERATOR = "generator"  # the style generator's name in a style file (export.export_generator)
+TEMPORAL = "temporal"  # the recurrent temporal network's, in its file (recurrent_file.export_temporal)
+# Each network's inputs, named as its forward's parameters, and how many outputs it has: an export that
+# declares others is refused (a new network adds its line here).
+SIGNATURES = {GENERATOR: (("frames", "gain"), 1), TEMPORAL: (("x", "hidden"), 2)}
 # What ov.convert_model writes for the generator and the temporal network (checked by the tests on both).
 OPERATIONS = frozenset(
     {
@@ -60,6 +64,9 @@ def load_exported(
     unknown = {op.get_type_name() for op in model.get_ops()} - OPERATIONS
     if unknown:
         raise kind.refuse(path, f"its exported {name} holds operations stylecut does not write")
+    inputs = tuple(port.get_any_name() for port in model.inputs)
+    if (inputs, len(model.outputs)) != SIGNATURES[name]:
+        raise kind.refuse(path, f"its exported {name} does not take and give what a {name} does")
     config: dict[str, object] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from stylecut.flow.warp_arrays import in_frame_mask, occlusion_mask, sample, warp
-from stylecut.runtime.exported import ExportedNetwork, load_exported
+from stylecut.runtime.exported import TEMPORAL, ExportedNetwork, load_exported
 from stylecut.temporal.recurrent_config import SERVO_MAX, SERVO_RATE, RecurrentConfig
-from stylecut.temporal.recurrent_file import NETWORK, TEMPORAL_FILE, read_config
+from stylecut.temporal.recurrent_file import TEMPORAL_FILE, read_config
 from stylecut.temporal.scaling_arrays import downscale, sample_down, upscale
 from stylecut.temporal.stepped import SteppedStage
 
@@ -220,4 +220,4 @@ class RecurrentArrays(SteppedStage):
 def load_recurrent_arrays(path: Path, expected_sha256: str | None, threads: int | None) -> RecurrentArrays:
     """The stage a temporal network file describes, on the light path, after every check."""
     config, _ = read_config(path, expected_sha256)
-    return RecurrentArrays(config, load_exported(path, TEMPORAL_FILE, NETWORK, None, threads))
+    return RecurrentArrays(config, load_exported(path, TEMPORAL_FILE, TEMPORAL, None, threads))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stylecut.errors import UsageError
+from stylecut.runtime.exported import TEMPORAL
 from stylecut.temporal.recurrent_config import INPUT_CHANNELS, RecurrentConfig
 from stylecut.weights_file import WeightsKind, check_sha256, load_tensors, read_document, save_weights
 
@@ -32,7 +33,6 @@ TEMPORAL_FILE = WeightsKind(
 )
 MANIFEST = "manifest.json"
 MANIFEST_KEY = "temporal"
-NETWORK = "temporal"  # the exported network's name in the file
 
 
 def save_recurrent(path: Path, stage: RecurrentTemporal, metadata: dict) -> str:
@@ -52,7 +52,7 @@ def export_temporal(net: TemporalNet) -> dict[str, np.ndarray]:
     seeded = torch.Generator().manual_seed(0)
     x = torch.rand(1, INPUT_CHANNELS, PROBE_SIZE, PROBE_SIZE, generator=seeded)
     hidden = torch.rand(net.hidden_shape(1, PROBE_SIZE, PROBE_SIZE), generator=seeded)
-    return export_network(NETWORK, net, (x, hidden))
+    return export_network(TEMPORAL, net, (x, hidden))
 
 
 def read_config(path: Path, expected_sha256: str | None = None) -> tuple[RecurrentConfig, dict]:
