@@ -27,6 +27,7 @@ from stylecut.pipeline.stylise import create_styliser
 from stylecut.styles.registry import bundled_styles, load_style
 from stylecut.video.probe import probe
 
+import media
 from cli_support import run_cli, run_without_torch
 from media import run_ffmpeg
 
@@ -112,6 +113,22 @@ def test_the_light_path_gives_pytorchs_frames_for_every_bundled_style(footage, e
         difference = np.abs(stylised(light, footage).astype(int) - stylised(reference, footage))
         assert difference.reshape(-1, 3).mean(axis=0).max() <= 1.0, options
         assert difference.max() <= 3, options
+
+
+def test_deep_footage_keeps_its_bits_and_pytorchs_frames(tmp_path):
+    clip = media.make_deep_clip(tmp_path, luma="200+3*X+2*Y+60*sin(X/9+N)", size="160x96", frames=4)
+    entry = next(entry for entry in bundled_styles() if entry.name == "udnie")
+    generator, metadata = load_style(entry)
+    options = ApplyOptions(threads=1)
+    light, _ = create_light_styliser(entry, options)
+    reference, _ = create_styliser(
+        generator, replace(options, runtime="torch", device="cpu"), working_side=metadata["working_side"]
+    )
+    frames = np.concatenate([frames for _, frames in light.stylise_range(probe(clip), 0, 4)])
+    expected = np.concatenate([frames for _, frames in reference.stylise_range(probe(clip), 0, 4)])
+    assert frames.dtype == np.uint16
+    difference = np.abs(frames.astype(int) - expected) / 257  # in 8-bit levels
+    assert difference.reshape(-1, 3).mean(axis=0).max() <= 1.0 and difference.max() <= 3
 
 
 @pytest.mark.parametrize("temporal", [[], ["--no-temporal"]])
