@@ -26,6 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 from stylecut import __version__
 from stylecut.device import DEVICES
 from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError
+from stylecut.extras import TRAIN, check_inference_extras, require_torch
 from stylecut.flow import KINDS
 from stylecut.pipeline.controls import Controls
 from stylecut.pipeline.options import ApplyOptions
@@ -326,6 +327,7 @@ def apply(
     """Stylise clips, or every clip in folders."""
 
     def command() -> int:
+        check_inference_extras(device.value, runtime.value, flow.value, raft_weights)
         from stylecut.commands.apply import ApplyRequest, run_apply
 
         request = ApplyRequest(
@@ -441,6 +443,7 @@ def preview(
     """A contact sheet of a few frames of a clip in every style (or the listed ones), to choose a look."""
 
     def command() -> None:
+        check_inference_extras(device.value)
         from stylecut.commands.preview import PreviewRequest, run_preview
 
         names = None if styles is None else [name.strip() for name in styles.split(",") if name.strip()]
@@ -603,6 +606,7 @@ def finetune(
         raise _fail("--pair takes two images: the frame, then the same frame painted.", EXIT_USAGE)
 
     def command() -> None:
+        require_torch("stylecut finetune", TRAIN)
         from stylecut.commands.finetune import FinetuneRequest, run_finetune
 
         request = FinetuneRequest(

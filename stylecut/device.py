@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 from stylecut.errors import UsageError
@@ -47,15 +49,18 @@ def check_threads(count: int) -> None:
 
 @contextmanager
 def thread_limit(count: int) -> Iterator[None]:
-    """Run torch's and OpenCV's CPU kernels on ``count`` threads; the previous counts come back afterwards."""
+    """Run OpenCV's and, where it is installed, torch's CPU kernels on ``count`` threads; the previous counts
+    come back afterwards."""
     import cv2
-    import torch
 
-    before = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(count)
+    torch = import_module("torch") if find_spec("torch") else None
+    before = torch.get_num_threads() if torch else None, cv2.getNumThreads()
+    if torch:
+        torch.set_num_threads(count)
     cv2.setNumThreads(count)
     try:
         yield
     finally:
-        torch.set_num_threads(before[0])
+        if torch:
+            torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])

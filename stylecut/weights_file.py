@@ -7,8 +7,10 @@ holds what every kind shares: the atomic write, the header read (no tensor
 data and no torch, so listing styles stays light), the sha256, and loading
 the weights only after their names, shapes and dtype match the declared
 network built on torch's meta device (which allocates nothing), and then
-only when they are finite. No pickle anywhere, so a file from a stranger
-cannot run code. Each refusal is one sentence naming the file.
+only when they are finite. A file may also hold its networks exported for
+the light runtime (:data:`EXPORTED`), which :func:`read_exported` reads as
+bytes without torch. No pickle anywhere, so a file from a stranger cannot
+run code. Each refusal is one sentence naming the file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from stylecut.errors import StylecutError
@@ -30,6 +33,10 @@ if TYPE_CHECKING:
     import torch
 
 WEIGHT_DTYPE = "F32"  # as save_weights writes them
+# Tensors under this prefix hold a network exported for the light runtime (runtime/export.py), not weights:
+# EXPORTED + "NAME.xml" and EXPORTED + "NAME.bin", the bytes of its OpenVINO IR.
+EXPORTED = "openvino/"
+MAX_EXPORTED_BYTES = 64 << 20  # an exported network of the largest generator a style may declare is < 30 MB
 DOCUMENT_KEY = "stylecut"
 
 TensorLayout = dict[str, tuple[str, tuple[int, ...]]]
@@ -56,11 +63,20 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def save_weights(path: Path, kind: WeightsKind, tensors: Mapping[str, torch.Tensor], document: dict) -> str:
-    """Write the tensors (as 32-bit floats) and the document atomically; returns the file's sha256."""
+def save_weights(
+    path: Path,
+    kind: WeightsKind,
+    tensors: Mapping[str, torch.Tensor],
+    document: dict,
+    exported: Mapping[str, np.ndarray] | None = None,
+) -> str:
+    """Write the tensors (as 32-bit floats), the ``exported`` networks' bytes (runtime/export.py) and the
+    document atomically; returns the file's sha256."""
+    import torch
     from safetensors.torch import save_file  # torch, needed only once a network is written
 
     plain = {key: value.detach().cpu().float().contiguous() for key, value in tensors.items()}
+    plain.update({key: torch.tensor(data) for key, data in (exported or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     header = {"format": kind.format, DOCUMENT_KEY: json.dumps(document, sort_keys=True)}
@@ -106,6 +122,23 @@ def tensor_layout(path: Path, kind: WeightsKind) -> TensorLayout:
         return {key: (piece.get_dtype(), tuple(piece.get_shape())) for key, piece in slices.items()}
 
 
+def read_exported(path: Path, kind: WeightsKind, name: str) -> tuple[bytes, np.ndarray] | None:
+    """The exported network ``name`` in the file: its IR's XML and its weights' bytes, or None when the file
+    holds none (made before exports, or by hand). Refused unless both are byte arrays of a bounded size."""
+    keys = (f"{EXPORTED}{name}.xml", f"{EXPORTED}{name}.bin")
+    layout = tensor_layout(path, kind)
+    if not all(key in layout for key in keys):
+        return None
+    if not all(
+        layout[key][0] == "U8" and len(layout[key][1]) == 1 and layout[key][1][0] <= MAX_EXPORTED_BYTES
+        for key in keys
+    ):
+        raise kind.refuse(path, f"its exported {name} is not two byte arrays of at most 64 MB")
+    with _opened(path, kind) as handle:
+        xml, weights = (handle.get_tensor(key) for key in keys)
+    return xml.tobytes(), weights
+
+
 def check_sha256(path: Path, kind: WeightsKind, expected: str | None) -> None:
     """Refuse a file whose sha256 is not the one known for it (None: nothing is known)."""
     if expected is None:
@@ -127,10 +160,11 @@ def load_tensors(
 
     with torch.device("meta"):
         expected = {key: (WEIGHT_DTYPE, tuple(value.shape)) for key, value in network().state_dict().items()}
-    if tensor_layout(path, kind) != expected:
+    layout = {key: value for key, value in tensor_layout(path, kind).items() if not key.startswith(EXPORTED)}
+    if layout != expected:
         raise kind.refuse(path, f"its weights do not fit its {kind.network_key}")
     try:
-        tensors = load_file(str(path))
+        tensors = {key: value for key, value in load_file(str(path)).items() if key in expected}
     except (SafetensorError, OSError) as exc:
         raise kind.error(f"{path} could not be read: it changed or became unreadable while loading.") from exc
     if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors.values()):

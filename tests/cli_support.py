@@ -54,6 +54,20 @@ def run_stylecut(*args: object, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+# `stylecut` as on an install without the torch or train extras: importing PyTorch fails.
+_WITHOUT_TORCH = (
+    "import sys; sys.modules.update(torch=None, torchvision=None); "
+    "from stylecut.cli import main; sys.argv[0] = 'stylecut'; main()"
+)
+
+
+def run_without_torch(*args: object, home: Path) -> subprocess.CompletedProcess[str]:
+    """`stylecut ARGS` as a subprocess (STYLECUT_HOME ``home``) in which PyTorch cannot be imported."""
+    env = {**os.environ, "STYLECUT_HOME": str(home)}
+    command = [sys.executable, "-c", _WITHOUT_TORCH, *(str(arg) for arg in args)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+
+
 def signal_when(
     args: list[object], ready: str, sig: int, home: Path, env: dict[str, str] | None = None
 ) -> tuple[int, str, str]:

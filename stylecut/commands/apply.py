@@ -26,6 +26,7 @@ from stylecut.device import check_threads, thread_limit
 from stylecut.errors import StylecutError, UsageError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
 from stylecut.pipeline.controls import Controls
+from stylecut.pipeline.light import create_light_styliser, runs_light
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.ray import load_driver
 from stylecut.pipeline.ray.options import ClusterOptions, cluster_options
@@ -174,7 +175,19 @@ def run_apply(request: ApplyRequest) -> int:
     if cluster is None:  # a Ray task's threads are its node's cores, not this machine's
         check_threads(options.threads)
     entry = resolve_style(request.style)
-    generator, revision, metadata = load_style_networks(entry)
+    if runs_light():
+        make_styliser = partial(create_light_styliser, entry)
+    else:
+        generator, revision, metadata = load_style_networks(entry)
+        # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
+        make_styliser = partial(
+            create_styliser,
+            generator,
+            style=entry.name,
+            cache_key=entry.sha256 or sha256_of(entry.path),
+            working_side=metadata["working_side"],
+            revision=revision,
+        )
     range_tag = time_range.tag() if time_range else ""
     jobs = plan_jobs(
         request.inputs,
@@ -186,16 +199,6 @@ def run_apply(request: ApplyRequest) -> int:
         range_tag,
     )
     with thread_limit(options.threads):
-        # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
-        cache_key = entry.sha256 or sha256_of(entry.path)
-        make_styliser = partial(
-            create_styliser,
-            generator,
-            style=entry.name,
-            cache_key=cache_key,
-            working_side=metadata["working_side"],
-            revision=revision,
-        )
         if driver is None:
             styliser, notices = make_styliser(options)
         # The temporal stage warms up on the frames before a range, as on those before a segment.

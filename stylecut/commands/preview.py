@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from stylecut.device import select_device
 from stylecut.errors import OutputError, UsageError
-from stylecut.frames import shrink, to_pixels, to_tensor
-from stylecut.models.generator import Generator
+from stylecut.frame_arrays import shrink, to_pixels, to_unit
 from stylecut.pipeline.controls import Controls, generator_at_strength, working_size
+from stylecut.pipeline.light import light_generator, runs_light
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.styles.registry import StyleEntry, list_styles, load_style, resolve_style
 from stylecut.video.decode import FrameReader, seek_notice
@@ -101,27 +100,43 @@ def tile_size(info: VideoInfo, height: int) -> tuple[int, int]:
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if frames.shape[1:3] == size:
         return frames
-    resized = shrink(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size)
-    return resized.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    resized = shrink(frames.transpose(0, 3, 1, 2).astype(np.float32), size)
+    return np.clip(np.rint(resized), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
-@torch.inference_mode()
+Network = Callable[[np.ndarray], np.ndarray]  # (N, 3, H, W) float32 in [0, 1] -> the same
+
+
 def stylise_frames(
-    generator: Generator,
-    frames: np.ndarray,
-    controls: Controls,
-    device: torch.device,
-    source: np.ndarray | None = None,
+    network: Network, frames: np.ndarray, controls: Controls, source: np.ndarray | None = None
 ) -> np.ndarray:
-    """``(n, h, w, 3)`` uint8 frames through one style and the pixel controls, at their own size.
+    """``(n, h, w, 3)`` uint8 frames through one style's ``network`` (at the strength's feature gain)
+    and the pixel controls, at their own size.
 
     With ``source`` (the same frames at another size: the style's working size), the network runs on it
     and its output is scaled to the frames' size before the pixel controls.
     """
-    network = generator_at_strength(generator, controls.strength).to(device).eval()
-    stylised = to_pixels(network(to_tensor(frames if source is None else source, device)))
+    stylised = to_pixels(network(to_unit(frames if source is None else source)))
     stylised = _resize(stylised, frames.shape[1:3])
     return finish(stylised, frames, controls)
+
+
+def _style_network(entry: StyleEntry, strength: float, device: str) -> tuple[Network, dict]:
+    """The style's generator at ``strength`` as a numpy network, and the style's metadata: its export on
+    OpenVINO on the light path, else the PyTorch module on ``device``."""
+    if runs_light():
+        return light_generator(entry, strength, threads=None)
+    import torch
+
+    generator, metadata = load_style(entry)
+    where = select_device(device)
+    module = generator_at_strength(generator, strength).to(where).eval()
+
+    @torch.inference_mode()
+    def network(frames: np.ndarray) -> np.ndarray:
+        return module(torch.from_numpy(frames).to(where)).float().cpu().numpy()
+
+    return network, metadata
 
 
 def compose_sheet(header: str, rows: Sequence[tuple[str, np.ndarray]]) -> Image.Image:
@@ -159,7 +174,6 @@ def run_preview(request: PreviewRequest, note: Callable[[str], None]) -> Path:
     info = probe(request.clip)
     target = sheet_target(request)
     styles = chosen_styles(request.styles, note)
-    device = select_device(request.device)
 
     indices = sample_indices(info.frame_count, request.frames)
     size = tile_size(info, request.height)
@@ -171,12 +185,12 @@ def run_preview(request: PreviewRequest, note: Callable[[str], None]) -> Path:
     at_row_height = False  # whether a style without a working size ran at the row height
     for entry in styles:
         started = time.perf_counter()
-        generator, metadata = load_style(entry)
+        network, metadata = _style_network(entry, request.controls.strength, request.device)
         side = metadata["working_side"]
         at_row_height |= side is None
         height, width = full.shape[1:3]
         source = None if side is None else _resize(full, working_size(width, height, working_side=side))
-        rows.append((entry.name, stylise_frames(generator, originals, request.controls, device, source)))
+        rows.append((entry.name, stylise_frames(network, originals, request.controls, source)))
         note(f"{entry.name}: {time.perf_counter() - started:.1f} s")
 
     _save(compose_sheet(_header(request, info, indices, size, at_row_height), rows), target)

@@ -11,13 +11,16 @@ ratios) are padded with their edge pixels and the flow is cropped back.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor
 
-from stylecut.flow.scaling import WORKING_SIZE, flow_at_max_side
+from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
+from stylecut.frame_arrays import luma
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -27,44 +30,41 @@ PRESETS = {
 
 MIN_SIDE = 16  # DIS fails on frames under 12 px a side
 
-# ITU-R BT.601 luma, what cv2.COLOR_RGB2GRAY uses.
-_LUMA = (0.299, 0.587, 0.114)
-
-
-def _luma(images: Tensor) -> Tensor:
-    """``(N, 3, H, W)`` RGB -> ``(N, 1, H, W)`` luma.
-
-    einsum is one pass whatever the memory layout; a 1x1 conv is as fast on
-    contiguous frames but 8x slower on channels-last ones (permuted HWC
-    decoder output).
-    """
-    weights = torch.tensor(_LUMA, dtype=images.dtype, device=images.device)
-    return torch.einsum("nchw,c->nhw", images, weights).unsqueeze(1)
-
-
-def _to_uint8(gray: Tensor) -> np.ndarray:
-    """``(N, 1, H, W)`` in [0, 1] -> ``(N, H, W)`` uint8 on the CPU."""
-    return (gray[:, 0] * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
-
 
 class DISFlow:
-    """DIS flow ``a -> b`` for batched RGB frames; see module docstring."""
+    """DIS flow ``a -> b`` for batched RGB frames; see module docstring.
+
+    It runs on numpy arrays, and returns one for the light path's; tensors are taken to the CPU and
+    back, so both paths compute the same flow.
+    """
 
     def __init__(self, preset: str = "medium", max_side: int = WORKING_SIZE) -> None:
         self.name = f"dis-{preset}"
         self.max_side = max_side
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
 
-    def __call__(self, a: Tensor, b: Tensor) -> Tensor:
-        with torch.inference_mode():
-            return flow_at_max_side(self._gray_pairs, _luma(a), _luma(b), self.max_side)
+    def __call__(self, a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> Tensor | np.ndarray:
+        if isinstance(a, np.ndarray):
+            return self.arrays(a, b)
+        import torch
 
-    def _gray_pairs(self, a: Tensor, b: Tensor) -> Tensor:
+        flow = self.arrays(a.detach().float().cpu().numpy(), b.detach().float().cpu().numpy())
+        return torch.from_numpy(flow).to(device=a.device, dtype=a.dtype)
+
+    def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
+        grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
+        return flow_at_max_side(self._gray_pairs, *grays, self.max_side)
+
+    def _gray_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         h, w = a.shape[-2:]
-        pad = (0, max(0, MIN_SIDE - w), 0, max(0, MIN_SIDE - h))
-        if any(pad):
-            a, b = F.pad(a, pad, mode="replicate"), F.pad(b, pad, mode="replicate")
+        pad = ((0, 0), (0, 0), (0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w)))
+        if any(any(side) for side in pad):
+            a, b = np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge")
         flows = np.stack([self._dis.calc(ga, gb, None) for ga, gb in zip(_to_uint8(a), _to_uint8(b))])
-        # contiguous: upsampling the permuted (channels-last) array is 6x slower.
-        flow = torch.from_numpy(flows[:, :h, :w]).permute(0, 3, 1, 2).contiguous()
-        return flow.to(device=a.device, dtype=a.dtype)
+        return np.ascontiguousarray(flows[:, :h, :w].transpose(0, 3, 1, 2))
+
+
+def _to_uint8(gray: np.ndarray) -> np.ndarray:
+    """``(N, 1, H, W)`` in [0, 1] -> ``(N, H, W)`` uint8."""
+    return np.clip(gray[:, 0] * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -14,15 +14,16 @@ reachability check.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Protocol
 
 from stylecut.errors import UsageError
 from stylecut.flow import KINDS
 from stylecut.flow.dis import DISFlow
-from stylecut.flow.scaling import WORKING_SIZE
+from stylecut.flow.scaling_arrays import WORKING_SIZE
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 
 class FlowEstimator(Protocol):
@@ -48,13 +49,15 @@ def create_flow_estimator(
         raise UsageError(f"Unknown optical flow backend {kind!r}; choose one of {', '.join(KINDS)}.")
     if kind == "dis":
         return DISFlow(max_side=max_side), "Optical flow: OpenCV DIS (requested)."
-    if kind == "auto" and raft_weights is None and torch.device(device).type != "cuda":
+    if kind == "auto" and raft_weights is None and not str(device).startswith("cuda"):
         # RAFT costs ~1.5 s a pair on a CPU against ~35 ms for DIS: on a CPU it is opt-in.
         return DISFlow(
             max_side=max_side
         ), "Optical flow: OpenCV DIS (fast on a CPU; --flow raft to use RAFT)."
 
-    # torchvision's model zoo costs seconds to import; only RAFT needs it.
+    # torch and torchvision's model zoo cost seconds to import; only RAFT needs them.
+    import torch
+
     from stylecut.flow.raft import (
         VARIANTS,
         cached_checkpoint,

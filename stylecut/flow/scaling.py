@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from stylecut.flow.scaling_arrays import WORKING_SIZE, max_side_size
 from stylecut.frames import shrink
 
-# The longer side flow is computed at by default: enough for temporal fusion, and fast on a CPU.
-WORKING_SIZE = 512
+__all__ = ["WORKING_SIZE", "flow_at_max_side", "grow_flow", "shrink_to_max_side"]
 
 
 def flow_at_max_side(
@@ -40,12 +40,8 @@ def flow_at_max_side(
 
 def shrink_to_max_side(images: Tensor, max_side: int) -> Tensor:
     """``(N, C, H, W)`` images with the longer side at most ``max_side`` (unchanged when already small)."""
-    h, w = images.shape[-2:]
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
-        return images
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return shrink(images, size)
+    size = max_side_size(*images.shape[-2:], max_side)
+    return images if size is None else shrink(images, size)
 
 
 def grow_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:

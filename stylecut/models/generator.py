@@ -13,7 +13,7 @@ the bottleneck at an eighth; there is no skip at half resolution, which
 would let the photo pass through unstyled. The measurements behind these
 choices are in docs/measurements.md.
 
-The architecture is fully described by :class:`GeneratorConfig`, which is
+The architecture is fully described by :class:`GeneratorConfig` (generator_config.py), which is
 stored with every set of weights so a style file rebuilds its own network.
 The layer helpers are Johnson et al.'s layers, also used by the benchmarks'
 baseline network.
@@ -22,46 +22,11 @@ baseline network.
 from __future__ import annotations
 
 from copy import deepcopy
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Hyper-parameters that fully define a generator's shape."""
-
-    widths: tuple[int, ...] = (16, 32, 64)
-    residual_blocks: int = 5
-    stem_kernel: int = 5
-    # Blur before every strided convolution and bilinear (not nearest) upsampling. Without them the
-    # output of an input shifted by 3 px differed from the shifted output 15x more than for a shift by
-    # 8 px, the stride of the bottleneck: a texture printed on the network's own grid (the diagonal hatch
-    # of the earlier styles). False in files made before it.
-    antialias: bool = True
-
-    @property
-    def min_side(self) -> int:
-        """The smallest height or width the network takes: its reflection padding needs 2 px at the bottom."""
-        return max(2 ** len(self.widths) + 1, self.stem_kernel // 2 + 1)
-
-    def to_dict(self) -> dict:
-        return {
-            "widths": list(self.widths),
-            "residual_blocks": self.residual_blocks,
-            "stem_kernel": self.stem_kernel,
-            "antialias": self.antialias,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> GeneratorConfig:
-        return cls(
-            widths=tuple(int(w) for w in data["widths"]),
-            residual_blocks=int(data["residual_blocks"]),
-            stem_kernel=int(data["stem_kernel"]),
-            antialias=bool(data.get("antialias", False)),
-        )
+from stylecut.models.generator_config import GeneratorConfig
 
 
 def conv_layer(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.Sequential:
@@ -153,12 +118,17 @@ class Generator(nn.Module):
         if not 0.0 <= gain <= 1.0:
             raise ValueError(f"gain must be in [0, 1], got {gain}")
         copy = deepcopy(self)
-        if copy.up:
-            norm = copy.up[0].conv[1]
+        norm = copy.bottleneck_norm()
+        if norm is not None:
             with torch.no_grad():
                 norm.weight.mul_(gain)
                 norm.bias.mul_(gain)
         return copy
+
+    def bottleneck_norm(self) -> nn.InstanceNorm2d | None:
+        """The instance norm whose affine output carries the bottleneck path into the decoder (before its
+        ReLU), which :meth:`with_bottleneck_gain` scales; None with a single width."""
+        return self.up[0].conv[1] if self.up else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         encoded = []

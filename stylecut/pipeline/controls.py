@@ -64,6 +64,11 @@ class Controls:
             raise UsageError(f"--scale must be a number from {MIN_SCALE} to {MAX_SCALE:g}, not {self.scale}.")
 
 
+# px on the short side: a style's revision network runs at most at this size, the largest it is trained at
+# (detail.with_detail says why).
+REVISION_MAX_SIDE = 1080
+
+
 def working_size(
     width: int, height: int, scale: float = 1.0, max_side: int | None = None, working_side: int | None = None
 ) -> tuple[int, int]:

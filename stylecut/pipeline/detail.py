@@ -15,13 +15,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from stylecut.frames import shrink
-from stylecut.pipeline.controls import working_size
+# The band is added equally to R, G and B, so it changes lightness, not hue.
+from stylecut.frames import LUMA, shrink
+from stylecut.pipeline.controls import REVISION_MAX_SIDE, working_size
 from stylecut.runtime.runner import Runner
-
-REVISION_MAX_SIDE = 1080  # px on the short side: the revision runs at most at this size (with_detail)
-# Rec. 601 luma weights: the band is added equally to R, G and B, so it changes lightness, not hue.
-_LUMA = (0.299, 0.587, 0.114)
 
 
 def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -30,7 +27,7 @@ def enlarge(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _luma(frames: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor(_LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
+    weights = torch.tensor(LUMA, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
     return (frames * weights).sum(1, keepdim=True)
 
 

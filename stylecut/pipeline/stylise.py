@@ -8,10 +8,12 @@ generator's runtime leaves between its parallel sections. The output is written 
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
-temporal stage (``stylecut.temporal``); :func:`create_styliser` builds the
-ones the options ask for. Frames smaller than the generator can take (tiny
-clips, extreme aspect ratios shrunk by ``max_side``) are padded for it and
-cropped back.
+temporal stage (``stylecut.temporal``), and the frame work of its array
+library (tensor_frames.py for PyTorch, array_frames.py for numpy on the
+light path), so this module imports neither; :func:`create_styliser` builds
+the PyTorch ones the options ask for. Frames smaller than the generator can
+take (tiny clips, extreme aspect ratios shrunk by ``max_side``) are padded
+for it and cropped back.
 """
 
 from __future__ import annotations
@@ -24,25 +26,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from stylecut.device import select_device
-from stylecut.flow import FlowEstimator, create_flow_estimator
-from stylecut.frames import shrink, to_pixels, to_tensor
-from stylecut.models.revision import INPUT_CHANNELS as REVISION_INPUTS
-from stylecut.models.revision import Revision
 from stylecut.pipeline.controls import generator_at_strength, working_size
-from stylecut.pipeline.detail import enlarge, with_detail
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
 from stylecut.pipeline.retime import describe, plan_retiming
 from stylecut.pipeline.timing import STAGES, StageTimer
-from stylecut.runtime.runner import Runner, create_runner
 from stylecut.temporal import TemporalStage
-from stylecut.temporal.stages import create_temporal_stage
 from stylecut.video.decode import iter_frames, seek_notice
 from stylecut.video.encode import VideoWriter, reduction_notice
 from stylecut.video.probe import VideoInfo
@@ -50,6 +44,32 @@ from stylecut.video.remux import dropped_streams, finalize, range_notice
 from stylecut.video.tempfiles import temp_path
 from stylecut.video.time_range import ClipRange
 from stylecut.video.timestamps import FrameTimes
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import torch
+
+    from stylecut.flow import FlowEstimator
+    from stylecut.models.revision import Revision
+    from stylecut.runtime.runner import Runner
+
+Frames = Any  # (N, 3, H, W) in [0, 1]: a torch.Tensor, or a numpy array on the light path
+
+
+class FrameWork(Protocol):
+    """What the styliser does to frames with its array library: tensor_frames.TensorFrames, or
+    array_frames.ArrayFrames on the light path."""
+
+    def inference(self) -> AbstractContextManager: ...
+
+    def working(self, chunk: np.ndarray, height: int, width: int) -> Frames: ...
+
+    def concat(self, parts: list[Frames]) -> Frames: ...
+
+    def pad(self, frames: Frames, pads: tuple[int, int, int, int], mode: str) -> Frames: ...
+
+    def display(self, stylised: Frames, chunk: np.ndarray, frames: Frames) -> np.ndarray: ...
 
 
 @dataclass
@@ -117,10 +137,10 @@ class PreparedChunk:
     """A decoded chunk, its frames at the working size and, with a temporal stage, their flows."""
 
     chunk: np.ndarray  # (T, H, W, 3) uint8 at the display size, as decoded
-    frames: torch.Tensor  # (T, 3, h, w) in [0, 1] at the working size
-    before: torch.Tensor  # the input frame before each of the last K frames (see TemporalStage)
-    to_prev: torch.Tensor | None = None
-    from_prev: torch.Tensor | None = None
+    frames: Frames  # (T, 3, h, w) in [0, 1] at the working size
+    before: Frames  # the input frame before each of the last K frames (see TemporalStage)
+    to_prev: Frames | None = None
+    from_prev: Frames | None = None
 
 
 def frames_per_chunk(chunk: int, pixels: int) -> int:
@@ -133,12 +153,12 @@ def frames_per_chunk(chunk: int, pixels: int) -> int:
     return max(1, min(chunk, CHUNK_PIXELS // pixels))
 
 
-def network_min_side(generator: torch.nn.Module) -> int:
+def network_min_side(generator: object) -> int:
     """The smallest side the generator takes (its ``config.min_side``); 1 for a network that declares none."""
     return getattr(getattr(generator, "config", None), "min_side", 1)
 
 
-def pad_to_min_side(frames: torch.Tensor, min_side: int) -> tuple[torch.Tensor, tuple[slice, slice]]:
+def pad_to_min_side(frames: Frames, min_side: int, work: FrameWork) -> tuple[Frames, tuple[slice, slice]]:
     """``frames`` padded around to at least ``min_side`` a side, and the (rows, columns) that crop it back.
 
     Mirrored where the frame is large enough, else its edge pixels repeated.
@@ -150,7 +170,7 @@ def pad_to_min_side(frames: torch.Tensor, min_side: int) -> tuple[torch.Tensor, 
     top, left = pad_h // 2, pad_w // 2
     pads = (left, pad_w - left, top, pad_h - top)
     mode = "reflect" if max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
-    return F.pad(frames, pads, mode=mode), (slice(top, top + h), slice(left, left + w))
+    return work.pad(frames, pads, mode), (slice(top, top + h), slice(left, left + w))
 
 
 class ClipStyliser:
@@ -160,7 +180,8 @@ class ClipStyliser:
     or a PyTorch module on ``options.device``: (N, 3, H, W) in [0, 1] in, the
     same out; ``min_side`` is the smallest side it takes (by default read from
     a module's config). ``flow`` and ``temporal`` come together or not at all:
-    without them the clip is stylised frame by frame.
+    without them the clip is stylised frame by frame. ``work`` does the frame
+    work in the runner's array library (by default PyTorch's on ``options.device``).
     """
 
     def __init__(
@@ -173,24 +194,25 @@ class ClipStyliser:
         style: str | None = None,
         min_side: int | None = None,
         working_side: int | None = None,
-        revision: Runner | None = None,
+        work: FrameWork | None = None,
     ) -> None:
         if (flow is None) != (temporal is None):
             raise ValueError("a temporal stage needs a flow estimator, and a flow estimator a temporal stage")
         self.options = options
         self.style = style  # the style's name, marked in each output's metadata
         self.working_side = working_side  # the style's short side in pixels (controls.working_size)
-        self.revision = (
-            revision  # the style's revision network, which paints the detail above the working size
-        )
-        self.device = select_device(options.device)
+        if work is None:
+            from stylecut.pipeline.tensor_frames import TensorFrames
+
+            work = TensorFrames(select_device(options.device))
+        self.work = work
         self.generator = generator
         self.min_side = network_min_side(generator) if min_side is None else min_side
         self.flow = flow
         self.temporal = temporal
 
-    def _stylise_batch(self, frames: torch.Tensor) -> torch.Tensor:
-        padded, (rows, columns) = pad_to_min_side(frames, self.min_side)
+    def _stylise_batch(self, frames: Frames) -> Frames:
+        padded, (rows, columns) = pad_to_min_side(frames, self.min_side, self.work)
         return self.generator(padded)[..., rows, columns]
 
     def run(
@@ -229,7 +251,6 @@ class ClipStyliser:
 
     # The two steps of run, also what a segment of a long clip runs (stylecut.pipeline.ray.segments).
 
-    @torch.inference_mode()
     def stylise_range(
         self, info: VideoInfo, start: int, stop: int, warmup: int = 0, timer: StageTimer | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
@@ -260,18 +281,19 @@ class ClipStyliser:
                     ready = next(chunks, None)
                     if ready is None:
                         break
-                with timer("generator"):
-                    stylised = self._stylise_batch(ready.frames)
-                if self.temporal is not None:
-                    with timer("temporal"):
-                        stylised = self.temporal.fuse_chunk(
-                            ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
-                        )
+                with self.work.inference():
+                    with timer("generator"):
+                        stylised = self._stylise_batch(ready.frames)
+                    if self.temporal is not None:
+                        with timer("temporal"):
+                            stylised = self.temporal.fuse_chunk(
+                                ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
+                            )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(ready.chunk):
-                    with timer("restore"):
+                    with timer("restore"), self.work.inference():
                         output = finish(
-                            self._to_display(stylised[skip:], ready.chunk[skip:], ready.frames[skip:]),
+                            self.work.display(stylised[skip:], ready.chunk[skip:], ready.frames[skip:]),
                             ready.chunk[skip:],
                             controls,
                         )
@@ -314,7 +336,6 @@ class ClipStyliser:
             raise
         return written
 
-    @torch.inference_mode()  # the mode is per thread, and this runs in the read-ahead thread
     def _prepare(
         self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer
     ) -> Iterator[PreparedChunk]:
@@ -322,46 +343,21 @@ class ClipStyliser:
 
         Runs in the read-ahead thread; its flow seconds go to the timer's "flow" entry.
         """
-        previous: torch.Tensor | None = None
+        previous: Frames | None = None
+        work = self.work
         for chunk in chunks:
-            frames = self._to_tensor(chunk, height, width)
-            before = frames[:-1] if previous is None else torch.cat([previous, frames[:-1]])
-            ready = PreparedChunk(chunk, frames, before)
-            after = frames[1:] if previous is None else frames
-            if self.flow is not None and len(after):
-                with timer("flow"):
-                    both = self.flow(torch.cat([after, before]), torch.cat([before, after]))
-                ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
-            previous = frames[-1:]
+            # Per chunk: the inference mode is per thread, and this runs in the read-ahead thread.
+            with work.inference():
+                frames = work.working(chunk, height, width)
+                before = frames[:-1] if previous is None else work.concat([previous, frames[:-1]])
+                ready = PreparedChunk(chunk, frames, before)
+                after = frames[1:] if previous is None else frames
+                if self.flow is not None and len(after):
+                    with timer("flow"):
+                        both = self.flow(work.concat([after, before]), work.concat([before, after]))
+                    ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
+                previous = frames[-1:]
             yield ready
-
-    def _to_tensor(self, chunk: np.ndarray, height: int, width: int) -> torch.Tensor:
-        frames = to_tensor(chunk, self.device)
-        return frames if frames.shape[-2:] == (height, width) else shrink(frames, (height, width))
-
-    def _to_display(self, stylised: torch.Tensor, chunk: np.ndarray, frames: torch.Tensor) -> np.ndarray:
-        """The stylisation at the chunk's display size, as pixels of the chunk's dtype; from a smaller working
-        size, with the footage's finer detail restored (detail.py) from the ``chunk`` and its ``frames`` at
-        that size."""
-        height, width = chunk.shape[1:3]
-        if stylised.shape[-2] * stylised.shape[-1] >= height * width:
-            return self._to_pixels(stylised, chunk)
-        output = np.empty_like(chunk)
-        # Frame by frame: a chunk of 4K frames as float tensors would take gigabytes.
-        for i, frame in enumerate(chunk):
-            full = to_tensor(frame[None], self.device)
-            restored = with_detail(
-                stylised[i : i + 1].float(), full, frames[i : i + 1].float(), self.revision
-            )
-            output[i] = self._to_pixels(restored, chunk)[0]
-        return output
-
-    @staticmethod
-    def _to_pixels(frames: torch.Tensor, chunk: np.ndarray) -> np.ndarray:
-        height, width = chunk.shape[1:3]
-        if frames.shape[-2:] != (height, width):
-            frames = enlarge(frames, (height, width))
-        return to_pixels(frames, chunk.dtype)
 
 
 def create_styliser(
@@ -380,6 +376,12 @@ def create_styliser(
     flow backend run; why the runtime fell back to PyTorch). Raises
     StylecutError for an unusable device, runtime, temporal stage or flow.
     """
+    from stylecut.flow import create_flow_estimator
+    from stylecut.models.revision import INPUT_CHANNELS as REVISION_INPUTS
+    from stylecut.pipeline.tensor_frames import TensorFrames
+    from stylecut.runtime.runner import create_runner
+    from stylecut.temporal.stages import create_temporal_stage
+
     device = select_device(options.device)
     strength = options.controls.strength
     if cache_key is not None and strength != 1.0:
@@ -390,8 +392,9 @@ def create_styliser(
     )
     notices = [runtime_notice]
     parts: dict = {"style": style, "min_side": network_min_side(generator), "working_side": working_side}
+    revision_runner = None
     if revision is not None:
-        parts["revision"], revision_notice = create_runner(
+        revision_runner, revision_notice = create_runner(
             revision,
             device,
             options.runtime,
@@ -401,6 +404,7 @@ def create_styliser(
             name="revision network",
         )
         notices.append(revision_notice)
+    parts["work"] = TensorFrames(device, revision_runner)
     if options.temporal is not None:
         temporal, temporal_notice = create_temporal_stage(options.temporal, device)
         flow, flow_notice = create_flow_estimator(options.flow, device, options.raft_weights)

@@ -6,8 +6,11 @@ A runner is called like the PyTorch module it wraps: float tensors
 picks by itself on AMX CPUs, moves single pixels by up to 56 of 255 levels)
 and caches the exported model per style; where OpenVINO is not installed or
 fails, it falls back to PyTorch with one notice line. On CUDA it is PyTorch
-(fp16 autocast, batched). This package's top level imports nothing heavy so
-that the command line can offer :data:`RUNTIMES` without loading torch.
+(fp16 autocast, batched). Without PyTorch (the light path) there is no module
+to convert: export.py writes each network's OpenVINO IR into its weights file
+where PyTorch is, and exported.py compiles it from there. This package's top
+level imports nothing heavy so that the command line can offer
+:data:`RUNTIMES` without loading torch.
 """
 
 RUNTIMES = ("auto", "openvino", "torch")

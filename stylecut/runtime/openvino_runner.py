@@ -69,14 +69,20 @@ def compile_network(
             return _checked(OpenVinoRunner(compiled), network, probe)
         except Exception:  # noqa: BLE001 - whatever is wrong with a cache entry, rebuilding it is the remedy
             remove_entry(entry)
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's deprecation and shape warnings are not the user's
-        shapes = [ov.PartialShape([-1, x.shape[1], -1, -1]) for x in probe]
-        model = ov.convert_model(network, example_input=probe, input=shapes)
+    model = convert(network, probe)
     runner = _checked(OpenVinoRunner(core.compile_model(model, "CPU", config)), network, probe)
     if entry is not None:  # only an export that passed the check is cached
         write_entry(entry, lambda folder: ov.save_model(model, folder / MODEL_FILE, compress_to_fp16=False))
     return runner
+
+
+def convert(network: nn.Module, probe: tuple[Tensor, ...]) -> ov.Model:
+    """``network`` as an OpenVINO model, traced on ``probe``: each ``(N, C, H, W)`` input free in N, H and W,
+    any other input of the probe's shape."""
+    shapes = [ov.PartialShape([-1, x.shape[1], -1, -1] if x.dim() == 4 else list(x.shape)) for x in probe]
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's deprecation and shape warnings are not the user's
+        return ov.convert_model(network, example_input=probe, input=shapes)
 
 
 def _checked(runner: OpenVinoRunner, network: nn.Module, probe: tuple[Tensor, ...]) -> OpenVinoRunner:

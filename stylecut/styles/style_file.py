@@ -19,19 +19,22 @@ from torch import nn
 
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.revision import Revision, RevisionConfig
+from stylecut.runtime.export import export_generator, export_revision
 from stylecut.styles.metadata import REVISION_PREFIX, STYLE_FILE, read_metadata
 from stylecut.weights_file import check_sha256, load_tensors, save_weights
 
 
 def save_style(path: Path, generator: Generator, metadata: dict, revision: Revision | None = None) -> str:
-    """Write atomically; returns the file's sha256."""
+    """Write atomically, with the networks exported for the light runtime; returns the file's sha256."""
     document = dict(metadata, architecture=generator.config.to_dict())
     tensors = dict(generator.state_dict())
+    exported = export_generator(generator)
     document.pop("revision", None)
     if revision is not None:
         document["revision"] = revision.config.to_dict()
         tensors |= {REVISION_PREFIX + key: value for key, value in revision.state_dict().items()}
-    return save_weights(path, STYLE_FILE, tensors, document)
+        exported |= export_revision(revision)
+    return save_weights(path, STYLE_FILE, tensors, document, exported)
 
 
 def load_generator(path: Path, expected_sha256: str | None = None) -> tuple[Generator, dict]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class SteppedStage:
@@ -47,7 +49,14 @@ class SteppedStage:
             args = (before(flows_to_prev, i), before(flows_from_prev, i), before(previous_frames, i))
             fused.append(self.step(frames[i : i + 1], stylised[i : i + 1], *args))
             self.chunk_trust.append(self.last_trust)
-        return torch.cat(fused)
+        return self.concat(fused)
+
+    @staticmethod
+    def concat(frames: list[Tensor]) -> Tensor:
+        """The stepped frames as one batch; a stage on numpy arrays concatenates those instead."""
+        import torch
+
+        return torch.cat(frames)
 
     def step(
         self,

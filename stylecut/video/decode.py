@@ -47,7 +47,13 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib.util import find_spec
 from pathlib import Path
+
+# Where PyTorch is installed it is loaded before decord: the other way round, torch's CPU convolutions
+# crash the process (SIGSEGV; torch 2.14.1, decord2 3.4.0). The light path has no torch to load.
+if find_spec("torch") is not None:
+    import torch  # noqa: F401
 
 import av
 import decord
