@@ -166,9 +166,9 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
     With ``johnson``, swap the generator.
     """
-    import stylecut.pipeline.stylise as stylise
+    import stylecut.runtime.runner as runners
 
-    probe, run, create_runner = apply_command.probe, styliser.run, stylise.create_runner
+    probe, run, create_runner = apply_command.probe, styliser.run, runners.create_runner
 
     def timed_probe(path):
         tick = time.perf_counter()
@@ -203,7 +203,7 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
 
     apply_command.probe = timed_probe
     styliser.run = recorded_run
-    stylise.create_runner = timed_runner  # create_styliser looks it up there
+    runners.create_runner = timed_runner  # create_styliser imports it from there when it runs
     if johnson:
         from johnson import JohnsonNet
 

@@ -148,12 +148,14 @@ def test_deep_footage_keeps_its_bits_and_pytorchs_frames(tmp_path):
     assert difference.reshape(-1, 3).mean(axis=0).max() <= 1.0 and difference.max() <= 3
 
 
-@pytest.mark.parametrize("temporal", [[], ["--no-temporal"]])
-def test_apply_runs_without_pytorch(make_clip, tmp_path, temporal):
+# Frame by frame, with the temporal stage, and at half the working size: the detail path, through the
+# style's revision network.
+@pytest.mark.parametrize("options", [[], ["--no-temporal"], ["--scale", "0.5"]])
+def test_apply_runs_without_pytorch(make_clip, tmp_path, options):
     clip = make_clip(size="96x64", frames=6)
     target = tmp_path / "out.mp4"
     result = run_without_torch(
-        "apply", clip, "--style", "starry-night", *temporal, "-o", target, "-q", home=tmp_path
+        "apply", clip, "--style", "starry-night", *options, "-o", target, "-q", home=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert probe(target).frame_count == 6
