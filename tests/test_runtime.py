@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -248,3 +249,27 @@ def test_openvino_runs_at_fp32_with_the_threads_asked_for(tiny_style, stylecut_h
 
     assert runner.compiled.get_property("INFERENCE_PRECISION_HINT") == openvino.Type.f32  # not AMX's bf16
     assert runner.compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
+SIGNAL_AFTER_NETWORKS_WENT = """
+import gc, os, signal, sys
+import torch
+from stylecut.runtime.openvino_runner import compile_network
+first = compile_network(torch.nn.Conv2d(3, 3, 3), (3,), 1, None)
+second = compile_network(torch.nn.Conv2d(3, 3, 1), (3,), 1, None)
+del first  # out of the order they came in
+gc.collect()
+del second
+gc.collect()
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+def test_a_signal_after_compiled_networks_went_is_handled():
+    # OpenVINO's CPU plugin swaps the main thread's alternate signal stack (for AMX) per core and puts the
+    # old one back when the core goes: with a core per network, gone out of order, a signal crashed.
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AFTER_NETWORKS_WENT], capture_output=True, text=True
+    )
+    assert result.returncode == 7, result.stderr

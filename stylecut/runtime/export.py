@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from stylecut.models.generator import Generator
 from stylecut.models.revision import Revision
-from stylecut.runtime.exported import GENERATOR, REVISION
+from stylecut.runtime.exported import GENERATOR, REVISION, openvino_core
 from stylecut.runtime.openvino_runner import PROBE_SIZE, PROBE_TOLERANCE, convert
 from stylecut.weights_file import EXPORTED
 
@@ -52,7 +52,7 @@ def export_network(name: str, network: nn.Module, probe: tuple[Tensor, ...]) -> 
     PyTorch on ``probe`` (one sample of each input)."""
     network = network.cpu().eval()
     model = convert(network, probe)
-    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = openvino_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     with torch.inference_mode():
         expected = network(*probe)
     expected = expected if isinstance(expected, tuple) else (expected,)

@@ -9,6 +9,7 @@ openvino_runner.py for why not bf16); samples go through one at a time, as there
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,18 @@ OPERATIONS = frozenset(
 )  # fmt: skip
 
 
+@cache
+def openvino_core() -> ov.Core:
+    """The process's one OpenVINO core, which every network is compiled with.
+
+    Each core's CPU plugin sets the main thread's alternate signal stack (AMX needs a large one) and,
+    when it goes, puts back the one it found and unmaps its own. With two cores gone out of order the
+    stack left behind is unmapped memory, and the next signal handled on it (Ctrl-C, SIGTERM) crashes
+    the process; one core that lives as long as the process leaves one stack that stays mapped.
+    """
+    return ov.Core()
+
+
 class ExportedNetwork:
     """A compiled exported network: ``network({input name: (1, ...) float32 array})`` -> its outputs."""
 
@@ -62,7 +75,7 @@ def load_exported(
             "PyTorch: install it with pip install 'stylecut[torch]'."
         )
     xml, weights = exported
-    core = ov.Core()
+    core = openvino_core()
     try:
         model = core.read_model(model=xml, weights=ov.Tensor(weights))
     except RuntimeError as exc:

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from stylecut.runtime.cache import cache_root, read_entry, remove_entry, write_entry
+from stylecut.runtime.exported import openvino_core
 
 MODEL_FILE = "model.xml"
 # The probe: large enough for the generator's 8x downsampling, small enough to check in milliseconds.
@@ -58,7 +59,7 @@ def compile_network(
         torch.rand(1, c, PROBE_SIZE, PROBE_SIZE, generator=torch.Generator().manual_seed(0))
         for c in input_channels
     )
-    core = ov.Core()
+    core = openvino_core()
     config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
