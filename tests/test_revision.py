@@ -17,8 +17,8 @@ from stylecut.pipeline import detail
 from stylecut.pipeline.detail import with_detail
 from stylecut.styles.style_file import load_generator, load_networks, save_style
 from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
-from tests.cli_support import run_cli
-from tests.media import decode_reference
+from cli_support import run_cli
+from media import decode_reference
 
 TINY = GeneratorConfig(widths=(8, 16, 16), residual_blocks=1)
 SMALL = RevisionConfig(width=4, dilation=2)
