@@ -17,6 +17,7 @@ from stylecut.pipeline import detail
 from stylecut.pipeline.detail import with_detail
 from stylecut.styles.style_file import load_generator, load_networks, save_style
 from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
+
 from cli_support import run_cli
 from media import decode_reference
 
