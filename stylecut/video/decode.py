@@ -1,10 +1,11 @@
 """The one frame reader: a video's frames as uint8 RGB arrays, upright, decoded by decord.
 
-Every pixel stylecut reads from a video comes through :class:`FrameReader`:
-apply's chunks (:func:`iter_frames`), the style and content samples of
-finetune and training, the temporal trainer's windows, the export's preview
-frames and the benchmarks. So
-every clip is decoded the same way and fails with the same sentences.
+Every pixel stylecut reads from a video comes through this module: through
+:class:`FrameReader` for apply's chunks (:func:`iter_frames`), preview's
+frames, the style and content samples of finetune and training, the temporal
+trainer's windows, the export's preview frames and the benchmarks, and through
+PyAV for apply's chunks of footage deeper than 8 bits (below). So every clip
+is decoded the same way and fails with the same sentences.
 
 decord decodes to 8-bit RGB only (and takes 10-bit footage down by truncating,
 1-2 levels too dark). So apply's chunks of a clip with more than 8 bits per
