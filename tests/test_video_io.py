@@ -23,6 +23,7 @@ from stylecut.video.probe import StylecutMark, VideoInfo, probe
 from stylecut.video.remux import check_streams_fit, finalize
 
 import media
+from cli_support import HANG
 
 
 def assert_one_sentence(err: pytest.ExceptionInfo, name: str) -> None:
@@ -509,7 +510,7 @@ def test_a_terminal_ctrl_c_reaches_stylecut_and_not_its_ffmpeg(make_clip, tmp_pa
         [sys.executable, "-c", _CTRL_C_DURING_ENCODE, str(source), str(target)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG,
         start_new_session=True,
     )
 
