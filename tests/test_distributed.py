@@ -14,9 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -205,15 +203,9 @@ def test_long_clip_split_within_a_shot_keeps_the_contract(
     assert names(tmp_path, stylecut_home) == ["local.mkv", "ray.mkv"]
 
 
-def in_thread(*args: object) -> tuple[threading.Thread, list]:
-    """`stylecut ARGS` in this process, in a thread, so the test can act while it runs."""
-    results: list = []
-    thread = threading.Thread(target=lambda: results.append(run_cli(*args)))
-    thread.start()
-    return thread, results
-
-
-def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+def test_failing_clip_among_good_ones(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, monkeypatch
+):
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     shutil.copy(make_clip(frames=10, audio=True), shoot / "a.mp4")
@@ -221,15 +213,12 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
     shutil.copy(make_clip(frames=12), shoot / "z.mp4")
     out = tmp_path / "out"
 
-    run, results = in_thread("apply", shoot, "--style", tiny_style, "-o", out, "--json", *SEGMENTED, *FAST)
-    # Once its first segments run, the long clip vanishes from the storage, as from a node that lost
-    # the shared folder: the segments that start after that fail, and with them the clip.
-    while run.is_alive() and not list(out.glob(".long.tiny.stylecut-parts-*/part*")):
-        time.sleep(0.01)
-    long.unlink()
-    run.join(timeout=300)
+    # Once its first segment is written, the long clip vanishes from the storage, as from a node that
+    # lost the shared folder: the segments that start after that (two run at a time) fail, and with
+    # them the clip.
+    after_first_segment(monkeypatch, tmp_path / "first segment done", long.unlink)
+    result = run_cli("apply", shoot, "--style", tiny_style, "-o", out, "--json", *SEGMENTED, *FAST)
 
-    result = results[0]
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert {Path(job["input"]).name: job["status"] for job in jobs(result)} == {
@@ -244,37 +233,43 @@ def test_failing_clip_among_good_ones(ray_runtime, make_clip, tiny_style, stylec
     assert sorted(p.name for p in out.iterdir()) == ["a.tiny.mp4", "z.tiny.mp4"]  # no part of the failed clip
 
 
-def test_a_lost_worker_is_retried(ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path):
+def test_a_lost_worker_is_retried(
+    ray_runtime, make_clip, tiny_style, stylecut_home, tmp_path, tmp_path_factory, monkeypatch
+):
     source = make_clip(size="160x120", frames=100, audio=True)
     target = tmp_path / "out.mp4"
-    run, results = in_thread(
-        "apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST
-    )
-    killed = None
-    while run.is_alive() and killed is None:
-        killed = next(iter(ray_worker_pids("ray::_segment_task")), None)
-        time.sleep(0.02)
-    if killed is not None:
-        os.kill(killed, signal.SIGKILL)  # a worker of this module's runtime, as if its node went away
-    run.join(timeout=300)
+    # The worker that writes the first segment dies before it can return, as if its node went away.
+    killed = tmp_path_factory.mktemp("events") / "killed"
+    after_first_segment(monkeypatch, killed, lambda: os.kill(os.getpid(), signal.SIGKILL))
+    result = run_cli("apply", source, "--style", tiny_style, "-o", target, "--json", *SEGMENTED, *FAST)
 
-    assert killed is not None, "no segment task was seen running"
-    result = results[0]
+    assert killed.exists(), "no segment task ran"
     assert result.exit_code == 0, result.stderr
     assert_same_timing(probe(source), target)
     assert names(tmp_path, stylecut_home) == ["out.mp4"]
 
 
-def ray_worker_pids(title: str) -> list[int]:
-    """Processes whose title (Ray names a worker after the task it runs) starts with ``title``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
+def after_first_segment(monkeypatch: pytest.MonkeyPatch, marker: Path, then: Callable[[], object]) -> None:
+    """The driver's segment tasks, but the worker that finishes the first segment calls ``then`` before it
+    returns: an event in a task, not a race with it. ``marker``, created then, makes it one worker of all
+    (retries included); ``then`` travels to the worker with the task (cloudpickle)."""
+    import ray
+
+    from stylecut.pipeline.ray import driver
+
+    segment = driver._segment_task._function
+
+    @ray.remote(num_returns=2)
+    def segment_then(*args: object) -> object:
+        outcome = segment(*args)
         try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(title.encode()):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return outcome
+        then()
+        return outcome
+
+    monkeypatch.setattr(driver, "_segment_task", segment_then)
 
 
 def processes_of(home: Path) -> list[str]:
