@@ -236,7 +236,8 @@ def task_shape(
 # With the frame's own share the base covers every 24-frame peak (a 96-frame 360p run with PyTorch, not
 # the default runtime, peaked at 2.36 GB, over its 2.22 GB request); that share is 100 B a pixel,
 # about eight float32 RGB copies of the frame (the buffers the pipeline holds): 0.2 GB at 1080p, 0.8 GB
-# at 2160p. Requests: 2.29 GB at 720p, 2.41 GB at 1080p, 3.03 GB at 2160p.
+# at 2160p. Requests: 2.29 GB at 720p, 2.41 GB at 1080p, 3.03 GB at 2160p. With the styles' revision
+# networks the 12-frame peaks were at most 2.12 GB at 720p and 2.07 GB at 1080p (docs/measurements.md).
 BASE_MEMORY = 2.2e9
 MEMORY_PER_PIXEL = 100.0
 
