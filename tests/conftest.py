@@ -1,8 +1,9 @@
 """Shared fixtures: tiny synthetic clips (see tests/media.py), a tiny random style, an empty STYLECUT_HOME,
-a tiny disk, and one torch thread for the modules that ask for it."""
+a tiny disk, a read-only folder, and one torch thread for the modules that ask for it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,17 +47,37 @@ def stylecut_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def _mount_tmpfs(folder: Path, options: str) -> bool:
+    """Mount an empty tmpfs with ``options`` on ``folder``; False where this user may not (root only)."""
+    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A folder on a 48 KB file system of its own, to fill up (a tmpfs: root only, else the test is skipped)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True
-    ).returncode:
+    if not _mount_tmpfs(mount, "size=48k"):
         pytest.skip("needs root to mount a tiny tmpfs")
     yield mount
     subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """An empty folder nobody can write into: a read-only tmpfs for root (who writes through permissions),
+    a folder without write permission for anyone else."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    mounted = os.geteuid() == 0 and _mount_tmpfs(folder, "ro,size=16k")
+    if not mounted:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into any folder it cannot mount read-only")
+        folder.chmod(0o555)
+    yield folder
+    if mounted:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.fixture(scope="module")

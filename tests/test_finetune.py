@@ -480,16 +480,13 @@ def test_a_working_side_trains_on_content_at_that_side_with_the_content_videos_m
 
 @pytest.mark.parametrize("kind", ["file", "read-only"])
 def test_a_home_that_cannot_be_written_is_refused_before_any_training(
-    kind, tmp_path, style_clip, content_image, monkeypatch
+    kind, tmp_path, style_clip, content_image, monkeypatch, request
 ):
-    home = tmp_path / "home"
     if kind == "file":
+        home = tmp_path / "home"
         home.write_text("not a folder")
     else:
-        if os.geteuid() == 0:
-            pytest.skip("root writes into a read-only folder")
-        home.mkdir()
-        home.chmod(0o555)
+        home = request.getfixturevalue("read_only_folder")
     monkeypatch.setenv("STYLECUT_HOME", str(home))
 
     def no_base_choice(*args: object) -> None:
