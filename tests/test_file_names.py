@@ -13,7 +13,7 @@ import pytest
 
 from stylecut.video.probe import probe
 
-from cli_support import make_style, run_cli
+from cli_support import make_style, run_cli, run_stylecut
 from finetune_support import STEPS, TINY
 
 pytestmark = [
@@ -76,3 +76,30 @@ def test_finetune_learns_from_a_style_video_so_named(make_clip, folder, stylecut
 
     assert result.exit_code == 0, result.stderr
     assert (stylecut_home / "styles" / "from-latin1.safetensors").is_file()
+
+
+def test_apply_on_ray_takes_such_a_name_on_its_command_line(make_clip, folder):
+    # Ray hands the command line to C++ as UTF-8 when it starts the command's runtime: a subprocess, so
+    # that the name is on the command line of the process that starts it.
+    pytest.importorskip("ray")
+    clip = shutil.copy(make_clip(frames=4), folder / f"{LATIN1}.mp4")
+    style = make_style(folder.parent / "look.safetensors", "tiny")
+
+    result = run_stylecut(
+        "apply",
+        clip,
+        "--style",
+        style,
+        "--ray",
+        "--threads",
+        1,
+        "--json",
+        "--preset",
+        "ultrafast",
+        home=folder.parent / "home",
+    )
+
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)["jobs"]
+    assert (job["status"], job["output"]) == ("done", str(folder / f"{LATIN1}.tiny.mp4"))
+    assert probe(folder / f"{LATIN1}.tiny.mp4").frame_count == 4

@@ -132,11 +132,32 @@ def _local_runtime(cluster: ClusterOptions) -> Iterator[None]:
     ):
         Path(ray_home, RAY_BOOTSTRAP_CONFIG).write_text("provider:\n  type: local\n")
         with _environment(HOME=ray_home), _sigterm_blocked():  # what the processes ray.init starts inherit
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=workers, **QUIET)
+            _init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=workers)
         try:
             yield
         finally:
             ray.shutdown()
+
+
+def _init(**options: Any) -> None:
+    """``ray.init`` with ``options``, quietly, from a command line that may hold names that are not UTF-8.
+
+    Ray records the command line as the job's entrypoint and hands it to C++ as UTF-8, which a file name
+    of bytes from another system cannot be: ray.init then fails. Such bytes are recorded as U+FFFD, through
+    Ray's private helper (tests/test_file_names.py checks it still does this; a Ray without it is left as
+    it is rather than broken for every name).
+    """
+    from ray._private import utils
+
+    entrypoint = getattr(utils, "get_entrypoint_name", None)
+    if entrypoint is None:
+        ray.init(**options, **QUIET)
+        return
+    utils.get_entrypoint_name = lambda: entrypoint().encode(errors="surrogateescape").decode(errors="replace")
+    try:
+        ray.init(**options, **QUIET)
+    finally:
+        utils.get_entrypoint_name = entrypoint
 
 
 @contextmanager
@@ -167,7 +188,7 @@ def _environment(**values: str) -> Iterator[None]:
 def _join(address: str) -> None:
     """Connect to the Ray cluster at ``address``, or a UsageError saying why not."""
     try:
-        ray.init(address=address, **QUIET)
+        _init(address=address)
     except ValueError as exc:
         if "ray[client]" not in str(exc):
             raise
