@@ -20,6 +20,9 @@ With ``--johnson`` the child also swaps the style's
 generator for the random-weight Johnson et al. network, so the baseline goes
 through exactly the same probe, decode, encode and remux code. With no
 command after ``--`` it only imports what `apply` imports, to measure that.
+The child may run on another interpreter (``run_apply(python=...)``): that of a
+light install, without PyTorch, runs the light path, whose exported generator is
+clocked in place of the runner.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from stylecut.pipeline.timing import PROBE
@@ -62,8 +66,9 @@ class ApplyRun:
 
     @property
     def startup(self) -> float:
-        """Seconds outside probing and stylising: imports, loading the style and the flow backend, exit."""
-        return self.wall - self.pipeline_seconds - self.stages["probe"]
+        """Seconds outside stylising: imports, loading the style and the flow backend with the clips probed
+        beside them, exit."""
+        return self.wall - self.pipeline_seconds
 
     def to_json(self) -> dict:
         return {
@@ -94,12 +99,14 @@ def _measure_child(command: list[str]) -> tuple[bytes, float, float]:
     return stdout, wall, usage.ru_utime + usage.ru_stime
 
 
-def _run_child(options: list[str], cli_args: list[str]) -> tuple[bytes, float, float, dict]:
+def _run_child(
+    options: list[str], cli_args: list[str], python: str = sys.executable
+) -> tuple[bytes, float, float, dict]:
     """Start this file as the instrumented child: its stdout, wall and CPU seconds, and what it recorded."""
     with tempfile.TemporaryDirectory(prefix="stylecut-bench-") as scratch:
         record = Path(scratch) / "record.json"
         stdout, wall, cpu = _measure_child(
-            [sys.executable, __file__, "--record", str(record), *options, "--", *cli_args]
+            [python, __file__, "--record", str(record), *options, "--", *cli_args]
         )
         return stdout, wall, cpu, json.loads(record.read_text())
 
@@ -110,10 +117,11 @@ def import_footprint() -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "max_rss_mb": recorded["max_rss_mb"]}
 
 
-def run_apply(args: list[str], johnson: bool = False) -> ApplyRun:
-    """Run ``stylecut apply ARGS --json -q`` (with ``johnson``: the baseline network) and measure it."""
+def run_apply(args: list[str], johnson: bool = False, python: str = sys.executable) -> ApplyRun:
+    """Run ``stylecut apply ARGS --json -q`` on ``python`` (with ``johnson``: the baseline network) and
+    measure it."""
     stdout, wall, cpu, recorded = _run_child(
-        ["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"]
+        ["--johnson"] if johnson else [], ["apply", *args, "--json", "-q"], python
     )
     clips = json.loads(stdout)["jobs"]
     stages = {name: sum(r["stages"].get(name, 0.0) for r in recorded["runs"]) for name in STAGES}
@@ -162,13 +170,14 @@ def _child(record: Path, johnson: bool, cli_args: list[str]) -> None:
 
 
 def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) -> None:
-    """Wrap the probe, ``ClipStyliser.run`` and the runner to record their times.
+    """Wrap the probe, ``ClipStyliser.run`` and the generator (the runner, or the light path's exported
+    generator) to record their times.
 
     With ``johnson``, swap the generator.
     """
-    import stylecut.runtime.runner as runners
+    from stylecut.pipeline.light import ExportedGenerator, runs_light
 
-    probe, run, create_runner = apply_command.probe, styliser.run, runners.create_runner
+    probe, run = apply_command.probe, styliser.run
 
     def timed_probe(path):
         tick = time.perf_counter()
@@ -189,21 +198,31 @@ def _instrument(apply_command, styliser: type, recorded: dict, johnson: bool) ->
         )
         return result
 
-    def timed_runner(*args, **kwargs):
-        runner, notice = create_runner(*args, **kwargs)
-
+    def clocked(generator):
         def timed(*inputs):
             cpu = time.process_time()
             try:
-                return runner(*inputs)
+                return generator(*inputs)
             finally:
                 recorded["cpu"]["generator"] += time.process_time() - cpu
 
-        return timed, notice
+        return timed
 
     apply_command.probe = timed_probe
     styliser.run = recorded_run
-    runners.create_runner = timed_runner  # create_styliser imports it from there when it runs
+    if runs_light():
+        call = ExportedGenerator.__call__
+        ExportedGenerator.__call__ = lambda self, frames: clocked(partial(call, self))(frames)
+    else:
+        import stylecut.runtime.runner as runners
+
+        create_runner = runners.create_runner
+
+        def timed_runner(*args, **kwargs):
+            runner, notice = create_runner(*args, **kwargs)
+            return clocked(runner), notice
+
+        runners.create_runner = timed_runner  # create_styliser imports it from there when it runs
     if johnson:
         from johnson import JohnsonNet
 

@@ -23,7 +23,7 @@ minutes; Ray's own costs do not depend on them.
    5th pair, cuts left out), and the difference of the seam's frame to the local run's.
 3. Seams: at the Ray runs' frame-boundary seams and at three points inside each shot longer than
    10 s, for each warm-up and blend length, E_warp of every pair the seam touches against the local
-   run's for the same pairs (see :func:`seam_sweep`): what chose ``segments.WARMUP_FRAMES`` and
+   run's for the same pairs (see :func:`seam_sweep`): what chose ``options.WARMUP_FRAMES`` and
    ``segments.BLEND_FRAMES``. The local run of the long clip is measured once per OUT (delete
    OUT/long-local.mp4 to measure it again).
 4. The costs a speed-up estimate needs: Ray start-up, a cut search per boundary, the stitch.
@@ -48,9 +48,9 @@ import numpy as np
 from temporal import evaluation_flow, warping_errors
 
 from stylecut.pipeline.options import ApplyOptions
+from stylecut.pipeline.ray.options import WARMUP_FRAMES
 from stylecut.pipeline.ray.segments import (
     BLEND_FRAMES,
-    WARMUP_FRAMES,
     cross_fade,
     plan_segments,
     search_ranges,

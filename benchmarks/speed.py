@@ -6,7 +6,9 @@ frames; every run is the real command in a child process (see
 with the default runtime (OpenVINO on a CPU) and with ``--runtime torch``,
 and the frame-by-frame Johnson et al. network (PyTorch) through the same
 command. The baseline runs on the first ``johnson_frames`` of the same clip,
-because it is an order of magnitude slower. Alone: decoding the same frames,
+because it is an order of magnitude slower. With ``--light-python PATH`` (the
+python of a light install, without PyTorch) the same two commands also run on
+that install, as the "light" variants. Alone: decoding the same frames,
 and the same frames through each generator, in this process (best of two
 passes, wall and CPU).
 Runs are sequential and the machine may be shared, so the load average
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,19 +46,30 @@ from media import SHARED_MEDIA, find_clip, prepare_clip, read_frames
 SIZES = {"360p": 360, "720p": 720, "1080p": 1080}
 CHUNK = ApplyOptions().chunk  # frames per call, as the pipeline hands them over
 TORCH = ["--runtime", "torch"]
+# variant: (apply's flags, whether it is the Johnson baseline, whether it runs on the light install)
 VARIANTS = {
-    "temporal": ([], False),
-    "temporal torch": (TORCH, False),
-    "no-temporal": (["--no-temporal"], False),
-    "no-temporal torch": (["--no-temporal", *TORCH], False),
-    "johnson": (["--no-temporal", *TORCH], True),
+    "temporal light": ([], False, True),
+    "temporal": ([], False, False),
+    "temporal torch": (TORCH, False, False),
+    "no-temporal light": (["--no-temporal"], False, True),
+    "no-temporal": (["--no-temporal"], False, False),
+    "no-temporal torch": (["--no-temporal", *TORCH], False, False),
+    "johnson": (["--no-temporal", *TORCH], True, False),
 }
 
 
 def speed_runs(
-    source: Path, style: str, scratch: Path, frames: int, johnson_frames: int, sizes: list[str]
+    source: Path,
+    style: str,
+    scratch: Path,
+    frames: int,
+    johnson_frames: int,
+    sizes: list[str],
+    light_python: Path | None = None,
+    threads: int | None = None,
 ) -> dict:
-    """``{size: {variant: ApplyRun.to_json() + {"load": 1-min load average before the run}}}``."""
+    """``{size: {variant: ApplyRun.to_json() + {"load": 1-min load average before the run}}}``; the light
+    variants only with ``light_python``; every command with ``--threads threads`` when given."""
     table: dict[str, dict] = {}
     for size in sizes:
         clips = {
@@ -65,13 +79,16 @@ def speed_runs(
             ),
         }
         table[size] = {}
-        for variant, (flags, johnson) in VARIANTS.items():
+        for variant, (flags, johnson, light) in VARIANTS.items():
+            if light and light_python is None:
+                continue
             clip = clips[johnson_frames if johnson else frames]
             load = os.getloadavg()[0]
             target = scratch / f"out-{size}-{variant.replace(' ', '-')}.mp4"
-            run: ApplyRun = run_apply(
-                [str(clip), "--style", style, "-o", str(target), "--overwrite", *flags], johnson
-            )
+            python = str(light_python) if light else sys.executable
+            args = [str(clip), "--style", style, "-o", str(target), "--overwrite", *flags]
+            args += ["--threads", str(threads)] if threads else []
+            run: ApplyRun = run_apply(args, johnson, python)
             table[size][variant] = {**run.to_json(), "load": load}
             print(
                 f"  speed {size} {variant}: {run.fps:.2f} frames/s whole command, "
@@ -187,6 +204,13 @@ def main() -> None:
     parser.add_argument(
         "--no-alone", action="store_true", help="skip timing decoding and the generators alone"
     )
+    parser.add_argument(
+        "--light-python",
+        type=Path,
+        default=None,
+        help="the python of a light install (no PyTorch): its `apply` runs too, as the light variants",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="apply's --threads for every command")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     sizes = [s for s in args.sizes.split(",") if s]
@@ -200,7 +224,14 @@ def main() -> None:
                     source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
                 )
             results["speed"] |= speed_runs(
-                source, args.style, Path(scratch), args.frames, args.johnson_frames, [size]
+                source,
+                args.style,
+                Path(scratch),
+                args.frames,
+                args.johnson_frames,
+                [size],
+                args.light_python,
+                args.threads,
             )
             results["load_at_end"] = os.getloadavg()[0]
             if args.out:

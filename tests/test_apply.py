@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,8 @@ import numpy as np
 import pytest
 import torch
 
+from stylecut.commands import apply as apply_command
+from stylecut.errors import StyleError
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import CHUNK_PIXELS, ClipStyliser, frames_per_chunk
 from stylecut.video.probe import list_streams, probe
@@ -282,3 +285,21 @@ def test_larger_frames_come_fewer_to_a_chunk():
         frames_per_chunk(8, side * side) * side * side <= max(CHUNK_PIXELS, side * side)
         for side in (1, 99, 2000, 5000)
     )
+
+
+def test_the_clips_are_probed_while_the_networks_load(make_clip, tmp_path, monkeypatch):
+    clip = make_clip(size="48x32", frames=2)
+    probing = threading.Event()
+    probe_clip = apply_command.probe
+    monkeypatch.setattr(apply_command, "probe", lambda path: probing.set() or probe_clip(path))
+
+    def make_styliser(entry):
+        if not probing.wait(timeout=60):
+            raise AssertionError("the clip was not probed while the networks loaded")
+        raise StyleError("The networks are not needed here.")
+
+    monkeypatch.setattr(apply_command, "_styliser_maker", make_styliser)
+    request = apply_command.ApplyRequest([clip], "starry-night", output=tmp_path / "out.mp4")
+    with pytest.raises(StyleError, match="not needed here"):
+        apply_command.run_apply(request)
+    assert not (tmp_path / "out.mp4").exists()

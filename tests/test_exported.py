@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from stylecut.errors import StyleError, UsageError
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.runtime.export import export_network
-from stylecut.runtime.exported import GENERATOR, TEMPORAL, load_exported
+from stylecut.runtime.exported import GENERATOR, TEMPORAL, compiled_cache, load_exported
 from stylecut.styles.metadata import STYLE_FILE
 from stylecut.styles.registry import bundled_styles
 from stylecut.styles.style_file import load_generator, save_style
@@ -74,6 +74,27 @@ def test_every_bundled_network_holds_its_export_under_its_checksum():
         assert np.abs(run_generator(entry.path, frames, 1.0, entry.sha256) - expected).max() < TOLERANCE
     path, sha256 = bundled_recurrent()
     assert load_exported(path, TEMPORAL_FILE, TEMPORAL, sha256, threads=1).inputs == ("x", "hidden")
+
+
+def test_a_compiled_network_is_kept_for_the_next_command(stylecut_home, tmp_path):
+    path = make_style(tmp_path / "tiny.safetensors", "tiny")
+    first = load_exported(path, STYLE_FILE, GENERATOR, None, threads=1)
+    assert not first.compiled.get_property("LOADED_FROM_CACHE")
+    assert list(compiled_cache().iterdir())
+    again = load_exported(path, STYLE_FILE, GENERATOR, None, threads=1)
+    assert again.compiled.get_property("LOADED_FROM_CACHE")
+
+
+def test_a_cache_folder_that_cannot_be_made_is_done_without(monkeypatch, tmp_path):
+    path = make_style(tmp_path / "tiny.safetensors", "tiny")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("STYLECUT_HOME", str(blocker / "home"))
+    frames = torch.rand(1, 3, 32, 40)
+    generator, _ = load_generator(path)
+    with torch.inference_mode():
+        expected = generator(frames).numpy()
+    assert np.abs(run_generator(path, frames, 1.0) - expected).max() < TOLERANCE
 
 
 def test_the_weights_loader_leaves_the_export_aside(tmp_path):

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from stylecut import frame_arrays
+from stylecut import frame_arrays, weights_file
 from stylecut.flow import warp, warp_arrays
 from stylecut.frames import shrink, to_pixels, to_tensor
 from stylecut.models.revision import Revision, RevisionConfig
@@ -146,6 +146,15 @@ def test_deep_footage_keeps_its_bits_and_pytorchs_frames(tmp_path):
     assert frames.dtype == np.uint16
     difference = np.abs(frames.astype(int) - expected) / 257  # in 8-bit levels
     assert difference.reshape(-1, 3).mean(axis=0).max() <= 1.0 and difference.max() <= 3
+
+
+def test_a_style_file_is_hashed_once_for_its_networks(monkeypatch):
+    entry = next(entry for entry in bundled_styles() if entry.name == "starry-night")
+    hashed, sha256_of = [], weights_file.sha256_of
+    monkeypatch.setattr(weights_file, "sha256_of", lambda path: hashed.append(path) or sha256_of(path))
+    _, notices = create_light_styliser(entry, ApplyOptions(threads=1))
+    assert hashed.count(entry.path) == 1 and len(hashed) == 2  # the style file and the temporal network's
+    assert notices[0].startswith("Temporal module: the recurrent network")
 
 
 # Frame by frame, with the temporal stage, and at half the working size: the detail path, through the

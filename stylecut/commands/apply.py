@@ -18,23 +18,24 @@ skipped with its reason, or ends the command when it is the only input.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stylecut.device import check_threads, thread_limit
 from stylecut.errors import StylecutError, UsageError
 from stylecut.pipeline.batch import Job, describe_failure, plan_jobs
 from stylecut.pipeline.controls import Controls
-from stylecut.pipeline.light import create_light_styliser, runs_light
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.ray import load_driver
-from stylecut.pipeline.ray.options import ClusterOptions, cluster_options
-from stylecut.pipeline.ray.segments import WARMUP_FRAMES
-from stylecut.pipeline.stylise import ClipStyliser, create_styliser
+from stylecut.pipeline.ray.options import WARMUP_FRAMES, ClusterOptions, cluster_options
 from stylecut.pipeline.timing import PROBE, StageTimer
 from stylecut.progress import BatchProgress, ClusterProgress, progress_mode, stderr_console
-from stylecut.styles.registry import load_style_networks, resolve_style
+from stylecut.styles.registry import StyleEntry, load_style_networks, resolve_style
 from stylecut.video.encode_settings import EncodeSettings
 from stylecut.video.ffmpeg_tools import ffmpeg_choice
 from stylecut.video.probe import VideoInfo, probe
@@ -42,6 +43,9 @@ from stylecut.video.remux import check_streams_fit
 from stylecut.video.tempfiles import check_writable
 from stylecut.video.time_range import RangeError, TimeRange
 from stylecut.weights_file import sha256_of
+
+if TYPE_CHECKING:
+    from stylecut.pipeline.stylise import ClipStyliser
 
 
 @dataclass
@@ -100,15 +104,18 @@ class ApplyRequest:
 
 
 def _probe_jobs(
-    jobs: list[Job], overwrite: bool, time_range: TimeRange | None, warmup: int
+    jobs: list[Job], overwrite: bool, time_range: TimeRange | None, warmup: int, stop: threading.Event
 ) -> dict[Path, VideoInfo]:
     """Probe every pending job up front: bad files fail early and the overall bar knows its total.
 
     With ``time_range``, each job gets the frames it holds (and up to ``warmup`` before them); one that
-    holds none is skipped, or raises RangeError when it is the only job.
+    holds none is skipped, or raises RangeError when it is the only job. Once ``stop`` is set, the jobs
+    not yet probed are left pending (the command is ending).
     """
     infos = {}
     for job in jobs:
+        if stop.is_set():
+            break
         if job.status != "pending":
             continue
         if job.target.exists() and not overwrite:
@@ -166,6 +173,27 @@ def _report(job: Job, progress: BatchProgress) -> None:
             progress.note(f"note: {job.notice}")
 
 
+def _styliser_maker(entry: StyleEntry) -> Callable[[ApplyOptions], tuple[ClipStyliser, list[str]]]:
+    """``make(options)`` -> the style's styliser and its notices: on the light path without PyTorch,
+    otherwise with the style's networks loaded here. The pipeline is imported here rather than with this
+    module, so that its imports run while the clips are probed."""
+    from stylecut.pipeline.light import create_light_styliser, runs_light
+    from stylecut.pipeline.stylise import create_styliser
+
+    if runs_light():
+        return partial(create_light_styliser, entry)
+    generator, revision, metadata = load_style_networks(entry)
+    # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
+    return partial(
+        create_styliser,
+        generator,
+        style=entry.name,
+        cache_key=entry.sha256 or sha256_of(entry.path),
+        working_side=metadata["working_side"],
+        revision=revision,
+    )
+
+
 def run_apply(request: ApplyRequest) -> int:
     """Stylise every input; 0 when none failed, 1 when any did. Raises StylecutError when the command cannot start."""
     options = request.options()
@@ -175,19 +203,6 @@ def run_apply(request: ApplyRequest) -> int:
     if cluster is None:  # a Ray task's threads are its node's cores, not this machine's
         check_threads(options.threads)
     entry = resolve_style(request.style)
-    if runs_light():
-        make_styliser = partial(create_light_styliser, entry)
-    else:
-        generator, revision, metadata = load_style_networks(entry)
-        # A style given by path has no manifest checksum; its own keys the cache of its compiled generator.
-        make_styliser = partial(
-            create_styliser,
-            generator,
-            style=entry.name,
-            cache_key=entry.sha256 or sha256_of(entry.path),
-            working_side=metadata["working_side"],
-            revision=revision,
-        )
     range_tag = time_range.tag() if time_range else ""
     jobs = plan_jobs(
         request.inputs,
@@ -198,12 +213,22 @@ def run_apply(request: ApplyRequest) -> int:
         request.overwrite,
         range_tag,
     )
+    # The temporal stage warms up on the frames before a range, as on those before a segment.
+    warmup = WARMUP_FRAMES if options.temporal else 0
+    stop_probing = threading.Event()
+    # ffmpeg probes the clips, in processes of its own, while the pipeline is imported and the networks
+    # load and compile here.
+    with ThreadPoolExecutor(1) as probing:
+        probed = probing.submit(_probe_jobs, jobs, request.overwrite, time_range, warmup, stop_probing)
+        try:
+            make_styliser = _styliser_maker(entry)
+            with thread_limit(options.threads):
+                if driver is None:
+                    styliser, notices = make_styliser(options)
+            infos = probed.result()
+        finally:
+            stop_probing.set()  # on an error or Ctrl-C, the clips not yet probed never are
     with thread_limit(options.threads):
-        if driver is None:
-            styliser, notices = make_styliser(options)
-        # The temporal stage warms up on the frames before a range, as on those before a segment.
-        warmup = WARMUP_FRAMES if options.temporal else 0
-        infos = _probe_jobs(jobs, request.overwrite, time_range, warmup)
         console = stderr_console()
         total = sum(_frames(job, infos[job.source]) for job in jobs if job.source in infos)
         mode = progress_mode(request.quiet, console)

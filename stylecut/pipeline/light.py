@@ -72,10 +72,8 @@ def create_light_styliser(entry: StyleEntry, options: ApplyOptions) -> tuple[Cli
     and flow run). Raises StylecutError for what the light path cannot run or a file it cannot use."""
     generator, metadata = light_generator(entry, options.controls.strength, options.threads)
     revision = None
-    if metadata["revision"] is not None:
-        revision = ExportedRevision(
-            load_exported(entry.path, STYLE_FILE, REVISION, entry.sha256, options.threads)
-        )
+    if metadata["revision"] is not None:  # the style file's sha256 was checked with its generator
+        revision = ExportedRevision(load_exported(entry.path, STYLE_FILE, REVISION, None, options.threads))
     parts: dict = {
         "style": entry.name,
         "working_side": metadata["working_side"],

@@ -27,8 +27,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from av.video.format import VideoFormat
-
 from stylecut.errors import MediaError
 from stylecut.video.ffmpeg_tools import ffmpeg_command, ffmpeg_exe, ffprobe_exe, media_arg, run_tool
 
@@ -94,6 +92,8 @@ class VideoInfo:
     @property
     def bit_depth(self) -> int:
         """Bits per sample of the decoded picture: 8, or 10, 12 or 16 for deeper footage (8 when unknown)."""
+        from av.video.format import VideoFormat  # av loads FFmpeg's libraries: not before a frame is read
+
         try:
             return max(8, max(c.bits for c in VideoFormat(self.pix_fmt).components))
         except ValueError:

@@ -65,7 +65,7 @@ from stylecut.pipeline.batch import Job, describe_failure
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.ray import segments
 from stylecut.pipeline.ray.frame_counter import FrameCounter, FrameReporter
-from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, ClusterOptions
+from stylecut.pipeline.ray.options import INSTALL_HINT, LOCAL, WARMUP_FRAMES, ClusterOptions
 from stylecut.pipeline.stylise import ClipStyliser, clip_notice
 from stylecut.progress import ClusterProgress
 from stylecut.sigterm import raise_on_sigterm
@@ -514,7 +514,7 @@ class _Driver:
     def _plan(self, clip: _Clip) -> None:
         # Without temporal state every frame is a clean boundary: no warm-up, no blending.
         temporal = self.options.temporal
-        warmup, blend = (segments.WARMUP_FRAMES, segments.BLEND_FRAMES) if temporal else (0, 0)
+        warmup, blend = (WARMUP_FRAMES, segments.BLEND_FRAMES) if temporal else (0, 0)
         clip.segments = segments.plan_segments(clip.info, clip.points, clip.cuts, warmup, blend)
         clip.segments_left = len(clip.segments)
         clip.parts = segments.parts_folder(clip.target)

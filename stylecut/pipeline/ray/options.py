@@ -18,6 +18,9 @@ INSTALL_HINT = "pip install 'stylecut[ray]'"
 # (warm-up and blend frames, seek, encoder start) stays near 2% of it, short enough that a 20-minute
 # clip keeps 40 workers busy.
 DEFAULT_SEGMENT_SECONDS = 30.0
+# The frames a segment's temporal stage warms up on, and a range's: measured by benchmarks/cluster.py, where
+# the seams' E_warp is that of a single run with these and segments.BLEND_FRAMES.
+WARMUP_FRAMES = 8
 
 _HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")
 

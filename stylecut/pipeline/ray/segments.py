@@ -52,7 +52,6 @@ from stylecut.video.remux import finalize
 from stylecut.video.tempfiles import temp_path
 
 # Measured by benchmarks/cluster.py, where the seams' E_warp is that of a single run with these.
-WARMUP_FRAMES = 8
 BLEND_FRAMES = 8
 SNAP_SECONDS = 5.0  # the farthest a boundary moves to reach a scene cut
 
