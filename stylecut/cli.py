@@ -5,7 +5,8 @@ Heavy imports (torch, decord) happen inside the commands so `--help` and
 the modules that own them. Every command runs through :func:`_run`, which
 turns a StylecutError into one sentence on stderr and the error class's exit
 code (see errors.py), Ctrl-C into exit 130 and SIGTERM (see sigterm.py) into exit
-143, each with the command's sentence on what was kept; with ``--json`` the same
+143, each with the command's sentence on what was kept, also where a native
+library's import turned the interrupt into an error; with ``--json`` the same
 error also goes to stdout as a JSON object, as do the command line's own
 usage errors.
 """
@@ -25,7 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from stylecut import __version__
 from stylecut.device import DEVICES
-from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, StylecutError
+from stylecut.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, Interrupted, StylecutError
 from stylecut.extras import TRAIN, check_inference_extras, require_torch
 from stylecut.flow import KINDS
 from stylecut.pipeline.controls import Controls
@@ -95,14 +96,42 @@ def _run(command: Callable[[], int | None], interrupted: str, json_errors: bool 
     try:
         with sigterm_as_interrupt():
             code = command() or 0
-    except StylecutError as exc:
-        raise _fail(str(exc), exc.exit_code, json_errors) from None
     except KeyboardInterrupt:
-        if stopped_by_sigterm():
-            stopped = interrupted.replace("Interrupted", "Stopped by SIGTERM", 1)
-            raise _fail(stopped, EXIT_TERMINATED, json_errors) from None
-        raise _fail(interrupted, EXIT_INTERRUPTED, json_errors) from None
+        raise _stopped(interrupted, json_errors) from None
+    except Exception as exc:
+        if _raised_by_interrupt(exc):
+            raise _stopped(interrupted, json_errors) from None
+        if not isinstance(exc, StylecutError):
+            raise
+        raise _fail(str(exc), exc.exit_code, json_errors) from None
     raise typer.Exit(code)
+
+
+def _stopped(interrupted: str, json_errors: bool) -> typer.Exit:
+    if stopped_by_sigterm():
+        stopped = interrupted.replace("Interrupted", "Stopped by SIGTERM", 1)
+        return _fail(stopped, EXIT_TERMINATED, json_errors)
+    return _fail(interrupted, EXIT_INTERRUPTED, json_errors)
+
+
+def _raised_by_interrupt(exc: Exception) -> bool:
+    """Whether ``exc`` comes of a Ctrl-C or SIGTERM that came while a native library was imported.
+
+    The initialisation of a native module (OpenVINO's, which pybind11 builds) turns the KeyboardInterrupt
+    raised inside it into ``ImportError('initialization failed')`` from it, and the code that catches an
+    ImportError to name a missing extra raises its own error while handling that one. A command's own
+    Interrupted already carries its sentence.
+    """
+    if isinstance(exc, Interrupted):
+        return False
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ file under the final name, no temp file left behind.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 from pathlib import Path
@@ -256,6 +257,40 @@ def test_a_stop_with_json_prints_a_json_error(make_clip, tiny_style, tmp_path, s
     assert exit_code == code, stderr
     report = json.loads(stdout)
     assert report["exit_code"] == code and report["error"].startswith(words)
+
+
+# Stands in for OpenVINO's native module: its initialisation is where the signal lands, and pybind11, which
+# OpenVINO's bindings are built with, turns the KeyboardInterrupt raised there into this ImportError.
+NATIVE_OPENVINO = """
+import signal, sys
+try:
+    sys.stderr.write("importing openvino\\n")  # the test signals once it reads this line
+    sys.stderr.flush()
+    while True:
+        signal.pause()
+except KeyboardInterrupt as exc:
+    raise ImportError("initialization failed") from exc
+"""
+
+
+@pytest.mark.parametrize(("sig", "code", "words"), STOPS)
+def test_a_stop_while_a_native_library_loads_is_a_stop(make_clip, tiny_style, tmp_path, sig, code, words):
+    source = make_clip(size="160x120", frames=3)
+    native = tmp_path / "native"
+    native.mkdir()
+    (native / "openvino.py").write_text(NATIVE_OPENVINO)
+    pythonpath = os.pathsep.join([str(native), os.environ.get("PYTHONPATH", "")])
+
+    args = ["apply", source, "--style", tiny_style, "-o", tmp_path / "out.mp4", "--json"]
+    exit_code, stdout, stderr = signal_when(
+        args, "importing openvino", sig, tmp_path / "home", {"PYTHONPATH": pythonpath}
+    )
+
+    assert exit_code == code, stderr
+    assert_one_sentence(stderr, words, "no partial file")
+    report = json.loads(stdout)
+    assert report["exit_code"] == code and report["error"].startswith(words)
+    assert [path for path in tmp_path.iterdir() if path.name not in ("home", "native")] == []
 
 
 @pytest.mark.parametrize(
