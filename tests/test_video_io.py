@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -420,6 +421,9 @@ def test_ffmpeg_binary_is_found():
     assert version.startswith("ffmpeg version")
 
 
+COMPLETE = "libx264 x\\n V....D libx265 x\\n VFS... prores_ks x"  # the encoders stylecut needs, as listed
+
+
 def fake_ffmpeg(folder: Path, version: str, lavf: str, encoders: str, with_ffprobe: bool = True) -> str:
     """A script answering -version, -encoders and -filters as an ffmpeg build would."""
     folder.mkdir()
@@ -443,17 +447,16 @@ def fake_ffmpeg(folder: Path, version: str, lavf: str, encoders: str, with_ffpro
 
 def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
     bundled = ffmpeg_tools.imageio_ffmpeg.get_ffmpeg_exe
-    complete = "libx264 x\\n V....D libx265 x\\n VFS... prores_ks x"
-    ubuntu = fake_ffmpeg(tmp_path / "ubuntu", "4.4.2-0ubuntu0.22.04.1", "58. 76.100", complete)
+    ubuntu = fake_ffmpeg(tmp_path / "ubuntu", "4.4.2-0ubuntu0.22.04.1", "58. 76.100", COMPLETE)
     choice = ffmpeg_tools.choose_ffmpeg(ubuntu, bundled)
     assert (choice.ffmpeg, choice.ffprobe, choice.bundled) == (ubuntu, f"{tmp_path}/ubuntu/ffprobe", False)
     assert choice.describe() == f"ffmpeg 4.4.2-0ubuntu0.22.04.1 (system, {ubuntu})"
 
-    git_build = fake_ffmpeg(tmp_path / "git", "N-112233-gabcdef", "61.  1.100", complete, with_ffprobe=False)
+    git_build = fake_ffmpeg(tmp_path / "git", "N-112233-gabcdef", "61.  1.100", COMPLETE, with_ffprobe=False)
     assert ffmpeg_tools.choose_ffmpeg(git_build, bundled).ffprobe is None  # no ffprobe of another build
 
     for folder, version, lavf, encoders, reason in [
-        ("old", "4.2.7", "58. 29.100", complete, "the system ffmpeg 4.2.7 is older than 4.4"),
+        ("old", "4.2.7", "58. 29.100", COMPLETE, "the system ffmpeg 4.2.7 is older than 4.4"),
         (
             "no-x265",
             "6.1.1",
@@ -472,6 +475,42 @@ def test_system_ffmpeg_is_used_only_when_recent_and_complete(tmp_path):
     broken.chmod(0o755)
     assert ffmpeg_tools.choose_ffmpeg(str(broken), bundled).reason == f"{broken} does not run as ffmpeg"
     assert ffmpeg_tools.choose_ffmpeg(None, bundled).reason == "no ffmpeg on PATH"
+
+
+def _counting_runs(exe: str, runs: Path) -> None:
+    """Make the fake ffmpeg at ``exe`` note each run in ``runs``."""
+    script = Path(exe)
+    script.write_text(script.read_text().replace("#!/bin/sh\n", f"#!/bin/sh\necho run >> {runs}\n", 1))
+
+
+def test_the_system_ffmpeg_check_is_kept_until_the_binary_changes(tmp_path, stylecut_home):
+    bundled = ffmpeg_tools.imageio_ffmpeg.get_ffmpeg_exe
+    exe = fake_ffmpeg(tmp_path / "system", "6.1.1", "60. 16.100", COMPLETE)
+    runs = tmp_path / "runs"
+    _counting_runs(exe, runs)
+    first = ffmpeg_tools.choose_ffmpeg(exe, bundled)
+    assert not first.bundled and len(runs.read_text().split()) == 3
+    assert ffmpeg_tools.choose_ffmpeg(exe, bundled) == first  # the next command: from the cache
+    assert len(runs.read_text().split()) == 3
+
+    # Upgraded in place to a build without x265: same path, a new time of change.
+    Path(exe).write_text(Path(exe).read_text().replace("libx265", "libx266"))
+    stat = Path(exe).stat()
+    os.utime(exe, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    upgraded = ffmpeg_tools.choose_ffmpeg(exe, bundled)
+    assert upgraded.bundled and upgraded.reason == "the system ffmpeg 6.1.1 lacks libx265"
+    assert len(runs.read_text().split()) == 6
+
+
+def test_the_ffmpeg_check_runs_without_a_cache_it_can_write(tmp_path, read_only_folder, monkeypatch):
+    monkeypatch.setenv("STYLECUT_HOME", str(read_only_folder))
+    exe = fake_ffmpeg(tmp_path / "system", "6.1.1", "60. 16.100", COMPLETE)
+    runs = tmp_path / "runs"
+    _counting_runs(exe, runs)
+    for _ in range(2):
+        assert not ffmpeg_tools.choose_ffmpeg(exe, ffmpeg_tools.imageio_ffmpeg.get_ffmpeg_exe).bundled
+    assert len(runs.read_text().split()) == 6
+    assert list(read_only_folder.iterdir()) == []
 
 
 @pytest.mark.skipif(not Path("/usr/bin/ffmpeg").exists(), reason="Debian's ffmpeg is not installed")

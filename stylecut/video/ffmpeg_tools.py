@@ -4,7 +4,10 @@ The system ``ffmpeg`` on PATH is preferred, because it is what the user's other
 tools use and it may read codecs the bundled build lacks, when it is FFmpeg
 4.4 or newer and has every encoder and filter stylecut uses. Otherwise the
 static ffmpeg shipped by imageio-ffmpeg is used, and the notice says why. The
-check runs once per process. ffprobe is only used beside the system ffmpeg it
+check runs once per process, and its answer is kept in the user's cache folder
+for the next commands: it takes three ffmpeg runs, a fifth of a second or more.
+It is redone when the binary (its resolved path, size or time of change) or
+stylecut's version differs from what the answer was kept for. ffprobe is only used beside the system ffmpeg it
 belongs to; there is no bundled ffprobe, so :func:`ffprobe_exe` may return
 ``None`` and callers fall back to parsing ffmpeg's own output.
 
@@ -16,7 +19,9 @@ banner, no prompt, no statistics, errors only), through :func:`ffmpeg_command`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import re
 import shutil
@@ -27,7 +32,9 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
+import stylecut
 from stylecut.errors import MediaError, OutputError, StylecutError
+from stylecut.user_folders import cache_folder
 
 MOV_FAMILY = frozenset({".mp4", ".m4v", ".mov"})  # suffixes of the ISO/QuickTime muxers
 _OLDEST_SUPPORTED = "4.4"
@@ -123,12 +130,48 @@ def choose_ffmpeg(system: str | None, bundled: Callable[[], str]) -> FFmpegChoic
             usable = ffprobe.is_file() and os.access(ffprobe, os.X_OK)
             return FFmpegChoice(system, str(ffprobe) if usable else None, version, bundled=False)
     exe = bundled()
-    version = _version(_outputs(exe, "-version")[0]) or "unknown"
+    (version,) = _remembered("version", exe, lambda: [_version(_outputs(exe, "-version")[0]) or "unknown"])
     return FFmpegChoice(exe, None, version, bundled=True, reason=reason)
 
 
 def _check_system(exe: str) -> tuple[str, str | None]:
     """(version, why it cannot be used or ``None``)."""
+    version, reason = _remembered("system check", exe, lambda: list(_run_system_check(exe)))
+    return version, reason
+
+
+def _remembered(check: str, exe: str, run: Callable[[], list]) -> list:
+    """What ``run()`` answered for ``exe`` before, if the binary and stylecut are unchanged since; else run
+    it and keep its answer. A cache that cannot be read or written is passed over."""
+    try:
+        stat = os.stat(exe)
+    except OSError:
+        return run()  # a binary that is not there is checked (and fails) every time
+    key = f"{check}: {exe}"
+    binary = [os.path.realpath(exe), stat.st_size, stat.st_mtime_ns, stylecut.__version__]
+    path = cache_folder() / "ffmpeg-checks.json"
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        entry = kept[key] if isinstance(kept, dict) else None
+    except (OSError, ValueError, KeyError):
+        kept, entry = {}, None
+    if isinstance(entry, dict) and entry.get("binary") == binary and isinstance(entry.get("answer"), list):
+        return entry["answer"]
+    answer = run()
+    kept = kept if isinstance(kept, dict) else {}
+    kept[key] = {"binary": binary, "answer": answer}
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # replaced whole: readers never see half
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+    return answer
+
+
+def _run_system_check(exe: str) -> tuple[str, str | None]:
     text, encoders, filters = _outputs(exe, "-version", "-encoders", "-filters")
     version = _version(text)
     if version is None:
