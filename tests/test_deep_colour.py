@@ -7,12 +7,17 @@ Every source is a lossless (FFV1) 10-bit clip tagged BT.2020 PQ, made by ``media
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from stylecut.video import encode
 from stylecut.video.decode import iter_frames
+from stylecut.video.ffmpeg_tools import ffmpeg_exe
 from stylecut.video.probe import probe
 
 import media
@@ -105,3 +110,38 @@ def test_an_edit_lists_hidden_frames_are_not_decoded_at_10_bits(tmp_path):
     reference = media.decode_reference(cut, "rgb48le")
     assert info.frame_count == len(reference) < 25
     assert np.array_equal(np.concatenate(list(iter_frames(info, 8))), reference)
+
+
+def test_bit_depth_from_the_pixel_format_name_is_ffmpegs_for_every_format(tmp_path):
+    from av.video.format import VideoFormat
+
+    listed = subprocess.run([ffmpeg_exe(), "-hide_banner", "-pix_fmts"], capture_output=True, text=True)
+    names = re.findall(r"^[IOHPB.]{5} (\S+)", listed.stdout, re.MULTILINE)
+    assert {"yuv420p", "yuv422p10le", "yuv420p10le", "p010le", "gbrp12le"} <= set(names)
+    info = probe(media.make_clip(tmp_path))
+    for name in names:
+        try:
+            expected = max(8, max(c.bits for c in VideoFormat(name).components))
+        except ValueError:  # a hardware format: no components
+            expected = 8
+        assert replace(info, pix_fmt=name).bit_depth == expected, name
+    assert replace(info, pix_fmt="").bit_depth == 8
+
+
+_READ_FRAMES = """
+import sys
+from stylecut.video.decode import iter_frames
+from stylecut.video.probe import probe
+
+info = probe(sys.argv[1])
+next(iter_frames(info, 2))
+print(info.bit_depth, "av" in sys.modules)
+"""
+
+
+def test_pyav_is_loaded_only_for_deep_footage(tmp_path):
+    for clip, answer in [(media.make_clip(tmp_path), "8 False"), (media.make_deep_clip(tmp_path), "10 True")]:
+        run = subprocess.run(
+            [sys.executable, "-c", _READ_FRAMES, clip], capture_output=True, text=True, check=True
+        )
+        assert run.stdout.split() == answer.split()

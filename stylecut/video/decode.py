@@ -50,23 +50,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Where PyTorch is installed it is loaded before decord: the other way round, torch's CPU convolutions
 # crash the process (SIGSEGV; torch 2.14.1, decord2 3.4.0). The light path has no torch to load.
 if find_spec("torch") is not None:
     import torch  # noqa: F401
 
-import av
 import decord
 import numpy as np
-from av.container import InputContainer
-from av.video.frame import VideoFrame
-from av.video.stream import VideoStream
 
 from stylecut.errors import MediaError
 from stylecut.frames import pixel_dtype
 from stylecut.video.ffmpeg_tools import media_arg
 from stylecut.video.probe import VideoInfo, frame_pts
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
 
 
 class FrameReader:
@@ -289,6 +291,8 @@ def _deep_chunks(info: VideoInfo, chunk_size: int, start: int, stop: int) -> Ite
     The conversion to RGB is ffmpeg's format filter, not a bare swscale call, so the chroma is placed
     and scaled as the ffmpeg command line does it.
     """
+    import av  # 0.1-0.2 s to load FFmpeg's libraries, which 8-bit footage never needs
+
     chunk: list[np.ndarray] = []
     index = start
     try:

@@ -35,6 +35,12 @@ _DISCARD_FLAG = 0x4  # AV_PKT_FLAG_DISCARD: hidden by an edit list
 _NOPTS = -(2**63)
 _MARK = re.compile(r"^stylecut (\S+)(?: style (\S.*))?$")
 _RATIO = re.compile(r"^(\d+):(\d+)$")
+# The pixel formats of most footage, whose names say their bits per sample (the most of any component).
+_EIGHT_BITS = re.compile(
+    r"(?:yuvj?|yuva)(?:410|411|420|422|440|444)p|gbra?p|gray|nv(?:12|21|16|24|42)|ya8"
+    r"|(?:rgb|bgr)24|(?:rgb|bgr)[a0]|[a0](?:rgb|bgr)|(?:yuyv|uyvy|yvyu)422"
+)
+_DEEP = re.compile(r"(?:yuva?(?:420|422|440|444)p|gbra?p|gray|p0)(9|10|12|14|16)(?:le|be)")
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,12 @@ class VideoInfo:
     @property
     def bit_depth(self) -> int:
         """Bits per sample of the decoded picture: 8, or 10, 12 or 16 for deeper footage (8 when unknown)."""
-        from av.video.format import VideoFormat  # av loads FFmpeg's libraries: not before a frame is read
+        if not self.pix_fmt or _EIGHT_BITS.fullmatch(self.pix_fmt):
+            return 8
+        if deep := _DEEP.fullmatch(self.pix_fmt):
+            return int(deep[1])
+        # The rarer formats, as FFmpeg's own table has them: av takes 0.1-0.2 s to load its libraries.
+        from av.video.format import VideoFormat
 
         try:
             return max(8, max(c.bits for c in VideoFormat(self.pix_fmt).components))

@@ -34,8 +34,6 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-import av
-
 from stylecut.errors import OutputError
 from stylecut.video.probe import VideoInfo, frame_pts
 from stylecut.video.tempfiles import temp_path
@@ -66,6 +64,8 @@ class FrameTimes:
     def restore(self, video: Path) -> None:
         """Rewrite ``video`` (one stream encoded at :attr:`rate`, one frame per source frame)
         in place so that its frames carry the source's presentation times."""
+        import av  # 0.1-0.2 s to load FFmpeg's libraries, which constant-rate clips never need
+
         timing = packet_times(self.pts, self.end, _display_indices(video, self.rate, len(self.pts)))
         timed = temp_path(video, "timed")
         try:
@@ -108,6 +108,8 @@ def _name(path: Path) -> str:
 
 def _display_indices(video: Path, rate: Fraction, count: int) -> list[int]:
     """For each packet of ``video`` in decode order, the index of the frame it shows."""
+    import av
+
     with av.open(_name(video)) as encoded:
         stream = encoded.streams.video[0]
         pts = [packet.pts for packet in encoded.demux(stream) if packet.size]
