@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -500,6 +501,30 @@ def test_the_system_ffmpeg_check_is_kept_until_the_binary_changes(tmp_path, styl
     upgraded = ffmpeg_tools.choose_ffmpeg(exe, bundled)
     assert upgraded.bundled and upgraded.reason == "the system ffmpeg 6.1.1 lacks libx265"
     assert len(runs.read_text().split()) == 6
+
+
+def test_a_refused_system_ffmpeg_and_the_bundled_ones_version_are_both_kept(tmp_path, stylecut_home):
+    old = fake_ffmpeg(tmp_path / "old", "4.2.7", "58. 29.100", COMPLETE)
+    bundled = fake_ffmpeg(tmp_path / "bundled", "7.0.2-static", "61.  1.100", COMPLETE, with_ffprobe=False)
+    runs = tmp_path / "runs"
+    _counting_runs(old, runs)
+    _counting_runs(bundled, runs)
+    first = ffmpeg_tools.choose_ffmpeg(old, lambda: bundled)
+    assert (first.ffmpeg, first.version, first.reason) == (
+        bundled,
+        "7.0.2-static",
+        "the system ffmpeg 4.2.7 is older than 4.4",
+    )
+    for _ in range(2):
+        assert ffmpeg_tools.choose_ffmpeg(old, lambda: bundled) == first
+    assert len(runs.read_text().split()) == 4  # three for the check, one for the bundled version
+
+    cache = stylecut_home / "cache" / "ffmpeg-checks.json"
+    kept = json.loads(cache.read_text())
+    kept[f"version: {bundled}"]["answer"] = []
+    cache.write_text(json.dumps(kept))
+    assert ffmpeg_tools.choose_ffmpeg(old, lambda: bundled) == first  # what it cannot use is checked again
+    assert len(runs.read_text().split()) == 5
 
 
 def test_the_ffmpeg_check_runs_without_a_cache_it_can_write(tmp_path, read_only_folder, monkeypatch):

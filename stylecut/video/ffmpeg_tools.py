@@ -7,9 +7,10 @@ static ffmpeg shipped by imageio-ffmpeg is used, and the notice says why. The
 check runs once per process, and its answer is kept in the user's cache folder
 for the next commands: it takes three ffmpeg runs, a fifth of a second or more.
 It is redone when the binary (its resolved path, size or time of change) or
-stylecut's version differs from what the answer was kept for. ffprobe is only used beside the system ffmpeg it
-belongs to; there is no bundled ffprobe, so :func:`ffprobe_exe` may return
-``None`` and callers fall back to parsing ffmpeg's own output.
+stylecut's version differs from what the answer was kept for. ffprobe is only
+used beside the system ffmpeg it belongs to; there is no bundled ffprobe, so
+:func:`ffprobe_exe` may return ``None`` and callers fall back to parsing
+ffmpeg's own output.
 
 Paths handed to ffmpeg or ffprobe go through :func:`media_arg`, so a file
 named ``-dash.mp4`` or ``http:x.mp4`` is never read as an option or a protocol.
@@ -130,19 +131,24 @@ def choose_ffmpeg(system: str | None, bundled: Callable[[], str]) -> FFmpegChoic
             usable = ffprobe.is_file() and os.access(ffprobe, os.X_OK)
             return FFmpegChoice(system, str(ffprobe) if usable else None, version, bundled=False)
     exe = bundled()
-    (version,) = _remembered("version", exe, lambda: [_version(_outputs(exe, "-version")[0]) or "unknown"])
+    (version,) = _remembered(
+        "version", exe, 1, lambda: (_version(_outputs(exe, "-version")[0]) or "unknown",)
+    )
     return FFmpegChoice(exe, None, version, bundled=True, reason=reason)
 
 
 def _check_system(exe: str) -> tuple[str, str | None]:
     """(version, why it cannot be used or ``None``)."""
-    version, reason = _remembered("system check", exe, lambda: list(_run_system_check(exe)))
+    version, reason = _remembered("system check", exe, 2, lambda: _run_system_check(exe))
     return version, reason
 
 
-def _remembered(check: str, exe: str, run: Callable[[], list]) -> list:
-    """What ``run()`` answered for ``exe`` before, if the binary and stylecut are unchanged since; else run
-    it and keep its answer. A cache that cannot be read or written is passed over."""
+def _remembered(
+    check: str, exe: str, fields: int, run: Callable[[], tuple[str | None, ...]]
+) -> tuple[str | None, ...]:
+    """What ``run()`` answered for ``exe`` (``fields`` strings or None) before, if the binary and stylecut are
+    unchanged since; else run it and keep its answer. A cache that cannot be read or written, or holds
+    something else, is passed over."""
     try:
         stat = os.stat(exe)
     except OSError:
@@ -152,13 +158,19 @@ def _remembered(check: str, exe: str, run: Callable[[], list]) -> list:
     path = cache_folder() / "ffmpeg-checks.json"
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-        entry = kept[key] if isinstance(kept, dict) else None
-    except (OSError, ValueError, KeyError):
-        kept, entry = {}, None
-    if isinstance(entry, dict) and entry.get("binary") == binary and isinstance(entry.get("answer"), list):
-        return entry["answer"]
-    answer = run()
+    except (OSError, ValueError):
+        kept = {}
     kept = kept if isinstance(kept, dict) else {}
+    entry = kept.get(key)
+    if isinstance(entry, dict) and entry.get("binary") == binary:
+        answer = entry.get("answer")
+        if (
+            isinstance(answer, list)
+            and len(answer) == fields
+            and all(isinstance(a, str | None) for a in answer)
+        ):
+            return tuple(answer)
+    answer = run()
     kept[key] = {"binary": binary, "answer": answer}
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # replaced whole: readers never see half
     try:
