@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
-from stylecut.frame_arrays import luma
+from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side, grow_flow, max_side_size, shrink_flow
+from stylecut.frame_arrays import luma, shrink
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -56,12 +56,27 @@ class DISFlow:
         grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
         return flow_at_max_side(self._gray_pairs, *grays, self.max_side)
 
-    def _gray_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def refine(self, a: np.ndarray, b: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The flow ``a -> b`` of ``(N, 3, H, W)`` frames, DIS starting from ``start`` ``(N, 2, H, W)``.
+
+        DIS takes a flow passed to it as its first estimate, so a good guess
+        (a chain of flows composed frame by frame) is corrected, not found again.
+        """
+        grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
+        size = max_side_size(*a.shape[-2:], self.max_side)
+        if size is None:
+            return self._gray_pairs(*grays, start)
+        grays = [shrink(gray, size) for gray in grays]
+        return grow_flow(self._gray_pairs(*grays, shrink_flow(start, size)), a.shape[-2:])
+
+    def _gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
         h, w = a.shape[-2:]
         pad = ((0, 0), (0, 0), (0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w)))
         if any(any(side) for side in pad):
             a, b = np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge")
-        flows = np.stack([self._dis.calc(ga, gb, None) for ga, gb in zip(_to_uint8(a), _to_uint8(b))])
+            start = None if start is None else np.pad(start, pad, mode="edge")
+        starts = [None] * len(a) if start is None else np.ascontiguousarray(start.transpose(0, 2, 3, 1))
+        flows = np.stack([self._dis.calc(ga, gb, s) for ga, gb, s in zip(_to_uint8(a), _to_uint8(b), starts)])
         return np.ascontiguousarray(flows[:, :h, :w].transpose(0, 3, 1, 2))
 
 
