@@ -163,6 +163,20 @@ def test_a_drifting_chain_of_flows_is_pulled_back_onto_the_anchor(blend: float) 
     assert error < 0.3 if blend else error > 1.0
 
 
+@pytest.mark.parametrize("size", [(96, 96), (48, 640)])  # DIS at the frame's size; on frames shrunk to 512 px
+def test_registration_converges_on_the_anchor_s_true_position(size: tuple[int, int]) -> None:
+    h, w = size
+    registration = AnchorRegistration(RecurrentConfig(scale=4))
+    frame = texture(h, w).numpy()
+    anchor_frame = shift(texture(h, w), 2.0, 1.0).numpy()  # frame(p) = anchor_frame(p + (2, 1))
+    displacement = np.empty((1, 2, h // 4, w // 4), np.float32)
+    displacement[:, 0], displacement[:, 1] = 2.6, 0.5
+    for _ in range(15):
+        displacement = registration.register(frame, anchor_frame, displacement)
+    inner = displacement[0, :, 2:-2, 2:-2]
+    assert np.abs(inner[0] - 2.0).mean() < 0.1 and np.abs(inner[1] - 1.0).mean() < 0.1
+
+
 def test_a_registration_further_off_than_the_gate_is_not_taken() -> None:
     registration = AnchorRegistration(RecurrentConfig(registration_gate=1.0))
     frame = texture(96, 96).numpy()

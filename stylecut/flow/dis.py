@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side, grow_flow, max_side_size, shrink_flow
-from stylecut.frame_arrays import luma, shrink
+from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
+from stylecut.frame_arrays import luma
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -54,22 +54,14 @@ class DISFlow:
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
         grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
-        return flow_at_max_side(self._gray_pairs, *grays, self.max_side)
+        return flow_at_max_side(self.gray_pairs, *grays, self.max_side)
 
-    def refine(self, a: np.ndarray, b: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """The flow ``a -> b`` of ``(N, 3, H, W)`` frames, DIS starting from ``start`` ``(N, 2, H, W)``.
+    def gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+        """The flow between ``(N, 1, h, w)`` grays in [0, 1] at the size DIS runs at, ``(N, 2, h, w)``.
 
-        DIS takes a flow passed to it as its first estimate, so a good guess
-        (a chain of flows composed frame by frame) is corrected, not found again.
+        DIS takes a flow passed to it as its first estimate: ``start``, at
+        this size, makes it correct a good guess instead of searching again.
         """
-        grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
-        size = max_side_size(*a.shape[-2:], self.max_side)
-        if size is None:
-            return self._gray_pairs(*grays, start)
-        grays = [shrink(gray, size) for gray in grays]
-        return grow_flow(self._gray_pairs(*grays, shrink_flow(start, size)), a.shape[-2:])
-
-    def _gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
         h, w = a.shape[-2:]
         pad = ((0, 0), (0, 0), (0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w)))
         if any(any(side) for side in pad):

@@ -32,12 +32,6 @@ def flow_at_max_side(
     return grow_flow(compute(shrink(a, size), shrink(b, size)), a.shape[-2:])
 
 
-def shrink_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``(N, 2, H, W)`` flows shrunk to ``size``, their vectors in that size's pixels (grow_flow's inverse)."""
-    factors = np.array([size[1] / flow.shape[-1], size[0] / flow.shape[-2]], np.float32)
-    return shrink(flow, size) * factors.reshape(1, 2, 1, 1)
-
-
 def grow_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``(N, 2, h, w)`` flows upsampled to ``size``, their vectors in that size's pixels."""
     h, w = size

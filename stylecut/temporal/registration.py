@@ -25,18 +25,41 @@ import cv2
 import numpy as np
 
 from stylecut.flow.dis import DISFlow
+from stylecut.flow.scaling_arrays import max_side_size
+from stylecut.frame_arrays import luma, shrink
 from stylecut.temporal.recurrent_config import RecurrentConfig
-from stylecut.temporal.scaling_arrays import sample_down, upscale
 
 SMOOTHING = 2.0  # the correction's Gaussian, in coarse cells
+# The enlargement is judged on the displacement's derivatives smoothed over 8 cells (32 px at the working
+# size): those of a raw flow are noisy enough to drop the anchor in scattered cells on a plain pan.
+MAGNIFICATION_SMOOTHING = 8.0
 
 
-def _smooth(fields: np.ndarray) -> np.ndarray:
-    """Each plane of ``(N, C, h, w)`` blurred by a Gaussian of ``SMOOTHING`` cells."""
+def _smooth(fields: np.ndarray, sigma: float = SMOOTHING) -> np.ndarray:
+    """Each plane of ``(N, C, h, w)`` blurred by a Gaussian of ``sigma`` cells."""
     return np.stack(
         [
-            [cv2.GaussianBlur(plane, (0, 0), SMOOTHING, borderType=cv2.BORDER_REPLICATE) for plane in f]
+            [cv2.GaussianBlur(plane, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for plane in f]
             for f in fields
+        ]
+    )
+
+
+def _grid(count: int, step: float, offset: float) -> np.ndarray:
+    """Frame coordinates of a grid's ``count`` samples: sample ``i`` sits at ``i * step + offset``."""
+    return np.arange(count, dtype=np.float32) * step + offset
+
+
+def _remap(fields: np.ndarray, xs: np.ndarray, ys: np.ndarray, factors: tuple[float, float]) -> np.ndarray:
+    """Vector fields ``(N, 2, h, w)`` sampled bilinearly at ``xs`` x ``ys`` and rescaled by ``factors``."""
+    map_x, map_y = np.meshgrid(xs, ys)
+    return np.stack(
+        [
+            [
+                cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * k
+                for plane, k in zip(field, factors)
+            ]
+            for field in fields
         ]
     )
 
@@ -58,8 +81,28 @@ class AnchorRegistration:
         if cfg.registration_blend == 0.0:
             return displacement
         h, w = frame.shape[-2:]
-        start = upscale(displacement, cfg.scale, h, w)
-        measured = sample_down(self._dis.refine(frame, anchor_frame, start), cfg.scale)
+        size = max_side_size(h, w, self._dis.max_side) or (h, w)
+        grays = [luma(frames, axis=1)[:, None] for frames in (frame, anchor_frame)]
+        if size != (h, w):
+            grays = [shrink(gray, size) for gray in grays]
+        # From the coarse grid (cell q centred on frame pixel scale * q + (scale - 1) / 2) to DIS's (pixel
+        # k centred on (k + 0.5) * side / size - 0.5) and back directly: no full-size field is made.
+        fh, fw = size
+        coarse = (cfg.scale, (cfg.scale - 1) / 2)
+        flow_x, flow_y = (w / fw, 0.5 * w / fw - 0.5), (h / fh, 0.5 * h / fh - 0.5)
+        ch, cw = displacement.shape[-2:]
+        start = _remap(
+            displacement,
+            (_grid(fw, *flow_x) - coarse[1]) / coarse[0],
+            (_grid(fh, *flow_y) - coarse[1]) / coarse[0],
+            (fw / w, fh / h),
+        )
+        measured = _remap(
+            self._dis.gray_pairs(*grays, start),
+            (_grid(cw, *coarse) - flow_x[1]) / flow_x[0],
+            (_grid(ch, *coarse) - flow_y[1]) / flow_y[0],
+            (w / fw, h / fh),
+        )
         difference = measured - displacement
         close = (np.linalg.norm(difference, axis=1, keepdims=True) < cfg.registration_gate).astype(np.float32)
         # Smoothed over a few cells, weighted by where DIS is believed: the drift is smooth, and DIS's own
@@ -73,6 +116,8 @@ class AnchorRegistration:
         cfg = self.config
         if min(displacement.shape[-2:]) < 2:  # one row or column of cells: no derivative to take
             return np.ones_like(displacement[:, :1])
-        d_dy, d_dx = np.gradient(displacement, cfg.scale, axis=(-2, -1))
+        d_dy, d_dx = (
+            _smooth(d, MAGNIFICATION_SMOOTHING) for d in np.gradient(displacement, cfg.scale, axis=(-2, -1))
+        )
         area = (1.0 + d_dx[:, :1]) * (1.0 + d_dy[:, 1:]) - d_dx[:, 1:] * d_dy[:, :1]
         return (area > cfg.max_magnification**-2).astype(np.float32)
