@@ -62,7 +62,7 @@ def plot_tradeoff(clips: dict[str, dict[str, dict]], path: Path, targets: tuple[
     variants = sorted({name for rows in clips.values() for name in rows})
     colours = dict(zip(variants, plt.get_cmap("tab10").colors))
     footage = sorted({key.split()[0] for key in clips})
-    markers = dict(zip(footage, "o^sDv"))
+    markers = dict(zip(footage, "o^sDvP*Xhp"))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, span, target in zip(axes, ("short", "long"), (short_target, long_target)):
         for key, rows in clips.items():

@@ -4,7 +4,11 @@ For each clip (its first ``--frames`` frames, cut like the report's: x264
 CRF 12) and style: the per-frame stylisation, the fixed fuser at the
 pipeline's setting (scale 2) and at full resolution (scale 1), and the
 recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
-all driven by the pipeline's flow estimator. Scores, as benchmarks/run_all.py's:
+all driven by the pipeline's flow estimator; ``--unregistered`` adds each
+recurrent stage without its anchor registration and enlargement limit
+(temporal/registration.py). ``--synthetic`` adds camera moves rendered
+from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
+push-in) to the clips. Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, and the style distance change
@@ -15,11 +19,14 @@ sharpness, one point per clip, style and variant. Run on one thread:
     python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors \\
         --clips bear,cockatoo --styles starry-night,great-wave,udnie --untrained \\
         --out results.json --plot docs/temporal-tradeoff.png
+    python benchmarks/temporal_recurrent.py --weights weights/temporal-recurrent.safetensors --unregistered \\
+        --clips bear,flower,car-detection,cockatoo,backpack --synthetic pan12,pan25,push-in
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -29,6 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from camera_motion import render
 from fidelity import Fidelity, loss_networks
 from plots import plot_tradeoff
 from temporal import clip_consistency, evaluation_flow
@@ -117,6 +125,10 @@ def main() -> None:
         "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
     )
     parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
+    parser.add_argument(
+        "--unregistered", action="store_true", help="also score each --weights without anchor registration"
+    )
+    parser.add_argument("--synthetic", default="", help="camera moves over a photo: pan12,pan25,push-in")
     parser.add_argument("--media", type=Path, default=SHARED_MEDIA)
     parser.add_argument("--clips", default="bear")
     parser.add_argument("--styles", default="starry-night,great-wave")
@@ -135,13 +147,26 @@ def main() -> None:
         stages["recurrent (untrained)"] = RecurrentTemporal().eval()
     for path in args.weights:
         stages[f"recurrent {path.stem}"] = load_recurrent(path)[0]
+        if args.unregistered:
+            stage = load_recurrent(path)[0]
+            stage.config = stage.registration.config = dataclasses.replace(
+                stage.config, registration_blend=0.0, max_magnification=16.0
+            )
+            stages[f"recurrent {path.stem} unregistered"] = stage
     flow, _ = create_flow_estimator("auto", "cpu")
     networks = loss_networks()
     results: dict = {"clips": {}, "speed_720p": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        for key in args.clips.split(","):
-            clip = prepare_clip(find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames)
-            inputs = read_frames(clip)
+        sources = {
+            key: lambda key=key: read_frames(
+                prepare_clip(find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames)
+            )
+            for key in filter(None, args.clips.split(","))
+        }
+        for move in filter(None, args.synthetic.split(",")):
+            sources[move] = lambda move=move: render(args.media, move, args.frames)
+        for key, source in sources.items():
+            inputs = source()
             frames = to_tensor(inputs)
             to_prev = torch.cat([flow(frames[t : t + 1], frames[t - 1 : t]) for t in range(1, len(frames))])
             from_prev = torch.cat([flow(frames[t - 1 : t], frames[t : t + 1]) for t in range(1, len(frames))])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -24,6 +25,7 @@ from stylecut.flow.warp import occlusion_mask
 from stylecut.quality import sharpness
 from stylecut.temporal.recurrent import ConvGRUCell, RecurrentConfig, RecurrentTemporal
 from stylecut.temporal.recurrent_file import FORMAT, bundled_recurrent, load_recurrent, save_recurrent
+from stylecut.temporal.registration import AnchorRegistration
 from stylecut.training.temporal_data import save_window
 from stylecut.training.temporal_trainer import TemporalTrainConfig, TemporalTrainer, checkpoint_config
 from stylecut.weights_file import sha256_of
@@ -142,6 +144,56 @@ def test_steadies_a_flickering_pan_and_stays_sharp_to_frame_100() -> None:
     kept = [sharpness(o)[0] / sharpness(s)[0] for o, s in zip(out, clean)]
     first, last = sum(kept[1:11]) / 10, sum(kept[-10:]) / 10
     assert last >= 0.9 * first and last >= 0.5
+
+
+@pytest.mark.parametrize("blend", [0.3, 0.0])
+def test_a_drifting_chain_of_flows_is_pulled_back_onto_the_anchor(blend: float) -> None:
+    # Every flow 0.08 px short of the true motion, as DIS's errors, tied to the content, add up on a pan:
+    # composed alone the chain is a pixel off after 12 frames; registered against the anchor's own
+    # frame it stays within a fraction of one.
+    step = (0.9, 0.4)
+    size = 96
+    clip, _, _ = pan(13, size=size, step=step)
+    biased = constant_flow(1, size, size, -(step[0] - 0.08), -(step[1] - 0.08))
+    to_prev, from_prev = [None] + [biased] * 12, [None] + [-biased] * 12
+    stage = make_stage(registration_blend=blend)
+    run(stage, clip, [stylise(f) for f in clip], to_prev, from_prev)
+    truth = torch.tensor([-step[0] * 12, -step[1] * 12]).view(1, 2, 1, 1)
+    error = (stage._state.displacement - truth)[..., 2:-2, 2:-2].norm(dim=1).mean().item()
+    assert error < 0.3 if blend else error > 1.0
+
+
+@pytest.mark.parametrize("size", [(96, 96), (48, 640)])  # DIS at the frame's size; on frames shrunk to 512 px
+def test_registration_converges_on_the_anchor_s_true_position(size: tuple[int, int]) -> None:
+    h, w = size
+    registration = AnchorRegistration(RecurrentConfig(scale=4))
+    frame = texture(h, w).numpy()
+    anchor_frame = shift(texture(h, w), 2.0, 1.0).numpy()  # frame(p) = anchor_frame(p + (2, 1))
+    displacement = np.empty((1, 2, h // 4, w // 4), np.float32)
+    displacement[:, 0], displacement[:, 1] = 2.6, 0.5
+    for _ in range(15):
+        displacement = registration.register(frame, anchor_frame, displacement)
+    inner = displacement[0, :, 2:-2, 2:-2]
+    assert np.abs(inner[0] - 2.0).mean() < 0.1 and np.abs(inner[1] - 1.0).mean() < 0.1
+
+
+def test_a_registration_further_off_than_the_gate_is_not_taken() -> None:
+    registration = AnchorRegistration(RecurrentConfig(registration_gate=1.0))
+    frame = texture(96, 96).numpy()
+    anchor_frame = shift(texture(96, 96), 2.0, 1.0).numpy()  # the anchor sits 2 px right, 1 px down
+    wrong = np.full((1, 2, 24, 24), 6.0, np.float32)  # 4-5 px off: DIS corrects it by more than the gate
+    np.testing.assert_array_equal(registration.register(frame, anchor_frame, wrong), wrong)
+
+
+@pytest.mark.parametrize(("zoom", "kept"), [(1.0, True), (1.05, True), (1.2, False), (0.8, True)])
+def test_a_camera_closing_in_drops_the_anchor_where_it_would_be_enlarged(zoom: float, kept: bool) -> None:
+    # Sampling the anchor at c + (p - c) / zoom shows it enlarged ``zoom`` times (limit 1.12 by default).
+    registration = AnchorRegistration(RecurrentConfig(scale=4))
+    ys, xs = np.mgrid[0:30, 0:40].astype(np.float32) * 4 + 1.5  # cell centres in frame pixels
+    centre = np.array([80.0, 60.0], np.float32).reshape(2, 1, 1)
+    points = np.stack([xs, ys])
+    displacement = (centre + (points - centre) / zoom - points)[None] + 3.0  # and a pan of 3 px
+    assert (registration.magnification_ok(displacement) == (1.0 if kept else 0.0)).all()
 
 
 @pytest.mark.parametrize("sharpening", [0.19, 1.0])

@@ -54,14 +54,21 @@ class DISFlow:
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
         grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
-        return flow_at_max_side(self._gray_pairs, *grays, self.max_side)
+        return flow_at_max_side(self.gray_pairs, *grays, self.max_side)
 
-    def _gray_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+        """The flow between ``(N, 1, h, w)`` grays in [0, 1] at the size DIS runs at, ``(N, 2, h, w)``.
+
+        DIS takes a flow passed to it as its first estimate: ``start``, at
+        this size, makes it correct a good guess instead of searching again.
+        """
         h, w = a.shape[-2:]
         pad = ((0, 0), (0, 0), (0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w)))
         if any(any(side) for side in pad):
             a, b = np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge")
-        flows = np.stack([self._dis.calc(ga, gb, None) for ga, gb in zip(_to_uint8(a), _to_uint8(b))])
+            start = None if start is None else np.pad(start, pad, mode="edge")
+        starts = [None] * len(a) if start is None else np.ascontiguousarray(start.transpose(0, 2, 3, 1))
+        flows = np.stack([self._dis.calc(ga, gb, s) for ga, gb, s in zip(_to_uint8(a), _to_uint8(b), starts)])
         return np.ascontiguousarray(flows[:, :h, :w].transpose(0, 3, 1, 2))
 
 

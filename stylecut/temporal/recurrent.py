@@ -21,7 +21,10 @@ Three choices keep it sharp, cheap and safe:
   anchor for good once the chain meets an occlusion (the forward-backward
   and motion-boundary mask) or leaves the frame; whether the chain still
   lands on the same content is judged by the network from the anchor's
-  input frame warped through ``D_t``. When the anchor is seen from less
+  input frame warped through ``D_t``. Composed flows drift, and a cell
+  whose chain enlarges the anchor (the camera closing in) would blur it,
+  so ``registration.py`` pulls ``D_t`` back onto the anchor's input frame
+  each frame and drops the anchor where it is enlarged too much. When the anchor is seen from less
   than ``refresh_coverage`` of what the last flow covers, the current output
   becomes the new anchor. A pixel is therefore resampled once per anchor,
   not once per frame, and the sampled anchor is sharpened in proportion to
@@ -56,6 +59,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -68,6 +72,7 @@ from stylecut.temporal.recurrent_config import (
     SERVO_RATE,
     RecurrentConfig,
 )
+from stylecut.temporal.registration import AnchorRegistration
 from stylecut.temporal.scaling import downscale, sample_down, upscale
 from stylecut.temporal.stepped import SteppedStage
 
@@ -123,6 +128,11 @@ class TemporalNet(nn.Module):
         return F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False), hidden
 
 
+def _array(x: Tensor) -> np.ndarray:
+    """``x`` as a float32 numpy array on the CPU (the registration's DIS works there)."""
+    return x.detach().float().cpu().numpy()
+
+
 def _erode(mask: Tensor) -> Tensor:
     return -F.max_pool2d(-mask, 3, stride=1, padding=1)
 
@@ -172,6 +182,7 @@ class _State:
     anchor: Tensor  # full-resolution output the fine detail is sampled from
     anchor_small: Tensor  # its coarse version
     anchor_frame: Tensor  # coarse input frame of the anchor, to check the chain of flows against
+    anchor_input: Tensor  # full-resolution input frame of the anchor, to register the chain against
     displacement: Tensor  # coarse composed flow current frame -> anchor, in frame pixels
     valid: Tensor  # coarse: 1 where the chain of flows to the anchor never met an occlusion or the frame edge
     output_small: Tensor  # coarse version of the previous output
@@ -201,6 +212,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         super().__init__()
         self.config = config
         self.net = TemporalNet(config.features, config.hidden)
+        self.registration = AnchorRegistration(config)
         self.autocast: torch.dtype | None = None
         self._state: _State | None  # narrows SteppedStage's type; reset() sets it
         self.reset()
@@ -234,7 +246,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
-            self._state = self._fresh(stylised, stylised_small, frame_small)
+            self._state = self._fresh(stylised, stylised_small, frame, frame_small)
             self.last_trust = None
             return stylised
 
@@ -253,13 +265,15 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         is_cut = self.last_trust < cfg.cut_threshold
 
-        displacement = flow_px + moved_displacement
+        displacement = self._registered(frame, state.anchor_input, flow_px + moved_displacement)
         chain = displacement / cfg.scale
-        # A cell loses the anchor for good where the flow is occluded; entering the frame is judged on the
-        # chain as a whole (a cell at the edge is mostly old content when the motion is sub-pixel). Whether
-        # the chain still lands on the same content is the network's call, from the anchor's input frame.
+        # A cell loses the anchor for good where the flow is occluded or the anchor is enlarged too much;
+        # entering the frame is judged on the chain as a whole (a cell at the edge is mostly old content
+        # when the motion is sub-pixel). Whether the chain still lands on the same content is the
+        # network's call, from the anchor's input frame.
         kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
-        valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain)
+        enlarged = torch.from_numpy(self.registration.magnification_ok(_array(displacement))).to(mask)
+        valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain) * enlarged
         anchor_frame, anchor_small = warp(
             torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain
         ).split(3, dim=1)
@@ -307,6 +321,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             state.anchor,
             state.anchor_small,
             state.anchor_frame,
+            state.anchor_input,
             displacement,
             valid,
             output_small,
@@ -314,8 +329,15 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, frame_small, hidden, servo).where(refresh, carried)
+        self._state = self._fresh(output, output_small, frame, frame_small, hidden, servo).where(
+            refresh, carried
+        )
         return output
+
+    def _registered(self, frame: Tensor, anchor_input: Tensor, displacement: Tensor) -> Tensor:
+        """registration.py's correction of the composed displacement, on the CPU's arrays."""
+        corrected = self.registration.register(_array(frame), _array(anchor_input), _array(displacement))
+        return torch.from_numpy(corrected).to(displacement)
 
     def _network(self, inputs: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
         if self.autocast is None:
@@ -366,6 +388,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         self,
         output: Tensor,
         output_small: Tensor,
+        frame: Tensor,
         frame_small: Tensor,
         hidden: Tensor | None = None,
         servo: Tensor | None = None,
@@ -376,6 +399,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             anchor=output,
             anchor_small=output_small,
             anchor_frame=frame_small,
+            anchor_input=frame,
             displacement=output_small.new_zeros(n, 2, h, w),
             valid=output_small.new_ones(n, 1, h, w),
             output_small=output_small,

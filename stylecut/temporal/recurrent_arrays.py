@@ -17,6 +17,7 @@ from stylecut.flow.warp_arrays import in_frame_mask, occlusion_mask, sample, war
 from stylecut.runtime.exported import TEMPORAL, ExportedNetwork, load_exported
 from stylecut.temporal.recurrent_config import SERVO_MAX, SERVO_RATE, RecurrentConfig
 from stylecut.temporal.recurrent_file import TEMPORAL_FILE, read_config
+from stylecut.temporal.registration import AnchorRegistration
 from stylecut.temporal.scaling_arrays import downscale, sample_down, upscale
 from stylecut.temporal.stepped import SteppedStage
 
@@ -64,6 +65,7 @@ class _State:
     anchor: np.ndarray
     anchor_small: np.ndarray
     anchor_frame: np.ndarray
+    anchor_input: np.ndarray
     displacement: np.ndarray
     valid: np.ndarray
     output_small: np.ndarray
@@ -83,6 +85,7 @@ class RecurrentArrays(SteppedStage):
     def __init__(self, config: RecurrentConfig, network: ExportedNetwork) -> None:
         self.config = config
         self.network = network
+        self.registration = AnchorRegistration(config)
         self._state: _State | None
         self.reset()
 
@@ -103,7 +106,7 @@ class RecurrentArrays(SteppedStage):
         frame_small, stylised_small = small[:, :3], small[:, 3:]
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
-            self._state = self._fresh(stylised, stylised_small, frame_small)
+            self._state = self._fresh(stylised, stylised_small, frame, frame_small)
             self.last_trust = None
             return stylised
 
@@ -121,10 +124,11 @@ class RecurrentArrays(SteppedStage):
         self.last_trust = trust.mean(axis=(1, 2, 3))
         is_cut = self.last_trust < cfg.cut_threshold
 
-        displacement = flow_px + moved_displacement
+        displacement = self.registration.register(frame, state.anchor_input, flow_px + moved_displacement)
         chain = displacement / cfg.scale
         kept = np.maximum(mask, 1.0 - in_frame_mask(flow))
-        valid = (moved_valid > 0.5).astype(np.float32) * kept * in_frame_mask(chain)
+        enlarged = self.registration.magnification_ok(displacement)
+        valid = (moved_valid > 0.5).astype(np.float32) * kept * in_frame_mask(chain) * enlarged
         anchors = warp(np.concatenate([state.anchor_frame, state.anchor_small], axis=1), chain)
         anchor_frame, anchor_small = anchors[:, :3], anchors[:, 3:]
         hidden = warp(state.hidden, downscale(flow, 2) / 2)
@@ -162,6 +166,7 @@ class RecurrentArrays(SteppedStage):
             state.anchor,
             state.anchor_small,
             state.anchor_frame,
+            state.anchor_input,
             displacement,
             valid,
             output_small,
@@ -169,7 +174,9 @@ class RecurrentArrays(SteppedStage):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, frame_small, hidden, servo).where(refresh, carried)
+        self._state = self._fresh(output, output_small, frame, frame_small, hidden, servo).where(
+            refresh, carried
+        )
         return output
 
     def _compose(
@@ -197,6 +204,7 @@ class RecurrentArrays(SteppedStage):
         self,
         output: np.ndarray,
         output_small: np.ndarray,
+        frame: np.ndarray,
         frame_small: np.ndarray,
         hidden: np.ndarray | None = None,
         servo: np.ndarray | None = None,
@@ -206,6 +214,7 @@ class RecurrentArrays(SteppedStage):
             anchor=output,
             anchor_small=output_small,
             anchor_frame=frame_small,
+            anchor_input=frame,
             displacement=np.zeros((n, 2, h, w), np.float32),
             valid=np.ones((n, 1, h, w), np.float32),
             output_small=output_small,

@@ -33,6 +33,11 @@ class RecurrentConfig:
     cut_threshold: float = 0.25
     photometric_tolerance: float = 0.05
     sample_mode: str = "bicubic"
+    # registration.py: the share of DIS's correction to the anchor taken each frame, the largest
+    # correction taken (frame pixels), and the most an anchor may be enlarged before a cell drops it.
+    registration_blend: float = 0.3
+    registration_gate: float = 1.0
+    max_magnification: float = 1.12
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +58,9 @@ class RecurrentConfig:
             "cut_threshold": _number(config.cut_threshold, 0.0, 1.0),
             "photometric_tolerance": _number(config.photometric_tolerance, 1e-3, 1.0),
             "sample_mode": config.sample_mode in ("bilinear", "bicubic"),
+            "registration_blend": _number(config.registration_blend, 0.0, 1.0),
+            "registration_gate": _number(config.registration_gate, 0.0, 64.0),
+            "max_magnification": _number(config.max_magnification, 1.0, 16.0),
         }
         for name, ok in checks.items():
             if not ok:
