@@ -171,8 +171,9 @@ def test_registration_converges_on_the_anchor_s_true_position(size: tuple[int, i
     anchor_frame = shift(texture(h, w), 2.0, 1.0).numpy()  # frame(p) = anchor_frame(p + (2, 1))
     displacement = np.empty((1, 2, h // 4, w // 4), np.float32)
     displacement[:, 0], displacement[:, 1] = 2.6, 0.5
+    grays = registration.grays(frame), registration.grays(anchor_frame)
     for _ in range(15):
-        displacement = registration.register(frame, anchor_frame, displacement)
+        displacement = registration.register(*grays, displacement, (h, w))
     inner = displacement[0, :, 2:-2, 2:-2]
     assert np.abs(inner[0] - 2.0).mean() < 0.1 and np.abs(inner[1] - 1.0).mean() < 0.1
 
@@ -182,7 +183,8 @@ def test_a_registration_further_off_than_the_gate_is_not_taken() -> None:
     frame = texture(96, 96).numpy()
     anchor_frame = shift(texture(96, 96), 2.0, 1.0).numpy()  # the anchor sits 2 px right, 1 px down
     wrong = np.full((1, 2, 24, 24), 6.0, np.float32)  # 4-5 px off: DIS corrects it by more than the gate
-    np.testing.assert_array_equal(registration.register(frame, anchor_frame, wrong), wrong)
+    grays = registration.grays(frame), registration.grays(anchor_frame)
+    np.testing.assert_array_equal(registration.register(*grays, wrong, (96, 96)), wrong)
 
 
 @pytest.mark.parametrize(("zoom", "kept"), [(1.0, True), (1.05, True), (1.2, False), (0.8, True)])

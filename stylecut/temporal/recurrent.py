@@ -182,7 +182,7 @@ class _State:
     anchor: Tensor  # full-resolution output the fine detail is sampled from
     anchor_small: Tensor  # its coarse version
     anchor_frame: Tensor  # coarse input frame of the anchor, to check the chain of flows against
-    anchor_input: Tensor  # full-resolution input frame of the anchor, to register the chain against
+    anchor_gray: Tensor  # the anchor's input frame as registration.grays gives it, to register the chain on
     displacement: Tensor  # coarse composed flow current frame -> anchor, in frame pixels
     valid: Tensor  # coarse: 1 where the chain of flows to the anchor never met an occlusion or the frame edge
     output_small: Tensor  # coarse version of the previous output
@@ -244,9 +244,10 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         frame_small, stylised_small = downscale(torch.cat([frame, stylised], dim=1), cfg.scale).split(
             3, dim=1
         )
+        gray = self.registration.grays(_array(frame))
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
-            self._state = self._fresh(stylised, stylised_small, frame, frame_small)
+            self._state = self._fresh(stylised, stylised_small, torch.from_numpy(gray).to(frame), frame_small)
             self.last_trust = None
             return stylised
 
@@ -265,7 +266,10 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         is_cut = self.last_trust < cfg.cut_threshold
 
-        displacement = self._registered(frame, state.anchor_input, flow_px + moved_displacement)
+        corrected = self.registration.register(
+            gray, _array(state.anchor_gray), _array(flow_px + moved_displacement), frame.shape[-2:]
+        )
+        displacement = torch.from_numpy(corrected).to(flow_px)
         chain = displacement / cfg.scale
         # A cell loses the anchor for good where the flow is occluded or the anchor is enlarged too much;
         # entering the frame is judged on the chain as a whole (a cell at the edge is mostly old content
@@ -321,7 +325,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             state.anchor,
             state.anchor_small,
             state.anchor_frame,
-            state.anchor_input,
+            state.anchor_gray,
             displacement,
             valid,
             output_small,
@@ -329,15 +333,11 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, frame, frame_small, hidden, servo).where(
+        gray_kept = torch.from_numpy(gray).to(frame)
+        self._state = self._fresh(output, output_small, gray_kept, frame_small, hidden, servo).where(
             refresh, carried
         )
         return output
-
-    def _registered(self, frame: Tensor, anchor_input: Tensor, displacement: Tensor) -> Tensor:
-        """registration.py's correction of the composed displacement, on the CPU's arrays."""
-        corrected = self.registration.register(_array(frame), _array(anchor_input), _array(displacement))
-        return torch.from_numpy(corrected).to(displacement)
 
     def _network(self, inputs: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
         if self.autocast is None:
@@ -388,7 +388,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         self,
         output: Tensor,
         output_small: Tensor,
-        frame: Tensor,
+        gray: Tensor,
         frame_small: Tensor,
         hidden: Tensor | None = None,
         servo: Tensor | None = None,
@@ -399,7 +399,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             anchor=output,
             anchor_small=output_small,
             anchor_frame=frame_small,
-            anchor_input=frame,
+            anchor_gray=gray,
             displacement=output_small.new_zeros(n, 2, h, w),
             valid=output_small.new_ones(n, 1, h, w),
             output_small=output_small,

@@ -65,7 +65,7 @@ class _State:
     anchor: np.ndarray
     anchor_small: np.ndarray
     anchor_frame: np.ndarray
-    anchor_input: np.ndarray
+    anchor_gray: np.ndarray
     displacement: np.ndarray
     valid: np.ndarray
     output_small: np.ndarray
@@ -104,9 +104,10 @@ class RecurrentArrays(SteppedStage):
         cfg = self.config
         small = downscale(np.concatenate([frame, stylised], axis=1), cfg.scale)
         frame_small, stylised_small = small[:, :3], small[:, 3:]
+        gray = self.registration.grays(frame)
         state = self._state
         if state is None or flow_to_prev is None or state.anchor.shape != stylised.shape:
-            self._state = self._fresh(stylised, stylised_small, frame, frame_small)
+            self._state = self._fresh(stylised, stylised_small, gray, frame_small)
             self.last_trust = None
             return stylised
 
@@ -124,7 +125,9 @@ class RecurrentArrays(SteppedStage):
         self.last_trust = trust.mean(axis=(1, 2, 3))
         is_cut = self.last_trust < cfg.cut_threshold
 
-        displacement = self.registration.register(frame, state.anchor_input, flow_px + moved_displacement)
+        displacement = self.registration.register(
+            gray, state.anchor_gray, flow_px + moved_displacement, frame.shape[-2:]
+        )
         chain = displacement / cfg.scale
         kept = np.maximum(mask, 1.0 - in_frame_mask(flow))
         enlarged = self.registration.magnification_ok(displacement)
@@ -166,7 +169,7 @@ class RecurrentArrays(SteppedStage):
             state.anchor,
             state.anchor_small,
             state.anchor_frame,
-            state.anchor_input,
+            state.anchor_gray,
             displacement,
             valid,
             output_small,
@@ -174,7 +177,7 @@ class RecurrentArrays(SteppedStage):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, frame, frame_small, hidden, servo).where(
+        self._state = self._fresh(output, output_small, gray, frame_small, hidden, servo).where(
             refresh, carried
         )
         return output
@@ -204,7 +207,7 @@ class RecurrentArrays(SteppedStage):
         self,
         output: np.ndarray,
         output_small: np.ndarray,
-        frame: np.ndarray,
+        gray: np.ndarray,
         frame_small: np.ndarray,
         hidden: np.ndarray | None = None,
         servo: np.ndarray | None = None,
@@ -214,7 +217,7 @@ class RecurrentArrays(SteppedStage):
             anchor=output,
             anchor_small=output_small,
             anchor_frame=frame_small,
-            anchor_input=frame,
+            anchor_gray=gray,
             displacement=np.zeros((n, 2, h, w), np.float32),
             valid=np.ones((n, 1, h, w), np.float32),
             output_small=output_small,

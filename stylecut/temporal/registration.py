@@ -71,23 +71,29 @@ class AnchorRegistration:
         self.config = config
         self._dis = DISFlow("medium")
 
-    def register(self, frame: np.ndarray, anchor_frame: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-        """``displacement`` ``(N, 2, h, w)`` on the coarse grid, corrected against ``anchor_frame``.
+    def grays(self, frames: np.ndarray) -> np.ndarray:
+        """The luma of ``(N, 3, H, W)`` frames in [0, 1] at the size DIS runs at, ``(N, 1, h, w)``: what
+        :meth:`register` takes, made once per frame (a frame's is kept as the anchor's when it becomes one)."""
+        gray = luma(frames, axis=1)[:, None]
+        size = max_side_size(*frames.shape[-2:], self._dis.max_side)
+        return gray if size is None else shrink(gray, size)
 
-        ``frame`` and ``anchor_frame`` are the current and the anchor's input
-        frames ``(N, 3, H, W)`` in [0, 1]; displacements are in frame pixels.
+    def register(
+        self, gray: np.ndarray, anchor_gray: np.ndarray, displacement: np.ndarray, frame_size: tuple[int, int]
+    ) -> np.ndarray:
+        """``displacement`` ``(N, 2, h, w)`` on the coarse grid, corrected against the anchor's frame.
+
+        ``gray`` and ``anchor_gray`` are the current and the anchor's input
+        frames as :meth:`grays` gives them, for frames of ``frame_size``;
+        displacements are in frame pixels.
         """
         cfg = self.config
         if cfg.registration_blend == 0.0:
             return displacement
-        h, w = frame.shape[-2:]
-        size = max_side_size(h, w, self._dis.max_side) or (h, w)
-        grays = [luma(frames, axis=1)[:, None] for frames in (frame, anchor_frame)]
-        if size != (h, w):
-            grays = [shrink(gray, size) for gray in grays]
+        h, w = frame_size
         # From the coarse grid (cell q centred on frame pixel scale * q + (scale - 1) / 2) to DIS's (pixel
         # k centred on (k + 0.5) * side / size - 0.5) and back directly: no full-size field is made.
-        fh, fw = size
+        fh, fw = gray.shape[-2:]
         coarse = (cfg.scale, (cfg.scale - 1) / 2)
         flow_x, flow_y = (w / fw, 0.5 * w / fw - 0.5), (h / fh, 0.5 * h / fh - 0.5)
         ch, cw = displacement.shape[-2:]
@@ -98,7 +104,7 @@ class AnchorRegistration:
             (fw / w, fh / h),
         )
         measured = _remap(
-            self._dis.gray_pairs(*grays, start),
+            self._dis.gray_pairs(gray, anchor_gray, start),
             (_grid(cw, *coarse) - flow_x[1]) / flow_x[0],
             (_grid(ch, *coarse) - flow_y[1]) / flow_y[0],
             (w / fw, h / fh),
