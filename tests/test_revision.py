@@ -16,6 +16,7 @@ from stylecut.models.revision import Revision, RevisionConfig
 from stylecut.pipeline import detail
 from stylecut.pipeline.detail import with_detail
 from stylecut.styles.style_file import load_generator, load_networks, save_style
+from stylecut.training import losses
 from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
 
 from cli_support import run_cli
@@ -159,3 +160,13 @@ def test_the_trainer_checkpoints_and_resumes(revision_media, tmp_path):
         assert torch.equal(mine, theirs)
     longer.run()
     assert longer.step == 4 and len((run / "log.jsonl").read_text().splitlines()) == 4
+
+
+def test_a_diverged_step_moves_no_weight(revision_media, tmp_path, monkeypatch):
+    trainer = _trainer(revision_media, tmp_path / "run")
+    before = [p.clone() for p in trainer.revision.parameters()]
+    monkeypatch.setattr(losses, "style_loss", lambda *_: torch.tensor(float("inf")))
+    with pytest.raises(FloatingPointError, match="diverged at step 1"):
+        trainer.train_step()
+    for mine, old in zip(trainer.revision.parameters(), before, strict=True):
+        assert torch.equal(mine, old)

@@ -27,14 +27,12 @@ from stylecut.weights_file import check_sha256, load_tensors, save_weights
 def save_style(path: Path, generator: Generator, metadata: dict, revision: Revision | None = None) -> str:
     """Write atomically, with the networks exported for the light runtime; returns the file's sha256."""
     document = dict(metadata, architecture=generator.config.to_dict())
-    tensors = dict(generator.state_dict())
     exported = export_generator(generator)
     document.pop("revision", None)
     if revision is not None:
         document["revision"] = revision.config.to_dict()
-        tensors |= {REVISION_PREFIX + key: value for key, value in revision.state_dict().items()}
         exported |= export_revision(revision)
-    return save_weights(path, STYLE_FILE, tensors, document, exported)
+    return save_weights(path, STYLE_FILE, _layout(generator, revision).state_dict(), document, exported)
 
 
 def load_generator(path: Path, expected_sha256: str | None = None) -> tuple[Generator, dict]:
@@ -49,25 +47,25 @@ def load_networks(path: Path, expected_sha256: str | None = None) -> tuple[Gener
     check_sha256(path, STYLE_FILE, expected_sha256)
     metadata = read_metadata(path)
     config = GeneratorConfig.from_dict(metadata["architecture"])
-    revision_config = RevisionConfig.from_dict(metadata["revision"]) if metadata.get("revision") else None
-    tensors = load_tensors(path, STYLE_FILE, lambda: _layout(config, revision_config))
-    generator = Generator(config)
-    generator.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(REVISION_PREFIX)})
-    revision = None
-    if revision_config is not None:
-        revision = Revision(revision_config)
-        n = len(REVISION_PREFIX)
-        revision.load_state_dict({k[n:]: v for k, v in tensors.items() if k.startswith(REVISION_PREFIX)})
+    revision_config = RevisionConfig.from_dict(metadata["revision"]) if metadata["revision"] else None
+
+    def networks() -> tuple[Generator, Revision | None]:
+        return Generator(config), Revision(revision_config) if revision_config else None
+
+    tensors = load_tensors(path, STYLE_FILE, lambda: _layout(*networks()))
+    generator, revision = networks()
+    _layout(generator, revision).load_state_dict(tensors)
+    if revision is not None:
         revision.eval().requires_grad_(False)
     return generator.eval().requires_grad_(False), revision, metadata
 
 
-def _layout(config: GeneratorConfig, revision: RevisionConfig | None) -> nn.Module:
-    """A module whose state dict has a style file's layout: the generator's tensors, the revision's under
-    ``revision.``."""
+def _layout(generator: Generator, revision: Revision | None) -> nn.Module:
+    """A module that shares the networks' tensors, its state dict in a style file's layout: the generator's
+    tensors, the revision's under ``revision.``."""
     layout = nn.Module()
-    for name, child in Generator(config).named_children():
+    for name, child in generator.named_children():
         layout.add_module(name, child)
     if revision is not None:
-        layout.add_module(REVISION_PREFIX.rstrip("."), Revision(revision))
+        layout.add_module(REVISION_PREFIX.rstrip("."), revision)
     return layout

@@ -44,7 +44,7 @@ from stylecut.pipeline.controls import working_size
 from stylecut.pipeline.detail import enlarge, fine_band
 from stylecut.training import losses
 from stylecut.training.data import expand_media, fit, read_image
-from stylecut.training.trainer import CHECKPOINT, LOG, write_checkpoint
+from stylecut.training.trainer import CHECKPOINT, LOG, finite_total, write_checkpoint
 
 DELIVERY_SIDES = (720, 1080)  # short sides the revision learns at: 720p and 1080p footage
 
@@ -179,7 +179,7 @@ class RevisionTrainer:
         if adversarial:
             self.discriminators.requires_grad_(False)
             terms["adv_g"] = cfg.adversarial_weight * sum(losses.hinge_g_loss(j) for j in self._judge(out))
-        total = sum(terms.values())
+        total = finite_total(terms, self.step)
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         self.opt.step()
