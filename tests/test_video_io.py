@@ -527,6 +527,21 @@ def test_a_refused_system_ffmpeg_and_the_bundled_ones_version_are_both_kept(tmp_
     assert len(runs.read_text().split()) == 5
 
 
+@pytest.mark.parametrize("content", ["[" * 100_000, "\udcff", '{"system check: x": 1}', "null"])
+def test_a_damaged_ffmpeg_check_cache_is_checked_again(tmp_path, stylecut_home, content):
+    exe = fake_ffmpeg(tmp_path / "system", "6.1.1", "60. 16.100", COMPLETE)
+    runs = tmp_path / "runs"
+    _counting_runs(exe, runs)
+    cache = stylecut_home / "cache" / "ffmpeg-checks.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_text(content, errors="surrogateescape")
+
+    choice = ffmpeg_tools.choose_ffmpeg(exe, ffmpeg_tools.imageio_ffmpeg.get_ffmpeg_exe)
+
+    assert not choice.bundled and len(runs.read_text().split()) == 3
+    assert f"system check: {exe}" in json.loads(cache.read_text())  # the answer replaced the damaged file
+
+
 def test_the_ffmpeg_check_runs_without_a_cache_it_can_write(tmp_path, read_only_folder, monkeypatch):
     monkeypatch.setenv("STYLECUT_HOME", str(read_only_folder))
     exe = fake_ffmpeg(tmp_path / "system", "6.1.1", "60. 16.100", COMPLETE)

@@ -158,7 +158,7 @@ def _remembered(
     path = cache_folder() / "ffmpeg-checks.json"
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nesting deeper than json can read
         kept = {}
     kept = kept if isinstance(kept, dict) else {}
     entry = kept.get(key)
