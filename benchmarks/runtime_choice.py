@@ -30,6 +30,10 @@ import platform
 import time
 from pathlib import Path
 
+# isort: off
+import stylecut  # noqa: F401 -- first: importing it switches OpenVINO's telemetry off (stylecut/offline.py)
+
+# isort: on
 import numpy as np
 import onnxruntime as ort
 import openvino as ov
