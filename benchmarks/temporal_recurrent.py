@@ -11,7 +11,8 @@ from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
 push-in) to the clips. Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
-over the whole clip and its last 10 frames, and the style distance change
+over the whole clip and its last 10 frames, the drift of the mean colour from the
+per-frame output's over the last 10 frames (``temporal.colour_drift``, CIE76), and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
 one step of each stage on a 720p frame. ``--plot`` draws E_warp against
 sharpness, one point per clip, style and variant. Run on one thread:
@@ -39,7 +40,7 @@ import torch
 from camera_motion import render
 from fidelity import Fidelity, loss_networks
 from plots import plot_tradeoff
-from temporal import clip_consistency, evaluation_flow
+from temporal import clip_consistency, colour_drift, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.warp import random_smooth_flow, warp
@@ -114,6 +115,7 @@ def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) 
             "short/input": statistics.mean(consistency["short"][name]) / inputs["short"],
             "sharpness": statistics.mean(sharp),
             "sharpness_last10": statistics.mean(sharp[-10:]),
+            "colour_drift": colour_drift(variants[name], variants["no-temporal"]),
             **{f"style {net}": style[name][net] / style["no-temporal"][net] - 1 for net in style[name]},
         }
     return rows

@@ -212,6 +212,24 @@ def test_detail_holds_when_the_anchor_is_replaced_every_frame(sharpening: float)
     assert 0.5 <= sum(last[-10:]) / 10 <= 1.5
 
 
+def test_a_colour_correction_does_not_compound_from_anchor_to_anchor() -> None:
+    # A network that asks for the same small colour correction every frame: the output must stay that
+    # far from the stylisation, however often the anchor is replaced (a refresh used to keep the
+    # corrected output as the next anchor, so each refresh added the correction once more: a drift).
+    clip, to_prev, from_prev = pan(30)
+    clean = [stylise(f) * 0.5 + 0.25 for f in clip]  # away from 0 and 1, so nothing clamps
+    stage = make_stage()
+    with torch.no_grad():
+        stage.net.head.weight.zero_()
+        stage.net.head.bias.copy_(torch.tensor([6.0, 0.2, 0.0, -0.2]))
+    stage.forced_refresh = 1.0
+    out = run(stage, clip, clean, to_prev, from_prev)
+    shift = stage.config.correction_limit * float(np.tanh(0.2))
+    for o, s in zip(out[1:], clean[1:]):
+        drift = (o - s).mean(dim=(0, 2, 3))
+        torch.testing.assert_close(drift, torch.tensor([shift, 0.0, -shift], dtype=drift.dtype), atol=0.01, rtol=0)
+
+
 def test_fuse_chunk_is_step_by_step() -> None:
     clip, to_prev, from_prev = pan(5)
     stylised = [stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE] for t, f in enumerate(clip)]

@@ -154,14 +154,17 @@ class RecurrentArrays(SteppedStage):
         weight = _erode(valid) * _sigmoid(raw[:, :1])
         correction = cfg.correction_limit * np.tanh(raw[:, 1:4])
         sharpening = cfg.sharpening * phase.mean(axis=1, keepdims=True) * state.servo.reshape(-1, 1, 1, 1)
-        output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
-        output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        blended_small = stylised_small + weight * (anchor_small - stylised_small)
+        output_small = blended_small + correction
+        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
 
         detail_ratio = _row_sharpness(output) / np.maximum(_row_sharpness(stylised), 1e-12)
         servo = np.clip(state.servo * np.maximum(detail_ratio, 1e-3) ** -SERVO_RATE, 0.0, SERVO_MAX)
 
         output = _select(is_cut, stylised, output)
         output_small = _select(is_cut, stylised_small, output_small)
+        blended = _select(is_cut, stylised, blended)
+        blended_small = _select(is_cut, stylised_small, blended_small)
         hidden = _select(is_cut, np.zeros_like(hidden), hidden)
         servo = _select(is_cut, np.ones_like(servo), servo)
         refresh = is_cut | (valid.mean(axis=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(axis=(1, 2, 3)))
@@ -177,9 +180,9 @@ class RecurrentArrays(SteppedStage):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, gray, frame_small, hidden, servo).where(
-            refresh, carried
-        )
+        self._state = self._fresh(
+            blended, blended_small, gray, frame_small, hidden, servo, output_small
+        ).where(refresh, carried)
         return output
 
     def _compose(
@@ -190,7 +193,7 @@ class RecurrentArrays(SteppedStage):
         weight: np.ndarray,
         correction: np.ndarray,
         sharpening: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         h, w = stylised.shape[-2:]
         moved = upscale(displacement, cfg.scale, h, w)
@@ -201,26 +204,28 @@ class RecurrentArrays(SteppedStage):
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
-        return np.clip(stylised + weight_full * (detail - stylised) + correction_full, 0.0, 1.0)
+        blended = stylised + weight_full * (detail - stylised)
+        return np.clip(blended, 0.0, 1.0), np.clip(blended + correction_full, 0.0, 1.0)
 
     def _fresh(
         self,
-        output: np.ndarray,
-        output_small: np.ndarray,
+        anchor: np.ndarray,
+        anchor_small: np.ndarray,
         gray: np.ndarray,
         frame_small: np.ndarray,
         hidden: np.ndarray | None = None,
         servo: np.ndarray | None = None,
+        output_small: np.ndarray | None = None,
     ) -> _State:
-        n, _, h, w = output_small.shape
+        n, _, h, w = anchor_small.shape
         return _State(
-            anchor=output,
-            anchor_small=output_small,
+            anchor=anchor,
+            anchor_small=anchor_small,
             anchor_frame=frame_small,
             anchor_gray=gray,
             displacement=np.zeros((n, 2, h, w), np.float32),
             valid=np.ones((n, 1, h, w), np.float32),
-            output_small=output_small,
+            output_small=anchor_small if output_small is None else output_small,
             frame_small=frame_small,
             hidden=np.zeros((n, self.config.hidden, -(-h // 2), -(-w // 2)), np.float32)
             if hidden is None
