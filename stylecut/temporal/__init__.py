@@ -28,8 +28,9 @@ class TemporalStage(Protocol):
 
     name: str  # one of KINDS, for reports
 
-    def reset(self) -> None:
-        """Forget the history: the next chunk starts a new clip."""
+    def reset(self, warmup: int = 0) -> None:
+        """Forget the history: the next chunk starts a new clip, or a segment of one whose first
+        ``warmup`` frames are run only to build the history."""
 
     def fuse_chunk(
         self,
