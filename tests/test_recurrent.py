@@ -212,35 +212,6 @@ def test_detail_holds_when_the_anchor_is_replaced_every_frame(sharpening: float)
     assert 0.5 <= sum(last[-10:]) / 10 <= 1.5
 
 
-def fuse_with_warmup(clip, stylised, to_prev, from_prev, warmup: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The stage's outputs for a clip whose first ``warmup`` frames are a warm-up, and its anchor after."""
-    stage = make_stage()
-    stage.reset(warmup)
-    with torch.no_grad():
-        out = stage.fuse_chunk(
-            torch.cat(clip), torch.cat(stylised), torch.cat(to_prev[1:]), torch.cat(from_prev[1:]), None
-        )
-    return out, stage._state.anchor
-
-
-def test_a_warm_up_ends_with_its_last_output_as_the_anchor_unless_it_took_one() -> None:
-    # A segment of a long clip starts mid-shot: its anchor is then the warm-up's last output, a fused one
-    # as a single run's is, not the stylisation of the warm-up's first frame, 4 frames old.
-    clip, to_prev, from_prev = pan(6)
-    stylised = [stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE] for t, f in enumerate(clip)]
-    out, anchor = fuse_with_warmup(clip, stylised, to_prev, from_prev, warmup=0)
-    torch.testing.assert_close(anchor, stylised[0])  # a sub-pixel pan keeps the first anchor
-    out, anchor = fuse_with_warmup(clip, stylised, to_prev, from_prev, warmup=4)
-    torch.testing.assert_close(anchor, out[3:4])
-    # A warm-up that took an anchor of its own (here at a cut) keeps it: its refreshes follow the content.
-    other = [shift(texture(SIZE, SIZE, seed=7), 0.37 * t, 0.21 * t) for t in range(4)]
-    cut = clip[:2] + other
-    zero = torch.zeros(1, 2, SIZE, SIZE)
-    flows = to_prev[:2] + [zero] + to_prev[3:], from_prev[:2] + [zero] + from_prev[3:]
-    out, anchor = fuse_with_warmup(cut, [stylise(f) for f in cut], *flows, warmup=4)
-    torch.testing.assert_close(anchor, out[2:3])
-
-
 def test_fuse_chunk_is_step_by_step() -> None:
     clip, to_prev, from_prev = pan(5)
     stylised = [stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE] for t, f in enumerate(clip)]

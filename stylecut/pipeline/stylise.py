@@ -268,7 +268,7 @@ class ClipStyliser:
             *info.square_size, controls.scale, self.options.max_side, self.working_side
         )
         if self.temporal is not None:
-            self.temporal.reset(warmup)
+            self.temporal.reset()
         index = start - warmup  # of the chunk's first frame
         chunk = frames_per_chunk(
             self.options.chunk, max(height * width, info.display_width * info.display_height)

@@ -28,9 +28,8 @@ class TemporalStage(Protocol):
 
     name: str  # one of KINDS, for reports
 
-    def reset(self, warmup: int = 0) -> None:
-        """Forget the history: the next chunk starts a new clip, or a segment of one whose first
-        ``warmup`` frames are run only to build the history."""
+    def reset(self) -> None:
+        """Forget the history: the next chunk starts a new clip."""
 
     def fuse_chunk(
         self,

@@ -26,10 +26,8 @@ Three choices keep it sharp, cheap and safe:
   so ``registration.py`` pulls ``D_t`` back onto the anchor's input frame
   each frame and drops the anchor where it is enlarged too much. When the anchor is seen from less
   than ``refresh_coverage`` of what the last flow covers, the current output
-  becomes the new anchor (so does the output at the end of a segment's
-  warm-up that took none: ``SteppedStage.ends_warmup``). A pixel is
-  therefore resampled once per anchor, not once per frame, and the sampled
-  anchor is sharpened in proportion to
+  becomes the new anchor. A pixel is therefore resampled once per anchor,
+  not once per frame, and the sampled anchor is sharpened in proportion to
   the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
   sampling is exact) to make up for that one resampling. Refreshes still
   compound whatever error that leaves, so a servo scales the sharpening to
@@ -321,7 +319,6 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         servo = _select(is_cut, torch.ones_like(servo), servo)
         # Refresh when the anchor is seen from markedly less of the frame than the last flow covers.
         refresh = is_cut | (valid.mean(dim=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(dim=(1, 2, 3)))
-        refresh = refresh | self.ends_warmup(refresh)
         if self.forced_refresh:
             refresh = refresh | (torch.rand(refresh.shape, device=refresh.device) < self.forced_refresh)
         carried = _State(

@@ -165,7 +165,6 @@ class RecurrentArrays(SteppedStage):
         hidden = _select(is_cut, np.zeros_like(hidden), hidden)
         servo = _select(is_cut, np.ones_like(servo), servo)
         refresh = is_cut | (valid.mean(axis=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(axis=(1, 2, 3)))
-        refresh = refresh | self.ends_warmup(refresh)
         carried = _State(
             state.anchor,
             state.anchor_small,

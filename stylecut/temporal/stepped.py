@@ -18,34 +18,12 @@ class SteppedStage:
     _state: object | None = None
     last_trust: Tensor | None = None
     chunk_trust: list[Tensor | None]
-    _warmup = 0  # the frames of the clip's warm-up (reset)
-    _fused = 0  # the frames fuse_chunk has stepped through since reset, this one included
-    _warmup_refreshed = False  # whether the stage took a new anchor during the warm-up
 
-    def reset(self, warmup: int = 0) -> None:
-        """Forget the history (call between clips). The first ``warmup`` frames fused next are a
-        warm-up: a clip's segment that starts mid-shot runs them, unkept, to build its history."""
+    def reset(self) -> None:
+        """Forget the history (call between clips)."""
         self._state = None
         self.last_trust = None
         self.chunk_trust = []
-        self._warmup, self._fused, self._warmup_refreshed = warmup, 0, False
-
-    def ends_warmup(self, refresh: Tensor) -> bool:
-        """Whether this step must take its output as the anchor although the stage's rules (``refresh``,
-        per sample) do not: at the warm-up's last frame, when none of its steps took one.
-
-        Such a warm-up still holds its first frame's stylisation as the anchor,
-        as many frames old at the segment's first frame as the warm-up is long:
-        on camera motion, late in the cycle between refreshes, where the frame's
-        entering edge has grown and the output changes most from frame to
-        frame, whatever the single run's cycle is there. Taken at the warm-up's
-        end, the anchor is a fused output, as the single run's is, and the
-        seam's frames start a cycle (benchmarks/seams.py). A warm-up that took
-        an anchor keeps it: its refreshes follow the content's motion, as the
-        single run's do.
-        """
-        self._warmup_refreshed |= bool(refresh.any())
-        return 0 < self._warmup == self._fused and not self._warmup_refreshed
 
     def fuse_chunk(
         self,
@@ -68,7 +46,6 @@ class SteppedStage:
 
         fused, self.chunk_trust = [], []
         for i in range(len(frames)):
-            self._fused += 1
             args = (before(flows_to_prev, i), before(flows_from_prev, i), before(previous_frames, i))
             fused.append(self.step(frames[i : i + 1], stylised[i : i + 1], *args))
             self.chunk_trust.append(self.last_trust)
