@@ -3,7 +3,7 @@
 Run by hand from the repository root, with the shared media beside the checkout:
 
     .venv/bin/python benchmarks/seams.py --media ../shared/media --out /tmp/seams \
-        --clips backpack,cockatoo --synthetic pan12,push-in --variants 8:8:off,8:8:unless,16:8:unless
+        --clips backpack,cockatoo --synthetic pan12,push-in --variants 8:8:off,8:8:on,16:8:off,8:16:off
 
 Each clip is cut from the shared media and scaled to 480 px high (or rendered by camera_motion.py at
 854x480, 25 fps) and stylised at the style's working size on one thread, with `--segment-seconds`
@@ -14,8 +14,7 @@ joined as segments.stitch joins them, cross-fades included, but in this process 
 an encode would add its own noise to both sides. The generator's output is kept per input frame (and in
 OUT between runs), so that every run of a clip differs from the others only in the temporal stage's
 state. Each variant (--variants) is a warm-up length, a blend length, and whether the warm-up ends by
-taking its last output as the stage's anchor (stepped.SteppedStage.ends_warmup; "off" is the stage
-before that rule).
+taking its last output as the stage's anchor (an experiment: the stage has no such rule).
 
 Per seam s (the later segment's first frame), E_warp of the pairs (t - 1, t) for t from s - 1 to
 s + blend + 3 in the stitched frames and in the unsplit run's, with cluster.py's flow and mask from the
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from camera_motion import render
-from temporal import evaluation_flow, warping_errors
+from temporal import evaluation_flow, frame_sharpness, warping_errors
 
 from stylecut.commands.apply import _styliser_maker
 from stylecut.pipeline.options import ApplyOptions
@@ -94,31 +93,28 @@ class Traced:
             return torch.cat(out)
 
         def traced_step(*args):
+            # --variants: at the warm-up's last frame, the output taken as the anchor (the stage's training
+            # knob forced_refresh) always ("on"), or unless the warm-up took one ("unless").
+            last = 0 < self.warmup == len(self.trace) + 1
+            took = self.refreshed == "unless" and any(age == 0 for age, _ in self.trace[1:])
+            stage.forced_refresh = 1.0 if last and self.refreshed != "off" and not took else 0.0
             before = None if stage._state is None else stage._state.anchor
             output = step(*args)
             age = 0 if before is None or stage._state.anchor is not before else self.trace[-1][0] + 1
             self.trace.append((age, float(stage._state.servo[0])))
             return output
 
-        ends_warmup = stage.ends_warmup
-
-        def warmup_rule(refresh) -> bool:
-            """The anchor at the warm-up's end: "unless" as the stage has it, "on" always, "off" never."""
-            shipped = ends_warmup(refresh)
-            return {"unless": shipped, "on": 0 < stage._warmup == stage._fused, "off": False}[self.refreshed]
-
         styliser._stylise_batch = stylise
         stage.step = traced_step
-        stage.ends_warmup = warmup_rule
-        self.refreshed = "unless"
+        self.refreshed, self.warmup = "off", 0
 
     def run(
-        self, info: VideoInfo, start: int, stop: int, warmup: int, refreshed: str = "unless"
+        self, info: VideoInfo, start: int, stop: int, warmup: int, refreshed: str = "off"
     ) -> tuple[np.ndarray, list]:
         """Frames ``[start, stop)`` after ``warmup`` frames, and the trace of every step, warm-up first;
         ``refreshed``: whether the warm-up's last output becomes the anchor (see --variants)."""
         self.trace = []
-        self.refreshed = refreshed
+        self.refreshed, self.warmup = refreshed, warmup
         with closing(self.styliser.stylise_range(info, start, stop, warmup)) as chunks:
             frames = np.concatenate([chunk for _, chunk in chunks])
         return frames, self.trace
@@ -193,6 +189,7 @@ def measure_clip(traced: Traced, path: Path, seconds: float, variants: list[tupl
             ours, theirs = pair_errors(split, ts), pair_errors(unsplit, ts, 0, errors)
             windows = [(sum(ours[i : i + 3]) / sum(theirs[i : i + 3]), ts[i]) for i in range(len(ts) - 2)]
             trace = seam["trace"]
+            mid = s + (k - 1) // 2
             alone = {}  # each side alone over the overlap
             for side, frames, first in (("earlier", seam["earlier"], s - 1), ("later", seam["later"], s)):
                 side_ts = range(first + 1, first + len(frames))
@@ -215,6 +212,10 @@ def measure_clip(traced: Traced, path: Path, seconds: float, variants: list[tupl
                     "servo": trace[seam["warmup"]][1],
                     "servo_unsplit": unsplit_trace[s][1],
                     "diff_at_seam": float(np.abs(split[s].astype(int) - unsplit[s]).mean()),
+                    # Mid-fade, two stroke patterns are averaged: the detail left of the unsplit run's.
+                    "detail_mid_fade": float(
+                        np.divide(*frame_sharpness(np.stack([split[mid], unsplit[mid]])))
+                    ),
                     "diff_after_blend": float(
                         np.abs(
                             split[min(s + k, info.frame_count - 1)].astype(int)
@@ -244,7 +245,7 @@ def main() -> None:
         "--variants",
         default="8:8:off",
         help="WARMUP:BLEND:ANCHOR,...; ANCHOR: whether the warm-up's last output becomes the anchor: "
-        "unless (the stage's rule: unless the warm-up took one), on (always) or off (never: before the rule)",
+        "off (as apply does), on (always) or unless (unless the warm-up took one)",
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -278,8 +279,9 @@ def main() -> None:
 def summary(results: dict) -> str:
     lines = [
         "| style | clip | seam | variant | join: split / unsplit | worst 3 pairs (from t) | anchor age: split / unsplit "
-        "| warm-up refreshes | servo: split / unsplit | mean abs diff at s / s+K | each side alone: earlier, later |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| warm-up refreshes | servo: split / unsplit | mean abs diff at s / s+K | each side alone: earlier, later "
+        "| detail mid-fade |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for style, clips in results.items():
         for key, clip in clips.items():
@@ -290,7 +292,7 @@ def summary(results: dict) -> str:
                         f"| {r['worst'][0]:.2f} ({r['worst'][1]}) | {r['anchor_age']} / {r['anchor_age_unsplit']} "
                         f"| {r['warmup_refreshes']} | {r['servo']:.2f} / {r['servo_unsplit']:.2f} "
                         f"| {r['diff_at_seam']:.2f} / {r['diff_after_blend']:.2f} "
-                        f"| {r['earlier_alone']:.2f}, {r['later_alone']:.2f} |"
+                        f"| {r['earlier_alone']:.2f}, {r['later_alone']:.2f} | {r.get('detail_mid_fade', float('nan')):.2f} |"
                     )
     return "\n".join(lines)
 
