@@ -18,8 +18,9 @@ taking its last output as the stage's anchor (an experiment: the stage has no su
 
 Per seam s (the later segment's first frame), E_warp of the pairs (t - 1, t) for t from s - 1 to
 s + blend + 3 in the stitched frames and in the unsplit run's, with cluster.py's flow and mask from the
-input frames. Two figures: "join", the three pairs around the join (t = s - 1, s, s + 1), and "worst",
-the worst three consecutive pairs in that range; each the split run's sum over the unsplit run's. Beside
+input frames. Three figures, each the split run's sum over the unsplit run's: "join", the three pairs
+around the join (t = s - 1, s, s + 1), "worst", the worst three consecutive pairs of the WINDOW pairs
+from s - 1, and "all", those pairs. Beside
 them the temporal state at s in both runs: the anchor's age (frames since the stage last took an
 output as its anchor), the refreshes during the warm-up, and the mean absolute difference of the
 frames. Everything goes to OUT/results.json; a markdown summary is printed.
@@ -56,6 +57,9 @@ from media import find_clip, prepare_clip
 HEIGHT = 480
 SYNTHETIC_FPS = 25
 AFTER = 3  # pairs measured after the cross-fade's last frame
+# The pairs from s - 1 that "worst" and "all" cover, the same for every variant so that they compare: an
+# 8-frame fade and AFTER pairs past it (a longer window would catch more of the later segment's own cycle).
+WINDOW = 13
 
 
 def synthetic_clip(media: Path, move: str, frames: int, target: Path) -> Path:
@@ -187,7 +191,8 @@ def measure_clip(traced: Traced, path: Path, seconds: float, variants: list[tupl
             s, k = seam["frame"], seam["blend"]
             ts = range(max(1, s - 1), min(info.frame_count, s + k + AFTER + 1))
             ours, theirs = pair_errors(split, ts), pair_errors(unsplit, ts, 0, errors)
-            windows = [(sum(ours[i : i + 3]) / sum(theirs[i : i + 3]), ts[i]) for i in range(len(ts) - 2)]
+            n = min(WINDOW, len(ts))
+            windows = [(sum(ours[i : i + 3]) / sum(theirs[i : i + 3]), ts[i]) for i in range(n - 2)]
             trace = seam["trace"]
             mid = s + (k - 1) // 2
             alone = {}  # each side alone over the overlap
@@ -204,6 +209,7 @@ def measure_clip(traced: Traced, path: Path, seconds: float, variants: list[tupl
                     "ewarp_unsplit": theirs,
                     "join": windows[0][0],
                     "worst": max(windows),
+                    "all": sum(ours[:n]) / sum(theirs[:n]),
                     "earlier_alone": alone["earlier"],
                     "later_alone": alone["later"],
                     "anchor_age": trace[seam["warmup"]][0] if len(trace) > seam["warmup"] else None,
@@ -278,10 +284,10 @@ def main() -> None:
 
 def summary(results: dict) -> str:
     lines = [
-        "| style | clip | seam | variant | join: split / unsplit | worst 3 pairs (from t) | anchor age: split / unsplit "
+        "| style | clip | seam | variant | join: split / unsplit | worst 3 pairs (from t) | all | anchor age: split / unsplit "
         "| warm-up refreshes | servo: split / unsplit | mean abs diff at s / s+K | each side alone: earlier, later "
         "| detail mid-fade |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for style, clips in results.items():
         for key, clip in clips.items():
@@ -289,10 +295,10 @@ def summary(results: dict) -> str:
                 for r in run["seams"]:
                     lines.append(
                         f"| {style} | {key} | {r['frame']} ({r['kind']}) | {variant} | {r['join']:.2f} "
-                        f"| {r['worst'][0]:.2f} ({r['worst'][1]}) | {r['anchor_age']} / {r['anchor_age_unsplit']} "
+                        f"| {r['worst'][0]:.2f} ({r['worst'][1]}) | {r['all']:.2f} | {r['anchor_age']} / {r['anchor_age_unsplit']} "
                         f"| {r['warmup_refreshes']} | {r['servo']:.2f} / {r['servo_unsplit']:.2f} "
                         f"| {r['diff_at_seam']:.2f} / {r['diff_after_blend']:.2f} "
-                        f"| {r['earlier_alone']:.2f}, {r['later_alone']:.2f} | {r.get('detail_mid_fade', float('nan')):.2f} |"
+                        f"| {r['earlier_alone']:.2f}, {r['later_alone']:.2f} | {r['detail_mid_fade']:.2f} |"
                     )
     return "\n".join(lines)
 
