@@ -227,7 +227,9 @@ def test_a_colour_correction_does_not_compound_from_anchor_to_anchor() -> None:
     shift = stage.config.correction_limit * float(np.tanh(0.2))
     for o, s in zip(out[1:], clean[1:]):
         drift = (o - s).mean(dim=(0, 2, 3))
-        torch.testing.assert_close(drift, torch.tensor([shift, 0.0, -shift], dtype=drift.dtype), atol=0.01, rtol=0)
+        torch.testing.assert_close(
+            drift, torch.tensor([shift, 0.0, -shift], dtype=drift.dtype), atol=0.01, rtol=0
+        )
 
 
 def test_fuse_chunk_is_step_by_step() -> None:
