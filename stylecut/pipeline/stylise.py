@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from stylecut.device import select_device
+from stylecut.flow.estimators import consecutive_flows
 from stylecut.pipeline.controls import generator_at_strength, working_size
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
@@ -349,13 +350,11 @@ class ClipStyliser:
             # Per chunk: the inference mode is per thread, and this runs in the read-ahead thread.
             with work.inference():
                 frames = work.working(chunk, height, width)
-                before = frames[:-1] if previous is None else work.concat([previous, frames[:-1]])
-                ready = PreparedChunk(chunk, frames, before)
-                after = frames[1:] if previous is None else frames
-                if self.flow is not None and len(after):
+                sequence = frames if previous is None else work.concat([previous, frames])
+                ready = PreparedChunk(chunk, frames, sequence[:-1])
+                if self.flow is not None and len(sequence) > 1:
                     with timer("flow"):
-                        both = self.flow(work.concat([after, before]), work.concat([before, after]))
-                    ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
+                        ready.to_prev, ready.from_prev = consecutive_flows(self.flow, sequence, work.concat)
                 previous = frames[-1:]
             yield ready
 
