@@ -8,7 +8,8 @@ all driven by the pipeline's flow estimator; ``--unregistered`` adds each
 recurrent stage without its anchor registration and enlargement limit
 (temporal/registration.py). ``--synthetic`` adds camera moves rendered
 from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
-push-in) to the clips. Scores, as benchmarks/run_all.py's:
+push-in) to the clips; ``--height`` scales them all (360: the light path's
+360p target). Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, the drift of the mean colour from the
@@ -135,6 +136,9 @@ def main() -> None:
     parser.add_argument("--clips", default="bear")
     parser.add_argument("--styles", default="starry-night,great-wave")
     parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument(
+        "--height", type=int, default=None, help="scale every clip to this height (default: as it is)"
+    )
     parser.add_argument("--fidelity-every", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
@@ -161,12 +165,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         sources = {
             key: lambda key=key: read_frames(
-                prepare_clip(find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames)
+                prepare_clip(
+                    find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames, args.height
+                )
             )
             for key in filter(None, args.clips.split(","))
         }
+        size = (480, 854) if args.height is None else (args.height, 2 * round(args.height * 854 / 960))
         for move in filter(None, args.synthetic.split(",")):
-            sources[move] = lambda move=move: render(args.media, move, args.frames)
+            sources[move] = lambda move=move, size=size: render(args.media, move, args.frames, size)
         for key, source in sources.items():
             inputs = source()
             frames = to_tensor(inputs)

@@ -185,6 +185,56 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
     assert frames[0].mean() > 50 and frames[1:].max() <= 20  # black, give or take the codec
 
 
+class _Passing:
+    """A temporal stage that passes the stylisation through."""
+
+    def reset(self) -> None:
+        pass
+
+    def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+        return stylised
+
+
+def test_the_generator_runs_on_a_chunk_while_its_flows_are_computed(make_clip, tmp_path):
+    """The read-ahead thread hands a chunk over before its flows: here the flow waits for the generator to
+    have run on the first chunk (it would wait in vain if the flows came first)."""
+    generated = threading.Event()
+    waited = []
+
+    def generator(frames):
+        generated.set()
+        return frames
+
+    class WaitingFlow:
+        name = "waiting"
+
+        def __call__(self, a, b):
+            waited.append(generated.wait(timeout=30))
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=WaitingFlow(), temporal=_Passing())
+    styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert waited and all(waited)
+
+
+def test_an_error_in_the_flow_is_raised_in_apply(make_clip, tmp_path):
+    class BrokenFlow:
+        name = "broken"
+
+        def __call__(self, a, b):
+            raise RuntimeError("flow broke")
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(
+        torch.nn.Identity(), ApplyOptions(chunk=4), flow=BrokenFlow(), temporal=_Passing()
+    )
+    with pytest.raises(RuntimeError, match="flow broke"):
+        styliser.run(probe(source), tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []  # no half-written output
+
+
 # --- frames the network and the flow cannot take as they are -------------------------------
 
 
