@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side, grow_flow, max_side_size
-from stylecut.frame_arrays import luma, shrink
+from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
+from stylecut.frame_arrays import luma
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -59,19 +59,18 @@ class DISFlow:
     def consecutive(self, frames: Tensor | np.ndarray) -> tuple[Tensor | np.ndarray, Tensor | np.ndarray]:
         """The flows between consecutive ``(N, 3, H, W)`` frames both ways, each ``(N - 1, 2, H, W)``: later
         to earlier, earlier to later. What ``self(frames[1:], frames[:-1])`` and ``self(frames[:-1],
-        frames[1:])`` give, with each frame's gray made once instead of twice."""
+        frames[1:])`` give, with each frame's gray made once instead of twice (only its shrinking to DIS's
+        size, a fraction of that cost, is done twice)."""
         if not isinstance(frames, np.ndarray):
             import torch
 
             flows = self.consecutive(frames.detach().float().cpu().numpy())
             return tuple(torch.from_numpy(f).to(device=frames.device, dtype=frames.dtype) for f in flows)
         gray = luma(frames, axis=1)[:, None]
-        size = max_side_size(*gray.shape[-2:], self.max_side)
-        small = gray if size is None else shrink(gray, size)
-        earlier, later = small[:-1], small[1:]
-        both = self.gray_pairs(np.concatenate([later, earlier]), np.concatenate([earlier, later]))
-        if size is not None:
-            both = grow_flow(both, frames.shape[-2:])
+        earlier, later = gray[:-1], gray[1:]
+        both = flow_at_max_side(
+            self.gray_pairs, np.concatenate([later, earlier]), np.concatenate([earlier, later]), self.max_side
+        )
         return both[: len(later)], both[len(later) :]
 
     def gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:

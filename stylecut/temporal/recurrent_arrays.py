@@ -56,8 +56,10 @@ def _phase(displacement: np.ndarray) -> np.ndarray:
 
 
 def _select(choose: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if choose.all() or not choose.any():  # one side whole, as on most frames: no copy of the other
-        return a if choose.all() else b
+    if choose.all():  # one side whole, as on most frames: no copy of the other
+        return a
+    if not choose.any():
+        return b
     return np.where(choose.reshape(-1, *([1] * (a.ndim - 1))), a, b)
 
 
