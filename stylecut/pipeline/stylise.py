@@ -287,23 +287,27 @@ class ClipStyliser:
             self.options.chunk, max(height * width, info.display_width * info.display_height)
         )
         prepared = self._prepare(iter_frames(info, chunk, index, stop), height, width, timer)
-        # One chunk ahead: the read-ahead thread prepares the next while the networks run on this one.
-        with closing(_prefetch(prepared, depth=1)) as chunks:
+        # Three stages, each one chunk ahead of the next: the read-ahead thread decodes and computes the
+        # flows, the generator's thread stylises, and this one runs the temporal stage and hands the frames
+        # to the encoder, so that on a 2-core CPU the generator of a chunk runs beside the temporal stage
+        # of the one before it.
+        with (
+            closing(_prefetch(prepared, depth=1)) as chunks,
+            closing(_prefetch(self._generate(chunks, timer), depth=1)) as generated,
+        ):
             while True:
-                with timer("decode"):
-                    ready = next(chunks, None)
-                    if ready is None:
+                with timer("decode"):  # waiting for the generator's thread
+                    item = next(generated, None)
+                    if item is None:
                         break
-                with self.work.inference():
-                    with timer("generator"):
-                        stylised = self._stylise_batch(ready.frames)
-                    if self.temporal is not None:
-                        with timer("decode"):  # waiting for the read-ahead thread's flows
-                            to_prev, from_prev = ready.flows_both_ways()
-                        with timer("temporal"):
-                            stylised = self.temporal.fuse_chunk(
-                                ready.frames, stylised, to_prev, from_prev, ready.before
-                            )
+                ready, stylised = item
+                if self.temporal is not None:
+                    with timer("decode"):  # waiting for the read-ahead thread's flows
+                        to_prev, from_prev = ready.flows_both_ways()
+                    with timer("temporal"), self.work.inference():
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, to_prev, from_prev, ready.before
+                        )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(ready.chunk):
                     with timer("restore"), self.work.inference():
@@ -350,6 +354,16 @@ class ClipStyliser:
             writer.abort()
             raise
         return written
+
+    def _generate(
+        self, chunks: Iterator[PreparedChunk], timer: StageTimer
+    ) -> Iterator[tuple[PreparedChunk, Frames]]:
+        """Each prepared chunk with its frames through the generator. Runs in the generator's thread."""
+        for ready in chunks:
+            # Per chunk, as in _prepare: the inference mode is per thread.
+            with timer("generator"), self.work.inference():
+                stylised = self._stylise_batch(ready.frames)
+            yield ready, stylised
 
     def _prepare(
         self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer
