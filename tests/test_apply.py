@@ -235,6 +235,50 @@ def test_an_error_in_the_flow_is_raised_in_apply(make_clip, tmp_path):
     assert list(tmp_path.iterdir()) == []  # no half-written output
 
 
+def test_the_generator_runs_on_the_next_chunk_while_the_temporal_stage_fuses_one(make_clip, tmp_path):
+    """The generator has a thread of its own: here the temporal stage waits, on the first chunk, for the
+    generator to have run on the second (it would wait in vain if they took turns in one thread)."""
+    chunks = []
+    second = threading.Event()
+    waited = []
+
+    def generator(frames):
+        chunks.append(len(frames))
+        if len(chunks) == 2:
+            second.set()
+        return frames
+
+    class WaitingStage(_Passing):
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            if not waited:
+                waited.append(second.wait(timeout=30))
+            return stylised
+
+    class StillFlow:
+        name = "still"
+
+        def __call__(self, a, b):
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=StillFlow(), temporal=WaitingStage())
+    result = styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert waited == [True] and chunks == [4, 2]
+    assert result.frames == 6
+
+
+def test_an_error_in_the_generator_is_raised_in_apply(make_clip, tmp_path):
+    def broken(frames):
+        raise RuntimeError("generator broke")
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(broken, ApplyOptions(chunk=4))
+    with pytest.raises(RuntimeError, match="generator broke"):
+        styliser.run(probe(source), tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []  # no half-written output
+
+
 # --- frames the network and the flow cannot take as they are -------------------------------
 
 
