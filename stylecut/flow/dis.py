@@ -54,7 +54,9 @@ class DISFlow:
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
         grays = luma(np.concatenate([a, b]), axis=1)[:, None]
-        (flow,) = flows_at_max_side(lambda small: [self.gray_pairs(*np.split(small, 2))], grays, self.max_side)
+        (flow,) = flows_at_max_side(
+            lambda small: [self.gray_pairs(*np.split(small, 2))], grays, self.max_side
+        )
         return flow
 
     def consecutive(self, frames: Tensor | np.ndarray) -> tuple[Tensor | np.ndarray, Tensor | np.ndarray]:
