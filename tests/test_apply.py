@@ -154,6 +154,15 @@ def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path)
     assert probe(tmp_path / "clip.ink.mp4").frame_count == 3
 
 
+class _StillFlow:
+    """A flow estimator that sees no motion."""
+
+    name = "still"
+
+    def __call__(self, a, b):
+        return torch.zeros(len(a), 2, *a.shape[-2:])
+
+
 def test_the_temporal_stage_is_injected(make_clip, tmp_path):
     """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out
     every frame but the first, called chunk by chunk with one flow pair per frame with a predecessor."""
@@ -169,14 +178,10 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
             out[len(frames) - len(previous) :] = 0
             return out
 
-    class StillFlow:
-        name = "still"
-
-        def __call__(self, a, b):
-            return torch.zeros(len(a), 2, *a.shape[-2:])
-
     source = make_clip(frames=10)
-    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Blackout())
+    styliser = ClipStyliser(
+        torch.nn.Identity(), ApplyOptions(chunk=4), flow=_StillFlow(), temporal=Blackout()
+    )
     result = styliser.run(probe(source), tmp_path / "out.mp4")
 
     assert result.flow == "still"
@@ -254,14 +259,8 @@ def test_the_generator_runs_on_the_next_chunk_while_the_temporal_stage_fuses_one
                 waited.append(second.wait(timeout=30))
             return stylised
 
-    class StillFlow:
-        name = "still"
-
-        def __call__(self, a, b):
-            return torch.zeros(len(a), 2, *a.shape[-2:])
-
     source = make_clip(frames=6)
-    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=StillFlow(), temporal=WaitingStage())
+    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=_StillFlow(), temporal=WaitingStage())
     result = styliser.run(probe(source), tmp_path / "out.mp4")
 
     assert waited == [True] and chunks == [4, 2]
