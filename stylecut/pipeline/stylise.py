@@ -3,9 +3,9 @@
 Memory is bounded by the chunk size whatever the clip's length. Decoding,
 scaling to the working size and the optical flow run ahead in a thread (a
 chunk is handed over once scaled, its flows follow while the generator runs
-on it) and ffmpeg encodes in its own process, so those stages overlap with the
-networks: on a 2-core CPU the flow fills the gaps that the
-generator's runtime leaves between its parallel sections. The output is written under a unique
+on it), the generator runs in a thread of its own, and ffmpeg encodes in its
+own process, so on a 2-core CPU the flow, the generator and the temporal stage
+of consecutive chunks run side by side. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
@@ -80,8 +80,9 @@ class ClipResult:
     frames: int
     seconds: float
     flow: str | None  # the flow estimator's name (None without the temporal stage)
-    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread, and
-    # "decode" is also the wait for that thread (its frames, then their flows)
+    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread, the
+    # generator in its own, and "decode" is also the wait for those threads (the generator's chunk, then its
+    # flows)
     stage_seconds: dict[str, float]
     # what the user should know about this clip's output (a frame-rate conversion, bits or range lost)
     notice: str | None = None
@@ -92,7 +93,7 @@ class ClipResult:
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
-    """Decode ahead in a thread; errors re-raise in the caller's thread."""
+    """``chunks`` run ahead in a thread of their own; errors re-raise in the caller's thread."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
