@@ -53,7 +53,7 @@ class DISFlow:
 
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
-        grays = luma(np.concatenate([a, b]), axis=1)[:, None]
+        grays = np.concatenate([luma(frames, axis=1)[:, None] for frames in (a, b)])
         (flow,) = flows_at_max_side(
             lambda small: [self.gray_pairs(*np.split(small, 2))], grays, self.max_side
         )
