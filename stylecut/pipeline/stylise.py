@@ -3,9 +3,9 @@
 Memory is bounded by the chunk size whatever the clip's length. Decoding,
 scaling to the working size and the optical flow run ahead in a thread (a
 chunk is handed over once scaled, its flows follow while the generator runs
-on it) and ffmpeg encodes in its own process, so those stages overlap with the
-networks: on a 2-core CPU the flow fills the gaps that the
-generator's runtime leaves between its parallel sections. The output is written under a unique
+on it), the generator runs in a thread of its own, and ffmpeg encodes in its
+own process, so on a 2-core CPU the flow, the generator and the temporal stage
+of consecutive chunks run side by side. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
@@ -80,8 +80,9 @@ class ClipResult:
     frames: int
     seconds: float
     flow: str | None  # the flow estimator's name (None without the temporal stage)
-    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread, and
-    # "decode" is also the wait for that thread (its frames, then their flows)
+    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread, the
+    # generator in its own, and "decode" is also the wait for those threads (the generator's chunk, then its
+    # flows)
     stage_seconds: dict[str, float]
     # what the user should know about this clip's output (a frame-rate conversion, bits or range lost)
     notice: str | None = None
@@ -92,7 +93,7 @@ class ClipResult:
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
-    """Decode ahead in a thread; errors re-raise in the caller's thread."""
+    """``chunks`` run ahead in a thread of their own; errors re-raise in the caller's thread."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
@@ -287,23 +288,27 @@ class ClipStyliser:
             self.options.chunk, max(height * width, info.display_width * info.display_height)
         )
         prepared = self._prepare(iter_frames(info, chunk, index, stop), height, width, timer)
-        # One chunk ahead: the read-ahead thread prepares the next while the networks run on this one.
-        with closing(_prefetch(prepared, depth=1)) as chunks:
+        # Three stages, each one chunk ahead of the next: the read-ahead thread decodes and computes the
+        # flows, the generator's thread stylises, and this one runs the temporal stage and hands the frames
+        # to the encoder, so that on a 2-core CPU the generator of a chunk runs beside the temporal stage
+        # of the one before it.
+        with (
+            closing(_prefetch(prepared, depth=1)) as chunks,
+            closing(_prefetch(self._generate(chunks, timer), depth=1)) as generated,
+        ):
             while True:
-                with timer("decode"):
-                    ready = next(chunks, None)
-                    if ready is None:
+                with timer("decode"):  # waiting for the generator's thread
+                    item = next(generated, None)
+                    if item is None:
                         break
-                with self.work.inference():
-                    with timer("generator"):
-                        stylised = self._stylise_batch(ready.frames)
-                    if self.temporal is not None:
-                        with timer("decode"):  # waiting for the read-ahead thread's flows
-                            to_prev, from_prev = ready.flows_both_ways()
-                        with timer("temporal"):
-                            stylised = self.temporal.fuse_chunk(
-                                ready.frames, stylised, to_prev, from_prev, ready.before
-                            )
+                ready, stylised = item
+                if self.temporal is not None:
+                    with timer("decode"):  # waiting for the read-ahead thread's flows
+                        to_prev, from_prev = ready.flows_both_ways()
+                    with timer("temporal"), self.work.inference():
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, to_prev, from_prev, ready.before
+                        )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(ready.chunk):
                     with timer("restore"), self.work.inference():
@@ -350,6 +355,16 @@ class ClipStyliser:
             writer.abort()
             raise
         return written
+
+    def _generate(
+        self, chunks: Iterator[PreparedChunk], timer: StageTimer
+    ) -> Iterator[tuple[PreparedChunk, Frames]]:
+        """Each prepared chunk with its frames through the generator. Runs in the generator's thread."""
+        for ready in chunks:
+            # Per chunk, as in _prepare: the inference mode is per thread.
+            with timer("generator"), self.work.inference():
+                stylised = self._stylise_batch(ready.frames)
+            yield ready, stylised
 
     def _prepare(
         self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer

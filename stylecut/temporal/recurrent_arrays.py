@@ -212,9 +212,16 @@ class RecurrentArrays(SteppedStage):
         )
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
-        detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
-        blended = stylised + weight_full * (detail - stylised)
-        return np.clip(blended, 0.0, 1.0), np.clip(blended + correction_full, 0.0, 1.0)
+        # recurrent.py's sampled - (0.25 * sharpening) * laplacian and stylised + weight * (detail - stylised),
+        # operation for operation, in one full-size buffer instead of a new one per operation.
+        blended = _laplacian(sampled)
+        blended *= 0.25 * sharpening_full
+        np.subtract(sampled, blended, out=blended)
+        blended -= stylised
+        blended *= weight_full
+        np.add(stylised, blended, out=blended)
+        output = blended + correction_full
+        return np.clip(blended, 0.0, 1.0, out=blended), np.clip(output, 0.0, 1.0, out=output)
 
     def _fresh(
         self,
