@@ -3,9 +3,8 @@
 For each clip (its first ``--frames`` frames, cut like the report's: x264
 CRF 12) and style: the per-frame stylisation, the fixed fuser at the
 pipeline's setting (scale 2) and at full resolution (scale 1; ``--no-fusers``
-leaves both out), and the
-recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
-all driven by the pipeline's flow estimator; ``--unregistered`` adds each
+leaves both out), and the recurrent stage (``--weights``; ``--untrained``
+adds its initialisation), all driven by the pipeline's flow estimator; ``--unregistered`` adds each
 recurrent stage without its anchor registration and enlargement limit
 (temporal/registration.py). ``--synthetic`` adds camera moves rendered
 from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
