@@ -2,9 +2,9 @@
 
 For each clip (its first ``--frames`` frames, cut like the report's: x264
 CRF 12) and style: the per-frame stylisation, the fixed fuser at the
-pipeline's setting (scale 2) and at full resolution (scale 1), and the
-recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
-all driven by the pipeline's flow estimator; ``--unregistered`` adds each
+pipeline's setting (scale 2) and at full resolution (scale 1; ``--no-fusers``
+leaves both out), and the recurrent stage (``--weights``; ``--untrained``
+adds its initialisation), all driven by the pipeline's flow estimator; ``--unregistered`` adds each
 recurrent stage without its anchor registration and enlargement limit
 (temporal/registration.py). ``--synthetic`` adds camera moves rendered
 from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
@@ -128,6 +128,7 @@ def main() -> None:
         "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
     )
     parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
+    parser.add_argument("--no-fusers", action="store_true", help="leave out the fixed fuser's two variants")
     parser.add_argument(
         "--unregistered", action="store_true", help="also score each --weights without anchor registration"
     )
@@ -147,7 +148,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
 
-    stages = {"fuser scale=2": TemporalFuser(), "fuser scale=1": TemporalFuser(scale=1)}
+    stages = (
+        {} if args.no_fusers else {"fuser scale=2": TemporalFuser(), "fuser scale=1": TemporalFuser(scale=1)}
+    )
     if args.untrained:
         torch.manual_seed(0)
         stages["recurrent (untrained)"] = RecurrentTemporal().eval()

@@ -418,3 +418,48 @@ def test_the_trainer_reads_clip_windows_as_ffmpeg_decodes_them(make_clip, width:
     window = read_clip_window(WindowSpec(str(clip), "clip", "s", start=1, step=2), 3)
     expected = torch.from_numpy(reference[[1, 3, 5]]).permute(0, 3, 1, 2).float() / 255
     assert torch.equal(window, expected)
+
+
+def _ramp_photo(path: Path, size: tuple[int, int] = (120, 160)) -> None:
+    """A photo whose brightness rises left to right: a mirrored edge would show as a fall."""
+    import cv2
+
+    ramp = np.linspace(20, 235, size[1], dtype=np.float32)
+    cv2.imwrite(str(path), np.repeat(np.tile(ramp, (size[0], 1))[..., None], 3, axis=2).astype(np.uint8))
+
+
+def test_a_fast_camera_pan_over_a_small_photo_stays_on_the_photo(tmp_path: Path) -> None:
+    from stylecut.training.temporal_data import WindowSpec, synthesise_photo_window
+
+    _ramp_photo(tmp_path / "ramp.png")
+    for seed in range(4):
+        spec = WindowSpec(str(tmp_path / "ramp.png"), "photo", "s", seed=seed)
+        frames = synthesise_photo_window(spec, 12, (48, 80), pan_speed=24.0, zoom_speed=0.015)
+        assert frames.shape == (12, 3, 48, 80)
+        # Column means (over rows and channels) rise across every frame: the window never leaves the photo.
+        columns = frames.mean(dim=(1, 2))
+        assert (columns[:, 4:] - columns[:, :-4]).min() > 0, seed
+        # And it moves: the fastest of these pans shifts the picture by pixels a frame.
+        if seed == 0:
+            assert (columns[-1] - columns[0]).abs().mean() > 0.02
+
+
+def test_camera_moves_over_validation_photos_validate_and_never_train(tmp_path: Path) -> None:
+    from stylecut.training.temporal_trainer import VALIDATION_PREFIX, plan_windows
+
+    for name in ("a", "b", "c"):
+        _ramp_photo(tmp_path / f"{name}.png")
+    config = TemporalTrainConfig(
+        photos=[str(tmp_path / "a.png"), str(tmp_path / "b.png")],
+        validation_photos=[str(tmp_path / "c.png")],
+        styles=["x", "y", "z"],
+        validation_length=20,
+    )
+    planned = plan_windows(config)
+    validating = [(spec, length) for prefix, spec, length in planned if prefix == VALIDATION_PREFIX]
+    training = [spec for prefix, spec, _ in planned if prefix != VALIDATION_PREFIX]
+    assert {Path(s.source).name for s in training} == {"a.png", "b.png"}
+    assert [(Path(s.source).name, s.style, length) for s, length in validating] == [
+        ("c.png", "x", 20),
+        ("c.png", "y", 20),
+    ]

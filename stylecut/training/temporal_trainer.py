@@ -83,6 +83,9 @@ class TemporalTrainConfig:
     validation: list[str] = field(default_factory=list)  # clip-name fragments of held-out validation clips
     validation_styles: int = 2  # the first N styles score each validation clip
     validation_length: int = 40
+    validation_photos: list[str] = field(default_factory=list)  # camera moves over them validate, never train
+    pan_speed: float = 3.0  # a photo window's camera pans up to this many frame pixels a frame
+    zoom_speed: float = 0.006  # and zooms up to this fraction of the frame a frame, in or out
     window: int = 8
     frame_steps: list[int] = field(default_factory=lambda: [1, 2])
     windows_per_clip: int = 12
@@ -147,6 +150,12 @@ def plan_windows(config: TemporalTrainConfig) -> list[tuple[str, WindowSpec, int
         for _ in range(config.windows_per_photo):
             spec = WindowSpec(photo, "photo", rng.choice(config.styles), seed=rng.randrange(1 << 30))
             planned.append((TRAIN_PREFIX, spec, config.window))
+    for photo in config.validation_photos:
+        seed = rng.randrange(1 << 30)
+        planned += [
+            (VALIDATION_PREFIX, WindowSpec(photo, "photo", style, seed=seed), config.validation_length)
+            for style in config.styles[: config.validation_styles]
+        ]
     return planned
 
 
@@ -170,7 +179,8 @@ def build_cache(
                     read_clip_window(spec, length), config.short_side, config.max_long_side
                 )
             else:
-                frames = synthesise_photo_window(spec, length, (config.short_side, config.max_long_side))
+                size = (config.short_side, config.max_long_side)
+                frames = synthesise_photo_window(spec, length, size, config.pan_speed, config.zoom_speed)
             save_window(path, build_window(frames, generators[spec.style], flow))
         if report is not None:
             report(done, len(planned), path.name)
