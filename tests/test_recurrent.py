@@ -463,3 +463,25 @@ def test_camera_moves_over_validation_photos_validate_and_never_train(tmp_path: 
         ("c.png", "x", 20),
         ("c.png", "y", 20),
     ]
+
+
+def test_training_can_start_from_a_weights_file(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _synthetic_window(cache / "train-pan.safetensors")
+    trained = make_stage(hidden=8, features=8)
+    with torch.no_grad():
+        for parameter in trained.net.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    save_recurrent(tmp_path / "start.safetensors", trained, {})
+    stage = RecurrentConfig(hidden=8, features=8).to_dict()
+    fresh = TemporalTrainer(TemporalTrainConfig(stage=stage), tmp_path / "a", cache)
+    started = TemporalTrainer(
+        TemporalTrainConfig(stage=stage, init=str(tmp_path / "start.safetensors")), tmp_path / "b", cache
+    )
+    for mine, theirs in zip(started.stage.net.state_dict().values(), trained.net.state_dict().values()):
+        torch.testing.assert_close(mine, theirs)
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(started.stage.net.state_dict().values(), fresh.stage.net.state_dict().values())
+    )

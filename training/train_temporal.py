@@ -50,6 +50,8 @@ def load_config(path: Path, media: Path) -> TemporalTrainConfig:
     for key in ("clips", "photos", "validation_photos"):
         data[key] = [str(p) for p in expand_media(media / entry for entry in data.get(key, []))]
     data.setdefault("styles", [entry.name for entry in bundled_styles()])
+    if data.get("init"):  # a weights file, relative to the repository
+        data["init"] = str(ROOT / data["init"])
     return TemporalTrainConfig.from_dict(data)
 
 

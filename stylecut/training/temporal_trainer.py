@@ -44,6 +44,7 @@ from stylecut.flow.dis import DISFlow
 from stylecut.flow.warp import occlusion_mask, warp
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.temporal.recurrent import RecurrentConfig, RecurrentTemporal
+from stylecut.temporal.recurrent_file import load_recurrent
 from stylecut.training.losses import gram
 from stylecut.training.temporal_data import (
     Batch,
@@ -84,6 +85,9 @@ class TemporalTrainConfig:
     validation_styles: int = 2  # the first N styles score each validation clip
     validation_length: int = 40
     validation_photos: list[str] = field(default_factory=list)  # camera moves over them validate, never train
+    init: str = (
+        ""  # a temporal stage's weights file whose network training starts from (default: the stage's own)
+    )
     pan_speed: float = 3.0  # a photo window's camera pans up to this many frame pixels a frame
     zoom_speed: float = 0.006  # and zooms up to this fraction of the frame a frame, in or out
     window: int = 8
@@ -248,6 +252,8 @@ class TemporalTrainer:
         self.run_dir = run_dir
         torch.manual_seed(config.seed)
         self.stage = RecurrentTemporal(RecurrentConfig.from_dict(config.stage)).train()
+        if config.init:
+            self.stage.net.load_state_dict(load_recurrent(Path(config.init))[0].net.state_dict())
         self.stage.forced_refresh = config.forced_refresh
         self.optimiser = torch.optim.Adam(self.stage.parameters(), lr=config.lr)
         self.step = 0
