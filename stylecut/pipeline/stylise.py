@@ -28,12 +28,12 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from stylecut.device import select_device
-from stylecut.flow.estimators import consecutive_flows
+from stylecut.flow.estimators import Frames, consecutive_flows
 from stylecut.pipeline.controls import generator_at_strength, working_size
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
     from stylecut.flow import FlowEstimator
     from stylecut.models.revision import Revision
     from stylecut.runtime.runner import Runner
-
-Frames = Any  # (N, 3, H, W) in [0, 1]: a torch.Tensor, or a numpy array on the light path
 
 
 class FrameWork(Protocol):

@@ -85,9 +85,8 @@ class TemporalTrainConfig:
     validation_styles: int = 2  # the first N styles score each validation clip
     validation_length: int = 40
     validation_photos: list[str] = field(default_factory=list)  # camera moves over them validate, never train
-    init: str = (
-        ""  # a temporal stage's weights file whose network training starts from (default: the stage's own)
-    )
+    # A temporal stage's weights file whose network training starts from (default: the stage's initialisation).
+    init: str = ""
     pan_speed: float = 3.0  # a photo window's camera pans up to this many frame pixels a frame
     zoom_speed: float = 0.006  # and zooms up to this fraction of the frame a frame, in or out
     window: int = 8
