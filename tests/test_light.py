@@ -26,6 +26,7 @@ from stylecut.pipeline.light import create_light_styliser
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.stylise import create_styliser
 from stylecut.styles.registry import bundled_styles, load_style, load_style_networks
+from stylecut.temporal import scaling, scaling_arrays
 from stylecut.video.probe import probe
 
 import media
@@ -88,6 +89,24 @@ def test_warping_is_pytorchs_grid_sample(mode):
     flow = (random_frames(1, 2, 37, 53) - 0.5) * 12  # some samples leave the frame
     expected = warp.warp(torch.from_numpy(image), torch.from_numpy(flow), mode).numpy()
     assert np.abs(warp_arrays.warp(image, flow, mode) - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_the_temporal_stages_grids_are_the_tensor_ones(scale):
+    # a batch of two, sides that are not multiples of the scale, and channels laid out last in memory
+    frames = np.moveaxis(random_frames(2, 37, 54, 6), -1, 1)
+    tensor = torch.from_numpy(np.ascontiguousarray(frames))
+    assert (
+        np.abs(scaling_arrays.downscale(frames, scale) - scaling.downscale(tensor, scale).numpy()).max()
+        < 1e-6
+    )
+    assert (
+        np.abs(scaling_arrays.sample_down(frames, scale) - scaling.sample_down(tensor, scale).numpy()).max()
+        < 1e-6
+    )
+    coarse = random_frames(2, 4, -(-37 // scale), -(-54 // scale))
+    expected = scaling.upscale(torch.from_numpy(coarse), scale, 37, 54).numpy()
+    assert np.abs(scaling_arrays.upscale(coarse, scale, 37, 54) - expected).max() < 1e-6
 
 
 def test_padding_is_the_tensor_padding():
