@@ -264,15 +264,21 @@ class RevisionTrainerBase:
         finally:
             self._checkpoint()
 
+    def _owners(self) -> dict[str, torch.nn.Module | torch.optim.Optimizer]:
+        """The networks and optimisers a checkpoint holds, by their entry's name."""
+        return {
+            "revision": self.revision,
+            "discriminators": self.discriminators,
+            "opt": self.opt,
+            "opt_d": self.opt_d,
+        }
+
     def _checkpoint(self) -> None:
         state = {
             "step": self.step,
             "seconds": self.seconds,
             "config": asdict(self.config),
-            "revision": self.revision.state_dict(),
-            "discriminators": self.discriminators.state_dict(),
-            "opt": self.opt.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            **{key: owner.state_dict() for key, owner in self._owners().items()},
             "random": self.random.getstate(),
             "torch_random": torch.get_rng_state(),
         }
@@ -298,13 +304,7 @@ class RevisionTrainerBase:
             raise ChangedSettings(
                 f"{path} was made with other settings: remove {self.run_dir} to start over."
             )
-        owners = {
-            "revision": self.revision,
-            "discriminators": self.discriminators,
-            "opt": self.opt,
-            "opt_d": self.opt_d,
-        }
-        load_states(path, state, owners)
+        load_states(path, state, self._owners())
         self.random.setstate(state["random"])
         torch.set_rng_state(state["torch_random"])
         self.step = state["step"]
