@@ -11,8 +11,9 @@ unmodified command line (``stylecut.cli.app``) with two recorders wrapped
 around it, because ``--json`` reports frames and seconds per clip but not
 per stage: the probe time, and the ``stage_seconds`` of every
 ``ClipStyliser.run``; and CPU seconds by where they were spent: the generator
-(this process's CPU clock while the runner runs, so decoding ahead in the
-other thread during that time is counted there too), the rest of this
+(this process's CPU clock while the runner runs, so what the other threads do
+during that time, decoding and flow ahead and the temporal stage of the chunk
+before, is counted there too), the rest of this
 process (start-up, decoding, flow, temporal stage, conversions) and the
 ffmpeg processes (probe, encode, remux). Decoding is not clocked on its own:
 decord decodes in ffmpeg's threads, which no clock of the calling thread sees.

@@ -25,7 +25,8 @@ minutes; Ray's own costs do not depend on them.
    10 s, for each warm-up and blend length, E_warp of every pair the seam touches against the local
    run's for the same pairs (see :func:`seam_sweep`): what chose ``options.WARMUP_FRAMES`` and
    ``segments.BLEND_FRAMES``. The local run of the long clip is measured once per OUT (delete
-   OUT/long-local.mp4 to measure it again).
+   OUT/long-local.mp4 to measure it again). benchmarks/seams.py measures the seams at the style's
+   working size on camera motion, pair by pair, with the temporal state on both sides.
 4. The costs a speed-up estimate needs: Ray start-up, a cut search per boundary, the stitch.
 
 E_warp is benchmarks/temporal.py's: DIS "medium" flow and the occlusion mask on the INPUT frames.

@@ -18,6 +18,7 @@ the frame-by-frame output's.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -65,6 +66,21 @@ def warping_errors(
 def frame_sharpness(frames: np.ndarray) -> list[float]:
     """Sharpness of each ``(H, W, 3)`` uint8 frame, converted to float one at a time to keep memory low."""
     return [sharpness(to_tensor(frame[None]))[0] for frame in frames]
+
+
+def colour_drift(frames: np.ndarray, reference: np.ndarray, last: int = 10) -> float:
+    """Over the last ``last`` frames, the CIE76 distance of the mean CIELAB colour of ``frames`` to ``reference``'s.
+
+    A temporal stage that carries colours from frame to frame can move them
+    away from the per-frame stylisation slowly, which E_warp rewards and the
+    texture statistics hardly see.
+    """
+
+    def mean_lab(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(0)
+
+    pairs = zip(frames[-last:], reference[-last:], strict=True)
+    return float(np.mean([np.linalg.norm(mean_lab(a) - mean_lab(b)) for a, b in pairs]))
 
 
 def clip_consistency(

@@ -2,16 +2,18 @@
 
 For each clip (its first ``--frames`` frames, cut like the report's: x264
 CRF 12) and style: the per-frame stylisation, the fixed fuser at the
-pipeline's setting (scale 2) and at full resolution (scale 1), and the
-recurrent stage (``--weights``; ``--untrained`` adds its initialisation),
-all driven by the pipeline's flow estimator; ``--unregistered`` adds each
+pipeline's setting (scale 2) and at full resolution (scale 1; ``--no-fusers``
+leaves both out), and the recurrent stage (``--weights``; ``--untrained``
+adds its initialisation), all driven by the pipeline's flow estimator; ``--unregistered`` adds each
 recurrent stage without its anchor registration and enlargement limit
 (temporal/registration.py). ``--synthetic`` adds camera moves rendered
 from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
-push-in) to the clips. Scores, as benchmarks/run_all.py's:
+push-in) to the clips; ``--height`` scales them all (360: the light path's
+360p target). Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
 (``temporal.clip_consistency``), the sharpness ratio to the per-frame output
-over the whole clip and its last 10 frames, and the style distance change
+over the whole clip and its last 10 frames, the drift of the mean colour from the
+per-frame output's over the last 10 frames (``temporal.colour_drift``, CIE76), and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
 one step of each stage on a 720p frame. ``--plot`` draws E_warp against
 sharpness, one point per clip, style and variant. Run on one thread:
@@ -39,7 +41,7 @@ import torch
 from camera_motion import render
 from fidelity import Fidelity, loss_networks
 from plots import plot_tradeoff
-from temporal import clip_consistency, evaluation_flow
+from temporal import clip_consistency, colour_drift, evaluation_flow
 
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.warp import random_smooth_flow, warp
@@ -114,6 +116,7 @@ def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) 
             "short/input": statistics.mean(consistency["short"][name]) / inputs["short"],
             "sharpness": statistics.mean(sharp),
             "sharpness_last10": statistics.mean(sharp[-10:]),
+            "colour_drift": colour_drift(variants[name], variants["no-temporal"]),
             **{f"style {net}": style[name][net] / style["no-temporal"][net] - 1 for net in style[name]},
         }
     return rows
@@ -125,6 +128,7 @@ def main() -> None:
         "--weights", type=Path, action="append", default=[], help="recurrent stage weights (repeatable)"
     )
     parser.add_argument("--untrained", action="store_true", help="also score the stage's initialisation")
+    parser.add_argument("--no-fusers", action="store_true", help="leave out the fixed fuser's two variants")
     parser.add_argument(
         "--unregistered", action="store_true", help="also score each --weights without anchor registration"
     )
@@ -133,6 +137,9 @@ def main() -> None:
     parser.add_argument("--clips", default="bear")
     parser.add_argument("--styles", default="starry-night,great-wave")
     parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument(
+        "--height", type=int, default=None, help="scale every clip to this height (default: as it is)"
+    )
     parser.add_argument("--fidelity-every", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
@@ -141,7 +148,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
 
-    stages = {"fuser scale=2": TemporalFuser(), "fuser scale=1": TemporalFuser(scale=1)}
+    stages = (
+        {} if args.no_fusers else {"fuser scale=2": TemporalFuser(), "fuser scale=1": TemporalFuser(scale=1)}
+    )
     if args.untrained:
         torch.manual_seed(0)
         stages["recurrent (untrained)"] = RecurrentTemporal().eval()
@@ -159,12 +168,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         sources = {
             key: lambda key=key: read_frames(
-                prepare_clip(find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames)
+                prepare_clip(
+                    find_clip(args.media, key), Path(scratch) / f"{key}.mp4", args.frames, args.height
+                )
             )
             for key in filter(None, args.clips.split(","))
         }
+        size = (480, 854) if args.height is None else (args.height, 2 * round(args.height * 854 / 960))
         for move in filter(None, args.synthetic.split(",")):
-            sources[move] = lambda move=move: render(args.media, move, args.frames)
+            sources[move] = lambda move=move, size=size: render(args.media, move, args.frames, size)
         for key, source in sources.items():
             inputs = source()
             frames = to_tensor(inputs)

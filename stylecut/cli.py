@@ -273,7 +273,7 @@ def apply(
         typer.Option(
             "--threads",
             min=1,
-            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default, and most: all cores; with --ray, each task's CPUs (default 1).",
+            help="CPU threads for the networks and the optical flow (fewer lets several jobs share a machine). Default, and most: all cores; with --ray, each task's CPUs (default 1). Without PyTorch and with the temporal stage, each network runs on one thread, beside the pipeline's other stages.",
             show_default=False,
         ),
     ] = ApplyOptions.threads,

@@ -29,9 +29,13 @@ def to_pixels(frames: np.ndarray, dtype: DTypeLike = np.uint8) -> np.ndarray:
 
 def luma(frames: np.ndarray, axis: int) -> np.ndarray:
     """Rec. 601 lightness of RGB ``frames`` along ``axis``, as float32. A weighted sum, not a BLAS product:
-    numpy's BLAS runs on threads of its own, which ``--threads`` would not bound."""
-    red, green, blue = (np.take(frames, channel, axis=axis) for channel in range(3))
-    return red * np.float32(LUMA[0]) + green * np.float32(LUMA[1]) + blue * np.float32(LUMA[2])
+    numpy's BLAS runs on threads of its own, which ``--threads`` would not bound. The channels are views and
+    the sum is made in place: copies of the channels took half the time of a frame's luma."""
+    red, green, blue = np.moveaxis(frames, axis, 0)[:3]
+    lightness = red * np.float32(LUMA[0])
+    lightness += green * np.float32(LUMA[1])
+    lightness += blue * np.float32(LUMA[2])
+    return lightness
 
 
 def _taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ a tiny disk, a read-only folder, and one torch thread for the modules that ask f
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,14 @@ import torch
 
 import media
 from cli_support import make_style
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell starts a background job (`pytest ... &`, as a CI runner may) with Ctrl-C ignored, and every
+    # command the tests start would inherit that, so the Ctrl-C tests would signal commands deaf to it. A
+    # signal this process handles is back to its default in a child, as in a terminal's foreground job.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

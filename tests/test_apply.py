@@ -154,6 +154,15 @@ def test_installed_style_by_name(make_clip, tiny_style, stylecut_home, tmp_path)
     assert probe(tmp_path / "clip.ink.mp4").frame_count == 3
 
 
+class _StillFlow:
+    """A flow estimator that sees no motion."""
+
+    name = "still"
+
+    def __call__(self, a, b):
+        return torch.zeros(len(a), 2, *a.shape[-2:])
+
+
 def test_the_temporal_stage_is_injected(make_clip, tmp_path):
     """ClipStyliser runs the parts it is handed: here an identity network and a stage that blacks out
     every frame but the first, called chunk by chunk with one flow pair per frame with a predecessor."""
@@ -169,20 +178,104 @@ def test_the_temporal_stage_is_injected(make_clip, tmp_path):
             out[len(frames) - len(previous) :] = 0
             return out
 
-    class StillFlow:
-        name = "still"
-
-        def __call__(self, a, b):
-            return torch.zeros(len(a), 2, *a.shape[-2:])
-
     source = make_clip(frames=10)
-    styliser = ClipStyliser(torch.nn.Identity(), ApplyOptions(chunk=4), flow=StillFlow(), temporal=Blackout())
+    styliser = ClipStyliser(
+        torch.nn.Identity(), ApplyOptions(chunk=4), flow=_StillFlow(), temporal=Blackout()
+    )
     result = styliser.run(probe(source), tmp_path / "out.mp4")
 
     assert result.flow == "still"
     assert calls == ["reset", (4, 3, 3), (4, 4, 4), (2, 2, 2)]
     frames = media.decode_reference(tmp_path / "out.mp4")
     assert frames[0].mean() > 50 and frames[1:].max() <= 20  # black, give or take the codec
+
+
+class _Passing:
+    """A temporal stage that passes the stylisation through."""
+
+    def reset(self) -> None:
+        pass
+
+    def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+        return stylised
+
+
+def test_the_generator_runs_on_a_chunk_while_its_flows_are_computed(make_clip, tmp_path):
+    """The read-ahead thread hands a chunk over before its flows: here the flow waits for the generator to
+    have run on the first chunk (it would wait in vain if the flows came first)."""
+    generated = threading.Event()
+    waited = []
+
+    def generator(frames):
+        generated.set()
+        return frames
+
+    class WaitingFlow:
+        name = "waiting"
+
+        def __call__(self, a, b):
+            waited.append(generated.wait(timeout=30))
+            return torch.zeros(len(a), 2, *a.shape[-2:])
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=WaitingFlow(), temporal=_Passing())
+    styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert waited and all(waited)
+
+
+def test_an_error_in_the_flow_is_raised_in_apply(make_clip, tmp_path):
+    class BrokenFlow:
+        name = "broken"
+
+        def __call__(self, a, b):
+            raise RuntimeError("flow broke")
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(
+        torch.nn.Identity(), ApplyOptions(chunk=4), flow=BrokenFlow(), temporal=_Passing()
+    )
+    with pytest.raises(RuntimeError, match="flow broke"):
+        styliser.run(probe(source), tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []  # no half-written output
+
+
+def test_the_generator_runs_on_the_next_chunk_while_the_temporal_stage_fuses_one(make_clip, tmp_path):
+    """The generator has a thread of its own: here the temporal stage waits, on the first chunk, for the
+    generator to have run on the second (it would wait in vain if they took turns in one thread)."""
+    chunks = []
+    second = threading.Event()
+    waited = []
+
+    def generator(frames):
+        chunks.append(len(frames))
+        if len(chunks) == 2:
+            second.set()
+        return frames
+
+    class WaitingStage(_Passing):
+        def fuse_chunk(self, frames, stylised, to_prev, from_prev, previous):
+            if not waited:
+                waited.append(second.wait(timeout=30))
+            return stylised
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(generator, ApplyOptions(chunk=4), flow=_StillFlow(), temporal=WaitingStage())
+    result = styliser.run(probe(source), tmp_path / "out.mp4")
+
+    assert waited == [True] and chunks == [4, 2]
+    assert result.frames == 6
+
+
+def test_an_error_in_the_generator_is_raised_in_apply(make_clip, tmp_path):
+    def broken(frames):
+        raise RuntimeError("generator broke")
+
+    source = make_clip(frames=6)
+    styliser = ClipStyliser(broken, ApplyOptions(chunk=4))
+    with pytest.raises(RuntimeError, match="generator broke"):
+        styliser.run(probe(source), tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []  # no half-written output
 
 
 # --- frames the network and the flow cannot take as they are -------------------------------
@@ -268,10 +361,11 @@ def test_json_reports_seconds_per_stage(make_clip, tiny_style, stylecut_home, tm
     assert set(stages) == {"probe", "decode", "flow", "generator", "temporal", "restore", "encode", "remux"}
     assert all(seconds >= 0 for seconds in stages.values())
     assert stages["generator"] > 0 and stages["flow"] > 0 and stages["temporal"] > 0
-    # Flow runs in the read-ahead thread, overlapping the main thread's stages.
-    main_thread = [seconds for stage, seconds in stages.items() if stage not in ("probe", "flow")]
+    # Flow runs in the read-ahead thread and the generator in its own, overlapping the main thread's stages.
+    threads = ("probe", "flow", "generator")
+    main_thread = [seconds for stage, seconds in stages.items() if stage not in threads]
     assert sum(main_thread) <= job["seconds"] + 0.01
-    assert stages["flow"] <= job["seconds"]
+    assert stages["flow"] <= job["seconds"] and stages["generator"] <= job["seconds"]
 
 
 def test_larger_frames_come_fewer_to_a_chunk():

@@ -12,6 +12,7 @@ import stylecut.flow.raft as raft
 from stylecut.errors import StylecutError
 from stylecut.flow import create_flow_estimator
 from stylecut.flow.dis import DISFlow
+from stylecut.flow.estimators import consecutive_flows
 from stylecut.flow.raft import RAFTFlow, pad_for_raft, unpad
 from stylecut.flow.scaling import flow_at_max_side
 
@@ -150,3 +151,17 @@ def test_dis_takes_frames_smaller_than_its_patches(size: tuple[int, int]) -> Non
     a = texture(*size, seed=1)
     flow = DISFlow()(a, a)
     assert flow.shape == (1, 2, *size) and flow.isfinite().all()
+
+
+@pytest.mark.parametrize("max_side", [4096, 96])
+def test_dis_consecutive_flows_are_the_pairwise_flows_both_ways(max_side: int) -> None:
+    a = texture(120, 160, seed=2)
+    frames = torch.cat([a, shift(a, 2.5, 1.0), shift(a, 5.0, -1.5)])
+    dis = DISFlow(max_side=max_side)
+
+    to_prev, from_prev = consecutive_flows(dis, frames, torch.cat)
+
+    assert torch.equal(to_prev, dis(frames[1:], frames[:-1]))
+    assert torch.equal(from_prev, dis(frames[:-1], frames[1:]))
+    still, _ = consecutive_flows(lambda x, y: torch.zeros(len(x), 2, *x.shape[-2:]), frames, torch.cat)
+    assert still.shape == (2, 2, 120, 160)

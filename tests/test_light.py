@@ -157,6 +157,21 @@ def test_a_style_file_is_hashed_once_for_its_networks(monkeypatch):
     assert notices[0].startswith("Temporal module: the recurrent network")
 
 
+@pytest.mark.parametrize(
+    ("temporal", "threads"), [("recurrent", 1), (None, 2)], ids=["temporal", "no-temporal"]
+)
+def test_the_networks_run_on_one_thread_each_beside_the_temporal_stage(temporal, threads):
+    """With the temporal stage, the pipeline's stages share the cores and each network takes one thread;
+    frame by frame, the generator takes all that --threads gives."""
+    entry = next(entry for entry in bundled_styles() if entry.name == "starry-night")
+    styliser, _ = create_light_styliser(entry, ApplyOptions(threads=2, temporal=temporal))
+    networks = [styliser.generator.network, styliser.work.revision.network]
+    networks += [styliser.temporal.network] if temporal else []
+    assert [network.compiled.get_property("INFERENCE_NUM_THREADS") for network in networks] == [
+        threads
+    ] * len(networks)
+
+
 # Frame by frame, with the temporal stage, and at half the working size: the detail path, through the
 # style's revision network.
 @pytest.mark.parametrize("options", [[], ["--no-temporal"], ["--scale", "0.5"]])

@@ -212,6 +212,26 @@ def test_detail_holds_when_the_anchor_is_replaced_every_frame(sharpening: float)
     assert 0.5 <= sum(last[-10:]) / 10 <= 1.5
 
 
+def test_a_colour_correction_does_not_compound_from_anchor_to_anchor() -> None:
+    # A network that asks for the same small colour correction every frame: the output must stay that
+    # far from the stylisation, however often the anchor is replaced (a refresh used to keep the
+    # corrected output as the next anchor, so each refresh added the correction once more: a drift).
+    clip, to_prev, from_prev = pan(30)
+    clean = [stylise(f) * 0.5 + 0.25 for f in clip]  # away from 0 and 1, so nothing clamps
+    stage = make_stage()
+    with torch.no_grad():
+        stage.net.head.weight.zero_()
+        stage.net.head.bias.copy_(torch.tensor([6.0, 0.2, 0.0, -0.2]))
+    stage.forced_refresh = 1.0
+    out = run(stage, clip, clean, to_prev, from_prev)
+    shift = stage.config.correction_limit * float(np.tanh(0.2))
+    for o, s in zip(out[1:], clean[1:]):
+        drift = (o - s).mean(dim=(0, 2, 3))
+        torch.testing.assert_close(
+            drift, torch.tensor([shift, 0.0, -shift], dtype=drift.dtype), atol=0.01, rtol=0
+        )
+
+
 def test_fuse_chunk_is_step_by_step() -> None:
     clip, to_prev, from_prev = pan(5)
     stylised = [stylise(f) + blotch_noise(t)[..., :SIZE, :SIZE] for t, f in enumerate(clip)]
@@ -398,3 +418,70 @@ def test_the_trainer_reads_clip_windows_as_ffmpeg_decodes_them(make_clip, width:
     window = read_clip_window(WindowSpec(str(clip), "clip", "s", start=1, step=2), 3)
     expected = torch.from_numpy(reference[[1, 3, 5]]).permute(0, 3, 1, 2).float() / 255
     assert torch.equal(window, expected)
+
+
+def _ramp_photo(path: Path, size: tuple[int, int] = (120, 160)) -> None:
+    """A photo whose brightness rises left to right: a mirrored edge would show as a fall."""
+    import cv2
+
+    ramp = np.linspace(20, 235, size[1], dtype=np.float32)
+    cv2.imwrite(str(path), np.repeat(np.tile(ramp, (size[0], 1))[..., None], 3, axis=2).astype(np.uint8))
+
+
+def test_a_fast_camera_pan_over_a_small_photo_stays_on_the_photo(tmp_path: Path) -> None:
+    from stylecut.training.temporal_data import WindowSpec, synthesise_photo_window
+
+    _ramp_photo(tmp_path / "ramp.png")
+    for seed in range(4):
+        spec = WindowSpec(str(tmp_path / "ramp.png"), "photo", "s", seed=seed)
+        frames = synthesise_photo_window(spec, 12, (48, 80), pan_speed=24.0, zoom_speed=0.015)
+        assert frames.shape == (12, 3, 48, 80)
+        # Column means (over rows and channels) rise across every frame: the window never leaves the photo.
+        columns = frames.mean(dim=(1, 2))
+        assert (columns[:, 4:] - columns[:, :-4]).min() > 0, seed
+        # And it moves: the fastest of these pans shifts the picture by pixels a frame.
+        if seed == 0:
+            assert (columns[-1] - columns[0]).abs().mean() > 0.02
+
+
+def test_camera_moves_over_validation_photos_validate_and_never_train(tmp_path: Path) -> None:
+    from stylecut.training.temporal_trainer import VALIDATION_PREFIX, plan_windows
+
+    for name in ("a", "b", "c"):
+        _ramp_photo(tmp_path / f"{name}.png")
+    config = TemporalTrainConfig(
+        photos=[str(tmp_path / "a.png"), str(tmp_path / "b.png")],
+        validation_photos=[str(tmp_path / "c.png")],
+        styles=["x", "y", "z"],
+        validation_length=20,
+    )
+    planned = plan_windows(config)
+    validating = [(spec, length) for prefix, spec, length in planned if prefix == VALIDATION_PREFIX]
+    training = [spec for prefix, spec, _ in planned if prefix != VALIDATION_PREFIX]
+    assert {Path(s.source).name for s in training} == {"a.png", "b.png"}
+    assert [(Path(s.source).name, s.style, length) for s, length in validating] == [
+        ("c.png", "x", 20),
+        ("c.png", "y", 20),
+    ]
+
+
+def test_training_can_start_from_a_weights_file(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _synthetic_window(cache / "train-pan.safetensors")
+    trained = make_stage(hidden=8, features=8)
+    with torch.no_grad():
+        for parameter in trained.net.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    save_recurrent(tmp_path / "start.safetensors", trained, {})
+    stage = RecurrentConfig(hidden=8, features=8).to_dict()
+    fresh = TemporalTrainer(TemporalTrainConfig(stage=stage), tmp_path / "a", cache)
+    started = TemporalTrainer(
+        TemporalTrainConfig(stage=stage, init=str(tmp_path / "start.safetensors")), tmp_path / "b", cache
+    )
+    for mine, theirs in zip(started.stage.net.state_dict().values(), trained.net.state_dict().values()):
+        torch.testing.assert_close(mine, theirs)
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(started.stage.net.state_dict().values(), fresh.stage.net.state_dict().values())
+    )

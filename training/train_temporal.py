@@ -47,9 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def load_config(path: Path, media: Path) -> TemporalTrainConfig:
     data = tomllib.loads(path.read_text())
-    for key in ("clips", "photos"):
+    for key in ("clips", "photos", "validation_photos"):
         data[key] = [str(p) for p in expand_media(media / entry for entry in data.get(key, []))]
     data.setdefault("styles", [entry.name for entry in bundled_styles()])
+    if data.get("init"):  # a weights file, relative to the repository
+        data["init"] = str(ROOT / data["init"])
     return TemporalTrainConfig.from_dict(data)
 
 

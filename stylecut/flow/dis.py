@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from stylecut.flow.scaling_arrays import WORKING_SIZE, flow_at_max_side
+from stylecut.flow.scaling_arrays import WORKING_SIZE, flows_at_max_side
 from stylecut.frame_arrays import luma
 
 if TYPE_CHECKING:
@@ -53,8 +53,27 @@ class DISFlow:
 
     def arrays(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The flow of ``(N, 3, H, W)`` float32 frames in [0, 1], ``(N, 2, H, W)``."""
-        grays = [luma(frames, axis=1)[:, None] for frames in (a, b)]
-        return flow_at_max_side(self.gray_pairs, *grays, self.max_side)
+        grays = np.concatenate([luma(frames, axis=1)[:, None] for frames in (a, b)])
+        (flow,) = flows_at_max_side(
+            lambda small: [self.gray_pairs(*np.split(small, 2))], grays, self.max_side
+        )
+        return flow
+
+    def consecutive(self, frames: Tensor | np.ndarray) -> tuple[Tensor | np.ndarray, Tensor | np.ndarray]:
+        """The flows between consecutive ``(N, 3, H, W)`` frames both ways, each ``(N - 1, 2, H, W)``: later
+        to earlier, earlier to later. What ``self(frames[1:], frames[:-1])`` and ``self(frames[:-1],
+        frames[1:])`` give, with each frame's gray made and shrunk to DIS's size once instead of four times."""
+        if not isinstance(frames, np.ndarray):
+            import torch
+
+            flows = self.consecutive(frames.detach().float().cpu().numpy())
+            return tuple(torch.from_numpy(f).to(device=frames.device, dtype=frames.dtype) for f in flows)
+        gray = luma(frames, axis=1)[:, None]
+        to_prev, from_prev = flows_at_max_side(self._both_ways, gray, self.max_side)
+        return to_prev, from_prev
+
+    def _both_ways(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.gray_pairs(gray[1:], gray[:-1]), self.gray_pairs(gray[:-1], gray[1:])
 
     def gray_pairs(self, a: np.ndarray, b: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
         """The flow between ``(N, 1, h, w)`` grays in [0, 1] at the size DIS runs at, ``(N, 2, h, w)``.

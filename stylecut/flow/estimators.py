@@ -13,8 +13,9 @@ reachability check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stylecut.errors import UsageError
 from stylecut.flow import KINDS
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     import torch
     from torch import Tensor
 
+Frames = Any  # (N, 3, H, W) in [0, 1]: a torch.Tensor, or a numpy array on the light path
+
 
 class FlowEstimator(Protocol):
     """A flow backend: ``estimator(a, b)`` -> ``(N, 2, H, W)`` flow ``a -> b`` in pixels."""
@@ -32,6 +35,19 @@ class FlowEstimator(Protocol):
     name: str
 
     def __call__(self, a: Tensor, b: Tensor) -> Tensor: ...
+
+
+def consecutive_flows(
+    flow: FlowEstimator, frames: Frames, concat: Callable[[list[Frames]], Frames]
+) -> tuple[Frames, Frames]:
+    """The flows between consecutive ``frames`` both ways, each ``(N - 1, 2, H, W)``: later to earlier,
+    earlier to later; in one batch (``concat`` joins frames), or by DIS's own, which makes each frame's
+    gray once."""
+    if isinstance(flow, DISFlow):
+        return flow.consecutive(frames)
+    earlier, later = frames[:-1], frames[1:]
+    both = flow(concat([later, earlier]), concat([earlier, later]))
+    return both[: len(later)], both[len(later) :]
 
 
 def create_flow_estimator(

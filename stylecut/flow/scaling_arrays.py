@@ -3,7 +3,7 @@ same resampling: frame_arrays.shrink down, bilinear with pixel centres up)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -22,19 +22,24 @@ def max_side_size(h: int, w: int, max_side: int) -> tuple[int, int] | None:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def flow_at_max_side(
-    compute: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, max_side: int
-) -> np.ndarray:
-    """``compute(a, b)`` on ``(N, C, H, W)`` arrays, at most ``max_side`` a side, at ``a``'s size."""
-    size = max_side_size(*a.shape[-2:], max_side)
+def flows_at_max_side(
+    compute: Callable[[np.ndarray], Sequence[np.ndarray]], frames: np.ndarray, max_side: int
+) -> list[np.ndarray]:
+    """The flows ``compute(frames)`` gives for ``(N, C, H, W)`` frames, computed on them shrunk to at most
+    ``max_side`` a side (each frame once), at the frames' size."""
+    size = max_side_size(*frames.shape[-2:], max_side)
     if size is None:
-        return compute(a, b)
-    return grow_flow(compute(shrink(a, size), shrink(b, size)), a.shape[-2:])
+        return list(compute(frames))
+    return [grow_flow(flow, frames.shape[-2:]) for flow in compute(shrink(frames, size))]
 
 
 def grow_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``(N, 2, h, w)`` flows upsampled to ``size``, their vectors in that size's pixels."""
     h, w = size
-    factors = np.array([w / flow.shape[-1], h / flow.shape[-2]], np.float32)
-    grown = [cv2.resize(np.moveaxis(f, 0, -1), (w, h), interpolation=cv2.INTER_LINEAR) for f in flow]
-    return np.stack(grown).transpose(0, 3, 1, 2) * factors.reshape(1, 2, 1, 1)
+    factors = np.array([w / flow.shape[-1], h / flow.shape[-2]], np.float32).reshape(2, 1, 1)
+    grown = np.empty((len(flow), 2, h, w), np.float32)
+    for f, out in zip(flow, grown):
+        # Both components in one resize: OpenCV resamples a single plane another way (up to 1e-3 apart).
+        both = cv2.resize(np.moveaxis(f, 0, -1), (w, h), interpolation=cv2.INTER_LINEAR)
+        np.multiply(both.transpose(2, 0, 1), factors, out=out)
+    return grown

@@ -1,10 +1,11 @@
 """Stylise one clip: probe, decode in chunks, generator, flow, temporal stage, encode, remux.
 
 Memory is bounded by the chunk size whatever the clip's length. Decoding,
-scaling to the working size and the optical flow run one chunk ahead in a
-thread and ffmpeg encodes in its own process, so those stages overlap with the
-networks: on a 2-core CPU the flow of the next chunk fills the gaps that the
-generator's runtime leaves between its parallel sections. The output is written under a unique
+scaling to the working size and the optical flow run ahead in a thread (a
+chunk is handed over once scaled, its flows follow while the generator runs
+on it), the generator runs in a thread of its own, and ffmpeg encodes in its
+own process, so on a 2-core CPU the flow, the generator and the temporal stage
+of consecutive chunks run side by side. The output is written under a unique
 temporary name beside the target and renamed only when complete; any error
 or Ctrl-C removes the temporary files. A :class:`ClipStyliser` is handed its
 parts: the generator and, for temporal consistency, a flow estimator and a
@@ -22,15 +23,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from stylecut.device import select_device
+from stylecut.flow.estimators import Frames, consecutive_flows
 from stylecut.pipeline.controls import generator_at_strength, working_size
 from stylecut.pipeline.options import ApplyOptions
 from stylecut.pipeline.pixel_controls import finish
@@ -54,8 +57,6 @@ if TYPE_CHECKING:
     from stylecut.models.revision import Revision
     from stylecut.runtime.runner import Runner
 
-Frames = Any  # (N, 3, H, W) in [0, 1]: a torch.Tensor, or a numpy array on the light path
-
 
 class FrameWork(Protocol):
     """What the styliser does to frames with its array library: tensor_frames.TensorFrames, or
@@ -77,7 +78,9 @@ class ClipResult:
     frames: int
     seconds: float
     flow: str | None  # the flow estimator's name (None without the temporal stage)
-    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread
+    # wall seconds per stage (STAGES); flow and the scaling in "decode" run in the read-ahead thread, the
+    # generator in its own, and "decode" is also the wait for those threads (the generator's chunk, then its
+    # flows)
     stage_seconds: dict[str, float]
     # what the user should know about this clip's output (a frame-rate conversion, bits or range lost)
     notice: str | None = None
@@ -88,7 +91,7 @@ class ClipResult:
 
 
 def _prefetch(chunks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
-    """Decode ahead in a thread; errors re-raise in the caller's thread."""
+    """``chunks`` run ahead in a thread of their own; errors re-raise in the caller's thread."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
@@ -134,13 +137,22 @@ CHUNK_PIXELS = 4 * 1280 * 720  # a chunk's budget: 4 frames of 720p, 1 of 1080p 
 
 @dataclass
 class PreparedChunk:
-    """A decoded chunk, its frames at the working size and, with a temporal stage, their flows."""
+    """A decoded chunk, its frames at the working size and, with a temporal stage, their flows.
+
+    The read-ahead thread hands the chunk over before it computes the flows, so that the generator runs on
+    it meanwhile (at the clip's start the networks would otherwise wait for a whole chunk's flows);
+    :meth:`flows_both_ways` waits for them.
+    """
 
     chunk: np.ndarray  # (T, H, W, 3) uint8 at the display size, as decoded
     frames: Frames  # (T, 3, h, w) in [0, 1] at the working size
     before: Frames  # the input frame before each of the last K frames (see TemporalStage)
-    to_prev: Frames | None = None
-    from_prev: Frames | None = None
+    # (to_prev, from_prev) for the last K frames, or (None, None) without a predecessor or a flow estimator
+    flows: Future = field(default_factory=Future)
+
+    def flows_both_ways(self) -> tuple[Frames | None, Frames | None]:
+        """The flows, once the read-ahead thread has them; its error if computing them failed."""
+        return self.flows.result()
 
 
 def frames_per_chunk(chunk: int, pixels: int) -> int:
@@ -274,21 +286,27 @@ class ClipStyliser:
             self.options.chunk, max(height * width, info.display_width * info.display_height)
         )
         prepared = self._prepare(iter_frames(info, chunk, index, stop), height, width, timer)
-        # One chunk ahead: the read-ahead thread prepares the next while the networks run on this one.
-        with closing(_prefetch(prepared, depth=1)) as chunks:
+        # Three stages, each one chunk ahead of the next: the read-ahead thread decodes and computes the
+        # flows, the generator's thread stylises, and this one runs the temporal stage and hands the frames
+        # to the encoder, so that on a 2-core CPU the generator of a chunk runs beside the temporal stage
+        # of the one before it.
+        with (
+            closing(_prefetch(prepared, depth=1)) as chunks,
+            closing(_prefetch(self._generate(chunks, timer), depth=1)) as generated,
+        ):
             while True:
-                with timer("decode"):
-                    ready = next(chunks, None)
-                    if ready is None:
+                with timer("decode"):  # waiting for the generator's thread
+                    item = next(generated, None)
+                    if item is None:
                         break
-                with self.work.inference():
-                    with timer("generator"):
-                        stylised = self._stylise_batch(ready.frames)
-                    if self.temporal is not None:
-                        with timer("temporal"):
-                            stylised = self.temporal.fuse_chunk(
-                                ready.frames, stylised, ready.to_prev, ready.from_prev, ready.before
-                            )
+                ready, stylised = item
+                if self.temporal is not None:
+                    with timer("decode"):  # waiting for the read-ahead thread's flows
+                        to_prev, from_prev = ready.flows_both_ways()
+                    with timer("temporal"), self.work.inference():
+                        stylised = self.temporal.fuse_chunk(
+                            ready.frames, stylised, to_prev, from_prev, ready.before
+                        )
                 skip = max(start - index, 0)  # warm-up frames in this chunk
                 if skip < len(ready.chunk):
                     with timer("restore"), self.work.inference():
@@ -336,10 +354,21 @@ class ClipStyliser:
             raise
         return written
 
+    def _generate(
+        self, chunks: Iterator[PreparedChunk], timer: StageTimer
+    ) -> Iterator[tuple[PreparedChunk, Frames]]:
+        """Each prepared chunk with its frames through the generator. Runs in the generator's thread."""
+        for ready in chunks:
+            # Per chunk, as in _prepare: the inference mode is per thread.
+            with timer("generator"), self.work.inference():
+                stylised = self._stylise_batch(ready.frames)
+            yield ready, stylised
+
     def _prepare(
         self, chunks: Iterator[np.ndarray], height: int, width: int, timer: StageTimer
     ) -> Iterator[PreparedChunk]:
-        """Each chunk at the working size, with the flow for each consecutive pair (both directions, batched).
+        """Each chunk at the working size, then, once it is handed over, the flows between its consecutive
+        frames (both directions).
 
         Runs in the read-ahead thread; its flow seconds go to the timer's "flow" entry.
         """
@@ -349,15 +378,19 @@ class ClipStyliser:
             # Per chunk: the inference mode is per thread, and this runs in the read-ahead thread.
             with work.inference():
                 frames = work.working(chunk, height, width)
-                before = frames[:-1] if previous is None else work.concat([previous, frames[:-1]])
-                ready = PreparedChunk(chunk, frames, before)
-                after = frames[1:] if previous is None else frames
-                if self.flow is not None and len(after):
-                    with timer("flow"):
-                        both = self.flow(work.concat([after, before]), work.concat([before, after]))
-                    ready.to_prev, ready.from_prev = both[: len(after)], both[len(after) :]
-                previous = frames[-1:]
+                sequence = frames if previous is None else work.concat([previous, frames])
+            ready = PreparedChunk(chunk, frames, sequence[:-1])
+            previous = frames[-1:]
             yield ready
+            try:
+                flows = None, None
+                if self.flow is not None and len(sequence) > 1:
+                    with timer("flow"), work.inference():
+                        flows = consecutive_flows(self.flow, sequence, work.concat)
+                ready.flows.set_result(flows)
+            except BaseException as exc:  # the consumer waits on the flows; it raises this
+                ready.flows.set_exception(exc)
+                raise
 
 
 def create_styliser(

@@ -304,8 +304,11 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         servo = state.servo.view(-1, 1, 1, 1)
         sharpening = cfg.sharpening * phase.mean(dim=1, keepdim=True) * servo
-        output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
-        output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        # The correction is this frame's alone: a refresh keeps the output without it as the new anchor,
+        # so that corrections do not compound from anchor to anchor into a drift of the colours.
+        blended_small = stylised_small + weight * (anchor_small - stylised_small)
+        output_small = blended_small + correction
+        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
 
         # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
         # sampling and sharpening do to it, so a small error per refresh would add up over a long clip.
@@ -315,6 +318,8 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         # A cut starts afresh from the stylisation; a fading anchor is replaced by this output.
         output = _select(is_cut, stylised, output)
         output_small = _select(is_cut, stylised_small, output_small)
+        blended = _select(is_cut, stylised, blended)
+        blended_small = _select(is_cut, stylised_small, blended_small)
         hidden = _select(is_cut, torch.zeros_like(hidden), hidden)
         servo = _select(is_cut, torch.ones_like(servo), servo)
         # Refresh when the anchor is seen from markedly less of the frame than the last flow covers.
@@ -334,9 +339,9 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             servo,
         )
         gray_kept = torch.from_numpy(gray).to(frame)
-        self._state = self._fresh(output, output_small, gray_kept, frame_small, hidden, servo).where(
-            refresh, carried
-        )
+        self._state = self._fresh(
+            blended, blended_small, gray_kept, frame_small, hidden, servo, output_small
+        ).where(refresh, carried)
         return output
 
     def _network(self, inputs: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
@@ -354,15 +359,19 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         weight: Tensor,
         correction: Tensor,
         sharpening: Tensor,
-    ) -> Tensor:
-        """The full-resolution output: the anchor sampled once, sharpened, blended into ``S_t``, corrected."""
+    ) -> tuple[Tensor, Tensor]:
+        """At full resolution, the anchor sampled once, sharpened and blended into ``S_t``; then corrected.
+
+        Both are returned: the blend is what a refresh keeps as the next anchor, the corrected one the output.
+        """
         cfg = self.config
         h, w = stylised.shape[-2:]
         sampled = self._sample(anchor, displacement)
         controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
-        return (torch.lerp(stylised, detail, weight_full) + correction_full).clamp(0.0, 1.0)
+        blended = torch.lerp(stylised, detail, weight_full)
+        return blended.clamp(0.0, 1.0), (blended + correction_full).clamp(0.0, 1.0)
 
     def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
         """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
@@ -386,24 +395,25 @@ class RecurrentTemporal(SteppedStage, nn.Module):
 
     def _fresh(
         self,
-        output: Tensor,
-        output_small: Tensor,
+        anchor: Tensor,
+        anchor_small: Tensor,
         gray: Tensor,
         frame_small: Tensor,
         hidden: Tensor | None = None,
         servo: Tensor | None = None,
+        output_small: Tensor | None = None,
     ) -> _State:
-        """A history whose anchor is this frame's ``output``."""
-        n, _, h, w = output_small.shape
+        """A history anchored on this frame: ``anchor`` (its output before the correction) and ``output_small``."""
+        n, _, h, w = anchor_small.shape
         return _State(
-            anchor=output,
-            anchor_small=output_small,
+            anchor=anchor,
+            anchor_small=anchor_small,
             anchor_frame=frame_small,
             anchor_gray=gray,
-            displacement=output_small.new_zeros(n, 2, h, w),
-            valid=output_small.new_ones(n, 1, h, w),
-            output_small=output_small,
+            displacement=anchor_small.new_zeros(n, 2, h, w),
+            valid=anchor_small.new_ones(n, 1, h, w),
+            output_small=anchor_small if output_small is None else output_small,
             frame_small=frame_small,
-            hidden=output_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
-            servo=output_small.new_ones(n) if servo is None else servo,
+            hidden=anchor_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
+            servo=anchor_small.new_ones(n) if servo is None else servo,
         )

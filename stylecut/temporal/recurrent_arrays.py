@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from stylecut.flow.warp_arrays import in_frame_mask, occlusion_mask, sample, warp
@@ -30,8 +31,12 @@ def _erode(mask: np.ndarray) -> np.ndarray:
 
 
 def _laplacian(x: np.ndarray) -> np.ndarray:
-    p = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
-    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4.0 * x
+    """The 4-neighbour Laplacian of ``(N, C, H, W)``, borders replicated; OpenCV's, in a third of the time
+    of numpy's shifted copies of the padded planes."""
+    planes = x.reshape(-1, *x.shape[-2:])
+    return np.stack(
+        [cv2.Laplacian(plane, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REPLICATE) for plane in planes]
+    ).reshape(x.shape)
 
 
 def _row_sharpness(images: np.ndarray, every: int = 7, margin: int = 8) -> np.ndarray:
@@ -51,6 +56,10 @@ def _phase(displacement: np.ndarray) -> np.ndarray:
 
 
 def _select(choose: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if choose.all():  # one side whole, as on most frames: no copy of the other
+        return a
+    if not choose.any():
+        return b
     return np.where(choose.reshape(-1, *([1] * (a.ndim - 1))), a, b)
 
 
@@ -154,14 +163,17 @@ class RecurrentArrays(SteppedStage):
         weight = _erode(valid) * _sigmoid(raw[:, :1])
         correction = cfg.correction_limit * np.tanh(raw[:, 1:4])
         sharpening = cfg.sharpening * phase.mean(axis=1, keepdims=True) * state.servo.reshape(-1, 1, 1, 1)
-        output_small = stylised_small + weight * (anchor_small - stylised_small) + correction
-        output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        blended_small = stylised_small + weight * (anchor_small - stylised_small)
+        output_small = blended_small + correction
+        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
 
         detail_ratio = _row_sharpness(output) / np.maximum(_row_sharpness(stylised), 1e-12)
         servo = np.clip(state.servo * np.maximum(detail_ratio, 1e-3) ** -SERVO_RATE, 0.0, SERVO_MAX)
 
         output = _select(is_cut, stylised, output)
         output_small = _select(is_cut, stylised_small, output_small)
+        blended = _select(is_cut, stylised, blended)
+        blended_small = _select(is_cut, stylised_small, blended_small)
         hidden = _select(is_cut, np.zeros_like(hidden), hidden)
         servo = _select(is_cut, np.ones_like(servo), servo)
         refresh = is_cut | (valid.mean(axis=(1, 2, 3)) < cfg.refresh_coverage * mask.mean(axis=(1, 2, 3)))
@@ -177,9 +189,9 @@ class RecurrentArrays(SteppedStage):
             hidden,
             servo,
         )
-        self._state = self._fresh(output, output_small, gray, frame_small, hidden, servo).where(
-            refresh, carried
-        )
+        self._state = self._fresh(
+            blended, blended_small, gray, frame_small, hidden, servo, output_small
+        ).where(refresh, carried)
         return output
 
     def _compose(
@@ -190,7 +202,7 @@ class RecurrentArrays(SteppedStage):
         weight: np.ndarray,
         correction: np.ndarray,
         sharpening: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         h, w = stylised.shape[-2:]
         moved = upscale(displacement, cfg.scale, h, w)
@@ -200,27 +212,36 @@ class RecurrentArrays(SteppedStage):
         )
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
-        detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
-        return np.clip(stylised + weight_full * (detail - stylised) + correction_full, 0.0, 1.0)
+        # recurrent.py's sampled - (0.25 * sharpening) * laplacian and stylised + weight * (detail - stylised),
+        # operation for operation, in one full-size buffer instead of a new one per operation.
+        blended = _laplacian(sampled)
+        blended *= 0.25 * sharpening_full
+        np.subtract(sampled, blended, out=blended)
+        blended -= stylised
+        blended *= weight_full
+        np.add(stylised, blended, out=blended)
+        output = blended + correction_full
+        return np.clip(blended, 0.0, 1.0, out=blended), np.clip(output, 0.0, 1.0, out=output)
 
     def _fresh(
         self,
-        output: np.ndarray,
-        output_small: np.ndarray,
+        anchor: np.ndarray,
+        anchor_small: np.ndarray,
         gray: np.ndarray,
         frame_small: np.ndarray,
         hidden: np.ndarray | None = None,
         servo: np.ndarray | None = None,
+        output_small: np.ndarray | None = None,
     ) -> _State:
-        n, _, h, w = output_small.shape
+        n, _, h, w = anchor_small.shape
         return _State(
-            anchor=output,
-            anchor_small=output_small,
+            anchor=anchor,
+            anchor_small=anchor_small,
             anchor_frame=frame_small,
             anchor_gray=gray,
             displacement=np.zeros((n, 2, h, w), np.float32),
             valid=np.ones((n, 1, h, w), np.float32),
-            output_small=output_small,
+            output_small=anchor_small if output_small is None else output_small,
             frame_small=frame_small,
             hidden=np.zeros((n, self.config.hidden, -(-h // 2), -(-w // 2)), np.float32)
             if hidden is None

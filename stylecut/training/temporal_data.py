@@ -86,18 +86,27 @@ def read_clip_window(spec: WindowSpec, length: int) -> Tensor:
     return to_tensor(FrameReader(Path(spec.source)).read(indices))
 
 
-def synthesise_photo_window(spec: WindowSpec, length: int, size: tuple[int, int]) -> Tensor:
-    """``(T, 3, H, W)`` frames of a smooth camera motion over a photo: pan, zoom, roll, sensor noise."""
+def synthesise_photo_window(
+    spec: WindowSpec, length: int, size: tuple[int, int], pan_speed: float = 3.0, zoom_speed: float = 0.006
+) -> Tensor:
+    """``(T, 3, H, W)`` frames of a smooth camera motion over a photo: pan, zoom, roll, sensor noise.
+
+    The pan is drawn up to ``pan_speed`` frame pixels a frame (two thirds of it vertically), the zoom up
+    to ``zoom_speed`` of the frame a frame, both ways.
+    """
     rng = random.Random(spec.seed)
     h, w = size
-    photo = read_image(Path(spec.source), max_side=2 * max(h, w))[None]
-    # Work from a version 1.25x the frame size, so every frame is a mild downsample of the photo.
+    pan = (rng.uniform(-pan_speed, pan_speed), rng.uniform(-2 * pan_speed / 3, 2 * pan_speed / 3))
+    zoom, roll = rng.uniform(-zoom_speed, zoom_speed), math.radians(rng.uniform(-0.25, 0.25))
+    photo = read_image(Path(spec.source), max_side=4 * max(h, w))[None]
+    # Scale the photo so the whole path stays on it with a margin (no mirrored edge), and so every frame
+    # is a mild downsample of it where the photo has the pixels.
     ph, pw = photo.shape[-2:]
-    scale = 1.25 * max(h / ph, w / pw)
-    photo = F.interpolate(photo, scale_factor=min(scale, 1.0), mode="area") if scale < 1 else photo
+    widest = 1.0 + max(zoom, 0.0) * (length - 1)
+    span = (w * widest + 2 * abs(pan[0]) * (length - 1), h * widest + 2 * abs(pan[1]) * (length - 1))
+    scale = max(1.25 * max(h / ph, w / pw), 1.05 * max(span[0] / pw, span[1] / ph))
+    photo = F.interpolate(photo, scale_factor=scale, mode="area" if scale < 1 else "bicubic").clamp(0, 1)
     ph, pw = photo.shape[-2:]
-    pan = (rng.uniform(-3, 3), rng.uniform(-2, 2))  # frame pixels per frame
-    zoom, roll = rng.uniform(-0.006, 0.006), math.radians(rng.uniform(-0.25, 0.25))
     frames = []
     for t in range(length):
         # Affine map from the frame's normalised grid to the photo's: a (w/pw, h/ph) window, moved.

@@ -44,6 +44,7 @@ from stylecut.flow.dis import DISFlow
 from stylecut.flow.warp import occlusion_mask, warp
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
 from stylecut.temporal.recurrent import RecurrentConfig, RecurrentTemporal
+from stylecut.temporal.recurrent_file import load_recurrent
 from stylecut.training.losses import gram
 from stylecut.training.temporal_data import (
     Batch,
@@ -83,6 +84,11 @@ class TemporalTrainConfig:
     validation: list[str] = field(default_factory=list)  # clip-name fragments of held-out validation clips
     validation_styles: int = 2  # the first N styles score each validation clip
     validation_length: int = 40
+    validation_photos: list[str] = field(default_factory=list)  # camera moves over them validate, never train
+    # A temporal stage's weights file whose network training starts from (default: the stage's initialisation).
+    init: str = ""
+    pan_speed: float = 3.0  # a photo window's camera pans up to this many frame pixels a frame
+    zoom_speed: float = 0.006  # and zooms up to this fraction of the frame a frame, in or out
     window: int = 8
     frame_steps: list[int] = field(default_factory=lambda: [1, 2])
     windows_per_clip: int = 12
@@ -147,6 +153,12 @@ def plan_windows(config: TemporalTrainConfig) -> list[tuple[str, WindowSpec, int
         for _ in range(config.windows_per_photo):
             spec = WindowSpec(photo, "photo", rng.choice(config.styles), seed=rng.randrange(1 << 30))
             planned.append((TRAIN_PREFIX, spec, config.window))
+    for photo in config.validation_photos:
+        seed = rng.randrange(1 << 30)
+        planned += [
+            (VALIDATION_PREFIX, WindowSpec(photo, "photo", style, seed=seed), config.validation_length)
+            for style in config.styles[: config.validation_styles]
+        ]
     return planned
 
 
@@ -170,7 +182,8 @@ def build_cache(
                     read_clip_window(spec, length), config.short_side, config.max_long_side
                 )
             else:
-                frames = synthesise_photo_window(spec, length, (config.short_side, config.max_long_side))
+                size = (config.short_side, config.max_long_side)
+                frames = synthesise_photo_window(spec, length, size, config.pan_speed, config.zoom_speed)
             save_window(path, build_window(frames, generators[spec.style], flow))
         if report is not None:
             report(done, len(planned), path.name)
@@ -238,6 +251,8 @@ class TemporalTrainer:
         self.run_dir = run_dir
         torch.manual_seed(config.seed)
         self.stage = RecurrentTemporal(RecurrentConfig.from_dict(config.stage)).train()
+        if config.init:
+            self.stage.net.load_state_dict(load_recurrent(Path(config.init))[0].net.state_dict())
         self.stage.forced_refresh = config.forced_refresh
         self.optimiser = torch.optim.Adam(self.stage.parameters(), lr=config.lr)
         self.step = 0

@@ -19,7 +19,10 @@ INSTALL_HINT = "pip install 'stylecut[ray]'"
 # clip keeps 40 workers busy.
 DEFAULT_SEGMENT_SECONDS = 30.0
 # The frames a segment's temporal stage warms up on, and a range's: measured by benchmarks/cluster.py, where
-# the seams' E_warp is that of a single run with these and segments.BLEND_FRAMES.
+# the seams' E_warp is that of a single run with these and segments.BLEND_FRAMES, and at 480p on camera
+# motion by benchmarks/seams.py (docs/measurements.md): 16 frames brought the recurrent stage's anchor into
+# step with the single run's on a handheld clip, but on a steady camera move its refreshes keep the phase
+# where the warm-up started, whatever its length, so 8 more frames a segment bought no steadier seam.
 WARMUP_FRAMES = 8
 
 _HOST_PORT = re.compile(r"(?:[\w.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}")

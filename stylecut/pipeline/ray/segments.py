@@ -10,14 +10,18 @@ Seams. A segment that does not start the clip first runs ``warmup`` frames
 before its start through the whole pipeline, writing none of them, so that
 its temporal state is built before its first frame. That state is still not
 a single run's: the temporal module carries a shot's look from where the
-shot began, however long ago. So the two sides of a seam overlap by
+shot began, however long ago, and on camera motion the recurrent stage
+takes a new anchor every few frames at moments that follow from where it
+started, so the two runs freeze the entering picture at different frames
+and refresh out of step. So the two sides of a seam overlap by
 ``blend`` frames: the earlier segment runs on past its end (its *tail*), the
 later one keeps its first frames (its *head*), both raw, and the stitch
 cross-fades tail into head over those frames, which spreads the difference
 between the two states over the overlap instead of showing it at one frame.
 At a scene cut the temporal module starts afresh (when it sees the cut too,
 as it does for hard cuts): tail and head are then the same frames, and the
-seam is exactly a single run's. benchmarks/cluster.py measured the seams.
+seam is exactly a single run's. benchmarks/cluster.py and, at a working size
+on camera motion, benchmarks/seams.py measured the seams.
 
 Joining. Each segment's frames, less its head, are encoded to the final
 codec into a part file; :func:`stitch` encodes each cross-fade the same way,
@@ -51,8 +55,11 @@ from stylecut.video.probe import VideoInfo, probe
 from stylecut.video.remux import finalize
 from stylecut.video.tempfiles import temp_path
 
-# Measured by benchmarks/cluster.py, where the seams' E_warp is that of a single run with these.
-BLEND_FRAMES = 8
+# Measured by benchmarks/cluster.py, where the seams' E_warp is that of a single run with these, and at 480p on
+# camera motion by benchmarks/seams.py (docs/measurements.md): the two sides refresh the recurrent stage's
+# anchor out of step, so its flicker cycle (and a push-in's anchor drops) fall at other frames on each; over
+# 16 frames the cross-fade averages the two instead of switching within 8, for 8 more frames a seam.
+BLEND_FRAMES = 16
 SNAP_SECONDS = 5.0  # the farthest a boundary moves to reach a scene cut
 
 
