@@ -1,5 +1,6 @@
-"""`stylecut finetune`'s revision phase: every custom style carries a revision network trained on its new
-generator, within the time budget, resumable.
+"""`stylecut finetune`'s revision phase: a reference style carries a revision network trained on its new
+generator, within the time budget, resumable; a keyframe-pair style carries none, and its generator has the
+whole budget.
 
 Tiny as in test_finetune.py, and smaller than the real recipe in one more way: the style runs at a working
 side of 128 px and its revision learns at a "delivery" side of 192 px (the real one: 480, then 720 and
@@ -17,13 +18,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from stylecut import cli
 from stylecut.commands import finetune
 from stylecut.models.generator import Generator
 from stylecut.styles.style_file import load_networks, save_style
-from stylecut.training.revision_trainer import RevisionTrainerBase
+from stylecut.training.data import read_image
+from stylecut.training.revision_trainer import RevisionTrainer
 from stylecut.training.trainer import CHECKPOINT, Trainer
 
 from cli_support import assert_one_sentence, run_cli
@@ -42,8 +43,10 @@ TINY_REVISION = {
     "checkpoint_every": 1,
     "lr": 0.05,
 }
-SETTINGS = json.dumps({**json.loads(TINY), "working_side": 128, "revision": TINY_REVISION})
-RUN = ("--steps", STEPS, "--size", 64, "--device", "cpu", "--train-config", SETTINGS)
+SMALL = {**json.loads(TINY), "working_side": 128}
+RUN = ("--steps", STEPS, "--size", 64, "--device", "cpu")
+REFERENCE_RUN = (*RUN, "--train-config", json.dumps({**SMALL, "revision": TINY_REVISION}))
+PAIR_RUN = (*RUN, "--train-config", json.dumps(SMALL))
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +55,46 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def pair_args(pair: tuple[Path, Path], name: str, *extra: object) -> list[object]:
-    return ["finetune", "--pair", *pair, "--name", name, *RUN, *extra]
+    return ["finetune", "--pair", *pair, "--name", name, *PAIR_RUN, *extra]
+
+
+def reference_args(pair: tuple[Path, Path], name: str, base: str = "none") -> list[object]:
+    """The pair's painted frame as the reference, its frame as the content."""
+    args = ["finetune", "--style-image", pair[1], "--content", pair[0], "--name", name, "--base", base]
+    return [*args, *REFERENCE_RUN]
+
+
+def made_style(home: Path, args: list[object]) -> Path:
+    """Run finetune with ``args``; the style file it wrote."""
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    return home / "styles" / f"{args[args.index('--name') + 1]}.safetensors"
+
+
+def applied(clip: Path, style: Path, runtime: str, folder: Path) -> np.ndarray:
+    """The clip's frames as apply paints them with ``style`` frame by frame on ``runtime``."""
+    out = folder / f"{style.stem}-{runtime}.mp4"
+    args = ["apply", clip, "--style", style, "-o", out, "--runtime", runtime, "--no-temporal"]
+    result = run_cli(*args, "--preset", "ultrafast", "--crf", "0")
+    assert result.exit_code == 0, result.stderr
+    return decode_reference(out).astype(np.int16)
+
+
+def assert_the_runtimes_agree(clip: Path, style: Path, folder: Path) -> np.ndarray:
+    """apply paints alike on PyTorch and on the light runtime; returns PyTorch's frames."""
+    frames = applied(clip, style, "torch", folder)
+    assert np.abs(applied(clip, style, "openvino", folder) - frames).max() <= 3  # levels, through 4:2:0
+    return frames
 
 
 def revision_log(run_dir: Path) -> list[int]:
     return [json.loads(line)["step"] for line in (run_dir / "revision" / "log.jsonl").open()]
 
 
-def test_a_pair_style_carries_a_trained_revision_that_apply_runs_on_either_runtime(
+def test_a_reference_style_carries_a_trained_revision_that_apply_runs_on_either_runtime(
     stylecut_home, pair, make_clip, tmp_path
 ):
-    result = run_cli(*pair_args(pair, "revised-look"))
-    assert result.exit_code == 0, result.stderr
-    style = stylecut_home / "styles" / "revised-look.safetensors"
+    style = made_style(stylecut_home, reference_args(pair, "revised-look"))
     generator, revision, metadata = load_networks(style)
     assert revision is not None
     last = revision.body[-1][1]  # zero in a fresh revision: the plain sum of draft and detail
@@ -72,48 +102,45 @@ def test_a_pair_style_carries_a_trained_revision_that_apply_runs_on_either_runti
     trained = metadata["revision_training"]
     assert trained["steps"] == REVISION_STEPS and trained["adversarial_weight"] == 1.0
     assert trained["start"] == "none" and trained["settings"]["delivery_sides"] == [192]
+    assert "without_revision" not in metadata
     run_dir = stylecut_home / "runs" / "revised-look"
     assert revision_log(run_dir) == [1, 2, 3]
     last_record = json.loads((run_dir / "revision" / "log.jsonl").read_text().splitlines()[-1])
-    assert {"pixel", "anchor", "adv_g"} <= set(last_record)
+    assert {"style", "content", "anchor", "adv_g"} <= set(last_record)
     assert not (run_dir / "revision" / CHECKPOINT).exists()
 
     # The same generator without the revision, to see that apply paints with it.
     plain = tmp_path / "plain.safetensors"
     save_style(plain, generator, {**metadata, "name": "plain"})  # no revision given: none saved
     clip = make_clip(size="320x240", frames=3)
-    outputs = {}
-    for name, path, runtime in [
-        ("plain", plain, "torch"),
-        ("revised", style, "torch"),
-        ("revised-light", style, "openvino"),
-    ]:
-        out = tmp_path / f"{name}.mp4"
-        args = ["apply", clip, "--style", path, "-o", out, "--runtime", runtime, "--no-temporal"]
-        applied = run_cli(*args, "--preset", "ultrafast", "--crf", "0")
-        assert applied.exit_code == 0, applied.stderr
-        outputs[name] = decode_reference(out).astype(np.int16)
-    assert np.abs(outputs["revised"] - outputs["plain"]).mean() > 1  # levels
-    assert np.abs(outputs["revised-light"] - outputs["revised"]).max() <= 3  # levels, through 4:2:0
+    revised = assert_the_runtimes_agree(clip, style, tmp_path)
+    assert np.abs(revised - applied(clip, plain, "torch", tmp_path)).mean() > 1  # levels
+
+
+def test_a_pair_style_carries_no_revision_and_applies_on_either_runtime(
+    stylecut_home, pair, make_clip, tmp_path
+):
+    style = made_style(stylecut_home, pair_args(pair, "pair-look"))
+    _, revision, metadata = load_networks(style)
+    assert revision is None and metadata["working_side"] == 128
+    assert "revision_training" not in metadata and "keyframe pairs" in metadata["without_revision"]
+    assert not (stylecut_home / "runs" / "pair-look" / "revision").exists()
+    assert_the_runtimes_agree(make_clip(size="320x240", frames=3), style, tmp_path)
+
+
+def test_a_pair_style_takes_no_revision_settings(stylecut_home, pair):
+    settings = json.dumps({**SMALL, "revision": TINY_REVISION})
+    args = ["finetune", "--pair", *pair, "--name", "pair-look", *RUN, "--train-config", settings]
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert_one_sentence(result.stderr, "--train-config cannot set revision")
+    assert not (stylecut_home / "runs" / "pair-look").exists()
 
 
 def test_a_reference_style_starts_its_revision_from_the_base_styles(stylecut_home, pair):
-    first = run_cli(*pair_args(pair, "base-look"))
-    assert first.exit_code == 0, first.stderr
-    _, revision, _ = load_networks(stylecut_home / "styles" / "base-look.safetensors")
+    _, revision, _ = load_networks(made_style(stylecut_home, reference_args(pair, "base-look")))
 
-    args = [
-        "finetune",
-        "--style-image",
-        pair[1],
-        "--content",
-        pair[0],
-        "--name",
-        "from-base",
-        "--base",
-        "base-look",
-    ]
-    result = run_cli(*args, *RUN)
+    result = run_cli(*reference_args(pair, "from-base", base="base-look"))
     assert result.exit_code == 0, result.stderr
     assert "starting from the revision of 'base-look'" in result.stderr
     _, derived, metadata = load_networks(stylecut_home / "styles" / "from-base.safetensors")
@@ -131,8 +158,8 @@ def test_a_reference_style_starts_its_revision_from_the_base_styles(stylecut_hom
 def test_an_interrupted_revision_phase_resumes_without_training_the_generator_again(
     stylecut_home, pair, monkeypatch
 ):
-    real_step = ctrl_c_after_two_steps(monkeypatch, RevisionTrainerBase)
-    args = pair_args(pair, "resumed-revision")
+    real_step = ctrl_c_after_two_steps(monkeypatch, RevisionTrainer)
+    args = reference_args(pair, "resumed-revision")
     stopped = run_cli(*args)
     assert stopped.exit_code == 130
     assert_one_sentence(stopped.stderr, "step 2 of the revision phase", "--resume")
@@ -140,7 +167,7 @@ def test_an_interrupted_revision_phase_resumes_without_training_the_generator_ag
     assert torch.load(run_dir / "revision" / CHECKPOINT, weights_only=True)["step"] == 2
     assert not (stylecut_home / "styles" / "resumed-revision.safetensors").exists()
 
-    monkeypatch.setattr(RevisionTrainerBase, "train_step", real_step)
+    monkeypatch.setattr(RevisionTrainer, "train_step", real_step)
 
     def no_generator_steps(self: Trainer, *args: object) -> None:
         raise AssertionError("the generator was trained again")
@@ -155,39 +182,41 @@ def test_an_interrupted_revision_phase_resumes_without_training_the_generator_ag
     assert metadata["training"]["steps"] == STEPS
 
 
-def test_the_revision_phase_has_the_last_share_of_the_time_budget(stylecut_home, pair, monkeypatch):
+@pytest.mark.parametrize("look", ["reference", "pair"])
+def test_only_a_reference_style_leaves_the_last_share_of_the_budget_to_a_revision(
+    stylecut_home, pair, monkeypatch, look
+):
     # The command's clock reads 1000 s when it starts; each phase records the deadline it was given.
     monkeypatch.setattr(cli, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     deadlines = {}
-    real_generator_run, real_revision_run = Trainer.run, RevisionTrainerBase.run
+    real_generator_run, real_revision_run = Trainer.run, RevisionTrainer.run
 
     def generator_run(self: Trainer, on_step=None, deadline=None, clock=time.monotonic) -> None:
         deadlines["generator"] = deadline
         self.config = replace(self.config, steps=1)
         real_generator_run(self, on_step)
 
-    def revision_run(self: RevisionTrainerBase, on_step=None, deadline=None, clock=time.monotonic) -> None:
+    def revision_run(self: RevisionTrainer, on_step=None, deadline=None, clock=time.monotonic) -> None:
         deadlines["revision"] = deadline
         real_revision_run(self, on_step)
 
     monkeypatch.setattr(Trainer, "run", generator_run)
-    monkeypatch.setattr(RevisionTrainerBase, "run", revision_run)
-    args = pair_args(pair, "in-budget", "--minutes", 10)
+    monkeypatch.setattr(RevisionTrainer, "run", revision_run)
+    args = {"reference": reference_args, "pair": pair_args}[look](pair, "in-budget")
     del args[args.index("--steps") : args.index("--steps") + 2]
-    result = run_cli(*args)
+    result = run_cli(*args, "--minutes", 10)
     assert result.exit_code == 0, result.stderr
     end = 1000.0 + 600 - finetune.FINISH_SECONDS
-    assert deadlines == {"generator": end - 0.2 * 600, "revision": end}
+    expected = {"generator": end - 0.2 * 600, "revision": end} if look == "reference" else {"generator": end}
+    assert deadlines == expected
 
 
 def test_the_revision_trainer_ends_by_its_deadline(pair, tmp_path):
-    frame, painted = (torch.from_numpy(np.array(Image.open(p))).permute(2, 0, 1).float() / 255 for p in pair)
+    frame, painted = (read_image(p, 256) for p in pair)
     config = finetune.revision_recipe(
         finetune.TrainConfig(name="x", style=[], content=[], revision={**TINY_REVISION, "steps": 400}), None
     )
-    reviser = finetune.PairRevisionTrainer(
-        config, Generator(TINY_GENERATOR), [(frame, painted)], 128, tmp_path
-    )
+    reviser = RevisionTrainer(config, Generator(TINY_GENERATOR), [frame], [painted], 96, 128, tmp_path)
     clock = [0.0]
     real_step = reviser.train_step
 

@@ -21,15 +21,17 @@ With --pair ORIGINAL PAINTED (repeatable) the look is learned by example
 instead: the generator is trained to turn each frame into its painted frame
 (``stylecut.training.pairs``), at the working size `apply` will run it at.
 
-Either way the generator paints at the bundled styles' working side, and a
-second phase trains the style's revision network (models/revision.py) on the
-new, frozen generator (``stylecut.training.revision_trainer``): the last
-REVISION_SHARE of a time budget, starting from the base style's revision
-(else from the plain sum of draft and detail, so a short phase is never worse
-than none). For pairs each painted frame at full size is its answer, for a
-reference the painting's texture at the size it is shown. It keeps its own
-checkpoint in ``NAME/revision/``, whose presence tells --resume that the
-generator's phase is over.
+Either way the generator paints at the bundled styles' working side. For a
+reference look a second phase trains the style's revision network
+(models/revision.py) on the new, frozen generator
+(``stylecut.training.revision_trainer``, the painting's texture at the size it
+is shown): the last REVISION_SHARE of a time budget, starting from the base
+style's revision (else from the plain sum of draft and detail, so a short
+phase is never worse than none). It keeps its own checkpoint in
+``NAME/revision/``, whose presence tells --resume that the generator's phase
+is over. A pair look has no revision network: its generator has the whole
+budget, and apply restores the footage's detail with the plain sum
+(WITHOUT_REVISION says why).
 """
 
 from __future__ import annotations
@@ -74,12 +76,7 @@ from stylecut.training.config import (
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.pairs import PairTrainer, read_pair
 from stylecut.training.preview import contact_sheet
-from stylecut.training.revision_trainer import (
-    PairRevisionTrainer,
-    RevisionTrainConfig,
-    RevisionTrainer,
-    RevisionTrainerBase,
-)
+from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
 from stylecut.user_folders import check_writable_folder, runs_folder, styles_folder
 from stylecut.video.tempfiles import check_writable
@@ -101,8 +98,8 @@ DEFAULT_CONTENT = "data/content"
 DEFAULT_PREVIEW = ("clip_1.jpg", "gift.jpg", "valley_morning.jpg")
 PREVIEW_EXAMPLES = 3
 FIXED_FIELDS = ("name", "style", "content", "description", "paired")
-# The revision phase: the last fifth of a time budget (two minutes of the default ten: about 150 of the
-# bundled recipe's steps on reference footage, more on pairs, whose steps need no loss network).
+# The revision phase of a reference look: the last fifth of a time budget (two minutes of the default ten:
+# about 150 of the bundled recipe's steps).
 REVISION_SHARE = 0.2
 REVISION_DIR = "revision"  # in the run folder; once it exists, the generator's phase is over
 REVISION_FOOTAGE_SIDE = 1920  # the content is read at most this long: 1080p's long side
@@ -126,6 +123,13 @@ PAIR_SETTINGS = {
     "content_weight": 0.0,
     "batch": 2,
 }
+# Recorded in a pair style's metadata. Trained on the painted frame's fine band (docs/measurements.md, "Custom
+# styles from `finetune`"), a revision flattened the look (Laplacian 0.56 -> 0.23 of the input's, edges kept
+# 0.19 -> 0.13) and drew none of the treatment's lines, for the same colour error.
+WITHOUT_REVISION = (
+    "keyframe pairs: a revision network trained on the painted frame flattened the look and drew none of its "
+    "lines, so the footage's detail is restored by the plain sum"
+)
 
 
 @dataclass
@@ -288,6 +292,8 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     revision = request.overrides.get("revision", {})
     unknown |= {f"revision.{k}" for k in set(revision) - set(RevisionTrainConfig.__dataclass_fields__)}
     fixed = set(request.overrides) & set(FIXED_FIELDS)
+    if request.pairs and "revision" in request.overrides:
+        fixed.add("revision")  # a pair style trains no revision network
     if unknown or fixed:
         raise UsageError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
     style = references(request)
@@ -305,7 +311,7 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
     )
     settings = PAIR_SETTINGS if request.pairs else {}
     config = TrainConfig.from_dict({**asdict(config), **settings, **request.overrides})
-    if config.working_side is None:
+    if config.working_side is None and not request.pairs:
         raise UsageError(
             "--train-config cannot unset working_side: the revision network needs a draft to revise."
         )
@@ -355,12 +361,13 @@ def final_losses(run_dir: Path, steps: int) -> dict[str, float]:
 
 def write_style(
     trainer: Trainer,
-    reviser: RevisionTrainerBase,
+    reviser: RevisionTrainer | None,
     checked: Plan,
     request: FinetuneRequest,
     examples: list[torch.Tensor],
 ) -> None:
-    """NAME.png, then NAME.safetensors atomically: the style is listed only once it is complete."""
+    """NAME.png, then NAME.safetensors atomically: the style is listed only once it is complete; ``reviser``
+    None: a style without a revision network."""
     target = checked.target
     metrics = {
         **final_losses(checked.run_dir, trainer.step),
@@ -368,8 +375,12 @@ def write_style(
         "seconds_per_step": round(trainer.elapsed / max(trainer.step, 1), 3),
         "texture_share": round(trainer.texture_share, 3),
     }
-    start = checked.base_name if checked.base_revision is not None else "none"
-    revision_training = reviser.recipe_metadata("stylecut finetune", start=start)
+    if reviser is None:
+        revision, about_revision = None, {"without_revision": WITHOUT_REVISION}
+    else:
+        start = checked.base_name if checked.base_revision is not None else "none"
+        revision = reviser.final_revision()
+        about_revision = {"revision_training": reviser.recipe_metadata("stylecut finetune", start=start)}
     preview = target.with_suffix(".png")
     pending = target.with_name(f".{target.stem}.preview.tmp.png")
     try:
@@ -378,9 +389,9 @@ def write_style(
             target,
             recipe(request, checked.base_name, trainer.step, trainer.config.crop),
             metrics,
-            reviser.final_revision(),
+            revision,
             base=checked.base_name,
-            revision_training=revision_training,
+            **about_revision,
         )
         pending.replace(preview)
     finally:
@@ -522,28 +533,29 @@ def revision_recipe(config: TrainConfig, start: Revision | None) -> RevisionTrai
     return RevisionTrainConfig.from_dict({**settings, **config.revision})
 
 
-def start_reviser(trainer: Trainer, checked: Plan, request: FinetuneRequest) -> RevisionTrainerBase:
+def start_reviser(trainer: Trainer, checked: Plan, request: FinetuneRequest) -> RevisionTrainer:
     """The revision phase's trainer on the final generator, from its checkpoint when there is one."""
     config = trainer.config
     recipe = revision_recipe(config, checked.base_revision)
     run_dir = checked.run_dir / REVISION_DIR
     run_dir.mkdir(parents=True, exist_ok=True)  # from here on, --resume goes on with the revision
-    generator, side = trainer.final_generator(), config.working_side
-    if request.pairs:
-        pairs = [read_pair(original, painted) for original, painted in request.pairs]
-        reviser: RevisionTrainerBase = PairRevisionTrainer(
-            recipe, generator, pairs, side, run_dir, checked.base_revision
-        )
-    else:
-        files = expand_media(Path(p) for p in config.content)
-        files = files[:: math.ceil(len(files) / REVISION_PICTURES)]
-        footage = load_media(files, REVISION_FOOTAGE_SIDE, max(1, REVISION_PICTURES // len(files)))
-        # The painting at the size it is shown at the largest delivery side, where it has the pixels.
-        shown = round(config.style_max_side * max(recipe.delivery_sides) / side)
-        paintings = reference_frames(request, shown)[0]
-        reviser = RevisionTrainer(
-            recipe, generator, footage, paintings, config.style_max_side, side, run_dir, checked.base_revision
-        )
+    side = config.working_side
+    files = expand_media(Path(p) for p in config.content)
+    files = files[:: math.ceil(len(files) / REVISION_PICTURES)]
+    footage = load_media(files, REVISION_FOOTAGE_SIDE, max(1, REVISION_PICTURES // len(files)))
+    # The painting at the size it is shown at the largest delivery side, where it has the pixels.
+    shown = round(config.style_max_side * max(recipe.delivery_sides) / side)
+    paintings = reference_frames(request, shown)[0]
+    reviser = RevisionTrainer(
+        recipe,
+        trainer.final_generator(),
+        footage,
+        paintings,
+        config.style_max_side,
+        side,
+        run_dir,
+        checked.base_revision,
+    )
     try:
         reviser.resume()
     except DamagedCheckpoint as exc:
@@ -553,7 +565,7 @@ def start_reviser(trainer: Trainer, checked: Plan, request: FinetuneRequest) -> 
 
 def revise(
     trainer: Trainer, checked: Plan, request: FinetuneRequest, deadline: float | None
-) -> RevisionTrainerBase:
+) -> RevisionTrainer:
     """The revision phase: trained to its recipe's steps or the deadline, previews at 100% on the way."""
     reviser = start_reviser(trainer, checked, request)
     origin = (
@@ -600,6 +612,7 @@ def run_finetune(request: FinetuneRequest) -> Path:
     else:
         progress.note(f"{len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
+    revised = not request.pairs  # a pair look has no revision network (WITHOUT_REVISION)
     revising = checked.resume and (checked.run_dir / REVISION_DIR).exists()
     if not request.pairs:
         progress.note(
@@ -616,22 +629,25 @@ def run_finetune(request: FinetuneRequest) -> Path:
     deadline = generator_deadline = None
     if checked.minutes is not None:
         deadline = started + checked.minutes * 60 - FINISH_SECONDS
-        generator_deadline = deadline - REVISION_SHARE * checked.minutes * 60
+        generator_deadline = deadline - (REVISION_SHARE * checked.minutes * 60 if revised else 0.0)
+        last = f", the last {REVISION_SHARE:.0%} for the revision network" if revised else ""
         progress.note(
-            f"Training for as many steps as fit in {checked.minutes:g} minutes, the last {REVISION_SHARE:.0%} "
-            "for the revision network (--steps or --minutes to change)."
+            f"Training for as many steps as fit in {checked.minutes:g} minutes{last} (--steps or --minutes to change)."
         )
     progress.note(f"A preview every {request.preview_every} steps: {checked.run_dir / 'preview_NNNNNN.png'}")
     examples = preview_examples(request, trainer)
     if not revising:
         train(trainer, checked, progress, request.preview_every, examples, generator_deadline)
-    reviser = revise(trainer, checked, request, deadline)
+    reviser = revise(trainer, checked, request, deadline) if revised else None
     write_style(trainer, reviser, checked, request, examples)
     # The style is complete: the checkpoints are no longer needed, the logs and previews stay for reference.
     (checked.run_dir / CHECKPOINT).unlink(missing_ok=True)
-    (reviser.run_dir / CHECKPOINT).unlink(missing_ok=True)
+    done = f"{trainer.step} steps"
+    if reviser is not None:
+        (reviser.run_dir / CHECKPOINT).unlink(missing_ok=True)
+        done += f" and {reviser.step} of the revision"
     progress.note(
-        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps and {reviser.step} of the "
-        f"revision, {time.monotonic() - started:.0f} s); use it with: stylecut apply --style {request.name} CLIP"
+        f"Wrote the style '{request.name}' to {checked.target} ({done}, {time.monotonic() - started:.0f} s); "
+        f"use it with: stylecut apply --style {request.name} CLIP"
     )
     return checked.target

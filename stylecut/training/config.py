@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 FINETUNE_CROP = 128
 FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
 PAIR_CROP = 192  # finetune --pair's patches (benchmarks/keyframe.py: closer to the painting than 128 px)
-# finetune's styles run as the bundled ones do: the generator at this short side, then the revision network
-# repaints the enlarged draft at the clip's size.
+# finetune's styles run as the bundled ones do: the generator at this short side, then (a reference look's)
+# revision network repaints the enlarged draft at the clip's size.
 FINETUNE_WORKING_SIDE = 480
 
 

@@ -15,15 +15,9 @@ size they are shown:
 - anchor: the revision's picture, blurred, stays the draft's (the revision adds detail; colours and shapes
   are the draft's, which the temporal stage steadies).
 
-Footage smaller than a delivery side (`finetune`'s built-in content, a keyframe pair at 480p) is used
-when ``scaled_drafts`` is set: drafted at the working side shrunk by as much, so its draft is enlarged by
-the factor apply enlarges that delivery side's draft by, and the revision sees the band and draft it will
-see there.
-
-Keyframe pairs (:class:`PairRevisionTrainer`, for ``finetune --pair``): the painted frame at full size is
-the answer. Crops of the frame's draft are scored by the L1 distance of their fine band (what the working
-size cannot hold) to the painted frame's, the anchor, and the adversarial term with the painted frame's
-crops as real; no loss network.
+Footage smaller than a delivery side (`finetune`'s built-in content) is used when ``scaled_drafts`` is
+set: drafted at the working side shrunk by as much, so its draft is enlarged by the factor apply enlarges
+that delivery side's draft by, and the revision sees the band and draft it will see there.
 
 No stability term: the network is convolutional at stride 1, so a shifted picture shifts its output alike,
 and sensor noise on the footage moved the trained revision's output by 3% more than it moves the plain sum
@@ -95,10 +89,6 @@ class RevisionTrainConfig:
     # Block 0 (stride 2) too: the footage's edges at the size they are shown, so people stay readable.
     content_layers: dict[str, float] = field(default_factory=lambda: {"0": 1.0, "2": 1.0, "4": 1.0})
     anchor_weight: float = 20.0
-    # Keyframe pairs: the fine band's L1 distance to the painted frame's. The band is a few thousandths of
-    # the range: at weights 10 and 200 two minutes of steps left the revision the plain sum (pilots on the
-    # cockatoo clip's painterly pair, training/README.md); at 1000 it learned the treatment's fine band.
-    pixel_weight: float = 1000.0
     adversarial_weight: float = 1.0
     adversarial_start: float = 0.2
     checkpoint_every: int = 50
@@ -111,14 +101,11 @@ class RevisionTrainConfig:
 
 @dataclass
 class _Drafted:
-    """One picture at one delivery size: the footage, the enlarged draft, the fine lightness band, how much
-    the draft was enlarged, and for a keyframe pair the painted frame."""
+    """One picture at one delivery size: the footage, the enlarged draft and the fine lightness band."""
 
     frame: torch.Tensor  # (3, H, W)
     draft: torch.Tensor  # (3, H, W)
     band: torch.Tensor  # (1, H, W)
-    enlargement: float
-    painted: torch.Tensor | None = None  # (3, H, W)
 
 
 @torch.no_grad()
@@ -127,8 +114,7 @@ def draft(generator: Generator, frame: torch.Tensor, working_side: int) -> _Draf
     height, width = frame.shape[-2:]
     small = shrink(frame[None], working_size(width, height, working_side=working_side))
     band = fine_band(frame[None], small)[0]
-    enlargement = min(height, width) / min(small.shape[-2:])
-    return _Drafted(frame, enlarge(generator(small), (height, width))[0], band, enlargement)
+    return _Drafted(frame, enlarge(generator(small), (height, width))[0], band)
 
 
 def delivery_view(
@@ -149,10 +135,22 @@ def _crop_at(image: torch.Tensor, y: int, x: int, size: int) -> torch.Tensor:
     return image[..., y : y + size, x : x + size]
 
 
-class RevisionTrainerBase:
-    """What both trainers share: the networks and optimisers, a step's adversarial part, the run."""
+class RevisionTrainer:
+    """The revision of a style learned from paintings (or a reference's frames) on footage."""
 
-    def __init__(self, config: RevisionTrainConfig, run_dir: Path, start: Revision | None) -> None:
+    def __init__(
+        self,
+        config: RevisionTrainConfig,
+        generator: Generator,
+        footage: Sequence[torch.Tensor],
+        paintings: Sequence[torch.Tensor],
+        style_max_side: int,
+        working_side: int,
+        run_dir: Path,
+        start: Revision | None = None,
+    ) -> None:
+        """``footage`` and ``paintings`` are (3, H, W) pictures at their own size (the paintings at least at
+        the size they are shown at the largest delivery side, or they are shown smaller)."""
         self.config = config
         self.run_dir = run_dir
         torch.manual_seed(config.seed)
@@ -169,30 +167,28 @@ class RevisionTrainerBase:
         self.step = 0
         self.seconds = 0.0  # spent training, over every session of the run
         self.log: list[dict] = []
+        self.style_weights = {int(k): v for k, v in config.style_layers.items()}
+        self.content_weights = {int(k): v for k, v in config.content_layers.items()}
+        self.loss_net = lite0_loss_network([*self.style_weights, *self.content_weights])
         self.drafted: dict[int, list[_Drafted]] = {}
+        self.paintings: dict[int, list[torch.Tensor]] = {}
+        self.grams: dict[int, dict[int, torch.Tensor]] = {}
+        for side in config.delivery_sides:
+            self.drafted[side] = []
+            for image in footage:
+                view = delivery_view(image, side, working_side, config.scaled_drafts)
+                if view is not None and min(view[0].shape[-2:]) >= config.crop:
+                    self.drafted[side].append(draft(generator, *view))
+            shown = [fit(p, round(style_max_side * side / working_side)) for p in paintings]
+            self.grams[side] = style_grams(self.loss_net, shown, self.style_weights)
+            self.paintings[side] = [p for p in shown if min(p.shape[-2:]) >= config.crop]
+            if not self.paintings[side]:  # no crop of the painting to show the discriminators
+                self.drafted[side] = []
 
     @property
     def trainable(self) -> bool:
         """Whether any footage is large enough for a delivery side (without, the revision stays as it started)."""
         return any(self.drafted.values())
-
-    def _draft_all(
-        self, generator: Generator, images: Sequence[torch.Tensor], working_side: int, painted: bool = False
-    ) -> None:
-        """Draft each image at each delivery side it serves; with ``painted``, images are a frame and its
-        painted frame stacked (6 channels), both taken to that size alike."""
-        for side in self.config.delivery_sides:
-            self.drafted[side] = []
-            for image in images:
-                view = delivery_view(image, side, working_side, self.config.scaled_drafts)
-                if view is not None and min(view[0].shape[-2:]) >= self.config.crop:
-                    drafted = draft(generator, view[0][:3], view[1])
-                    drafted.painted = view[0][3:] if painted else None
-                    self.drafted[side].append(drafted)
-
-    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """The revision's loss terms for one batch, its revised crops and crops the discriminators see as real."""
-        raise NotImplementedError
 
     def _judge(self, images: torch.Tensor) -> list[torch.Tensor]:
         return [d(F.avg_pool2d(images, 2) if i else images) for i, d in enumerate(self.discriminators)]
@@ -207,6 +203,35 @@ class RevisionTrainerBase:
         y = self.random.randrange(picture.shape[1] - c + 1)
         x = self.random.randrange(picture.shape[2] - c + 1)
         return _turned(_crop_at(picture, y, x, c), self.random.randrange(8))
+
+    def _crops(self) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        side = self.random.choice([s for s in self.config.delivery_sides if self.drafted[s]])
+        c = self.config.crop
+        frames, drafts, bands, real = [], [], [], []
+        for _ in range(self.config.batch):
+            item = self.random.choice(self.drafted[side])
+            y = self.random.randrange(item.frame.shape[1] - c + 1)
+            x = self.random.randrange(item.frame.shape[2] - c + 1)
+            frames.append(_crop_at(item.frame, y, x, c))
+            drafts.append(_crop_at(item.draft, y, x, c))
+            bands.append(_crop_at(item.band, y, x, c))
+            real.append(self._real_crop(self.random.choice(self.paintings[side])))
+        return side, torch.stack(frames), torch.stack(drafts), torch.stack(bands), torch.stack(real)
+
+    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        side, frames, drafts, bands, real = self._crops()
+        out = self.revision(drafts, bands)
+        features = self.loss_net(out)
+        with torch.no_grad():
+            content_target = self.loss_net(frames)
+        terms = {
+            "style": cfg.style_weight * losses.style_loss(features, self.grams[side], self.style_weights),
+            "content": cfg.content_weight
+            * losses.content_loss(features, content_target, self.content_weights),
+            "anchor": self._anchor(out, drafts, bands),
+        }
+        return terms, out, real
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config
@@ -332,109 +357,6 @@ class RevisionTrainerBase:
             "settings": {k: v for k, v in asdict(self.config).items() if k != "content"},
             **extra,
         }
-
-
-class RevisionTrainer(RevisionTrainerBase):
-    """The revision of a style learned from paintings (or a reference's frames) on footage."""
-
-    def __init__(
-        self,
-        config: RevisionTrainConfig,
-        generator: Generator,
-        footage: Sequence[torch.Tensor],
-        paintings: Sequence[torch.Tensor],
-        style_max_side: int,
-        working_side: int,
-        run_dir: Path,
-        start: Revision | None = None,
-    ) -> None:
-        """``footage`` and ``paintings`` are (3, H, W) pictures at their own size (the paintings at least at
-        the size they are shown at the largest delivery side, or they are shown smaller)."""
-        super().__init__(config, run_dir, start)
-        self.style_weights = {int(k): v for k, v in config.style_layers.items()}
-        self.content_weights = {int(k): v for k, v in config.content_layers.items()}
-        self.loss_net = lite0_loss_network([*self.style_weights, *self.content_weights])
-        self.paintings: dict[int, list[torch.Tensor]] = {}
-        self.grams: dict[int, dict[int, torch.Tensor]] = {}
-        self._draft_all(generator, footage, working_side)
-        for side in config.delivery_sides:
-            shown = [fit(p, round(style_max_side * side / working_side)) for p in paintings]
-            self.grams[side] = style_grams(self.loss_net, shown, self.style_weights)
-            self.paintings[side] = [p for p in shown if min(p.shape[-2:]) >= config.crop]
-            if not self.paintings[side]:  # no crop of the painting to show the discriminators
-                self.drafted[side] = []
-
-    def _crops(self) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        side = self.random.choice([s for s in self.config.delivery_sides if self.drafted[s]])
-        c = self.config.crop
-        frames, drafts, bands, real = [], [], [], []
-        for _ in range(self.config.batch):
-            item = self.random.choice(self.drafted[side])
-            y = self.random.randrange(item.frame.shape[1] - c + 1)
-            x = self.random.randrange(item.frame.shape[2] - c + 1)
-            frames.append(_crop_at(item.frame, y, x, c))
-            drafts.append(_crop_at(item.draft, y, x, c))
-            bands.append(_crop_at(item.band, y, x, c))
-            real.append(self._real_crop(self.random.choice(self.paintings[side])))
-        return side, torch.stack(frames), torch.stack(drafts), torch.stack(bands), torch.stack(real)
-
-    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        cfg = self.config
-        side, frames, drafts, bands, real = self._crops()
-        out = self.revision(drafts, bands)
-        features = self.loss_net(out)
-        with torch.no_grad():
-            content_target = self.loss_net(frames)
-        terms = {
-            "style": cfg.style_weight * losses.style_loss(features, self.grams[side], self.style_weights),
-            "content": cfg.content_weight
-            * losses.content_loss(features, content_target, self.content_weights),
-            "anchor": self._anchor(out, drafts, bands),
-        }
-        return terms, out, real
-
-
-class PairRevisionTrainer(RevisionTrainerBase):
-    """The revision of a style learned from keyframe pairs: each painted frame at full size is the answer."""
-
-    def __init__(
-        self,
-        config: RevisionTrainConfig,
-        generator: Generator,
-        pairs: Sequence[tuple[torch.Tensor, torch.Tensor]],
-        working_side: int,
-        run_dir: Path,
-        start: Revision | None = None,
-    ) -> None:
-        super().__init__(config, run_dir, start)
-        self._draft_all(generator, [torch.cat(pair) for pair in pairs], working_side, painted=True)
-
-    def loss_terms(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        cfg, c = self.config, self.config.crop
-        side = self.random.choice([s for s in cfg.delivery_sides if self.drafted[s]])
-        # One pair a batch, so its crops share the enlargement their fine band is taken at.
-        item = self.random.choice(self.drafted[side])
-        assert item.painted is not None
-        stacked = torch.cat([item.frame, item.draft, item.band, item.painted])
-        crops, real = [], []
-        for _ in range(cfg.batch):
-            y = self.random.randrange(stacked.shape[1] - c + 1)
-            x = self.random.randrange(stacked.shape[2] - c + 1)
-            crops.append(_turned(_crop_at(stacked, y, x, c), self.random.randrange(8)))
-            real.append(self._real_crop(item.painted))
-        _, drafts, bands, painted = torch.stack(crops).split([3, 3, 1, 3], dim=1)
-        out = self.revision(drafts, bands)
-        small = max(1, round(c / item.enlargement))
-        terms = {
-            "pixel": cfg.pixel_weight * F.l1_loss(_fine(out, small), _fine(painted, small)),
-            "anchor": self._anchor(out, drafts, bands),
-        }
-        return terms, out, torch.stack(real)
-
-
-def _fine(pictures: torch.Tensor, small: int) -> torch.Tensor:
-    """What a square crop's working-size copy (``small`` px) cannot hold: the crop minus that copy enlarged."""
-    return pictures - enlarge(shrink(pictures, (small, small)), pictures.shape[-2:])
 
 
 def _turned(image: torch.Tensor, how: int) -> torch.Tensor:
