@@ -189,6 +189,7 @@ class _State:
     frame_small: Tensor  # coarse previous input frame
     hidden: Tensor
     servo: Tensor  # (N,) factor on the sharpening that holds the output's detail at the stylisation's
+    previous: Tensor  # the previous output before its correction, full-resolution: the young anchor
 
     def where(self, choose: Tensor, other: _State) -> _State:
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
@@ -278,6 +279,12 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
         enlarged = torch.from_numpy(self.registration.magnification_ok(_array(displacement))).to(mask)
         valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain) * enlarged
+        # A cell the anchor was lost in to an earlier frame's flow (the subject's own motion, a
+        # forward-backward miss) takes its detail from the previous output instead, sampled along the last
+        # flow where that holds: the stylisation there would flicker until the next refresh. Not where the
+        # chain left the frame or enlarges the anchor: resampled every frame, the entering edge of a pan or
+        # a push-in would blur.
+        young = mask * (1.0 - valid) * in_frame_mask(chain) * enlarged
         anchor_frame, anchor_small = warp(
             torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain
         ).split(3, dim=1)
@@ -300,15 +307,26 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         raw, hidden = self._network(inputs, hidden)
         # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
-        weight = _erode(valid) * torch.sigmoid(raw[:, :1])
+        weight = (_erode(valid) + _erode(young)) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         servo = state.servo.view(-1, 1, 1, 1)
-        sharpening = cfg.sharpening * phase.mean(dim=1, keepdim=True) * servo
+        sampled_at = torch.where(valid > 0.5, displacement, flow_px)
+        sharpening = cfg.sharpening * _phase(sampled_at).mean(dim=1, keepdim=True) * servo
+        anchor_small = torch.where(young > 0.5, moved_output, anchor_small)
         # The correction is this frame's alone: a refresh keeps the output without it as the new anchor,
         # so that corrections do not compound from anchor to anchor into a drift of the colours.
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        blended, output = self._compose(
+            state.anchor,
+            state.previous if bool(young.any()) else None,
+            valid,
+            stylised,
+            sampled_at,
+            weight,
+            correction,
+            sharpening,
+        )
 
         # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
         # sampling and sharpening do to it, so a small error per refresh would add up over a long clip.
@@ -337,6 +355,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             frame_small,
             hidden,
             servo,
+            blended,
         )
         gray_kept = torch.from_numpy(gray).to(frame)
         self._state = self._fresh(
@@ -354,6 +373,8 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     def _compose(
         self,
         anchor: Tensor,
+        previous: Tensor | None,
+        valid: Tensor,
         stylised: Tensor,
         displacement: Tensor,
         weight: Tensor,
@@ -362,24 +383,31 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """At full resolution, the anchor sampled once, sharpened and blended into ``S_t``; then corrected.
 
-        Both are returned: the blend is what a refresh keeps as the next anchor, the corrected one the output.
+        ``previous`` (None where no cell takes it) is sampled too and taken
+        outside ``valid``. Both are returned: the blend is what a refresh
+        keeps as the next anchor, the corrected one the output.
         """
         cfg = self.config
         h, w = stylised.shape[-2:]
-        sampled = self._sample(anchor, displacement)
+        if previous is None:
+            (sampled,) = self._sample((anchor,), displacement)
+        else:
+            sampled, young = self._sample((anchor, previous), displacement)
+            sampled = torch.lerp(young, sampled, upscale(valid, cfg.scale, h, w))
         controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
         blended = torch.lerp(stylised, detail, weight_full)
         return blended.clamp(0.0, 1.0), (blended + correction_full).clamp(0.0, 1.0)
 
-    def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
-        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
+    def _sample(self, images: tuple[Tensor, ...], displacement: Tensor) -> list[Tensor]:
+        """Each of ``images`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
 
         The grid is built in grid_sample's normalised units directly, from a
         cached pixel grid: at 720p its construction costs as much as the sampling.
         """
         cfg = self.config
+        image = images[0]
         n, _, h, w = image.shape
         units = displacement.new_tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]).view(1, 2, 1, 1)
         key = (h, w, image.device, image.dtype)
@@ -391,7 +419,10 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             )
             self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
         grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
-        return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
+        return [
+            F.grid_sample(i, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
+            for i in images
+        ]
 
     def _fresh(
         self,
@@ -416,4 +447,5 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             frame_small=frame_small,
             hidden=anchor_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
             servo=anchor_small.new_ones(n) if servo is None else servo,
+            previous=anchor,
         )
