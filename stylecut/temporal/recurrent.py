@@ -26,10 +26,15 @@ Three choices keep it sharp, cheap and safe:
   so ``registration.py`` pulls ``D_t`` back onto the anchor's input frame
   each frame and drops the anchor where it is enlarged too much. When the anchor is seen from less
   than ``refresh_coverage`` of what the last flow covers, the current output
-  becomes the new anchor. A pixel is therefore resampled once per anchor,
-  not once per frame, and the sampled anchor is sharpened in proportion to
-  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
-  sampling is exact) to make up for that one resampling. Refreshes still
+  becomes the new anchor. Until then a cell that lost the anchor to an
+  occlusion (not to the frame's edge or to enlargement) takes its detail
+  from the previous output, sampled along the last flow where that holds: a
+  *young anchor*, resampled every frame but only until the refresh, instead
+  of the stylisation, which would flicker. A pixel is otherwise resampled
+  once per anchor, not once per frame, and the sampled anchor is sharpened
+  in proportion to the sub-pixel phase of ``D_t`` (of the last flow in the
+  young anchor's cells; no sharpening at whole pixels, where sampling is
+  exact) to make up for that one resampling. Refreshes still
   compound whatever error that leaves, so a servo scales the sharpening to
   hold the output's Laplacian energy at the stylisation's, frame by frame.
   Sharpness is this rule's job, not the network's: a learned sharpening,
@@ -37,13 +42,15 @@ Three choices keep it sharp, cheap and safe:
 * Decide coarsely, compose finely. The stage's inputs and validity live on
   a grid ``scale`` times coarser than the frame (4: 320x180 cells for
   720p); the network's recurrent core runs at half of that. Per cell it
-  outputs how much of the anchor to take (never where the anchor is
-  invalid), a smooth colour correction (which also steadies regions the
+  outputs how much of the anchor to take (never where neither anchor is
+  valid), a smooth colour correction (which also steadies regions the
   anchor cannot see, from the warped previous output). Only their bilinear
-  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor,
-  a Laplacian and a few elementwise operations touch full-resolution
-  pixels. The previous output, the input frames and the hidden state are
-  carried at the coarse resolution only.
+  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor
+  (and one of the previous output on frames where a cell takes it), a
+  Laplacian and a few elementwise operations touch full-resolution pixels.
+  The input frames and the hidden state are carried at the coarse
+  resolution only, the previous output at both (full resolution for the
+  young anchor).
 * Cuts. As in the fixed fuser, trust is the occlusion mask times a
   photometric confidence ``exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)``; when its
   mean over the frame falls below ``cut_threshold`` the history (anchor,

@@ -231,8 +231,11 @@ class RecurrentArrays(SteppedStage):
             for images in (anchor, previous)
             if images is not None
         )
-        if young:  # recurrent.py's lerp from the previous output's sample to the anchor's by the validity
-            sampled = young[0] + upscale(valid, cfg.scale, h, w) * (sampled - young[0])
+        if young:
+            # recurrent.py's lerp from the previous output's sample to the anchor's by the validity, in place.
+            sampled -= young[0]
+            sampled *= upscale(valid, cfg.scale, h, w)
+            sampled += young[0]
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         # recurrent.py's sampled - (0.25 * sharpening) * laplacian and stylised + weight * (detail - stylised),
