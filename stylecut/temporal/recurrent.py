@@ -324,15 +324,9 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         # so that corrections do not compound from anchor to anchor into a drift of the colours.
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
+        previous = state.previous if bool(young.any()) else None  # sampled only where a cell takes it
         blended, output = self._compose(
-            state.anchor,
-            state.previous if bool(young.any()) else None,
-            valid,
-            stylised,
-            sampled_at,
-            weight,
-            correction,
-            sharpening,
+            state.anchor, previous, valid, stylised, sampled_at, weight, correction, sharpening
         )
 
         # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one

@@ -171,15 +171,9 @@ class RecurrentArrays(SteppedStage):
         anchor_small = np.where(young > 0.5, moved_output, anchor_small)
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
+        previous = state.previous if young.any() else None  # sampled only where a cell takes it
         blended, output = self._compose(
-            state.anchor,
-            state.previous if young.any() else None,
-            valid,
-            stylised,
-            sampled_at,
-            weight,
-            correction,
-            sharpening,
+            state.anchor, previous, valid, stylised, sampled_at, weight, correction, sharpening
         )
 
         detail_ratio = _row_sharpness(output) / np.maximum(_row_sharpness(stylised), 1e-12)
