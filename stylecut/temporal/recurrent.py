@@ -81,6 +81,7 @@ from stylecut.temporal.recurrent_config import (
 )
 from stylecut.temporal.registration import AnchorRegistration
 from stylecut.temporal.scaling import downscale, sample_down, upscale
+from stylecut.temporal.scaling_arrays import cells_box
 from stylecut.temporal.stepped import SteppedStage
 
 
@@ -324,9 +325,9 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         # so that corrections do not compound from anchor to anchor into a drift of the colours.
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        previous = state.previous if bool(young.any()) else None  # sampled only where a cell takes it
+        box = cells_box(_array(_erode(young)) > 0, cfg.scale, *frame.shape[-2:])  # where it is sampled
         blended, output = self._compose(
-            state.anchor, previous, valid, stylised, sampled_at, weight, correction, sharpening
+            state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
         )
 
         # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
@@ -374,7 +375,8 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     def _compose(
         self,
         anchor: Tensor,
-        previous: Tensor | None,
+        previous: Tensor,
+        box: tuple[slice, slice] | None,
         valid: Tensor,
         stylised: Tensor,
         displacement: Tensor,
@@ -384,31 +386,38 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """At full resolution, the anchor sampled once, sharpened and blended into ``S_t``; then corrected.
 
-        ``previous`` (None where no cell takes it) is sampled too and taken
-        outside ``valid``. Both are returned: the blend is what a refresh
-        keeps as the next anchor, the corrected one the output.
+        ``previous`` is sampled too within ``box`` (rows, columns; None:
+        nowhere) and taken there outside ``valid``. Both are returned: the
+        blend is what a refresh keeps as the next anchor, the corrected one the output.
         """
         cfg = self.config
         h, w = stylised.shape[-2:]
-        if previous is None:
-            (sampled,) = self._sample((anchor,), displacement)
-        else:
-            sampled, young = self._sample((anchor, previous), displacement)
-            sampled = torch.lerp(young, sampled, upscale(valid, cfg.scale, h, w))
+        grid = self._sampling_grid(displacement, anchor)
+        sampled = self._grid_sample(anchor, grid)
+        if box is not None:
+            rows, cols = box
+            young = self._grid_sample(previous, grid[:, rows, cols])
+            share = upscale(valid, cfg.scale, h, w)[..., rows, cols]
+            sampled[..., rows, cols] = torch.lerp(young, sampled[..., rows, cols], share)
         controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
         blended = torch.lerp(stylised, detail, weight_full)
         return blended.clamp(0.0, 1.0), (blended + correction_full).clamp(0.0, 1.0)
 
-    def _sample(self, images: tuple[Tensor, ...], displacement: Tensor) -> list[Tensor]:
-        """Each of ``images`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
+    def _grid_sample(self, image: Tensor, grid: Tensor) -> Tensor:
+        return F.grid_sample(
+            image, grid, mode=self.config.sample_mode, padding_mode="border", align_corners=True
+        )
+
+    def _sampling_grid(self, displacement: Tensor, image: Tensor) -> Tensor:
+        """The ``(N, H, W, 2)`` grid that samples an image the size of ``image`` at ``p + D(p)``, ``D``
+        upsampled from the coarse grid (``flow.warp``'s way).
 
         The grid is built in grid_sample's normalised units directly, from a
         cached pixel grid: at 720p its construction costs as much as the sampling.
         """
         cfg = self.config
-        image = images[0]
         n, _, h, w = image.shape
         units = displacement.new_tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]).view(1, 2, 1, 1)
         key = (h, w, image.device, image.dtype)
@@ -419,11 +428,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
                 indexing="ij",
             )
             self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
-        grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
-        return [
-            F.grid_sample(i, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
-            for i in images
-        ]
+        return (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
 
     def _fresh(
         self,

@@ -19,7 +19,7 @@ from stylecut.runtime.exported import TEMPORAL, ExportedNetwork, load_exported
 from stylecut.temporal.recurrent_config import SERVO_MAX, SERVO_RATE, RecurrentConfig
 from stylecut.temporal.recurrent_file import TEMPORAL_FILE, read_config
 from stylecut.temporal.registration import AnchorRegistration
-from stylecut.temporal.scaling_arrays import downscale, sample_down, upscale
+from stylecut.temporal.scaling_arrays import cells_box, downscale, sample_down, upscale
 from stylecut.temporal.stepped import SteppedStage
 
 
@@ -171,9 +171,9 @@ class RecurrentArrays(SteppedStage):
         anchor_small = np.where(young > 0.5, moved_output, anchor_small)
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        previous = state.previous if young.any() else None  # sampled only where a cell takes it
+        box = cells_box(_erode(young) > 0, cfg.scale, *frame.shape[-2:])
         blended, output = self._compose(
-            state.anchor, previous, valid, stylised, sampled_at, weight, correction, sharpening
+            state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
         )
 
         detail_ratio = _row_sharpness(output) / np.maximum(_row_sharpness(stylised), 1e-12)
@@ -207,7 +207,8 @@ class RecurrentArrays(SteppedStage):
     def _compose(
         self,
         anchor: np.ndarray,
-        previous: np.ndarray | None,
+        previous: np.ndarray,
+        box: tuple[slice, slice] | None,
         valid: np.ndarray,
         stylised: np.ndarray,
         displacement: np.ndarray,
@@ -220,16 +221,20 @@ class RecurrentArrays(SteppedStage):
         moved = upscale(displacement, cfg.scale, h, w)
         xs, ys = np.arange(w, dtype=np.float32)[None, :], np.arange(h, dtype=np.float32)[:, None]
         at = [(xs + d[0], ys + d[1]) for d in moved]
-        sampled, *young = (
-            np.stack([sample(image, *p, cfg.sample_mode) for image, p in zip(images, at)])
-            for images in (anchor, previous)
-            if images is not None
-        )
-        if young:
+        sampled = np.stack([sample(image, x, y, cfg.sample_mode) for image, (x, y) in zip(anchor, at)])
+        if box is not None:
             # recurrent.py's lerp from the previous output's sample to the anchor's by the validity, in place.
-            sampled -= young[0]
-            sampled *= upscale(valid, cfg.scale, h, w)
-            sampled += young[0]
+            rows, cols = box
+            young = np.stack(
+                [
+                    sample(image, x[rows, cols], y[rows, cols], cfg.sample_mode)
+                    for image, (x, y) in zip(previous, at)
+                ]
+            )
+            part = sampled[..., rows, cols]
+            part -= young
+            part *= upscale(valid, cfg.scale, h, w)[..., rows, cols]
+            part += young
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         # recurrent.py's sampled - (0.25 * sharpening) * laplacian and stylised + weight * (detail - stylised),
