@@ -28,18 +28,32 @@ MOVES = {
 BLURRED = {"push-in"}
 
 
+def _photo_points(move: str, t: int, size: tuple[int, int]) -> tuple[float, float, float]:
+    """Photo pixels per frame pixel, and the photo point of frame pixel (0, 0), at frame ``t``."""
+    h, w = size
+    scale, cx, cy = MOVES[move](t)
+    scale *= 854 / w  # the moves are written for a 854 px wide frame; another width sees the same picture
+    return scale, cx - w / 2 * scale, cy - h / 2 * scale
+
+
+def motion(move: str, earlier: int, later: int, size: tuple[int, int] = (480, 854)) -> np.ndarray:
+    """The exact flow ``(2, H, W)`` from frame ``later`` of ``move`` to frame ``earlier``, in frame pixels."""
+    h, w = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    (s1, x1, y1), (s0, x0, y0) = _photo_points(move, later, size), _photo_points(move, earlier, size)
+    return np.stack([(x1 + s1 * xs - x0) / s0 - xs, (y1 + s1 * ys - y0) / s0 - ys]).astype(np.float32)
+
+
 def render(media: Path, move: str, frames: int, size: tuple[int, int] = (480, 854)) -> np.ndarray:
     """``(T, H, W, 3)`` uint8 RGB frames of ``move`` over the photo (sizes as at 854x480)."""
     photo = read_rgb(media / PHOTO)
     if move in BLURRED:
         photo = cv2.GaussianBlur(photo, (0, 0), 1.0)
     h, w = size
-    unit = 854 / w  # the moves are written for a 854 px wide frame; another width sees the same picture
     out = []
     for t in range(frames):
-        scale, cx, cy = MOVES[move](t)
-        scale *= unit
-        affine = np.array([[scale, 0, cx - w / 2 * scale], [0, scale, cy - h / 2 * scale]])
+        scale, left, top = _photo_points(move, t, size)
+        affine = np.array([[scale, 0, left], [0, scale, top]])
         out.append(
             cv2.warpAffine(
                 photo,

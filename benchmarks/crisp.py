@@ -1,6 +1,11 @@
 """Crisp at delivery size: issue 20's targets, frame by frame, for each bundled style as apply runs it.
 
     python benchmarks/crisp.py --out out/crisp [--weights DIR] [--styles udnie,great-wave] [--frames 3]
+        [--painting PATH] [--without-revision]
+
+A style made by `stylecut finetune` is measured from its styles folder (--weights), against --painting
+(its reference, or the painted frame of a pair) when that is not in media/styles; --without-revision
+measures its generator with the plain sum of draft and detail instead of its revision network.
 
 Each style runs as ``apply`` runs it with the temporal stage off: the generator at the style's working
 side, then the footage's detail restored at the clip's size (frame_measures.stylise_as_apply). On every
@@ -150,11 +155,20 @@ def draft_shifts(generator: torch.nn.Module, rgb: np.ndarray, side: int | None) 
     return {f"draft_shift_{s}": shift_change(run, small, s) for s in (3, 8)}
 
 
-def measure_style(path: Path, media: Path, clips: dict, net: LossNetwork, source_grams: dict) -> dict:
+def measure_style(
+    path: Path,
+    media: Path,
+    clips: dict,
+    net: LossNetwork,
+    source_grams: dict,
+    painting: Path | None = None,
+    with_revision: bool = True,
+) -> dict:
     """Per clip, the mean of each measure over its frames (the shift tests on its first frame); and amber."""
     generator, revision, metadata = load_networks(path)
+    revision = revision if with_revision else None
     side = metadata["working_side"]
-    target = painting_grams(net, media / "styles" / metadata["style_image"])
+    target = painting_grams(net, painting or media / "styles" / metadata["style_image"])
 
     def stylise(rgb: np.ndarray) -> np.ndarray:
         return stylise_as_apply(generator, rgb, side, revision)
@@ -176,7 +190,9 @@ def measure_style(path: Path, media: Path, clips: dict, net: LossNetwork, source
     return {
         "working_side": side,
         "adversarial_weight": metadata["training"]["config"]["adversarial_weight"],
-        "revision_adversarial_weight": metadata.get("revision_training", {}).get("adversarial_weight", 0.0),
+        "revision_adversarial_weight": metadata.get("revision_training", {}).get("adversarial_weight", 0.0)
+        if revision is not None
+        else 0.0,
         "clips": per_clip,
         "amber": on("amber", [read_rgb(media / "photos" / AMBER)]),
     }
@@ -296,6 +312,10 @@ def main() -> None:
         choices=range(1, len(COCKATOO_FRAMES) + 1),
         help="cockatoo frames (the held-out clips have 2 each)",
     )
+    parser.add_argument("--painting", type=Path, help="the styles' painting, when not in media/styles")
+    parser.add_argument(
+        "--without-revision", action="store_true", help="the plain sum instead of the revision"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -312,7 +332,13 @@ def main() -> None:
     print(json.dumps(results["references"]), flush=True)
     for name in args.styles.split(","):
         results["styles"][name] = measure_style(
-            args.weights / f"{name}.safetensors", args.media, clips, net, source_grams
+            args.weights / f"{name}.safetensors",
+            args.media,
+            clips,
+            net,
+            source_grams,
+            args.painting,
+            not args.without_revision,
         )
         print(name, json.dumps(results["styles"][name]), flush=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """Issue 20's figures: 100% crops of every bundled style without and with its revision network, and amber
 beside the VGG-trained udnie.
 
-    python benchmarks/crisp_figures.py --media ../shared/media --out docs/crisp
+    python benchmarks/crisp_figures.py --media ../shared/media --out docs/crisp [--styles DIR]
 
 - ``STYLE.jpg`` per style: three rows, each a 100% crop of the output as apply makes it (frame by frame)
   with the plain sum (the enlarged draft plus the footage's fine lightness, what a style without a revision
@@ -10,6 +10,9 @@ beside the VGG-trained udnie.
   side (4K-class; one of the revision's training photos, read there at 1080p);
 - ``amber.jpg``: a 100% crop of amber at 1080x1080: the photo, the VGG-trained udnie of media/reference,
   our udnie with the plain sum, our udnie with its revision.
+
+With ``--styles DIR`` the styles are the style files in DIR (those `stylecut finetune` made, say), the
+sheets the same, without amber.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def main() -> None:
         "--media", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "media"
     )
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--styles", type=Path, help="a folder of style files instead of the bundled styles")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -66,19 +70,24 @@ def main() -> None:
         (resize_short_side(read_rgb(photos / "photo_imageio_rommel_EXIF_ORIENT6.jpg"), 2160), (0.35, 0.5)),
     ]
     amber = read_rgb(photos / AMBER)
-    for entry in bundled_styles():
-        generator, revision, metadata = load_networks(entry.path)
+    styles = (
+        {path.stem: path for path in sorted(args.styles.glob("*.safetensors"))}
+        if args.styles
+        else {entry.name: entry.path for entry in bundled_styles()}
+    )
+    for name, path in styles.items():
+        generator, revision, metadata = load_networks(path)
         side = metadata["working_side"]
         rows = []
         for frame, centre in scenes:
             plain, revised = (stylise_as_apply(generator, frame, side, r) for r in (None, revision))
             rows.append(_row([_crop(plain, centre), _crop(revised, centre)]))
-        _save(rows, args.out / f"{entry.name}.jpg")
-        if entry.name == "udnie":
+        _save(rows, args.out / f"{name}.jpg")
+        if name == "udnie" and not args.styles:
             reference = read_rgb(args.media / "reference" / "vgg_johnson_amber-udnie.jpg")
             ours = [stylise_as_apply(generator, amber, side, r) for r in (None, revision)]
             _save([_row([_crop(x, (0.42, 0.5)) for x in (amber, reference, *ours)])], args.out / "amber.jpg")
-        print(f"wrote {args.out / entry.name}.jpg", flush=True)
+        print(f"wrote {args.out / name}.jpg", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,17 @@ the frame-by-frame output's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
+from torch import Tensor
 
 from stylecut.flow.dis import DISFlow
 from stylecut.flow.metrics import warping_error
 from stylecut.flow.scaling import WORKING_SIZE
-from stylecut.flow.warp import occlusion_mask
+from stylecut.flow.warp import in_frame_mask, occlusion_mask
 from stylecut.frames import to_tensor
 from stylecut.quality import sharpness
 
@@ -42,20 +45,31 @@ def evaluation_flow() -> DISFlow:
 
 @torch.inference_mode()
 def warping_errors(
-    variants: dict[str, np.ndarray], inputs: np.ndarray, flow: DISFlow, gap: int, stride: int = 1
+    variants: dict[str, np.ndarray],
+    inputs: np.ndarray,
+    flow: DISFlow,
+    gap: int,
+    stride: int = 1,
+    known: Callable[[int, int], Tensor] | None = None,
 ) -> dict:
     """E_warp per pair ``(t - gap, t)`` for every ``stride``-th t, for each variant, and the mask coverage.
 
-    ``variants`` maps a name to ``(T, H, W, 3)`` uint8 frames the size of ``inputs``.
+    ``variants`` maps a name to ``(T, H, W, 3)`` uint8 frames the size of ``inputs``. ``known(t - gap,
+    t)``, where given, is the exact flow ``(1, 2, H, W)`` of a synthetic camera move, used instead of
+    ``flow``: such a move occludes nothing, so the mask is where it stays in the frame.
     Returns ``{"frames": [t...], "coverage": [...], name: [...]}``.
     """
     result: dict[str, list] = {"frames": [], "coverage": [], **{name: [] for name in variants}}
     for t in range(gap, len(inputs), stride):
-        earlier, current = to_tensor(inputs[[t - gap]]), to_tensor(inputs[[t]])
-        # Both directions in one call, as the pipeline batches them.
-        both = flow(torch.cat([current, earlier]), torch.cat([earlier, current]))
-        to_earlier, from_earlier = both[:1], both[1:]
-        mask = occlusion_mask(to_earlier, from_earlier)
+        if known is not None:
+            to_earlier = known(t - gap, t)
+            mask = in_frame_mask(to_earlier)
+        else:
+            earlier, current = to_tensor(inputs[[t - gap]]), to_tensor(inputs[[t]])
+            # Both directions in one call, as the pipeline batches them.
+            both = flow(torch.cat([current, earlier]), torch.cat([earlier, current]))
+            to_earlier, from_earlier = both[:1], both[1:]
+            mask = occlusion_mask(to_earlier, from_earlier)
         result["frames"].append(t)
         result["coverage"].append(mask.mean().item())
         for name, frames in variants.items():
@@ -84,7 +98,11 @@ def colour_drift(frames: np.ndarray, reference: np.ndarray, last: int = 10) -> f
 
 
 def clip_consistency(
-    variants: dict[str, np.ndarray], flow: DISFlow, long_gap: int = 10, long_stride: int = 2
+    variants: dict[str, np.ndarray],
+    flow: DISFlow,
+    long_gap: int = 10,
+    long_stride: int = 2,
+    known: Callable[[int, int], Tensor] | None = None,
 ) -> dict:
     """Short-term (consecutive) and long-term E_warp of each variant, and the sharpness of the outputs.
 
@@ -92,7 +110,9 @@ def clip_consistency(
     outputs; sharpness ratios are relative to "no-temporal" (that of the
     input says how much more fine detail the style paints than the footage has). Long-term pairs
     are taken every ``long_stride`` frames: neighbouring long pairs share
-    most of their frames, and the flow is the benchmark's main cost.
+    most of their frames, and the flow is the benchmark's main cost. With
+    ``known`` (a synthetic move's exact flow, see :func:`warping_errors`) the
+    long-term pairs are also scored along it, as ``"long_known"``.
     """
     inputs = variants["input"]
     sharp = {name: frame_sharpness(frames) for name, frames in variants.items()}
@@ -101,10 +121,13 @@ def clip_consistency(
         for name, values in sharp.items()
         if name != "no-temporal"
     }
-    return {
+    result = {
         "short": warping_errors(variants, inputs, flow, gap=1),
         "long": warping_errors(variants, inputs, flow, gap=long_gap, stride=long_stride),
         "long_gap": long_gap,
         "sharpness": sharp,
         "sharpness_ratio": ratios,
     }
+    if known is not None:
+        result["long_known"] = warping_errors(variants, inputs, flow, long_gap, long_stride, known)
+    return result

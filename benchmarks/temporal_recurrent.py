@@ -11,7 +11,8 @@ from a photo (benchmarks/camera_motion.py: pans of 12 and 25 px a frame, a
 push-in) to the clips; ``--height`` scales them all (360: the light path's
 360p target). Scores, as benchmarks/run_all.py's:
 short- and long-term E_warp with flow and masks from the input frames
-(``temporal.clip_consistency``), the sharpness ratio to the per-frame output
+(``temporal.clip_consistency``; for the camera moves also long-term along
+their exact motion, ``long_known``), the sharpness ratio to the per-frame output
 over the whole clip and its last 10 frames, the drift of the mean colour from the
 per-frame output's over the last 10 frames (``temporal.colour_drift``, CIE76), and the style distance change
 in Lite0 and Lite2 (every ``--fidelity-every``-th frame). Then the cost of
@@ -33,12 +34,14 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from camera_motion import render
+from camera_motion import MOVES, motion, render
 from fidelity import Fidelity, loss_networks
 from plots import plot_tradeoff
 from temporal import clip_consistency, colour_drift, evaluation_flow
@@ -99,8 +102,19 @@ def step_cost(
     return {"cpu_ms": round(statistics.median(cpu), 1), "wall_ms": round(statistics.median(wall), 1)}
 
 
-def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) -> dict:
-    consistency = clip_consistency(variants, evaluation_flow())
+def move_flow(move: str, size: tuple[int, int], earlier: int, later: int) -> torch.Tensor:
+    """A synthetic camera move's exact flow from frame ``later`` to ``earlier``, ``(1, 2, H, W)``."""
+    return torch.from_numpy(motion(move, earlier, later, size))[None]
+
+
+def score_clip(
+    variants: dict[str, np.ndarray],
+    fidelity: Fidelity,
+    every: int,
+    known: Callable[[int, int], torch.Tensor] | None = None,
+) -> dict:
+    """Each variant's scores; with a synthetic move's exact flow (``known``), its long-term E_warp along it too."""
+    consistency = clip_consistency(variants, evaluation_flow(), known=known)
     base = {span: statistics.mean(consistency[span]["no-temporal"]) for span in ("short", "long")}
     inputs = {span: statistics.mean(consistency[span]["input"]) for span in ("short", "long")}
     sampled = {name: to_tensor(frames[::every]) for name, frames in variants.items()}
@@ -113,6 +127,14 @@ def score_clip(variants: dict[str, np.ndarray], fidelity: Fidelity, every: int) 
         rows[name] = {
             "short/no-temporal": statistics.mean(consistency["short"][name]) / base["short"],
             "long/no-temporal": statistics.mean(consistency["long"][name]) / base["long"],
+            **(
+                {
+                    "long_known/no-temporal": statistics.mean(consistency["long_known"][name])
+                    / statistics.mean(consistency["long_known"]["no-temporal"])
+                }
+                if known is not None
+                else {}
+            ),
             "short/input": statistics.mean(consistency["short"][name]) / inputs["short"],
             "sharpness": statistics.mean(sharp),
             "sharpness_last10": statistics.mean(sharp[-10:]),
@@ -190,7 +212,8 @@ def main() -> None:
                 for name, stage in stages.items():
                     variants[name] = run_stage(stage, frames, stylised, to_prev, from_prev)
                 fidelity = Fidelity(networks, args.media / "styles" / meta["style_image"])
-                rows = score_clip(variants, fidelity, args.fidelity_every)
+                known = partial(move_flow, key, tuple(frames.shape[-2:])) if key in MOVES else None
+                rows = score_clip(variants, fidelity, args.fidelity_every, known)
                 results["clips"][f"{key} {style_name}"] = rows
                 print(f"\n{key} / {style_name} ({frames.shape[-1]}x{frames.shape[-2]}, {len(frames)} frames)")
                 for name, row in rows.items():

@@ -195,8 +195,8 @@ def test_without_base_the_closest_bundled_style_is_chosen_and_said(
     assert metadata["base"] == "second" and "--base second" in metadata["recipe"]
 
     monkeypatch.setattr(finetune, "choose_base", lambda *a: BaseChoice(None, {"input": 1.0, "first": 1.5}))
-    name, generator, why = finetune.closest_base([torch.rand(3, 64, 64)])
-    assert (name, generator) == ("none", None) and "no bundled style is closer" in why
+    name, generator, revision, why = finetune.closest_base([torch.rand(3, 64, 64)])
+    assert (name, generator, revision) == ("none", None, None) and "no bundled style is closer" in why
 
 
 def test_a_still_alone_makes_a_loadable_style(stylecut_home, content_image):

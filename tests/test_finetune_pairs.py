@@ -13,38 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from stylecut.styles.style_file import load_generator
 from stylecut.training.pairs import PairSampler, edge_correlation
 from stylecut.training.trainer import CHECKPOINT, Trainer
 
 from cli_support import assert_one_sentence, run_cli
-from finetune_support import TINY_RUN, ctrl_c_after_two_steps, log_steps
+from finetune_support import TINY_RUN, ctrl_c_after_two_steps, draw_scene, log_steps, paint, write_pair
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def draw_scene(size: tuple[int, int], shift: int = 0) -> Image.Image:
-    image = Image.new("RGB", size, (70, 110, 160))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((10 + shift, 50, 110 + shift, 85), fill=(90, 140, 60))
-    draw.ellipse((40 + shift, 10, 80 + shift, 50), fill=(230, 200, 170), outline=(40, 30, 20), width=3)
-    return image
-
-
-def paint(image: Image.Image) -> Image.Image:
-    """The 'artist's' treatment: colours inverted and posterised, the shapes kept."""
-    return ImageOps.posterize(ImageOps.invert(image), 2)
-
-
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("pair")
-    frame = draw_scene((120, 90))
-    frame.save(folder / "frame.png")
-    paint(frame).save(folder / "frame_painted.png")
-    return folder / "frame.png", folder / "frame_painted.png"
+    return write_pair(tmp_path_factory.mktemp("pair"), (120, 90))
 
 
 def pair_args(original: Path, painted: Path, name: str, *extra: object) -> list[object]:

@@ -17,6 +17,7 @@ from stylecut.pipeline import detail
 from stylecut.pipeline.detail import with_detail
 from stylecut.styles.style_file import load_generator, load_networks, save_style
 from stylecut.training import losses
+from stylecut.training.data import read_image
 from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
 
 from cli_support import run_cli
@@ -140,7 +141,8 @@ def _trainer(folder, run_dir, **changes):
         adversarial_start=0.0,
     )
     config = replace(config, revision=SMALL.to_dict(), **changes)
-    return RevisionTrainer(config, Generator(TINY), [folder / "painting.png"], 512, 128, run_dir)
+    footage, painting = (read_image(folder / name, 4096) for name in ("photo.png", "painting.png"))
+    return RevisionTrainer(config, Generator(TINY), [footage], [painting], 512, 128, run_dir)
 
 
 def test_the_trainer_checkpoints_and_resumes(revision_media, tmp_path):
@@ -152,9 +154,9 @@ def test_the_trainer_checkpoints_and_resumes(revision_media, tmp_path):
     assert len(lines) == 3 and '"adv_g"' in lines[0]
     changed = _trainer(revision_media, run, style_weight=1.0)
     with pytest.raises(UsageError, match="other settings"):
-        changed.run()
+        changed.resume()
     longer = _trainer(revision_media, run, steps=4)
-    longer._resume()
+    longer.resume()
     assert longer.step == 3
     for mine, theirs in zip(longer.revision.parameters(), first.revision.parameters(), strict=True):
         assert torch.equal(mine, theirs)

@@ -15,20 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import time
 import tomllib
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from stylecut.errors import StylecutError
 from stylecut.styles.style_file import load_networks, save_style
+from stylecut.training.data import expand_media, read_image
 from stylecut.training.export import update_manifest
 from stylecut.training.revision_trainer import RevisionTrainer, read_recipe
 from stylecut.training.trainer import LOG
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RECIPE = ROOT / "training" / "configs" / "revision.toml"
+FULL_SIZE = 4096  # photos and paintings are read at (nearly) their own size; the trainer scales them
 
 
 def main() -> None:
@@ -51,26 +53,33 @@ def main() -> None:
     trainer = RevisionTrainer(
         recipe,
         generator,
-        [media / p for p in style["style"]],
+        [read_image(p, FULL_SIZE) for p in expand_media(Path(p) for p in recipe.content)],
+        [read_image(media / p, FULL_SIZE) for p in style["style"]],
         style.get("style_max_side", 512),
         metadata["working_side"],
         run_dir,
     )
+    started = time.perf_counter()
+
+    def report(step: int, steps: int, values: dict[str, float]) -> None:
+        if step % 10 == 0:
+            shown = " ".join(f"{k} {v:.4g}" for k, v in values.items())
+            rate = (time.perf_counter() - started) / (step - first)
+            print(f"step {step}/{steps}: {shown} ({rate:.2f} s/step)", flush=True)
+
     try:
-        trainer.run()
+        trainer.resume()
+        first = trainer.step
+        trainer.run(report)
     except StylecutError as exc:
         raise SystemExit(str(exc)) from exc
     (ROOT / "training" / "logs").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / LOG, ROOT / "training" / "logs" / f"{name}-revision.jsonl")
-    revision_recipe = {
-        "recipe": [str(p.resolve().relative_to(ROOT)) for p in (SHARED_RECIPE, args.config)],
-        "adversarial_weight": recipe.adversarial_weight,
-        "steps": trainer.step,
-        "training_seconds": round(trainer.seconds, 1),
-        "settings": {k: v for k, v in asdict(recipe).items() if k != "content"},
-    }
+    revision_recipe = trainer.recipe_metadata(
+        [str(p.resolve().relative_to(ROOT)) for p in (SHARED_RECIPE, args.config)]
+    )
     sha256 = save_style(
-        path, generator, {**metadata, "revision_training": revision_recipe}, trainer.revision.eval()
+        path, generator, {**metadata, "revision_training": revision_recipe}, trainer.final_revision()
     )
     manifest = json.loads((weights / "manifest.json").read_text())
     entry = next(s for s in manifest["styles"] if s["name"] == name)

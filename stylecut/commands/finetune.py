@@ -20,14 +20,29 @@ half-made style.
 With --pair ORIGINAL PAINTED (repeatable) the look is learned by example
 instead: the generator is trained to turn each frame into its painted frame
 (``stylecut.training.pairs``), at the working size `apply` will run it at.
+
+Either way the generator paints at the bundled styles' working side. For a
+reference look a second phase trains the style's revision network
+(models/revision.py) on the new, frozen generator
+(``stylecut.training.revision_trainer``, the painting's texture at the size it
+is shown): the last REVISION_SHARE of a time budget, starting from the base
+style's revision (else from the plain sum of draft and detail, so a short
+phase is never worse than none). It keeps its own checkpoint in
+``NAME/revision/``, whose presence tells --resume that the generator's phase
+is over. A pair look has no revision network: its generator has the whole
+budget, and apply restores the footage's detail with the plain sum
+(WITHOUT_REVISION says why).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -38,16 +53,30 @@ from stylecut.device import select_device
 from stylecut.errors import Interrupted, MediaError, StylecutError, UsageError
 from stylecut.models.generator import Generator
 from stylecut.models.loss_network import lite0_loss_network
+from stylecut.models.revision import Revision, RevisionConfig
 from stylecut.progress import FinetuneProgress
 from stylecut.quality import STYLE_DISTANCE_BLOCKS
 from stylecut.sigterm import stopped_by_sigterm
 from stylecut.styles.names import NAME_RULE, is_valid_name
-from stylecut.styles.registry import STYLE_SUFFIX, bundled_styles, load_style, resolve_style, user_styles
+from stylecut.styles.registry import (
+    STYLE_SUFFIX,
+    bundled_styles,
+    load_style_networks,
+    resolve_style,
+    user_styles,
+)
 from stylecut.training.base_choice import choose_base
-from stylecut.training.config import FINETUNE_CROP, FINETUNE_PREVIEW_EVERY, PAIR_CROP, TrainConfig
+from stylecut.training.config import (
+    FINETUNE_CROP,
+    FINETUNE_PREVIEW_EVERY,
+    FINETUNE_WORKING_SIDE,
+    PAIR_CROP,
+    TrainConfig,
+)
 from stylecut.training.data import expand_media, load_media, read_image, read_video_frames
 from stylecut.training.pairs import PairTrainer, read_pair
 from stylecut.training.preview import contact_sheet
+from stylecut.training.revision_trainer import RevisionTrainConfig, RevisionTrainer
 from stylecut.training.trainer import CHECKPOINT, LOG, DamagedCheckpoint, Trainer, checkpoint_config
 from stylecut.user_folders import check_writable_folder, runs_folder, styles_folder
 from stylecut.video.tempfiles import check_writable
@@ -69,6 +98,14 @@ DEFAULT_CONTENT = "data/content"
 DEFAULT_PREVIEW = ("clip_1.jpg", "gift.jpg", "valley_morning.jpg")
 PREVIEW_EXAMPLES = 3
 FIXED_FIELDS = ("name", "style", "content", "description", "paired")
+# The revision phase of a reference look: the last fifth of a time budget (two minutes of the default ten:
+# about 150 of the bundled recipe's steps).
+REVISION_SHARE = 0.2
+REVISION_DIR = "revision"  # in the run folder; once it exists, the generator's phase is over
+REVISION_FOOTAGE_SIDE = 1920  # the content is read at most this long: 1080p's long side
+# Full-size pictures take memory (read and drafted at 720p and 1080p, about 110 MB each): at most this many, from
+# files spread over the content, frames spread over each clip.
+REVISION_PICTURES = 12
 # Keyframe pairs: the bundled styles' working side, so a pair style runs at the size they do; no texture
 # statistics, no motion pairs (the stability term runs on shifted patches), no adversarial term. The L1
 # term alone: with the Lite0 feature term as well (content_weight 8, blocks 2-7), two minutes of
@@ -80,13 +117,19 @@ FIXED_FIELDS = ("name", "style", "content", "description", "paired")
 PAIR_BASE = FRESH_BASE
 PAIR_SETTINGS = {
     "paired": True,
-    "working_side": 480,
     "auto_texture_weight": False,
     "motion_pairs": 0,
     "adversarial_weight": 0.0,
     "content_weight": 0.0,
     "batch": 2,
 }
+# Recorded in a pair style's metadata. Trained on the painted frame's fine band (docs/measurements.md, "Custom
+# styles from `finetune`"), a revision flattened the look (Laplacian 0.56 -> 0.23 of the input's, edges kept
+# 0.19 -> 0.13) and drew none of the treatment's lines, for the same colour error.
+WITHOUT_REVISION = (
+    "keyframe pairs: a revision network trained on the painted frame flattened the look and drew none of its "
+    "lines, so the footage's detail is restored by the plain sum"
+)
 
 
 @dataclass
@@ -176,30 +219,32 @@ def default_content() -> Path:
     return Path(str(resources.files("stylecut") / DEFAULT_CONTENT))
 
 
-def load_base(base: str) -> tuple[str, Generator | None]:
-    """(name to report, generator) of the --base given; None means a fresh generator."""
+def load_base(base: str) -> tuple[str, Generator | None, Revision | None]:
+    """(name to report, generator, revision network) of the --base given; None means a fresh generator, or
+    a base without a revision."""
     if base == FRESH_BASE:
-        return FRESH_BASE, None
+        return FRESH_BASE, None, None
     entry = resolve_style(base)
-    generator, _ = load_style(entry)
-    return entry.name, generator
+    generator, revision, _ = load_style_networks(entry)
+    return entry.name, generator, revision
 
 
-def closest_base(frames: list[torch.Tensor]) -> tuple[str, Generator | None, str]:
+def closest_base(frames: list[torch.Tensor]) -> tuple[str, Generator | None, Revision | None, str]:
     """The default base: the bundled style closest to the reference, else a fresh generator, and why."""
-    candidates = {entry.name: load_style(entry)[0] for entry in bundled_styles()}
+    candidates = {entry.name: load_style_networks(entry)[:2] for entry in bundled_styles()}
     examples = [read_image(default_content() / name, BASE_CHOICE_SIDE) for name in DEFAULT_PREVIEW]
     net = lite0_loss_network(STYLE_DISTANCE_BLOCKS)
-    choice = choose_base(net, frames, examples, candidates)
+    choice = choose_base(net, frames, examples, {name: nets[0] for name, nets in candidates.items()})
     if choice.name is None:
         return (
             FRESH_BASE,
+            None,
             None,
             f"no bundled style is closer to the reference than plain footage ({choice.describe()})",
         )
     return (
         choice.name,
-        candidates[choice.name],
+        *candidates[choice.name],
         f"the bundled style closest to the reference ({choice.describe()})",
     )
 
@@ -244,7 +289,11 @@ def pair_frames(request: FinetuneRequest) -> tuple[list[torch.Tensor], torch.Ten
 
 def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfig:
     unknown = set(request.overrides) - set(TrainConfig.__dataclass_fields__)
+    revision = request.overrides.get("revision", {})
+    unknown |= {f"revision.{k}" for k in set(revision) - set(RevisionTrainConfig.__dataclass_fields__)}
     fixed = set(request.overrides) & set(FIXED_FIELDS)
+    if request.pairs and "revision" in request.overrides:
+        fixed.add("revision")  # a pair style trains no revision network
     if unknown or fixed:
         raise UsageError(f"--train-config cannot set {', '.join(sorted(unknown | fixed))}.")
     style = references(request)
@@ -258,9 +307,14 @@ def build_config(request: FinetuneRequest, base: Generator | None) -> TrainConfi
         steps=planned_steps(request)[0],
         crop=request.size or (PAIR_CROP if request.pairs else FINETUNE_CROP),
         frames_per_video=STYLE_FRAMES,
+        working_side=FINETUNE_WORKING_SIDE,
     )
     settings = PAIR_SETTINGS if request.pairs else {}
     config = TrainConfig.from_dict({**asdict(config), **settings, **request.overrides})
+    if config.working_side is None and not request.pairs:
+        raise UsageError(
+            "--train-config cannot unset working_side: the revision network needs a draft to revise."
+        )
     if base is not None:
         config = replace(config, generator=base.config.to_dict())
     return config
@@ -306,9 +360,14 @@ def final_losses(run_dir: Path, steps: int) -> dict[str, float]:
 
 
 def write_style(
-    trainer: Trainer, checked: Plan, request: FinetuneRequest, examples: list[torch.Tensor]
+    trainer: Trainer,
+    reviser: RevisionTrainer | None,
+    checked: Plan,
+    request: FinetuneRequest,
+    examples: list[torch.Tensor],
 ) -> None:
-    """NAME.png, then NAME.safetensors atomically: the style is listed only once it is complete."""
+    """NAME.png, then NAME.safetensors atomically: the style is listed only once it is complete; ``reviser``
+    None: a style without a revision network."""
     target = checked.target
     metrics = {
         **final_losses(checked.run_dir, trainer.step),
@@ -316,6 +375,12 @@ def write_style(
         "seconds_per_step": round(trainer.elapsed / max(trainer.step, 1), 3),
         "texture_share": round(trainer.texture_share, 3),
     }
+    if reviser is None:
+        revision, about_revision = None, {"without_revision": WITHOUT_REVISION}
+    else:
+        start = checked.base_name if checked.base_revision is not None else "none"
+        revision = reviser.final_revision()
+        about_revision = {"revision_training": reviser.recipe_metadata("stylecut finetune", start=start)}
     preview = target.with_suffix(".png")
     pending = target.with_name(f".{target.stem}.preview.tmp.png")
     try:
@@ -324,7 +389,9 @@ def write_style(
             target,
             recipe(request, checked.base_name, trainer.step, trainer.config.crop),
             metrics,
+            revision,
             base=checked.base_name,
+            **about_revision,
         )
         pending.replace(preview)
     finally:
@@ -341,6 +408,7 @@ class Plan:
     resume: bool
     base_name: str
     base: Generator | None
+    base_revision: Revision | None
     base_reason: str
     style_frames: list[torch.Tensor]
     style_frame: torch.Tensor  # the one previews show first
@@ -367,7 +435,7 @@ def plan(request: FinetuneRequest) -> Plan:
         expand_media([path])  # a missing file is named now, not after the loss network has loaded
     default_base = PAIR_BASE if request.pairs else None
     asked = request.base or default_base
-    base_name, base = load_base(asked) if asked is not None else (FRESH_BASE, None)
+    base_name, base, base_revision = load_base(asked) if asked is not None else (FRESH_BASE, None, None)
     config = build_config(request, base)
     if request.pairs:
         frames, shown = pair_frames(request)
@@ -375,14 +443,26 @@ def plan(request: FinetuneRequest) -> Plan:
         frames, shown = reference_frames(request, config.style_max_side)
     why = "as asked" if request.base is not None else "the default for keyframe pairs"
     if asked is None:
-        base_name, base, why = closest_base(frames)
+        base_name, base, base_revision, why = closest_base(frames)
         config = build_config(request, base)
     if saved is not None and not config.resumes(saved):
         raise UsageError(
             f"The run '{request.name}' was started with other settings; run the same command with --resume, or use --overwrite to start over."
         )
     minutes = planned_steps(request)[1]
-    return Plan(target, run_dir, config, saved is not None, base_name, base, why, frames, shown, minutes)
+    return Plan(
+        target,
+        run_dir,
+        config,
+        saved is not None,
+        base_name,
+        base,
+        base_revision,
+        why,
+        frames,
+        shown,
+        minutes,
+    )
 
 
 def start_trainer(checked: Plan, device: torch.device) -> Trainer:
@@ -404,6 +484,24 @@ def start_trainer(checked: Plan, device: torch.device) -> Trainer:
     return trainer
 
 
+@contextmanager
+def keeping_the_checkpoint(run_dir: Path, position: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C keeps the checkpoint and says how to resume; a diverged step says to start over.
+    ``position`` says where the run stood."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"Interrupted at {position()}; the checkpoint is kept in {run_dir}: "
+            "run the same command with --resume to continue.",
+            terminated=stopped_by_sigterm(),
+        ) from None
+    except FloatingPointError as exc:
+        raise StylecutError(
+            f"Training diverged (a loss became infinite or NaN) at {position()}; start over with --overwrite."
+        ) from exc
+
+
 def train(
     trainer: Trainer,
     checked: Plan,
@@ -412,7 +510,7 @@ def train(
     examples: list[torch.Tensor],
     deadline: float | None,
 ) -> None:
-    """Run to the configured steps or the deadline; Ctrl-C keeps the checkpoint and says how to resume."""
+    """Run to the configured steps or the deadline."""
 
     def on_step(step: int, total: int, values: dict[str, float]) -> None:
         progress.update(step, total if total < MAX_STEPS else None, values, trainer.config.phase(step - 1))
@@ -420,20 +518,84 @@ def train(
             path = checked.run_dir / f"preview_{step:06d}.png"
             contact_sheet(trainer.ema, checked.style_frame, examples, path, height=PREVIEW_HEIGHT)
 
-    with progress:
+    with (
+        progress,
+        keeping_the_checkpoint(checked.run_dir, lambda: f"step {trainer.step} of {trainer.config.steps}"),
+    ):
         progress.start(trainer.step, trainer.config.phase(trainer.step))
-        try:
-            trainer.run(on_step, deadline)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"Interrupted at step {trainer.step} of {trainer.config.steps}; the checkpoint is kept in {checked.run_dir}: "
-                "run the same command with --resume to continue.",
-                terminated=stopped_by_sigterm(),
-            ) from None
-        except FloatingPointError as exc:
-            raise StylecutError(
-                f"Training diverged (a loss became infinite or NaN) at step {trainer.step}; start over with --overwrite."
-            ) from exc
+        trainer.run(on_step, deadline)
+
+
+def revision_recipe(config: TrainConfig, start: Revision | None) -> RevisionTrainConfig:
+    """The bundled styles' revision recipe, for the finetune's own content, starting from ``start``."""
+    architecture = (start.config if start is not None else RevisionConfig()).to_dict()
+    settings = {"revision": architecture, "content": config.content, "scaled_drafts": True}
+    return RevisionTrainConfig.from_dict({**settings, **config.revision})
+
+
+def start_reviser(trainer: Trainer, checked: Plan, request: FinetuneRequest) -> RevisionTrainer:
+    """The revision phase's trainer on the final generator, from its checkpoint when there is one."""
+    config = trainer.config
+    recipe = revision_recipe(config, checked.base_revision)
+    run_dir = checked.run_dir / REVISION_DIR
+    run_dir.mkdir(parents=True, exist_ok=True)  # from here on, --resume goes on with the revision
+    side = config.working_side
+    files = expand_media(Path(p) for p in config.content)
+    files = files[:: math.ceil(len(files) / REVISION_PICTURES)]
+    footage = load_media(files, REVISION_FOOTAGE_SIDE, max(1, REVISION_PICTURES // len(files)))
+    # The painting at the size it is shown at the largest delivery side, where it has the pixels.
+    shown = round(config.style_max_side * max(recipe.delivery_sides) / side)
+    paintings = reference_frames(request, shown)[0]
+    reviser = RevisionTrainer(
+        recipe,
+        trainer.final_generator(),
+        footage,
+        paintings,
+        config.style_max_side,
+        side,
+        run_dir,
+        checked.base_revision,
+    )
+    try:
+        reviser.resume()
+    except DamagedCheckpoint as exc:
+        raise _damaged(exc) from exc
+    return reviser
+
+
+def revise(
+    trainer: Trainer, checked: Plan, request: FinetuneRequest, deadline: float | None
+) -> RevisionTrainer:
+    """The revision phase: trained to its recipe's steps or the deadline, previews at 100% on the way."""
+    reviser = start_reviser(trainer, checked, request)
+    origin = (
+        f"the revision of '{checked.base_name}'" if checked.base_revision is not None else "the plain sum"
+    )
+    progress = FinetuneProgress(
+        f"{request.name} revision", None if deadline is not None else reviser.config.steps
+    )
+    if not reviser.trainable:
+        progress.note(
+            f"No picture is large enough to teach the revision network the full-size detail; it stays {origin}."
+        )
+        return reviser
+    progress.note(
+        f"Revision phase: the full-size detail, starting from {origin}; a 100% preview every "
+        f"{request.preview_every} steps in {reviser.run_dir}."
+    )
+
+    def on_step(step: int, total: int, values: dict[str, float]) -> None:
+        progress.update(step, total, values, "revision")
+        if step % request.preview_every == 0:
+            reviser.preview(reviser.run_dir / f"preview_{step:06d}.png")
+
+    with (
+        progress,
+        keeping_the_checkpoint(checked.run_dir, lambda: f"step {reviser.step} of the revision phase"),
+    ):
+        progress.start(reviser.step, "revision")
+        reviser.run(on_step, deadline)
+    return reviser
 
 
 def run_finetune(request: FinetuneRequest) -> Path:
@@ -450,28 +612,42 @@ def run_finetune(request: FinetuneRequest) -> Path:
     else:
         progress.note(f"{len(checked.style_frames)} style frames from {sources}.")
     trainer = start_trainer(checked, device)
+    revised = not request.pairs  # a pair look has no revision network (WITHOUT_REVISION)
+    revising = checked.resume and (checked.run_dir / REVISION_DIR).exists()
     if not request.pairs:
         progress.note(
             f"A colour transfer alone explains {1 - trainer.texture_share:.0%} of the reference's look; "
             f"its texture term weighs {trainer.texture_share:.2f} of the recipe's."
         )
-    if checked.resume:
+    if revising:
+        progress.note(
+            f"Resuming '{request.name}' in its revision phase (the generator's {trainer.step} steps are done)."
+        )
+    elif checked.resume:
         of = f" of {checked.config.steps}" if checked.minutes is None else ""
         progress.note(f"Resuming '{request.name}' at step {trainer.step}{of}.")
-    deadline = None
+    deadline = generator_deadline = None
     if checked.minutes is not None:
         deadline = started + checked.minutes * 60 - FINISH_SECONDS
+        generator_deadline = deadline - (REVISION_SHARE * checked.minutes * 60 if revised else 0.0)
+        last = f", the last {REVISION_SHARE:.0%} for the revision network" if revised else ""
         progress.note(
-            f"Training for as many steps as fit in {checked.minutes:g} minutes (--steps or --minutes to change)."
+            f"Training for as many steps as fit in {checked.minutes:g} minutes{last} (--steps or --minutes to change)."
         )
     progress.note(f"A preview every {request.preview_every} steps: {checked.run_dir / 'preview_NNNNNN.png'}")
     examples = preview_examples(request, trainer)
-    train(trainer, checked, progress, request.preview_every, examples, deadline)
-    write_style(trainer, checked, request, examples)
-    # The style is complete: the checkpoint is no longer needed, the log and previews stay for reference.
+    if not revising:
+        train(trainer, checked, progress, request.preview_every, examples, generator_deadline)
+    reviser = revise(trainer, checked, request, deadline) if revised else None
+    write_style(trainer, reviser, checked, request, examples)
+    # The style is complete: the checkpoints are no longer needed, the logs and previews stay for reference.
     (checked.run_dir / CHECKPOINT).unlink(missing_ok=True)
+    done = f"{trainer.step} steps"
+    if reviser is not None:
+        (reviser.run_dir / CHECKPOINT).unlink(missing_ok=True)
+        done += f" and {reviser.step} of the revision"
     progress.note(
-        f"Wrote the style '{request.name}' to {checked.target} ({trainer.step} steps, {time.monotonic() - started:.0f} s); "
+        f"Wrote the style '{request.name}' to {checked.target} ({done}, {time.monotonic() - started:.0f} s); "
         f"use it with: stylecut apply --style {request.name} CLIP"
     )
     return checked.target

@@ -26,10 +26,15 @@ Three choices keep it sharp, cheap and safe:
   so ``registration.py`` pulls ``D_t`` back onto the anchor's input frame
   each frame and drops the anchor where it is enlarged too much. When the anchor is seen from less
   than ``refresh_coverage`` of what the last flow covers, the current output
-  becomes the new anchor. A pixel is therefore resampled once per anchor,
-  not once per frame, and the sampled anchor is sharpened in proportion to
-  the sub-pixel phase of ``D_t`` (no sharpening at whole pixels, where
-  sampling is exact) to make up for that one resampling. Refreshes still
+  becomes the new anchor. Until then a cell that lost the anchor to an
+  occlusion (not to the frame's edge or to enlargement) takes its detail
+  from the previous output, sampled along the last flow where that holds: a
+  *young anchor*, resampled every frame but only until the refresh, instead
+  of the stylisation, which would flicker. A pixel is otherwise resampled
+  once per anchor, not once per frame, and the sampled anchor is sharpened
+  in proportion to the sub-pixel phase of ``D_t`` (of the last flow in the
+  young anchor's cells; no sharpening at whole pixels, where sampling is
+  exact) to make up for that one resampling. Refreshes still
   compound whatever error that leaves, so a servo scales the sharpening to
   hold the output's Laplacian energy at the stylisation's, frame by frame.
   Sharpness is this rule's job, not the network's: a learned sharpening,
@@ -37,13 +42,15 @@ Three choices keep it sharp, cheap and safe:
 * Decide coarsely, compose finely. The stage's inputs and validity live on
   a grid ``scale`` times coarser than the frame (4: 320x180 cells for
   720p); the network's recurrent core runs at half of that. Per cell it
-  outputs how much of the anchor to take (never where the anchor is
-  invalid), a smooth colour correction (which also steadies regions the
+  outputs how much of the anchor to take (never where neither anchor is
+  valid), a smooth colour correction (which also steadies regions the
   anchor cannot see, from the warped previous output). Only their bilinear
-  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor,
-  a Laplacian and a few elementwise operations touch full-resolution
-  pixels. The previous output, the input frames and the hidden state are
-  carried at the coarse resolution only.
+  upsampling, the phase-scaled sharpening, one bicubic sample of the anchor
+  (and one of the previous output on frames where a cell takes it), a
+  Laplacian and a few elementwise operations touch full-resolution pixels.
+  The input frames and the hidden state are carried at the coarse
+  resolution only, the previous output at both (full resolution for the
+  young anchor).
 * Cuts. As in the fixed fuser, trust is the occlusion mask times a
   photometric confidence ``exp(-|warp(I_{t-1}) - I_t|^2 / tol^2)``; when its
   mean over the frame falls below ``cut_threshold`` the history (anchor,
@@ -74,6 +81,7 @@ from stylecut.temporal.recurrent_config import (
 )
 from stylecut.temporal.registration import AnchorRegistration
 from stylecut.temporal.scaling import downscale, sample_down, upscale
+from stylecut.temporal.scaling_arrays import cells_box
 from stylecut.temporal.stepped import SteppedStage
 
 
@@ -189,6 +197,7 @@ class _State:
     frame_small: Tensor  # coarse previous input frame
     hidden: Tensor
     servo: Tensor  # (N,) factor on the sharpening that holds the output's detail at the stylisation's
+    previous: Tensor  # the previous output before its correction, full-resolution: the young anchor
 
     def where(self, choose: Tensor, other: _State) -> _State:
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
@@ -278,6 +287,12 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         kept = torch.maximum(mask, 1.0 - in_frame_mask(flow))
         enlarged = torch.from_numpy(self.registration.magnification_ok(_array(displacement))).to(mask)
         valid = (moved_valid > 0.5).to(mask.dtype) * kept * in_frame_mask(chain) * enlarged
+        # A cell the anchor was lost in to an earlier frame's flow (the subject's own motion, a
+        # forward-backward miss) takes its detail from the previous output instead, sampled along the last
+        # flow where that holds: the stylisation there would flicker until the next refresh. Not where the
+        # chain left the frame or enlarges the anchor: resampled every frame, the entering edge of a pan or
+        # a push-in would blur.
+        young = mask * (1.0 - valid) * in_frame_mask(chain) * enlarged
         anchor_frame, anchor_small = warp(
             torch.cat([state.anchor_frame, state.anchor_small], dim=1), chain
         ).split(3, dim=1)
@@ -300,15 +315,20 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         raw, hidden = self._network(inputs, hidden)
         # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
-        weight = _erode(valid) * torch.sigmoid(raw[:, :1])
+        weight = (_erode(valid) + _erode(young)) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         servo = state.servo.view(-1, 1, 1, 1)
-        sharpening = cfg.sharpening * phase.mean(dim=1, keepdim=True) * servo
+        sampled_at = torch.where(valid > 0.5, displacement, flow_px)
+        sharpening = cfg.sharpening * _phase(sampled_at).mean(dim=1, keepdim=True) * servo
+        anchor_small = torch.where(young > 0.5, moved_output, anchor_small)
         # The correction is this frame's alone: a refresh keeps the output without it as the new anchor,
         # so that corrections do not compound from anchor to anchor into a drift of the colours.
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        box = cells_box(_array(_erode(young)) > 0, cfg.scale, *frame.shape[-2:])  # where it is sampled
+        blended, output = self._compose(
+            state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
+        )
 
         # Hold the output's fine detail at the stylisation's: each anchor refresh compounds what one
         # sampling and sharpening do to it, so a small error per refresh would add up over a long clip.
@@ -337,6 +357,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             frame_small,
             hidden,
             servo,
+            blended,
         )
         gray_kept = torch.from_numpy(gray).to(frame)
         self._state = self._fresh(
@@ -354,6 +375,9 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     def _compose(
         self,
         anchor: Tensor,
+        previous: Tensor,
+        box: tuple[slice, slice] | None,
+        valid: Tensor,
         stylised: Tensor,
         displacement: Tensor,
         weight: Tensor,
@@ -362,19 +386,33 @@ class RecurrentTemporal(SteppedStage, nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """At full resolution, the anchor sampled once, sharpened and blended into ``S_t``; then corrected.
 
-        Both are returned: the blend is what a refresh keeps as the next anchor, the corrected one the output.
+        ``previous`` is sampled too within ``box`` (rows, columns; None:
+        nowhere) and taken there outside ``valid``. Both are returned: the
+        blend is what a refresh keeps as the next anchor, the corrected one the output.
         """
         cfg = self.config
         h, w = stylised.shape[-2:]
-        sampled = self._sample(anchor, displacement)
+        grid = self._sampling_grid(displacement, anchor)
+        sampled = self._grid_sample(anchor, grid)
+        if box is not None:
+            rows, cols = box
+            young = self._grid_sample(previous, grid[:, rows, cols])
+            share = upscale(valid, cfg.scale, h, w)[..., rows, cols]
+            sampled[..., rows, cols] = torch.lerp(young, sampled[..., rows, cols], share)
         controls = upscale(torch.cat([weight, correction, sharpening], dim=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         detail = sampled - (0.25 * sharpening_full) * _laplacian(sampled)
         blended = torch.lerp(stylised, detail, weight_full)
         return blended.clamp(0.0, 1.0), (blended + correction_full).clamp(0.0, 1.0)
 
-    def _sample(self, image: Tensor, displacement: Tensor) -> Tensor:
-        """``image`` sampled at ``p + D(p)``, ``D`` upsampled from the coarse grid (``flow.warp``'s way).
+    def _grid_sample(self, image: Tensor, grid: Tensor) -> Tensor:
+        return F.grid_sample(
+            image, grid, mode=self.config.sample_mode, padding_mode="border", align_corners=True
+        )
+
+    def _sampling_grid(self, displacement: Tensor, image: Tensor) -> Tensor:
+        """The ``(N, H, W, 2)`` grid that samples an image the size of ``image`` at ``p + D(p)``, ``D``
+        upsampled from the coarse grid (``flow.warp``'s way).
 
         The grid is built in grid_sample's normalised units directly, from a
         cached pixel grid: at 720p its construction costs as much as the sampling.
@@ -390,8 +428,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
                 indexing="ij",
             )
             self._grid, self._grid_key = torch.stack((xs, ys)).unsqueeze(0) * units - 1.0, key
-        grid = (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
-        return F.grid_sample(image, grid, mode=cfg.sample_mode, padding_mode="border", align_corners=True)
+        return (self._grid + upscale(displacement * units, cfg.scale, h, w)).permute(0, 2, 3, 1)
 
     def _fresh(
         self,
@@ -416,4 +453,5 @@ class RecurrentTemporal(SteppedStage, nn.Module):
             frame_small=frame_small,
             hidden=anchor_small.new_zeros(self.net.hidden_shape(n, h, w)) if hidden is None else hidden,
             servo=anchor_small.new_ones(n) if servo is None else servo,
+            previous=anchor,
         )

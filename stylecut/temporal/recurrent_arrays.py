@@ -19,7 +19,7 @@ from stylecut.runtime.exported import TEMPORAL, ExportedNetwork, load_exported
 from stylecut.temporal.recurrent_config import SERVO_MAX, SERVO_RATE, RecurrentConfig
 from stylecut.temporal.recurrent_file import TEMPORAL_FILE, read_config
 from stylecut.temporal.registration import AnchorRegistration
-from stylecut.temporal.scaling_arrays import downscale, sample_down, upscale
+from stylecut.temporal.scaling_arrays import cells_box, downscale, sample_down, upscale
 from stylecut.temporal.stepped import SteppedStage
 
 
@@ -81,6 +81,7 @@ class _State:
     frame_small: np.ndarray
     hidden: np.ndarray
     servo: np.ndarray
+    previous: np.ndarray
 
     def where(self, choose: np.ndarray, other: _State) -> _State:
         return _State(*(_select(choose, getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
@@ -141,6 +142,7 @@ class RecurrentArrays(SteppedStage):
         kept = np.maximum(mask, 1.0 - in_frame_mask(flow))
         enlarged = self.registration.magnification_ok(displacement)
         valid = (moved_valid > 0.5).astype(np.float32) * kept * in_frame_mask(chain) * enlarged
+        young = mask * (1.0 - valid) * in_frame_mask(chain) * enlarged
         anchors = warp(np.concatenate([state.anchor_frame, state.anchor_small], axis=1), chain)
         anchor_frame, anchor_small = anchors[:, :3], anchors[:, 3:]
         hidden = warp(state.hidden, downscale(flow, 2) / 2)
@@ -160,12 +162,19 @@ class RecurrentArrays(SteppedStage):
             axis=1,
         )
         raw, hidden = self.network({"x": inputs, "hidden": hidden})
-        weight = _erode(valid) * _sigmoid(raw[:, :1])
+        weight = (_erode(valid) + _erode(young)) * _sigmoid(raw[:, :1])
         correction = cfg.correction_limit * np.tanh(raw[:, 1:4])
-        sharpening = cfg.sharpening * phase.mean(axis=1, keepdims=True) * state.servo.reshape(-1, 1, 1, 1)
+        sampled_at = np.where(valid > 0.5, displacement, flow_px)
+        sharpening = (
+            cfg.sharpening * _phase(sampled_at).mean(axis=1, keepdims=True) * state.servo.reshape(-1, 1, 1, 1)
+        )
+        anchor_small = np.where(young > 0.5, moved_output, anchor_small)
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        blended, output = self._compose(state.anchor, stylised, displacement, weight, correction, sharpening)
+        box = cells_box(_erode(young) > 0, cfg.scale, *frame.shape[-2:])
+        blended, output = self._compose(
+            state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
+        )
 
         detail_ratio = _row_sharpness(output) / np.maximum(_row_sharpness(stylised), 1e-12)
         servo = np.clip(state.servo * np.maximum(detail_ratio, 1e-3) ** -SERVO_RATE, 0.0, SERVO_MAX)
@@ -188,6 +197,7 @@ class RecurrentArrays(SteppedStage):
             frame_small,
             hidden,
             servo,
+            blended,
         )
         self._state = self._fresh(
             blended, blended_small, gray, frame_small, hidden, servo, output_small
@@ -197,6 +207,9 @@ class RecurrentArrays(SteppedStage):
     def _compose(
         self,
         anchor: np.ndarray,
+        previous: np.ndarray,
+        box: tuple[slice, slice] | None,
+        valid: np.ndarray,
         stylised: np.ndarray,
         displacement: np.ndarray,
         weight: np.ndarray,
@@ -207,9 +220,21 @@ class RecurrentArrays(SteppedStage):
         h, w = stylised.shape[-2:]
         moved = upscale(displacement, cfg.scale, h, w)
         xs, ys = np.arange(w, dtype=np.float32)[None, :], np.arange(h, dtype=np.float32)[:, None]
-        sampled = np.stack(
-            [sample(image, xs + d[0], ys + d[1], cfg.sample_mode) for image, d in zip(anchor, moved)]
-        )
+        at = [(xs + d[0], ys + d[1]) for d in moved]
+        sampled = np.stack([sample(image, x, y, cfg.sample_mode) for image, (x, y) in zip(anchor, at)])
+        if box is not None:
+            # recurrent.py's lerp from the previous output's sample to the anchor's by the validity, in place.
+            rows, cols = box
+            young = np.stack(
+                [
+                    sample(image, x[rows, cols], y[rows, cols], cfg.sample_mode)
+                    for image, (x, y) in zip(previous, at)
+                ]
+            )
+            part = sampled[..., rows, cols]
+            part -= young
+            part *= upscale(valid, cfg.scale, h, w)[..., rows, cols]
+            part += young
         controls = upscale(np.concatenate([weight, correction, sharpening], axis=1), cfg.scale, h, w)
         weight_full, correction_full, sharpening_full = controls[:, :1], controls[:, 1:4], controls[:, 4:]
         # recurrent.py's sampled - (0.25 * sharpening) * laplacian and stylised + weight * (detail - stylised),
@@ -247,6 +272,7 @@ class RecurrentArrays(SteppedStage):
             if hidden is None
             else hidden,
             servo=np.ones(n, np.float32) if servo is None else servo,
+            previous=anchor,
         )
 
 

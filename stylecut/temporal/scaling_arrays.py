@@ -7,6 +7,18 @@ import cv2
 import numpy as np
 
 
+def cells_box(cells: np.ndarray, scale: int, h: int, w: int) -> tuple[slice, slice] | None:
+    """The rows and columns of an ``h x w`` frame that the cells set in a coarse ``(N, 1, h', w')`` mask (in
+    any sample) reach once upsampled, with a cell to spare for a 3x3 filter after; None where none is set."""
+    rows, cols = np.nonzero(cells.any(axis=(0, 1)))
+    if not len(rows):
+        return None
+    return (
+        slice(max((int(rows.min()) - 2) * scale, 0), min((int(rows.max()) + 3) * scale, h)),
+        slice(max((int(cols.min()) - 2) * scale, 0), min((int(cols.max()) + 3) * scale, w)),
+    )
+
+
 def _pad_to_multiple(x: np.ndarray, scale: int) -> np.ndarray:
     h, w = x.shape[-2:]
     pad_h, pad_w = -h % scale, -w % scale

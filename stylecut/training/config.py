@@ -19,6 +19,9 @@ from dataclasses import dataclass, field, replace
 FINETUNE_CROP = 128
 FINETUNE_PREVIEW_EVERY = 50  # steps between the small previews written to the run folder
 PAIR_CROP = 192  # finetune --pair's patches (benchmarks/keyframe.py: closer to the painting than 128 px)
+# finetune's styles run as the bundled ones do: the generator at this short side, then (a reference look's)
+# revision network repaints the enlarged draft at the clip's size.
+FINETUNE_WORKING_SIDE = 480
 
 
 def _default_generator() -> dict:
@@ -81,6 +84,9 @@ class TrainConfig:
     # generator learns the mapping by supervision, with an L1 term of this weight beside the feature term.
     paired: bool = False
     pixel_weight: float = 10.0
+    # `finetune`'s revision phase: changes to its recipe (RevisionTrainConfig's fields; for tests and
+    # experiments).
+    revision: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

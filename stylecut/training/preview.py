@@ -32,7 +32,12 @@ def contact_sheet(
     for example in examples:
         scaled = _fit_height(example, height)
         tiles.append(generator(scaled[None].to(device))[0].cpu())
-    gap = torch.ones(3, height, 8)
+    side_by_side(tiles, path)
+
+
+def side_by_side(tiles: Sequence[torch.Tensor], path: Path) -> None:
+    """Write a PNG of ``(3, H, W)`` pictures of one height in a row, a thin white gap between them."""
+    gap = torch.ones(3, tiles[0].shape[1], 8)
     row = torch.cat([t for tile in tiles for t in (tile, gap)][:-1], dim=2)
     pixels = to_pixels(row)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,7 @@ from stylecut.models.discriminator import PatchDiscriminator
 from stylecut.models.features import style_grams
 from stylecut.models.generator import Generator, GeneratorConfig
 from stylecut.models.loss_network import LossNetwork, lite0_loss_network
+from stylecut.models.revision import Revision
 from stylecut.styles.style_file import save_style
 from stylecut.training import losses
 from stylecut.training.colour import ReferenceColours, texture_share
@@ -91,6 +92,16 @@ def finite_total(terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
         values = {k: float(v.detach()) for k, v in terms.items()}
         raise FloatingPointError(f"training diverged at step {step + 1}: {values}")
     return total
+
+
+def load_states(path: Path, state: dict, owners: dict[str, torch.nn.Module | torch.optim.Optimizer]) -> None:
+    """Load each named entry of the checkpoint ``state`` (read from ``path``) into its network or optimiser;
+    DamagedCheckpoint when one does not fit."""
+    try:
+        for key, owner in owners.items():
+            owner.load_state_dict(state[key])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise DamagedCheckpoint(path, "its weights do not fit the run's networks") from exc
 
 
 def write_checkpoint(state: dict, run_dir: Path) -> None:
@@ -285,7 +296,7 @@ class Trainer:
         """
         log_path = self.run_dir / LOG
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        pace = _Pace(self.step, clock)
+        pace = Pace(self.step, clock)
         limit = self.config.steps
         try:
             with open(log_path, "a") as log:
@@ -342,14 +353,14 @@ class Trainer:
             raise ChangedSettings(
                 f"The run in {self.run_dir} was started with other settings; only its step count may change."
             )
-        try:
-            self.generator.load_state_dict(state["generator"])
-            self.ema.load_state_dict(state["ema"])
-            self.discriminator.load_state_dict(state["discriminator"])
-            self.opt_g.load_state_dict(state["opt_g"])
-            self.opt_d.load_state_dict(state["opt_d"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise DamagedCheckpoint(path, "its weights do not fit the run's networks") from exc
+        owners = {
+            "generator": self.generator,
+            "ema": self.ema,
+            "discriminator": self.discriminator,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+        }
+        load_states(path, state, owners)
         self.step = state["step"]
         self.elapsed = state["elapsed"]
         self._truncate_log()
@@ -385,12 +396,16 @@ class Trainer:
             "metrics": metrics,
         }
 
-    def save_style(self, path: Path, recipe: str, metrics: dict, **extra: object) -> str:
-        """Write the final generator as the style file `path` (metadata plus `extra`); returns its sha256."""
-        return save_style(path, self.final_generator(), {**self.style_metadata(recipe, metrics), **extra})
+    def save_style(
+        self, path: Path, recipe: str, metrics: dict, revision: Revision | None = None, **extra: object
+    ) -> str:
+        """Write the final generator (and the style's ``revision`` network) as the style file `path`
+        (metadata plus `extra`); returns its sha256."""
+        metadata = {**self.style_metadata(recipe, metrics), **extra}
+        return save_style(path, self.final_generator(), metadata, revision)
 
 
-class _Pace:
+class Pace:
     """How many steps fit before a deadline, from the pace measured since warm-up."""
 
     WARM_UP = 3  # the first steps also allocate buffers and fill caches: slower than the rest
