@@ -124,14 +124,15 @@ def held_out_media(media: Path) -> tuple[list[torch.Tensor], list[torch.Tensor]]
     return [run[0] for run in runs], runs
 
 
-def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path) -> dict:
-    """Write weights_dir/NAME.safetensors and NAME.png and enter the style in the manifest."""
+def export_style(trainer: Trainer, weights_dir: Path, recipe: str, media: Path, **extra: object) -> dict:
+    """Write weights_dir/NAME.safetensors (its metadata plus ``extra``) and NAME.png and enter the style in
+    the manifest."""
     cfg = trainer.config
     style_images = load_media([Path(p) for p in cfg.style], cfg.style_max_side, cfg.frames_per_video)
     generator = trainer.final_generator()
     metrics = measure(generator, style_images, *held_out_media(media), cfg.working_side)
     path = weights_dir / f"{cfg.name}.safetensors"
-    sha256 = trainer.save_style(path, recipe, metrics)
+    sha256 = trainer.save_style(path, recipe, metrics, **extra)
     contact_sheet(generator, style_images[0], evaluation_media(media), path.with_suffix(".png"))
     entry = {
         "name": cfg.name,
