@@ -315,7 +315,8 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         )
         raw, hidden = self._network(inputs, hidden)
         # Eroded so that the upsampled weight cannot bleed the anchor into a cell that lost it.
-        weight = (_erode(valid) + _erode(young)) * torch.sigmoid(raw[:, :1])
+        young_cells = _erode(young)
+        weight = (_erode(valid) + young_cells) * torch.sigmoid(raw[:, :1])
         correction = cfg.correction_limit * torch.tanh(raw[:, 1:4])
         servo = state.servo.view(-1, 1, 1, 1)
         sampled_at = torch.where(valid > 0.5, displacement, flow_px)
@@ -325,7 +326,7 @@ class RecurrentTemporal(SteppedStage, nn.Module):
         # so that corrections do not compound from anchor to anchor into a drift of the colours.
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        box = cells_box(_array(_erode(young)) > 0, cfg.scale, *frame.shape[-2:])  # where it is sampled
+        box = cells_box(_array(young_cells) > 0, cfg.scale, *frame.shape[-2:])  # where it is sampled
         blended, output = self._compose(
             state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
         )

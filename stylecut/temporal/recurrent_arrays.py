@@ -162,7 +162,8 @@ class RecurrentArrays(SteppedStage):
             axis=1,
         )
         raw, hidden = self.network({"x": inputs, "hidden": hidden})
-        weight = (_erode(valid) + _erode(young)) * _sigmoid(raw[:, :1])
+        young_cells = _erode(young)
+        weight = (_erode(valid) + young_cells) * _sigmoid(raw[:, :1])
         correction = cfg.correction_limit * np.tanh(raw[:, 1:4])
         sampled_at = np.where(valid > 0.5, displacement, flow_px)
         sharpening = (
@@ -171,7 +172,7 @@ class RecurrentArrays(SteppedStage):
         anchor_small = np.where(young > 0.5, moved_output, anchor_small)
         blended_small = stylised_small + weight * (anchor_small - stylised_small)
         output_small = blended_small + correction
-        box = cells_box(_erode(young) > 0, cfg.scale, *frame.shape[-2:])
+        box = cells_box(young_cells > 0, cfg.scale, *frame.shape[-2:])
         blended, output = self._compose(
             state.anchor, state.previous, box, valid, stylised, sampled_at, weight, correction, sharpening
         )

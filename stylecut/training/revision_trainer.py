@@ -65,9 +65,8 @@ from stylecut.training.trainer import (
     write_checkpoint,
 )
 
-LARGE_ENOUGH = (
-    0.8  # footage this much of a delivery side is read as that size (a little softer, never enlarged)
-)
+# Footage this much of a delivery side is read as that size (a little softer, never enlarged).
+LARGE_ENOUGH = 0.8
 
 
 @dataclass(frozen=True)
@@ -193,10 +192,6 @@ class RevisionTrainer:
     def _judge(self, images: torch.Tensor) -> list[torch.Tensor]:
         return [d(F.avg_pool2d(images, 2) if i else images) for i, d in enumerate(self.discriminators)]
 
-    def _anchor(self, out: torch.Tensor, drafts: torch.Tensor, bands: torch.Tensor) -> torch.Tensor:
-        target = (drafts + bands).clamp(0, 1)
-        return self.config.anchor_weight * F.l1_loss(F.avg_pool2d(out, 8), F.avg_pool2d(target, 8))
-
     def _real_crop(self, picture: torch.Tensor) -> torch.Tensor:
         """A random crop of ``picture``, in one of its 8 flips and quarter turns."""
         c = self.config.crop
@@ -229,7 +224,8 @@ class RevisionTrainer:
             "style": cfg.style_weight * losses.style_loss(features, self.grams[side], self.style_weights),
             "content": cfg.content_weight
             * losses.content_loss(features, content_target, self.content_weights),
-            "anchor": self._anchor(out, drafts, bands),
+            "anchor": cfg.anchor_weight
+            * F.l1_loss(F.avg_pool2d(out, 8), F.avg_pool2d((drafts + bands).clamp(0, 1), 8)),
         }
         return terms, out, real
 

@@ -328,13 +328,19 @@ class Trainer:
         if steps < self.config.steps or self.config.phase(self.step) == "pre-train":
             self.config = replace(self.config, steps=steps)
 
+    def _owners(self) -> dict[str, torch.nn.Module | torch.optim.Optimizer]:
+        """The networks and optimisers a checkpoint holds, by their entry's name."""
+        return {
+            "generator": self.generator,
+            "ema": self.ema,
+            "discriminator": self.discriminator,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+        }
+
     def save_checkpoint(self) -> None:
         state = {
-            "generator": self.generator.state_dict(),
-            "ema": self.ema.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            **{key: owner.state_dict() for key, owner in self._owners().items()},
             "step": self.step,
             "elapsed": self.elapsed,
             "config": json.dumps(asdict(self.config)),
@@ -353,14 +359,7 @@ class Trainer:
             raise ChangedSettings(
                 f"The run in {self.run_dir} was started with other settings; only its step count may change."
             )
-        owners = {
-            "generator": self.generator,
-            "ema": self.ema,
-            "discriminator": self.discriminator,
-            "opt_g": self.opt_g,
-            "opt_d": self.opt_d,
-        }
-        load_states(path, state, owners)
+        load_states(path, state, self._owners())
         self.step = state["step"]
         self.elapsed = state["elapsed"]
         self._truncate_log()
